@@ -1,0 +1,78 @@
+# instsim: per-instrument music similarity for PostgreSQL (PGXS build).
+#
+# Sources are picked up by directory so that adding a file never needs a
+# Makefile edit:
+#   src/core/*.c   plain C numerical core (no PostgreSQL headers); also linked
+#                  into the CLI tools and the unit tests
+#   src/pg/*.c     the server-side wrappers
+#   src/sql/*.sql  pieces of the extension script, concatenated in name order
+#   sql/*.sql      pg_regress inputs (expected output in expected/)
+#   test/unit/test_*.c  C unit tests (TAP output), run by `make unitcheck`
+#   tools/*.c      CLI programs, built as build/instsim-*
+
+EXTENSION  = instsim
+EXTVERSION = 0.1
+MODULE_big = instsim
+
+CORE_SRCS := $(sort $(wildcard src/core/*.c))
+PG_SRCS   := $(sort $(wildcard src/pg/*.c))
+CORE_OBJS := $(CORE_SRCS:.c=.o)
+OBJS       = $(CORE_OBJS) $(PG_SRCS:.c=.o)
+
+SQL_PARTS := $(sort $(wildcard src/sql/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA       = $(wildcard models/*.safetensors)
+
+REGRESS   = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+# The AVX-512/AVX2 variants are chosen at run time, so the build itself stays
+# portable (no -march=native).  -fopenmp-simd only enables `#pragma omp simd`
+# (vectorised reductions without -ffast-math); no OpenMP runtime is linked.
+PG_CPPFLAGS = -Isrc/core -Isrc/pg
+PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+              -fopenmp-simd -O2 $(if $(WERROR),-Werror)
+CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread
+SHLIB_LINK  = $(CORE_LIBS)
+
+EXTRA_CLEAN = build sql/$(EXTENSION)--$(EXTVERSION).sql
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+# ---- unit tests and tools share the core objects built above --------------
+UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS := $(patsubst test/unit/%.c,build/%,$(UNIT_SRCS))
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_BINS := $(patsubst tools/%.c,build/instsim-%,$(TOOL_SRCS))
+HOST_CFLAGS = $(filter-out -fvisibility=hidden,$(CFLAGS)) $(PG_CFLAGS) -Isrc/core -Itest/unit
+
+build:
+	mkdir -p build
+
+build/test_%: test/unit/test_%.c $(CORE_OBJS) test/unit/tap.h | build
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+
+build/instsim-%: tools/%.c $(CORE_OBJS) | build
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+
+all: $(TOOL_BINS)
+
+.PHONY: unit tools unitcheck tapcheck
+unit: $(UNIT_BINS)
+tools: $(TOOL_BINS)
+
+# Each unit test is a TAP producer; prove runs them directly (--exec '').
+unitcheck: unit
+	cd test/unit && prove --exec '' $(addprefix ../../,$(UNIT_BINS))
+
+# TAP tests start their own clusters with PostgreSQL::Test::Cluster against
+# the installed server and extension.
+tapcheck:
+	PERL5LIB=$(shell $(PG_CONFIG) --pgxs | xargs dirname)/../src/test/perl:$$PERL5LIB \
+	PATH=$(shell $(PG_CONFIG) --bindir):$$PATH \
+	prove $(PROVE_FLAGS) test/t/*.pl

@@ -1,0 +1,29 @@
+/*
+ * Distance kernels over float arrays.  Plain C with no PostgreSQL dependency so
+ * that the server (operators, index), the CLI tools and the unit tests all share
+ * one implementation.  These are the index's hot path: every function is
+ * compiled for AVX-512, AVX2 and a generic target and the loader picks the
+ * best one for the running CPU (GCC function multiversioning).
+ */
+#ifndef INSTSIM_DISTANCE_H
+#define INSTSIM_DISTANCE_H
+
+#include <stddef.h>
+
+float		is_dot(const float *a, const float *b, size_t n);
+float		is_l2_squared(const float *a, const float *b, size_t n);
+float		is_norm_squared(const float *a, size_t n);
+
+/*
+ * Cosine distance 1 - a.b / (|a| |b|), clamped to [0, 2] against rounding.
+ * With a zero-length operand the angle is undefined and the result is NaN:
+ * this matches pgvector, sorts after every real distance in ORDER BY and lets
+ * callers decide (the index keeps such vectors out of the graph's entry path).
+ */
+double		is_cosine_distance(const float *a, const float *b, size_t n);
+
+/* Same, when |b|^2 is already known (the index caches the query norm). */
+double		is_cosine_distance_qn(const float *a, const float *b, size_t n,
+								  double b_norm_sq);
+
+#endif
