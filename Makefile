@@ -29,7 +29,8 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 # The AVX-512/AVX2 variants are chosen at run time, so the build itself stays
 # portable (no -march=native).  -fopenmp-simd only enables `#pragma omp simd`
 # (vectorised reductions without -ffast-math); no OpenMP runtime is linked.
-PG_CPPFLAGS = -Isrc/core -Isrc/pg
+# -isystem: PostgreSQL's own headers are not ours to keep -Wextra clean.
+PG_CPPFLAGS = -Isrc/core -Isrc/pg -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -fopenmp-simd -O2 $(if $(WERROR),-Werror)
 CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 
 static int	tap_count;
+
+static inline void tap_ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int	tap_failed;
 
 static inline void

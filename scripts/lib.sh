@@ -1,0 +1,79 @@
+# Shared helpers for the demo and test scripts (sourced, not run).
+# Everything here works on a fresh Debian 12 machine as root.
+
+set -euo pipefail
+
+INSTSIM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+export PATH="$PG_BIN:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the packages of scripts/debian-packages.txt that are missing.
+ensure_deps() {
+	local missing=()
+	while read -r pkg; do
+		[[ -z "$pkg" || "$pkg" == \#* ]] && continue
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$pkg")
+	done <"$INSTSIM_ROOT/scripts/debian-packages.txt"
+	if ((${#missing[@]})); then
+		log "installing Debian packages: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+build_install() {
+	log "building and installing the extension"
+	make -C "$INSTSIM_ROOT" -s -j"$(nproc)" WERROR=1 all
+	make -C "$INSTSIM_ROOT" -s install >/dev/null
+}
+
+# A directory the postgres OS user can write: inside the checkout when the
+# path is reachable for it (the embedded default), else under /tmp.
+postgres_workdir() {
+	local name=$1
+	local dir="$INSTSIM_ROOT/.tmp/$name"
+	mkdir -p "$INSTSIM_ROOT/.tmp"
+	if runuser -u postgres -- test -x "$INSTSIM_ROOT/.tmp"; then
+		rm -rf "$dir" && mkdir -p "$dir"
+	else
+		dir=$(mktemp -d "/tmp/instsim-$name.XXXXXX")
+	fi
+	chown postgres: "$dir"
+	echo "$dir"
+}
+
+free_port() {
+	local port
+	for port in $(seq 54330 54430); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	echo "no free port in 54330-54430" >&2
+	return 1
+}
+
+# Starts a throw-away cluster; exports PGHOST/PGPORT/PGUSER for clients and
+# CLUSTER_DIR for cluster_stop.
+cluster_start() {
+	CLUSTER_DIR=$(postgres_workdir "${1:-cluster}")
+	export CLUSTER_DIR
+	PGPORT=$(free_port)
+	export PGPORT PGHOST="$CLUSTER_DIR" PGUSER=postgres PGDATABASE=postgres
+	log "starting a throw-away cluster in $CLUSTER_DIR (port $PGPORT)"
+	runuser -u postgres -- initdb -D "$CLUSTER_DIR/data" -A trust -U postgres >/dev/null
+	runuser -u postgres -- pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
+		-o "-p $PGPORT -k $CLUSTER_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+	trap cluster_stop EXIT
+}
+
+cluster_stop() {
+	if [[ -n "${CLUSTER_DIR:-}" && -f "$CLUSTER_DIR/data/postmaster.pid" ]]; then
+		runuser -u postgres -- pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null || true
+	fi
+}
