@@ -74,6 +74,6 @@ unitcheck: unit
 # TAP tests start their own clusters with PostgreSQL::Test::Cluster against
 # the installed server and extension.
 tapcheck:
-	PERL5LIB=$(shell $(PG_CONFIG) --pgxs | xargs dirname)/../src/test/perl:$$PERL5LIB \
+	PERL5LIB=$(dir $(PGXS))../test/perl:$$PERL5LIB \
 	PATH=$(shell $(PG_CONFIG) --bindir):$$PATH \
 	prove $(PROVE_FLAGS) test/t/*.pl

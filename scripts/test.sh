@@ -49,7 +49,7 @@ cp -r test/t "$tapdir/t"
 chown -R postgres: "$tapdir"
 rc=0
 (cd "$tapdir" && runuser -u postgres -- env \
-	PERL5LIB="$(dirname "$(pg_config --pgxs)")/../src/test/perl" \
+	PERL5LIB="$(dirname "$(pg_config --pgxs)")/../test/perl" \
 	PATH="$PATH" TESTDIR="$tapdir" INSTSIM_ROOT="$INSTSIM_ROOT" \
 	prove -v t/*.pl) >"$logs/tap.log" 2>&1 || rc=$?
 count_tap tap "$rc" "$logs/tap.log"
