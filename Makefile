@@ -58,8 +58,22 @@ build:
 build/test_%: test/unit/test_%.c $(CORE_OBJS) test/unit/tap.h | build
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
 
-build/instsim-%: tools/%.c $(CORE_OBJS) | build
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+# Code shared by the CLI tools only (corpus layout, MIDI rendering): it needs
+# libyaml and FluidSynth, so it stays out of the server library (OBJS).
+# Unit tests named test_tool_*.c link it too.
+TOOL_COMMON_SRCS := $(sort $(wildcard tools/common/*.c))
+TOOL_COMMON_OBJS := $(TOOL_COMMON_SRCS:.c=.o)
+TOOL_LIBS   = -lyaml -lfluidsynth -lsndfile -lsamplerate -lpthread -lm
+EXTRA_CLEAN += $(TOOL_COMMON_OBJS)
+
+tools/common/%.o: tools/common/%.c $(wildcard tools/common/*.h)
+	$(CC) $(HOST_CFLAGS) -Itools/common -c -o $@ $<
+
+build/test_tool_%: test/unit/test_tool_%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) test/unit/tap.h | build
+	$(CC) $(HOST_CFLAGS) -Itools/common -o $@ $< $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS)
+
+build/instsim-%: tools/%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) | build
+	$(CC) $(HOST_CFLAGS) -Itools/common -o $@ $< $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS)
 
 all: $(TOOL_BINS)
 
@@ -74,6 +88,6 @@ unitcheck: unit
 # TAP tests start their own clusters with PostgreSQL::Test::Cluster against
 # the installed server and extension.
 tapcheck:
-	PERL5LIB=$(dir $(PGXS))../test/perl:$$PERL5LIB \
+	PERL5LIB=$(dir $(PGXS))../test/perl:$$PERL5LIB PG_REGRESS=$(dir $(PGXS))../test/regress/pg_regress \
 	PATH=$(shell $(PG_CONFIG) --bindir):$$PATH \
 	prove $(PROVE_FLAGS) test/t/*.pl

@@ -47,9 +47,10 @@ log "TAP tests"
 tapdir=$(postgres_workdir tap)
 cp -r test/t "$tapdir/t"
 chown -R postgres: "$tapdir"
+pgxs=$(dirname "$(dirname "$(dirname "$(pg_config --pgxs)")")")
 rc=0
 (cd "$tapdir" && runuser -u postgres -- env \
-	PERL5LIB="$(dirname "$(pg_config --pgxs)")/../test/perl" \
+	PERL5LIB="$pgxs/src/test/perl" PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
 	PATH="$PATH" TESTDIR="$tapdir" INSTSIM_ROOT="$INSTSIM_ROOT" \
 	prove -v t/*.pl) >"$logs/tap.log" 2>&1 || rc=$?
 count_tap tap "$rc" "$logs/tap.log"
