@@ -31,6 +31,8 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 # (vectorised reductions without -ffast-math); no OpenMP runtime is linked.
 # -isystem: PostgreSQL's own headers are not ours to keep -Wextra clean.
 PG_CPPFLAGS = -Isrc/core -Isrc/pg -isystem $(shell $(PG_CONFIG) --includedir-server)
+# -Wno-unused-parameter: V1 functions and index AM callbacks have fixed
+# signatures whose arguments are not always all needed.
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -fopenmp-simd -O2 $(if $(WERROR),-Werror)
 CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread

@@ -37,13 +37,18 @@ postgres_workdir() {
 	local name=$1
 	local dir="$INSTSIM_ROOT/.tmp/$name"
 	mkdir -p "$INSTSIM_ROOT/.tmp"
-	if runuser -u postgres -- test -x "$INSTSIM_ROOT/.tmp"; then
+	if as_postgres test -x "$INSTSIM_ROOT/.tmp"; then
 		rm -rf "$dir" && mkdir -p "$dir"
 	else
 		dir=$(mktemp -d "/tmp/instsim-$name.XXXXXX")
 	fi
 	chown postgres: "$dir"
 	echo "$dir"
+}
+
+# Runs a command as the postgres OS user from a directory it can enter.
+as_postgres() {
+	(cd / && runuser -u postgres -- "$@")
 }
 
 free_port() {
@@ -66,14 +71,14 @@ cluster_start() {
 	PGPORT=$(free_port)
 	export PGPORT PGHOST="$CLUSTER_DIR" PGUSER=postgres PGDATABASE=postgres
 	log "starting a throw-away cluster in $CLUSTER_DIR (port $PGPORT)"
-	runuser -u postgres -- initdb -D "$CLUSTER_DIR/data" -A trust -U postgres >/dev/null
-	runuser -u postgres -- pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
+	as_postgres initdb -D "$CLUSTER_DIR/data" -A trust -U postgres >/dev/null
+	as_postgres pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
 		-o "-p $PGPORT -k $CLUSTER_DIR -c listen_addresses=127.0.0.1" start >/dev/null
 	trap cluster_stop EXIT
 }
 
 cluster_stop() {
 	if [[ -n "${CLUSTER_DIR:-}" && -f "$CLUSTER_DIR/data/postmaster.pid" ]]; then
-		runuser -u postgres -- pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null || true
+		as_postgres pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null || true
 	fi
 }
