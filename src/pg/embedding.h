@@ -30,6 +30,7 @@ typedef struct Embedding
 extern Embedding *new_embedding(int dim);
 extern void check_embedding_dim(int dim);
 extern void check_same_dims(const Embedding *a, const Embedding *b);
+extern void check_typmod_dim(int dim, int32 typmod);
 extern void check_element(float value);
 
 #endif

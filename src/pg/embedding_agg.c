@@ -127,12 +127,20 @@ embedding_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(r);
 }
 
-/* Divides the sums by `divide_by` and stores them as float4, checking range. */
-static Embedding *
-state_to_embedding(const float8 *s, int dim, double divide_by)
+/* The mean (or the sum) of the aggregated vectors, as float4; NULL over no rows. */
+static Datum
+finish(FunctionCallInfo fcinfo, bool mean)
 {
-	Embedding  *r = new_embedding(dim);
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	int			dim;
+	float8	   *s = state_values(state, &dim);
+	double		divide_by;
+	Embedding  *r;
 
+	if (dim == 0 || s[0] == 0.0)
+		PG_RETURN_NULL();
+	divide_by = mean ? s[0] : 1.0;
+	r = new_embedding(dim);
 	for (int i = 0; i < dim; i++)
 	{
 		double		v = s[i + 1] / divide_by;
@@ -141,31 +149,19 @@ state_to_embedding(const float8 *s, int dim, double divide_by)
 			float_overflow_error();
 		r->x[i] = (float) v;
 	}
-	return r;
+	PG_RETURN_EMBEDDING_P(r);
 }
 
 PG_FUNCTION_INFO_V1(embedding_avg);
 Datum
 embedding_avg(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			dim;
-	float8	   *s = state_values(state, &dim);
-
-	if (dim == 0 || s[0] == 0.0)
-		PG_RETURN_NULL();
-	PG_RETURN_EMBEDDING_P(state_to_embedding(s, dim, s[0]));
+	return finish(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(embedding_sum);
 Datum
 embedding_sum(PG_FUNCTION_ARGS)
 {
-	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	int			dim;
-	float8	   *s = state_values(state, &dim);
-
-	if (dim == 0 || s[0] == 0.0)
-		PG_RETURN_NULL();
-	PG_RETURN_EMBEDDING_P(state_to_embedding(s, dim, 1.0));
+	return finish(fcinfo, false);
 }

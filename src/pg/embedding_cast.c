@@ -72,10 +72,7 @@ array_to_embedding(PG_FUNCTION_ARGS)
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
 	check_embedding_dim(n);
-	if (typmod != -1 && n != typmod)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, n)));
+	check_typmod_dim(n, typmod);
 
 	r = new_embedding(n);
 	for (int i = 0; i < n; i++)

@@ -66,7 +66,7 @@ check_element(float value)
 }
 
 /* Checks a value against the column's declared dimension, if any. */
-static void
+void
 check_typmod_dim(int dim, int32 typmod)
 {
 	if (typmod != -1 && dim != typmod)

@@ -12,59 +12,76 @@
 #include "distance.h"
 #include "embedding.h"
 
-PG_FUNCTION_INFO_V1(embedding_l2_distance);
-Datum
-embedding_l2_distance(PG_FUNCTION_ARGS)
+typedef double (*pair_fn) (const float *a, const float *b, size_t n);
+
+static double
+l2(const float *a, const float *b, size_t n)
+{
+	return sqrt((double) is_l2_squared(a, b, n));
+}
+
+static double
+l2_squared(const float *a, const float *b, size_t n)
+{
+	return is_l2_squared(a, b, n);
+}
+
+static double
+dot(const float *a, const float *b, size_t n)
+{
+	return is_dot(a, b, n);
+}
+
+static double
+negative_dot(const float *a, const float *b, size_t n)
+{
+	return -(double) is_dot(a, b, n);
+}
+
+/* Every binary distance goes through the same dimension check. */
+static Datum
+pair_distance(FunctionCallInfo fcinfo, pair_fn fn)
 {
 	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
 	Embedding  *b = PG_GETARG_EMBEDDING_P(1);
 
 	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) is_l2_squared(a->x, b->x, a->dim)));
+	PG_RETURN_FLOAT8(fn(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(embedding_l2_distance);
+Datum
+embedding_l2_distance(PG_FUNCTION_ARGS)
+{
+	return pair_distance(fcinfo, l2);
 }
 
 PG_FUNCTION_INFO_V1(embedding_l2_squared_distance);
 Datum
 embedding_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
-	Embedding  *b = PG_GETARG_EMBEDDING_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) is_l2_squared(a->x, b->x, a->dim));
+	return pair_distance(fcinfo, l2_squared);
 }
 
 PG_FUNCTION_INFO_V1(embedding_inner_product);
 Datum
 embedding_inner_product(PG_FUNCTION_ARGS)
 {
-	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
-	Embedding  *b = PG_GETARG_EMBEDDING_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8((double) is_dot(a->x, b->x, a->dim));
+	return pair_distance(fcinfo, dot);
 }
 
 PG_FUNCTION_INFO_V1(embedding_negative_inner_product);
 Datum
 embedding_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
-	Embedding  *b = PG_GETARG_EMBEDDING_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(-(double) is_dot(a->x, b->x, a->dim));
+	return pair_distance(fcinfo, negative_dot);
 }
 
 PG_FUNCTION_INFO_V1(embedding_cosine_distance);
 Datum
 embedding_cosine_distance(PG_FUNCTION_ARGS)
 {
-	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
-	Embedding  *b = PG_GETARG_EMBEDDING_P(1);
-
-	check_same_dims(a, b);
-	PG_RETURN_FLOAT8(is_cosine_distance(a->x, b->x, a->dim));
+	return pair_distance(fcinfo, is_cosine_distance);
 }
 
 PG_FUNCTION_INFO_V1(embedding_norm);
