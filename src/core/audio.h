@@ -10,7 +10,9 @@
  * SRC_SINC_MEDIUM_QUALITY converter when the file's rate differs from the
  * target: it keeps 90% of the band (up to 19.8 kHz at 44.1 kHz) at about 97 dB
  * SNR, several times faster than SINC_BEST, while SINC_FASTEST would cut the
- * band at 80%, i.e. empty the top mel bands.
+ * band at 80%, i.e. empty the top mel bands.  It is still the costliest step
+ * when it runs (about 5.5 M output samples/s on one core here: 8 ms per second
+ * of audio, far more than the log-mel); 44.1 kHz inputs skip it.
  *
  * Memory bound: a stream holds libsndfile's decoder state, one block of
  * IS_AUDIO_BLOCK interleaved frames (at most IS_AUDIO_MAX_CHANNELS channels:
