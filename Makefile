@@ -35,7 +35,7 @@ PG_CPPFLAGS = -Isrc/core -Isrc/pg -isystem $(shell $(PG_CONFIG) --includedir-ser
 # signatures whose arguments are not always all needed.
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -fopenmp-simd -O2 $(if $(WERROR),-Werror)
-CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread
+CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread -ljson-c -lnettle
 SHLIB_LINK  = $(CORE_LIBS)
 
 EXTRA_CLEAN = build sql/$(EXTENSION)--$(EXTVERSION).sql
@@ -68,7 +68,7 @@ TOOL_COMMON_OBJS := $(TOOL_COMMON_SRCS:.c=.o)
 TOOL_LIBS   = -lyaml -lfluidsynth -lsndfile -lsamplerate -lpthread -lm
 EXTRA_CLEAN += $(TOOL_COMMON_OBJS)
 
-tools/common/%.o: tools/common/%.c $(wildcard tools/common/*.h)
+$(TOOL_COMMON_OBJS): tools/common/%.o: tools/common/%.c $(wildcard tools/common/*.h)
 	$(CC) $(HOST_CFLAGS) -Itools/common -c -o $@ $<
 
 build/test_tool_%: test/unit/test_tool_%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) test/unit/tap.h | build

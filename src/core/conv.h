@@ -1,0 +1,79 @@
+/*
+ * Internal interface between the inference plan (nn.c) and the 3x3
+ * convolution kernels (conv_gemm.c, conv_avx2.c, conv_avx512.c).
+ *
+ * Activation layout, per image: ceil(C/B) channel blocks, each a zero-bordered
+ * (H+2) x (W+2) plane of B-float pixels ("NCHW{B}c" with a one-pixel halo).
+ * The halo is written once (zeroed arena) and never touched again, so the
+ * kernels need no boundary tests; channels past C stay zero because their
+ * packed weights and bias are zero.  B is 1 for the network input and the
+ * gemm kernel's output, the vector width for the SIMD kernels' output; every
+ * kernel reads any B, so kernels may be mixed per layer.
+ */
+#ifndef INSTSIM_CONV_H
+#define INSTSIM_CONV_H
+
+#include <stddef.h>
+
+typedef struct is_act
+{
+	int			c, h, w, block;
+} is_act;
+
+static inline int
+is_act_blocks(const is_act *a)
+{
+	return (a->c + a->block - 1) / a->block;
+}
+
+static inline size_t
+is_act_plane(const is_act *a)
+{
+	return (size_t) (a->h + 2) * (a->w + 2) * a->block;
+}
+
+/* Floats per image, rounded up to a cache line so every image starts aligned. */
+static inline size_t
+is_act_image(const is_act *a)
+{
+	return ((size_t) is_act_blocks(a) * is_act_plane(a) + 15) & ~(size_t) 15;
+}
+
+/* Pointer to interior pixel (y, x) of channel c. */
+static inline float *
+is_act_at(const is_act *a, float *img, int c, int y, int x)
+{
+	return img + (size_t) (c / a->block) * is_act_plane(a)
+		+ ((size_t) (y + 1) * (a->w + 2) + x + 1) * a->block + c % a->block;
+}
+
+/* One fused convolution: conv3x3 (batch-norm folded) [+ ReLU] [+ 2x2 max-pool]. */
+typedef struct is_conv_op
+{
+	is_act		in;				/* conv input; spatial size = conv output size */
+	is_act		out;			/* after pooling */
+	int			relu;
+	int			pool;
+	const float *weight;		/* packed by the kernel's pack() */
+	const float *bias;			/* out.c rounded up to out.block, zero padded */
+} is_conv_op;
+
+typedef struct is_conv_impl
+{
+	int			block;			/* channel block of the output activation */
+	/* Packed weight size for ic input channels read with input block ib. */
+	size_t		(*packed_floats) (int ic, int ib, int oc);
+	/* w is [oc][ic][3][3] with batch-norm already folded in. */
+	void		(*pack) (const float *w, int ic, int ib, int oc, float *dst);
+	/* Per-thread scratch the kernel needs for op. */
+	size_t		(*scratch_floats) (const is_conv_op *op);
+	/* Output rows [y0, y1) of one image. */
+	void		(*run) (const is_conv_op *op, const float *in, float *out,
+						int y0, int y1, float *scratch);
+} is_conv_impl;
+
+extern const is_conv_impl is_conv_gemm;
+extern const is_conv_impl is_conv_avx2;
+extern const is_conv_impl is_conv_avx512;
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * The embedding network as a layer table.
+ *
+ * Two levels, so that a trainer and the inference engine share one
+ * description of the network:
+ *
+ *   is_net    the layer table plus the raw parameters exactly as a trainer
+ *             updates and saves them (conv weight/bias, batch-norm gamma/beta/
+ *             running statistics, linear weight/bias).  model.c reads and
+ *             writes it; shapes are derived from the table by is_net_init.
+ *   is_infer  an inference plan compiled from an is_net for one maximum batch
+ *             size, thread count and kernel choice: batch-norm folded into the
+ *             convolutions, weights packed for the chosen kernel, and one arena
+ *             holding every activation, so forward passes never allocate.
+ *
+ * Tensors are float32, row-major, NCHW at the API boundary.
+ */
+#ifndef INSTSIM_NN_H
+#define INSTSIM_NN_H
+
+#include <stddef.h>
+
+#define IS_NET_MAX_LAYERS 64
+#define IS_NET_MAX_PARAMS 4		/* tensors per layer */
+
+typedef enum is_layer_kind
+{
+	IS_LAYER_CONV3X3,			/* 3x3, stride 1, zero padding 1; params weight[out][in][3][3], bias[out] */
+	IS_LAYER_BATCHNORM,			/* per channel, eval mode; weight, bias, running_mean, running_var */
+	IS_LAYER_RELU,
+	IS_LAYER_MAXPOOL2,			/* 2x2, stride 2, floor */
+	IS_LAYER_GAP,				/* global average pool: C x H x W -> C */
+	IS_LAYER_LINEAR,			/* weight[out][in], bias[out] */
+	IS_LAYER_L2NORM				/* y = x / max(|x|, 1e-12), as torch F.normalize */
+} is_layer_kind;
+
+typedef struct is_layer
+{
+	is_layer_kind kind;
+	int			out;			/* conv: output channels; linear: output features */
+	float		eps;			/* batchnorm */
+
+	/* Derived by is_net_init: input and output shape (c x h x w; h = w = 1 for vectors). */
+	int			in_c, in_h, in_w;
+	int			out_c, out_h, out_w;
+
+	/* Parameter tensors, pointing into is_net.params (NULL before allocation). */
+	int			n_params;
+	float	   *param[IS_NET_MAX_PARAMS];
+} is_layer;
+
+typedef struct is_net
+{
+	int			in_c, in_h, in_w;	/* one network input, e.g. 1 x 128 mels x 130 frames */
+	int			n_layers;
+	is_layer	layers[IS_NET_MAX_LAYERS];
+	size_t		n_floats;		/* total parameter count */
+	float	   *params;			/* owned; all tensors back to back in is_net_tensor order */
+} is_net;
+
+/* One parameter tensor, named as in a PyTorch nn.Sequential state_dict ("4.weight"). */
+typedef struct is_tensor
+{
+	char		name[32];
+	int			ndim;
+	int			shape[4];
+	size_t		count;
+	float	   *data;
+} is_tensor;
+
+/* Layer kinds by their name in the model metadata ("conv3x3", "batchnorm", ...). */
+const char *is_layer_kind_name(is_layer_kind kind);
+int			is_layer_kind_parse(const char *name, is_layer_kind *kind);
+
+/*
+ * Checks the table (kinds, sizes, order), derives every shape and allocates the
+ * zeroed parameter storage.  Call with in_*, n_layers and layers[].kind/out/eps
+ * set.  Returns 0, or -1 with a message in err.
+ */
+int			is_net_init(is_net *net, char *err, size_t errlen);
+void		is_net_free(is_net *net);
+
+/* Number of parameter tensors, and the i-th one (0 <= i < count). */
+int			is_net_tensor_count(const is_net *net);
+int			is_net_tensor(const is_net *net, int i, is_tensor *t);
+
+/* Embedding size (the last layer's output features). */
+int			is_net_out_dim(const is_net *net);
+
+/* Floating-point operations of one forward pass of one input (multiply-add = 2). */
+double		is_net_flops(const is_net *net);
+
+/* The 3x3-convolution implementations. */
+typedef enum is_conv_kind
+{
+	IS_CONV_AUTO = 0,			/* the fastest supported by this CPU, per layer */
+	IS_CONV_GEMM,				/* im2col + cblas_sgemm, portable */
+	IS_CONV_AVX2,				/* own direct kernel, 8-channel blocks */
+	IS_CONV_AVX512				/* own direct kernel, 16-channel blocks */
+} is_conv_kind;
+
+const char *is_conv_kind_name(is_conv_kind kind);
+int			is_conv_kind_parse(const char *name, is_conv_kind *kind);
+int			is_conv_supported(is_conv_kind kind);
+
+typedef struct is_infer_opts
+{
+	int			max_batch;		/* inputs per internal pass; larger calls are chunked */
+	int			threads;		/* 1 = no threads are created */
+	is_conv_kind conv;			/* IS_CONV_AUTO honours env INSTSIM_CONV_KERNEL */
+} is_infer_opts;
+
+typedef struct is_infer is_infer;
+
+/*
+ * Compiles the plan: folds batch-norm, packs weights and allocates the arena
+ * (is_infer_arena_bytes tells its size).  The plan copies what it needs; the
+ * net may be freed afterwards.  Returns NULL with a message in err.
+ */
+is_infer   *is_infer_create(const is_net *net, const is_infer_opts *opts,
+							char *err, size_t errlen);
+void		is_infer_free(is_infer *plan);
+size_t		is_infer_arena_bytes(const is_infer *plan);
+/* The kernel chosen for the k-th convolution (k counts convolutions only). */
+is_conv_kind is_infer_conv_kind(const is_infer *plan, int k);
+
+/*
+ * Forward pass of n inputs (n x in_c x in_h x in_w) into n x out_dim outputs.
+ * Returns 0, or -1 with a message when a worker thread cannot be started.
+ * Not reentrant on one plan: one plan per concurrent caller.
+ */
+int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
+						 char *err, size_t errlen);
+
+#endif

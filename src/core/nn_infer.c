@@ -1,0 +1,647 @@
+/*
+ * Inference plans: the layer table compiled into fused operations over one
+ * pre-allocated arena, and the batched, optionally threaded, forward pass.
+ *
+ * Plan grammar (what is_infer_create accepts): feature-map blocks
+ * conv3x3 [batchnorm] [relu] [maxpool2] (relu and maxpool2 in either order),
+ * then gap, then vector layers linear [batchnorm], relu, l2norm.  Batch-norm
+ * is folded into the preceding convolution or linear layer.
+ *
+ * Threads: worker t owns a contiguous share of every layer's work items
+ * (image x output row for convolutions, images for the rest) and the workers
+ * meet at a barrier after each convolution.  With one thread no thread is
+ * created and no lock is taken.  Workers persist for the plan's lifetime and
+ * sleep on a condition variable between passes.
+ */
+#include "nn.h"
+#include "errmsg.h"
+#include "conv.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS 64
+
+typedef enum op_kind
+{
+	OP_CONV, OP_GAP, OP_LINEAR, OP_RELU, OP_L2NORM
+} op_kind;
+
+typedef struct op
+{
+	op_kind		kind;
+	/* OP_CONV */
+	is_conv_op	conv;
+	const is_conv_impl *impl;
+	is_conv_kind conv_kind;
+	size_t		in_off, out_off;	/* activation buffers in the arena */
+	/* OP_LINEAR: weight[out][in] with batch-norm folded */
+	int			in_f, out_f;
+	const float *weight, *bias;
+	/* while building: folded parameters before packing */
+	float	   *tmp_w, *tmp_b;
+	size_t		w_off, b_off;
+} op;
+
+struct is_infer
+{
+	int			n_ops;
+	op			ops[IS_NET_MAX_LAYERS];
+	is_act		input;
+	int			out_dim;
+	int			max_f;			/* widest vector stage, row stride of vec buffers */
+	int			max_batch;
+	int			threads;
+	float	   *arena;
+	size_t		arena_floats;
+	size_t		in_off, vec_off[2], scratch_off, scratch_floats;
+
+	/* the pass being run */
+	const float *in;
+	float	   *out;
+	int			n;
+
+	/* worker pool (threads > 1) */
+	pthread_t	tid[MAX_THREADS];
+	int			started;
+	int			pool_ready;		/* mutex, condition variables and barrier exist */
+	pthread_mutex_t mu;
+	pthread_cond_t cv_start, cv_done;
+	pthread_barrier_t barrier;
+	unsigned	gen;
+	int			done;
+	int			shutdown;
+};
+
+
+static const char *const conv_names[] = {
+	[IS_CONV_AUTO] = "auto",
+	[IS_CONV_GEMM] = "gemm",
+	[IS_CONV_AVX2] = "avx2",
+	[IS_CONV_AVX512] = "avx512",
+};
+
+const char *
+is_conv_kind_name(is_conv_kind kind)
+{
+	return (int) kind >= 0 && kind <= IS_CONV_AVX512 ? conv_names[kind] : "?";
+}
+
+int
+is_conv_kind_parse(const char *name, is_conv_kind *kind)
+{
+	for (int i = 0; i <= IS_CONV_AVX512; i++)
+		if (strcmp(name, conv_names[i]) == 0)
+		{
+			*kind = (is_conv_kind) i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+is_conv_supported(is_conv_kind kind)
+{
+	__builtin_cpu_init();
+	switch (kind)
+	{
+		case IS_CONV_AUTO:
+		case IS_CONV_GEMM:
+			return 1;
+		case IS_CONV_AVX2:
+			return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+		case IS_CONV_AVX512:
+			return __builtin_cpu_supports("avx512f");
+	}
+	return 0;
+}
+
+static const is_conv_impl *
+conv_impl(is_conv_kind kind)
+{
+	return kind == IS_CONV_AVX512 ? &is_conv_avx512 :
+		kind == IS_CONV_AVX2 ? &is_conv_avx2 : &is_conv_gemm;
+}
+
+/* The kernel AUTO picks: the widest SIMD kernel the CPU runs. */
+static is_conv_kind
+conv_auto(void)
+{
+	return is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
+		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
+}
+
+/* Applies batch-norm layer bn to the rows (output channels) of w and b. */
+static void
+fold_bn(const is_layer *bn, float *w, float *b, int rows, size_t row_len)
+{
+	for (int o = 0; o < rows; o++)
+	{
+		float		s = bn->param[0][o] / sqrtf(bn->param[3][o] + bn->eps);
+
+		for (size_t i = 0; i < row_len; i++)
+			w[o * row_len + i] *= s;
+		b[o] = (b[o] - bn->param[2][o]) * s + bn->param[1][o];
+	}
+}
+
+/* Copies weight and bias of layer l (conv or linear) into op->tmp_*, folding a following batch-norm. */
+static int
+take_params(op *o, const is_layer *l, const is_layer *bn, size_t row_len)
+{
+	size_t		nw = (size_t) l->out_c * row_len;
+
+	o->tmp_w = malloc(nw * sizeof(float));
+	o->tmp_b = malloc((size_t) l->out_c * sizeof(float));
+	if (!o->tmp_w || !o->tmp_b)
+		return -1;
+	memcpy(o->tmp_w, l->param[0], nw * sizeof(float));
+	memcpy(o->tmp_b, l->param[1], (size_t) l->out_c * sizeof(float));
+	if (bn)
+		fold_bn(bn, o->tmp_w, o->tmp_b, l->out_c, row_len);
+	return 0;
+}
+
+static int
+build_ops(is_infer *p, const is_net *net, is_conv_kind want, char *err, size_t errlen)
+{
+	is_act		cur = {net->in_c, net->in_h, net->in_w, 1};
+	int			feat = 0;
+
+	p->input = cur;
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		const is_layer *l = &net->layers[i];
+		const is_layer *bn = i + 1 < net->n_layers &&
+			net->layers[i + 1].kind == IS_LAYER_BATCHNORM ? &net->layers[i + 1] : NULL;
+		op		   *o = &p->ops[p->n_ops++];
+
+		switch (l->kind)
+		{
+			case IS_LAYER_CONV3X3:
+				o->kind = OP_CONV;
+				o->conv_kind = want == IS_CONV_AUTO ? conv_auto() : want;
+				o->impl = conv_impl(o->conv_kind);
+				o->conv.in = cur;
+				if (take_params(o, l, bn, (size_t) l->in_c * 9) < 0)
+					return is_fail(err, errlen, "out of memory");
+				i += bn != NULL;
+				cur.c = l->out_c;
+				cur.block = o->impl->block;
+				/* absorb ReLU and one max-pool, in either order */
+				while (i + 1 < net->n_layers)
+				{
+					is_layer_kind k = net->layers[i + 1].kind;
+
+					if (k == IS_LAYER_RELU)
+						o->conv.relu = 1;
+					else if (k == IS_LAYER_MAXPOOL2 && !o->conv.pool)
+					{
+						o->conv.pool = 1;
+						cur.h /= 2;
+						cur.w /= 2;
+					}
+					else
+						break;
+					i++;
+				}
+				o->conv.out = cur;
+				break;
+			case IS_LAYER_GAP:
+				o->kind = OP_GAP;
+				o->conv.in = cur;
+				feat = cur.c;
+				break;
+			case IS_LAYER_LINEAR:
+				o->kind = OP_LINEAR;
+				o->in_f = l->in_c;
+				o->out_f = l->out_c;
+				if (take_params(o, l, bn, (size_t) l->in_c) < 0)
+					return is_fail(err, errlen, "out of memory");
+				i += bn != NULL;
+				feat = l->out_c;
+				break;
+			case IS_LAYER_RELU:
+			case IS_LAYER_L2NORM:
+				if (!feat)
+					return is_fail(err, errlen, "layer %d (%s) on a feature map must follow a conv3x3",
+								i, is_layer_kind_name(l->kind));
+				o->kind = l->kind == IS_LAYER_RELU ? OP_RELU : OP_L2NORM;
+				o->in_f = feat;
+				break;
+			default:
+				return is_fail(err, errlen, "layer %d (%s) must directly follow a %s",
+							i, is_layer_kind_name(l->kind),
+							l->kind == IS_LAYER_BATCHNORM ? "conv3x3 or linear" : "conv3x3 block");
+		}
+		if (feat > p->max_f)
+			p->max_f = feat;
+	}
+	p->out_dim = feat;
+	return 0;
+}
+
+/* Arena offsets are in floats, every buffer aligned to a cache line. */
+static size_t
+reserve(size_t *top, size_t floats)
+{
+	size_t		at = *top;
+
+	*top += (floats + 15) & ~(size_t) 15;
+	return at;
+}
+
+static void
+layout(is_infer *p)
+{
+	size_t		top = 0;
+	size_t		scratch = 0;
+	size_t		act = reserve(&top, (size_t) p->max_batch * is_act_image(&p->input));
+
+	p->in_off = act;
+	for (int i = 0; i < p->n_ops; i++)
+	{
+		op		   *o = &p->ops[i];
+
+		if (o->kind == OP_CONV)
+		{
+			is_conv_op *c = &o->conv;
+			size_t		s = o->impl->scratch_floats(c);
+
+			o->w_off = reserve(&top, o->impl->packed_floats(c->in.c, c->in.block, c->out.c));
+			o->b_off = reserve(&top, (size_t) is_act_blocks(&c->out) * c->out.block);
+			o->in_off = act;
+			o->out_off = act = reserve(&top, (size_t) p->max_batch * is_act_image(&c->out));
+			if (s > scratch)
+				scratch = s;
+		}
+		else if (o->kind == OP_LINEAR)
+		{
+			o->w_off = reserve(&top, (size_t) o->out_f * o->in_f);
+			o->b_off = reserve(&top, o->out_f);
+			o->in_off = act;
+		}
+		else
+			o->in_off = act;
+	}
+	p->vec_off[0] = reserve(&top, (size_t) p->max_batch * p->max_f);
+	p->vec_off[1] = reserve(&top, (size_t) p->max_batch * p->max_f);
+	p->scratch_floats = (scratch + 15) & ~(size_t) 15;
+	p->scratch_off = reserve(&top, p->scratch_floats * p->threads);
+	p->arena_floats = top;
+}
+
+static void
+pack(is_infer *p)
+{
+	for (int i = 0; i < p->n_ops; i++)
+	{
+		op		   *o = &p->ops[i];
+		float	   *w = p->arena + o->w_off;
+		float	   *b = p->arena + o->b_off;
+
+		if (o->kind == OP_CONV)
+		{
+			is_conv_op *c = &o->conv;
+
+			o->impl->pack(o->tmp_w, c->in.c, c->in.block, c->out.c, w);
+			memcpy(b, o->tmp_b, (size_t) c->out.c * sizeof(float));
+			c->weight = w;
+			c->bias = b;
+		}
+		else if (o->kind == OP_LINEAR)
+		{
+			memcpy(w, o->tmp_w, (size_t) o->out_f * o->in_f * sizeof(float));
+			memcpy(b, o->tmp_b, (size_t) o->out_f * sizeof(float));
+			o->weight = w;
+			o->bias = b;
+		}
+		free(o->tmp_w);
+		free(o->tmp_b);
+		o->tmp_w = o->tmp_b = NULL;
+	}
+}
+
+/* ---- the forward pass -------------------------------------------------- */
+
+static void
+sync_workers(is_infer *p)
+{
+	if (p->threads > 1)
+		pthread_barrier_wait(&p->barrier);
+}
+
+static void
+copy_input(is_infer *p, int a, int b)
+{
+	const is_act *in = &p->input;
+	size_t		img = is_act_image(in);
+
+	for (int n = a; n < b; n++)
+		for (int c = 0; c < in->c; c++)
+			for (int y = 0; y < in->h; y++)
+				memcpy(is_act_at(in, p->arena + p->in_off + n * img, c, y, 0),
+					   p->in + (((size_t) n * in->c + c) * in->h + y) * in->w,
+					   (size_t) in->w * sizeof(float));
+}
+
+static void
+run_conv(is_infer *p, const op *o, int t)
+{
+	const is_conv_op *c = &o->conv;
+	size_t		rows = (size_t) c->out.h;
+	size_t		total = (size_t) p->n * rows;
+	size_t		i0 = total * t / p->threads,
+				i1 = total * (t + 1) / p->threads;
+	size_t		in_img = is_act_image(&c->in),
+				out_img = is_act_image(&c->out);
+	float	   *scratch = p->arena + p->scratch_off + p->scratch_floats * t;
+
+	while (i0 < i1)
+	{
+		size_t		n = i0 / rows;
+		int			y0 = (int) (i0 % rows);
+		int			y1 = i1 - n * rows < rows ? (int) (i1 - n * rows) : (int) rows;
+
+		o->impl->run(c, p->arena + o->in_off + n * in_img,
+					 p->arena + o->out_off + n * out_img, y0, y1, scratch);
+		i0 = n * rows + y1;
+	}
+}
+
+static void
+run_gap(is_infer *p, const op *o, int a, int b, float *v)
+{
+	const is_act *act = &o->conv.in;
+
+	for (int n = a; n < b; n++)
+	{
+		float	   *img = p->arena + o->in_off + n * is_act_image(act);
+
+		for (int c = 0; c < act->c; c++)
+		{
+			float		s = 0.0f;
+
+			for (int y = 0; y < act->h; y++)
+			{
+				const float *row = is_act_at(act, img, c, y, 0);
+
+				for (int x = 0; x < act->w; x++)
+					s += row[(size_t) x * act->block];
+			}
+			v[(size_t) n * p->max_f + c] = s / (float) (act->h * act->w);
+		}
+	}
+}
+
+static void
+run_vector(is_infer *p, const op *o, int a, int b, float **v)
+{
+	int			ld = p->max_f;
+
+	if (b <= a)
+		return;
+	if (o->kind == OP_LINEAR)
+	{
+		float	   *src = v[0] + (size_t) a * ld,
+				   *dst = v[1] + (size_t) a * ld;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b - a, o->out_f, o->in_f,
+					1.0f, src, ld, o->weight, o->in_f, 0.0f, dst, ld);
+		for (int n = 0; n < b - a; n++)
+			for (int j = 0; j < o->out_f; j++)
+				dst[(size_t) n * ld + j] += o->bias[j];
+		dst = v[0];
+		v[0] = v[1];
+		v[1] = dst;
+		return;
+	}
+	for (int n = a; n < b; n++)
+	{
+		float	   *x = v[0] + (size_t) n * ld;
+		int			f = o->in_f;
+
+		if (o->kind == OP_RELU)
+		{
+			for (int j = 0; j < f; j++)
+				x[j] = x[j] > 0.0f ? x[j] : 0.0f;
+		}
+		else
+		{
+			double		ss = 0.0;
+
+			for (int j = 0; j < f; j++)
+				ss += (double) x[j] * x[j];
+			ss = sqrt(ss);
+			for (int j = 0; j < f; j++)
+				x[j] = (float) (x[j] / (ss > 1e-12 ? ss : 1e-12));
+		}
+	}
+}
+
+/* Worker t's share of one pass over p->n inputs. */
+static void
+run_share(is_infer *p, int t)
+{
+	int			a = (int) ((size_t) p->n * t / p->threads),
+				b = (int) ((size_t) p->n * (t + 1) / p->threads);
+	float	   *v[2] = {p->arena + p->vec_off[0], p->arena + p->vec_off[1]};
+
+	copy_input(p, a, b);
+	sync_workers(p);
+	for (int i = 0; i < p->n_ops; i++)
+	{
+		const op   *o = &p->ops[i];
+
+		if (o->kind == OP_CONV)
+		{
+			run_conv(p, o, t);
+			sync_workers(p);
+		}
+		else if (o->kind == OP_GAP)
+			run_gap(p, o, a, b, v[0]);
+		else
+			run_vector(p, o, a, b, v);
+	}
+	for (int n = a; n < b; n++)
+		memcpy(p->out + (size_t) n * p->out_dim, v[0] + (size_t) n * p->max_f,
+			   (size_t) p->out_dim * sizeof(float));
+}
+
+static void *
+worker_main(void *arg)
+{
+	is_infer   *p = ((void **) arg)[0];
+	int			t = (int) (size_t) ((void **) arg)[1];
+	unsigned	seen = 0;
+
+	free(arg);
+	pthread_mutex_lock(&p->mu);
+	for (;;)
+	{
+		while (p->gen == seen && !p->shutdown)
+			pthread_cond_wait(&p->cv_start, &p->mu);
+		if (p->shutdown)
+			break;
+		seen = p->gen;
+		pthread_mutex_unlock(&p->mu);
+		run_share(p, t);
+		pthread_mutex_lock(&p->mu);
+		if (++p->done == p->threads - 1)
+			pthread_cond_signal(&p->cv_done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int
+start_workers(is_infer *p, char *err, size_t errlen)
+{
+	if (pthread_barrier_init(&p->barrier, NULL, (unsigned) p->threads) != 0)
+		return is_fail(err, errlen, "cannot create a barrier for %d threads", p->threads);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_start, NULL);
+	pthread_cond_init(&p->cv_done, NULL);
+	p->pool_ready = 1;
+	for (int t = 1; t < p->threads; t++)
+	{
+		void	  **arg = malloc(2 * sizeof(void *));
+
+		if (!arg)
+			return is_fail(err, errlen, "out of memory");
+		arg[0] = p;
+		arg[1] = (void *) (size_t) t;
+		if (pthread_create(&p->tid[t], NULL, worker_main, arg) != 0)
+		{
+			free(arg);
+			return is_fail(err, errlen, "cannot start worker thread %d", t);
+		}
+		p->started = t;
+	}
+	return 0;
+}
+
+void
+is_infer_free(is_infer *p)
+{
+	if (!p)
+		return;
+	if (p->pool_ready)
+	{
+		pthread_mutex_lock(&p->mu);
+		p->shutdown = 1;
+		pthread_cond_broadcast(&p->cv_start);
+		pthread_mutex_unlock(&p->mu);
+		for (int t = 1; t <= p->started; t++)
+			pthread_join(p->tid[t], NULL);
+		pthread_barrier_destroy(&p->barrier);
+		pthread_cond_destroy(&p->cv_start);
+		pthread_cond_destroy(&p->cv_done);
+		pthread_mutex_destroy(&p->mu);
+	}
+	for (int i = 0; i < p->n_ops; i++)
+	{
+		free(p->ops[i].tmp_w);
+		free(p->ops[i].tmp_b);
+	}
+	free(p->arena);
+	free(p);
+}
+
+is_infer *
+is_infer_create(const is_net *net, const is_infer_opts *opts, char *err, size_t errlen)
+{
+	is_conv_kind want = opts->conv;
+	const char *env = getenv("INSTSIM_CONV_KERNEL");
+	is_infer   *p;
+
+	if (opts->max_batch < 1 || opts->max_batch > 65536)
+		return is_fail(err, errlen, "max_batch %d out of range 1..65536", opts->max_batch), NULL;
+	if (opts->threads < 1 || opts->threads > MAX_THREADS)
+		return is_fail(err, errlen, "threads %d out of range 1..%d", opts->threads, MAX_THREADS), NULL;
+	if (want == IS_CONV_AUTO && env && *env && is_conv_kind_parse(env, &want) < 0)
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want auto, gemm, avx2 or avx512", env), NULL;
+	if (!is_conv_supported(want))
+		return is_fail(err, errlen, "convolution kernel %s is not supported by this CPU",
+					is_conv_kind_name(want)), NULL;
+	if (!net->params)
+		return is_fail(err, errlen, "network has no parameters (is_net_init not called)"), NULL;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return is_fail(err, errlen, "out of memory"), NULL;
+	p->max_batch = opts->max_batch;
+	p->threads = opts->threads;
+	if (build_ops(p, net, want, err, errlen) < 0)
+	{
+		is_infer_free(p);
+		return NULL;
+	}
+	layout(p);
+	p->arena = aligned_alloc(64, p->arena_floats * sizeof(float));
+	if (!p->arena)
+	{
+		is_fail(err, errlen, "out of memory for a %zu-byte arena", p->arena_floats * sizeof(float));
+		is_infer_free(p);
+		return NULL;
+	}
+	/* zero once: the halos of every activation stay zero from now on */
+	memset(p->arena, 0, p->arena_floats * sizeof(float));
+	pack(p);
+	if (p->threads > 1 && start_workers(p, err, errlen) < 0)
+	{
+		is_infer_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+size_t
+is_infer_arena_bytes(const is_infer *p)
+{
+	return p->arena_floats * sizeof(float);
+}
+
+is_conv_kind
+is_infer_conv_kind(const is_infer *p, int k)
+{
+	for (int i = 0; i < p->n_ops; i++)
+		if (p->ops[i].kind == OP_CONV && k-- == 0)
+			return p->ops[i].conv_kind;
+	return IS_CONV_AUTO;
+}
+
+int
+is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t errlen)
+{
+	size_t		in_floats = (size_t) p->input.c * p->input.h * p->input.w;
+
+	if (n < 0 || (n > 0 && (!in || !out)))
+		return is_fail(err, errlen, "bad arguments: %d inputs", n);
+	for (int done = 0; done < n; done += p->max_batch)
+	{
+		p->in = in + (size_t) done * in_floats;
+		p->out = out + (size_t) done * p->out_dim;
+		p->n = n - done < p->max_batch ? n - done : p->max_batch;
+		if (p->threads == 1)
+		{
+			run_share(p, 0);
+			continue;
+		}
+		pthread_mutex_lock(&p->mu);
+		p->done = 0;
+		p->gen++;
+		pthread_cond_broadcast(&p->cv_start);
+		pthread_mutex_unlock(&p->mu);
+		run_share(p, 0);
+		pthread_mutex_lock(&p->mu);
+		while (p->done < p->threads - 1)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return 0;
+}

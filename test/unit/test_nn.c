@@ -1,0 +1,262 @@
+/*
+ * CNN inference: every convolution kernel against a PyTorch forward pass of
+ * the same weights (data/nn_ref.h, from gen_nn_ref.py), the kernels against
+ * each other on odd shapes and layer combinations, thread counts and batch
+ * chunking, and the errors of the layer table and plan.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/nn_ref.h"
+#include "nn_synth.h"
+#include "tap.h"
+
+static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512};
+
+/* The input generator of gen_nn_ref.py. */
+static void
+make_inputs(float *x, size_t count)
+{
+	uint32_t	s = 12345;
+
+	for (size_t i = 0; i < count; i++)
+	{
+		s = s * 1664525u + 1013904223u;
+		x[i] = (float) ((int) ((s >> 8) % 2001) - 1000) / 250.0f;
+	}
+}
+
+/* Runs net on n inputs with one kernel; returns the max |out - want| scaled by max(1, |want|). */
+static double
+run_diff(const is_net *net, is_conv_kind kind, int threads, int max_batch, const float *in,
+		 int n, const float *want, char *err)
+{
+	is_infer_opts opts = {.max_batch = max_batch, .threads = threads, .conv = kind};
+	is_infer   *p = is_infer_create(net, &opts, err, 256);
+	int			dim = is_net_out_dim(net);
+	float	   *out = calloc((size_t) n * dim, sizeof(float));
+	double		worst = 0.0;
+
+	if (!p || is_infer_run(p, in, n, out, err, 256) < 0)
+		worst = INFINITY;
+	for (int i = 0; p && i < n * dim; i++)
+	{
+		double		d = fabs(out[i] - want[i]) / fmax(1.0, fabs(want[i]));
+
+		worst = d > worst || isnan(d) ? d : worst;
+	}
+	is_infer_free(p);
+	free(out);
+	return worst;
+}
+
+static void
+test_reference(void)
+{
+	is_frontend fe = IS_FRONTEND_DEFAULT;
+	is_model	m;
+	char		err[256] = "";
+	unsigned char *buf = NULL;
+	size_t		len,
+				in_count;
+	float	   *in;
+
+	tap_ok(is_model_synth(&m, "mix", &fe, NN_REF_SEED, err, sizeof(err)) == 0, "synthetic model: %s", err);
+	tap_ok(is_model_save(&m, &buf, &len, err, sizeof(err)) == 0 &&
+		   strcmp(m.sha256, NN_REF_SHA256) == 0,
+		   "synthetic model is byte-identical to the one the reference was computed from");
+	free(buf);
+	in_count = (size_t) NN_REF_N * m.net.in_c * m.net.in_h * m.net.in_w;
+	in = malloc(in_count * sizeof(float));
+	make_inputs(in, in_count);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	{
+		if (!is_conv_supported(kinds[k]))
+		{
+			tap_diag("skipping %s: not supported by this CPU", is_conv_kind_name(kinds[k]));
+			continue;
+		}
+		for (int threads = 1; threads <= 2; threads++)
+			for (int mb = 2; mb <= 3; mb++)
+			{
+				double		d = run_diff(&m.net, kinds[k], threads, mb, in, NN_REF_N,
+										 &nn_ref_out[0][0], err);
+
+				tap_ok(d <= 1e-5, "%s, %d thread(s), max batch %d matches PyTorch (max err %.2g) %s",
+					   is_conv_kind_name(kinds[k]), threads, mb, d, d <= 1e-5 ? "" : err);
+			}
+	}
+	free(in);
+	is_model_free(&m);
+}
+
+typedef struct layer_spec
+{
+	is_layer_kind kind;
+	int			out;
+} layer_spec;
+
+static int
+make_net(is_net *net, int c, int h, int w, const layer_spec *spec, int n, char *err)
+{
+	memset(net, 0, sizeof(*net));
+	net->in_c = c;
+	net->in_h = h;
+	net->in_w = w;
+	net->n_layers = n;
+	for (int i = 0; i < n; i++)
+	{
+		net->layers[i].kind = spec[i].kind;
+		net->layers[i].out = spec[i].out;
+		net->layers[i].eps = 1e-3f;
+	}
+	return is_net_init(net, err, 256);
+}
+
+#define C(o) {IS_LAYER_CONV3X3, o}
+#define BN {IS_LAYER_BATCHNORM, 0}
+#define RELU {IS_LAYER_RELU, 0}
+#define POOL {IS_LAYER_MAXPOOL2, 0}
+#define GAP {IS_LAYER_GAP, 0}
+#define LIN(o) {IS_LAYER_LINEAR, o}
+#define L2 {IS_LAYER_L2NORM, 0}
+
+/* Odd channel counts and sizes, convs without pooling, pool before ReLU, vector batch-norm. */
+static void
+test_odd_shapes(void)
+{
+	static const layer_spec a[] = {C(20), BN, RELU, POOL, C(17), C(33), POOL, RELU, GAP, LIN(7), RELU, LIN(5), BN, L2};
+	static const layer_spec b[] = {C(8), RELU, C(16), BN, POOL, C(9), RELU, GAP, LIN(3)};
+	static const layer_spec c[] = {C(40), POOL, RELU, C(1), GAP};
+	static const layer_spec d[] = {C(64), BN, RELU, POOL, C(48), BN, RELU, GAP, LIN(128), L2};
+	struct
+	{
+		const layer_spec *spec;
+		int			n, c, h, w;
+	}			nets[] = {
+		{a, 14, 3, 13, 11}, {b, 9, 1, 9, 7}, {c, 5, 2, 5, 6}, {d, 10, 5, 34, 19}, {b, 9, 16, 2, 3},
+	};
+
+	for (size_t t = 0; t < sizeof(nets) / sizeof(nets[0]); t++)
+	{
+		is_net		net;
+		char		err[256] = "";
+		int			n = 5;
+		size_t		in_count = (size_t) n * nets[t].c * nets[t].h * nets[t].w;
+		float	   *in = malloc(in_count * sizeof(float));
+		float	   *want;
+		is_infer_opts opts = {.max_batch = n, .threads = 1, .conv = IS_CONV_GEMM};
+		is_infer   *p;
+
+		if (make_net(&net, nets[t].c, nets[t].h, nets[t].w, nets[t].spec, nets[t].n, err) < 0)
+		{
+			tap_ok(0, "odd net %zu: %s", t, err);
+			free(in);
+			continue;
+		}
+		is_net_synth_params(&net, 100 + t);
+		make_inputs(in, in_count);
+		want = malloc((size_t) n * is_net_out_dim(&net) * sizeof(float));
+		p = is_infer_create(&net, &opts, err, sizeof(err));
+		tap_ok(p && is_infer_run(p, in, n, want, err, sizeof(err)) == 0, "odd net %zu on gemm: %s", t, err);
+		is_infer_free(p);
+		for (size_t k = 1; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (is_conv_supported(kinds[k]))
+				for (int threads = 1; threads <= 2; threads++)
+				{
+					double		dmax = run_diff(&net, kinds[k], threads, 3, in, n, want, err);
+
+					tap_ok(dmax <= 1e-5, "odd net %zu: %s, %d thread(s) agrees with gemm (max err %.2g)",
+						   t, is_conv_kind_name(kinds[k]), threads, dmax);
+				}
+		free(want);
+		free(in);
+		is_net_free(&net);
+	}
+}
+
+static void
+expect_net_error(const layer_spec *spec, int n, int c, int h, int w, const char *what)
+{
+	is_net		net;
+	char		err[256] = "";
+	int			rc = make_net(&net, c, h, w, spec, n, err);
+
+	tap_ok(rc < 0 && err[0], "layer table rejected: %s (%s)", what, err);
+	is_net_free(&net);
+}
+
+static void
+expect_plan_error(const layer_spec *spec, int n, const is_infer_opts *opts, const char *what)
+{
+	is_net		net;
+	char		err[256] = "";
+	is_infer   *p = NULL;
+
+	if (make_net(&net, 1, 8, 8, spec, n, err) == 0)
+		p = is_infer_create(&net, opts, err, sizeof(err));
+	tap_ok(!p && err[0], "plan rejected: %s (%s)", what, err);
+	is_infer_free(p);
+	is_net_free(&net);
+}
+
+static void
+test_errors(void)
+{
+	static const layer_spec ok[] = {C(4), RELU, GAP};
+	static const layer_spec lin_first[] = {LIN(4), GAP};
+	static const layer_spec no_gap[] = {C(4), RELU};
+	static const layer_spec conv_after_gap[] = {GAP, C(4)};
+	static const layer_spec big[] = {C(5000), GAP};
+	static const layer_spec bn_alone[] = {C(4), RELU, BN, GAP};
+	static const layer_spec pool_twice[] = {C(4), POOL, POOL, GAP};
+	static const layer_spec relu_map[] = {RELU, C(4), GAP};
+	is_infer_opts good = {.max_batch = 2, .threads = 1, .conv = IS_CONV_GEMM};
+	is_infer_opts zero_batch = {.max_batch = 0, .threads = 1, .conv = IS_CONV_GEMM};
+	is_infer_opts many_threads = {.max_batch = 1, .threads = 1000, .conv = IS_CONV_GEMM};
+	is_infer_opts bad_kind = {.max_batch = 1, .threads = 1, .conv = (is_conv_kind) 42};
+
+	expect_net_error(lin_first, 2, 1, 8, 8, "linear before gap");
+	expect_net_error(no_gap, 2, 1, 8, 8, "no gap");
+	expect_net_error(conv_after_gap, 2, 1, 8, 8, "conv after gap");
+	expect_net_error(big, 2, 1, 8, 8, "5000 channels");
+	expect_net_error(ok, 3, 1, 0, 8, "zero height");
+	expect_net_error((const layer_spec[]) {POOL, GAP}, 2, 1, 1, 8, "pool of a 1-row map");
+	expect_plan_error(bn_alone, 4, &good, "batchnorm after relu");
+	expect_plan_error(pool_twice, 4, &good, "two pools after one conv");
+	expect_plan_error(relu_map, 3, &good, "relu on the input");
+	expect_plan_error(ok, 3, &zero_batch, "max_batch 0");
+	expect_plan_error(ok, 3, &many_threads, "1000 threads");
+	expect_plan_error(ok, 3, &bad_kind, "unknown kernel");
+
+	{
+		is_net		net;
+		char		err[256] = "";
+		is_infer_opts opts = {.max_batch = 1, .threads = 1, .conv = IS_CONV_AUTO};
+		is_infer   *p;
+		float		out[4];
+
+		make_net(&net, 1, 8, 8, ok, 3, err);
+		setenv("INSTSIM_CONV_KERNEL", "gemm", 1);
+		p = is_infer_create(&net, &opts, err, sizeof(err));
+		tap_ok(p && is_infer_conv_kind(p, 0) == IS_CONV_GEMM, "INSTSIM_CONV_KERNEL=gemm forces gemm");
+		tap_ok(p && is_infer_run(p, NULL, 0, out, err, sizeof(err)) == 0, "a pass over 0 inputs is fine");
+		tap_ok(p && is_infer_run(p, NULL, 1, out, err, sizeof(err)) < 0, "NULL input is an error");
+		is_infer_free(p);
+		setenv("INSTSIM_CONV_KERNEL", "fast", 1);
+		p = is_infer_create(&net, &opts, err, sizeof(err));
+		tap_ok(!p, "INSTSIM_CONV_KERNEL=fast is rejected (%s)", err);
+		unsetenv("INSTSIM_CONV_KERNEL");
+		is_net_free(&net);
+	}
+}
+
+int
+main(void)
+{
+	test_reference();
+	test_odd_shapes();
+	test_errors();
+	return tap_done();
+}
