@@ -1,0 +1,69 @@
+/*
+ * Audio to embeddings: the pipeline that the SQL functions, the CLI tools and
+ * the tests share.  A model's front end cuts the stream into segments (silent
+ * ones skipped), each becomes a log-mel image, and the network turns batches of
+ * them into L2-normalised embeddings.
+ *
+ * Two objects, so that the expensive part is built once:
+ *   is_embedder  per model: the mel context (FFTW plan) and the inference plan
+ *                (folded, packed weights and the activation arena).  The server
+ *                caches one per model and backend.
+ *   is_embed_run per audio stream: the segmenter and its window.  It is driven
+ *                batch by batch, so the caller can check for interrupts and
+ *                stop between batches, and memory is bounded by one window plus
+ *                one batch whatever the length of the audio.
+ * Neither is thread-safe; a thread needs its own embedder.
+ */
+#ifndef INSTSIM_EMBED_H
+#define INSTSIM_EMBED_H
+
+#include <stdint.h>
+
+#include "audio.h"
+#include "model.h"
+#include "segment.h"
+
+typedef struct is_embedder is_embedder;
+typedef struct is_embed_run is_embed_run;
+
+/* Copies what it needs from m: the model may be freed afterwards. */
+is_embedder *is_embedder_new(const is_model *m, int max_batch, int threads,
+							 char *err, size_t errlen);
+void		is_embedder_free(is_embedder *e);
+
+int			is_embedder_dim(const is_embedder *e);
+int			is_embedder_max_batch(const is_embedder *e);
+const is_frontend *is_embedder_frontend(const is_embedder *e);
+
+/* Mel image size of one segment: n_mels * frames floats. */
+int			is_embedder_mel_size(const is_embedder *e);
+
+/*
+ * Starts a run over mono samples at the model's sample rate (see
+ * is_sample_reader; is_segment_read_stream adapts an is_audio_stream).
+ * max_segments <= 0: all non-silent segments.  NULL on failure with err set.
+ */
+is_embed_run *is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx,
+							 int max_segments, is_audio_error *err);
+
+/*
+ * Embeds up to max_batch further non-silent segments: emb receives n x dim
+ * floats, index / start_s (either may be NULL) each segment's window number and
+ * start time.  Returns n (0 at the end) or -1 with err set.
+ */
+int			is_embed_next(is_embed_run *r, float *emb, int64_t *index, double *start_s,
+						  is_audio_error *err);
+
+/* The log-mel image (n_mels x frames) of one segment's samples, for inspection. */
+void		is_embedder_mel(is_embedder *e, const float *samples, float *out);
+
+/* Windows seen so far, and how many were silent. */
+int64_t		is_embed_windows(const is_embed_run *r);
+int64_t		is_embed_silent(const is_embed_run *r);
+
+void		is_embed_end(is_embed_run *r);
+
+/* In place: x (dim floats) scaled to unit length; a zero vector stays zero. */
+void		is_l2_normalize(float *x, int dim);
+
+#endif
