@@ -1,0 +1,881 @@
+/*
+ * Training forward/backward over plain NCHW activations (no halo: the
+ * padding lives in im2col).  Each layer is one or two parallel phases over
+ * the batch; cross-image sums (batch-norm statistics, parameter gradients)
+ * are kept per worker and reduced in worker order by the caller's thread.
+ */
+#include "train_net.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "workers.h"
+
+#define L2NORM_EPS 1e-12f
+
+typedef struct layer_state
+{
+	float	   *mean, *invstd;	/* batchnorm: batch statistics of the last forward */
+	float	   *norm;			/* l2norm: |x| per input */
+	size_t		param_off;		/* offset of param[0] in net->params */
+} layer_state;
+
+struct is_train
+{
+	is_net	   *net;
+	int			max_batch;
+	is_workers *workers;
+	int			n_workers;
+	float	   *arena;
+	size_t		arena_floats;
+
+	float	   *act[IS_NET_MAX_LAYERS + 1];	/* act[i] = input of layer i */
+	float	   *dbuf[2];		/* gradients w.r.t. activations, ping-pong */
+	layer_state ls[IS_NET_MAX_LAYERS];
+	float	   *col;			/* per worker: im2col, then its gradient */
+	size_t		col_floats;
+	float	   *gacc;			/* per worker: parameter gradients */
+	double	   *part;			/* per worker: per-channel partial sums */
+	size_t		part_doubles;
+
+	int			n;				/* batch of the last forward */
+};
+
+static size_t
+act_floats(int c, int h, int w)
+{
+	return (size_t) c * h * w;
+}
+
+static size_t
+layer_in(const is_layer *l)
+{
+	return act_floats(l->in_c, l->in_h, l->in_w);
+}
+
+static size_t
+layer_out(const is_layer *l)
+{
+	return act_floats(l->out_c, l->out_h, l->out_w);
+}
+
+/* ReLU overwrites its input unless the layer before needs its own output. */
+static int
+relu_in_place(const is_net *net, int i)
+{
+	return i > 0 && net->layers[i - 1].kind != IS_LAYER_L2NORM;
+}
+
+int
+is_net_tensor_trained(const is_net *net, int index)
+{
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		const is_layer *l = &net->layers[i];
+
+		if (index < l->n_params)
+			return !(l->kind == IS_LAYER_BATCHNORM && index >= 2);
+		index -= l->n_params;
+	}
+	return 0;
+}
+
+/* ---- arena ------------------------------------------------------------- */
+
+/* Hands out count floats at *off, cache-line aligned; only measures when base is NULL. */
+static void
+take(float *base, size_t *off, float **ptr, size_t count)
+{
+	if (base)
+		*ptr = base + *off;
+	*off += (count + 15) & ~(size_t) 15;
+}
+
+/* Lays the arena out (base == NULL only measures); returns its float count. */
+static size_t
+layout(is_train *t, float *base)
+{
+	const is_net *net = t->net;
+	size_t		nb = (size_t) t->max_batch;
+	size_t		off = 0;
+	size_t		max_act = nb * act_floats(net->in_c, net->in_h, net->in_w);
+	size_t		max_col = 1;
+	size_t		max_c = 1;
+
+
+	take(base, &off, &t->act[0], max_act);
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		const is_layer *l = &net->layers[i];
+		size_t		out = nb * layer_out(l);
+
+		if (l->kind == IS_LAYER_RELU && relu_in_place(net, i))
+		{
+			if (base)
+				t->act[i + 1] = t->act[i];
+		}
+		else
+			take(base, &off, &t->act[i + 1], out);
+		if (out > max_act)
+			max_act = out;
+		if (l->kind == IS_LAYER_CONV3X3)
+		{
+			size_t		col = (size_t) l->in_c * 9 * l->in_h * l->in_w;
+
+			if (col > max_col)
+				max_col = col;
+		}
+		if (l->kind == IS_LAYER_BATCHNORM)
+		{
+			take(base, &off, &t->ls[i].mean, l->in_c);
+			take(base, &off, &t->ls[i].invstd, l->in_c);
+			if ((size_t) l->in_c > max_c)
+				max_c = l->in_c;
+		}
+		if (l->kind == IS_LAYER_L2NORM)
+			take(base, &off, &t->ls[i].norm, nb);
+	}
+	take(base, &off, &t->dbuf[0], max_act);
+	take(base, &off, &t->dbuf[1], max_act);
+	t->col_floats = (max_col + 15) & ~(size_t) 15;
+	take(base, &off, &t->col, 2 * t->col_floats * t->n_workers);
+	take(base, &off, &t->gacc, ((net->n_floats + 15) & ~(size_t) 15) * t->n_workers);
+	t->part_doubles = 2 * max_c;
+	return off;
+}
+
+is_train *
+is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errlen)
+{
+	is_train   *t;
+
+	if (!net || !net->params || net->n_layers < 1)
+	{
+		snprintf(err, errlen, "the network has no parameters: call is_net_init first");
+		return NULL;
+	}
+	if (max_batch < 2 || max_batch > 1 << 16)
+	{
+		snprintf(err, errlen, "batch of %d, want 2..65536 (batch-norm needs two inputs)", max_batch);
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+	{
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->net = net;
+	t->max_batch = max_batch;
+	t->workers = is_workers_create(threads, err, errlen);
+	if (!t->workers)
+	{
+		free(t);
+		return NULL;
+	}
+	t->n_workers = threads;
+	t->arena_floats = layout(t, NULL);
+	t->arena = aligned_alloc(64, t->arena_floats * sizeof(float));
+	t->part = calloc(t->part_doubles * threads, sizeof(double));
+	if (!t->arena || !t->part)
+	{
+		snprintf(err, errlen, "out of memory for a training arena of %.0f MiB",
+				 t->arena_floats * 4.0 / (1 << 20));
+		is_train_free(t);
+		return NULL;
+	}
+	memset(t->arena, 0, t->arena_floats * sizeof(float));
+	layout(t, t->arena);
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].n_params)
+			t->ls[i].param_off = (size_t) (net->layers[i].param[0] - net->params);
+	/* concurrent sgemm calls from our workers must not spawn threads of their own */
+	openblas_set_num_threads(1);
+	return t;
+}
+
+void
+is_train_free(is_train *t)
+{
+	if (!t)
+		return;
+	is_workers_free(t->workers);
+	free(t->arena);
+	free(t->part);
+	free(t);
+}
+
+size_t
+is_train_arena_bytes(const is_train *t)
+{
+	return t->arena_floats * sizeof(float);
+}
+
+/* ---- im2col ------------------------------------------------------------ */
+
+/* col[(c * 9 + ky * 3 + kx)][y * w + x] = x[c][y + ky - 1][x + kx - 1], zero outside. */
+static void
+im2col(const float *x, int c, int h, int w, float *col)
+{
+	for (int ch = 0; ch < c; ch++)
+		for (int k = 0; k < 9; k++)
+		{
+			int			dy = k / 3 - 1,
+						dx = k % 3 - 1;
+			const float *src = x + (size_t) ch * h * w;
+
+			for (int y = 0; y < h; y++, col += w)
+			{
+				int			sy = y + dy;
+				int			x0 = dx < 0 ? 1 : 0;
+				int			x1 = dx > 0 ? w - 1 : w;
+
+				if (sy < 0 || sy >= h)
+				{
+					memset(col, 0, sizeof(float) * w);
+					continue;
+				}
+				col[0] = 0.0f;
+				col[w - 1] = 0.0f;
+				memcpy(col + x0, src + (size_t) sy * w + x0 + dx, sizeof(float) * (x1 - x0));
+			}
+		}
+}
+
+/* The adjoint of im2col: dx = sum over taps of the shifted rows of dcol. */
+static void
+col2im(const float *dcol, int c, int h, int w, float *dx)
+{
+	memset(dx, 0, sizeof(float) * (size_t) c * h * w);
+	for (int ch = 0; ch < c; ch++)
+		for (int k = 0; k < 9; k++)
+		{
+			int			dy = k / 3 - 1,
+						ddx = k % 3 - 1;
+			float	   *dst = dx + (size_t) ch * h * w;
+
+			for (int y = 0; y < h; y++, dcol += w)
+			{
+				int			sy = y + dy;
+				int			x0 = ddx < 0 ? 1 : 0;
+				int			x1 = ddx > 0 ? w - 1 : w;
+				float	   *d = dst + (size_t) sy * w + ddx;
+
+				if (sy < 0 || sy >= h)
+					continue;
+#pragma omp simd
+				for (int x = x0; x < x1; x++)
+					d[x] += dcol[x];
+			}
+		}
+}
+
+/* ---- parallel phases --------------------------------------------------- */
+
+typedef struct phase
+{
+	is_train   *t;
+	int			layer;
+	const float *dy;			/* backward: gradient w.r.t. the layer's output */
+	float	   *dx;				/* backward: gradient w.r.t. its input (or NULL) */
+} phase;
+
+static float *
+worker_grad(is_train *t, int id)
+{
+	return t->gacc + ((t->net->n_floats + 15) & ~(size_t) 15) * id;
+}
+
+static void
+conv_forward(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	int			hw = l->in_h * l->in_w,
+				kdim = l->in_c * 9;
+	float	   *col = t->col + 2 * t->col_floats * id;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+	{
+		float	   *y = t->act[ph->layer + 1] + (size_t) b * layer_out(l);
+
+		im2col(t->act[ph->layer] + (size_t) b * layer_in(l), l->in_c, l->in_h, l->in_w, col);
+		for (int o = 0; o < l->out_c; o++)
+			for (int j = 0; j < hw; j++)
+				y[(size_t) o * hw + j] = l->param[1][o];
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->out_c, hw, kdim,
+					1.0f, l->param[0], kdim, col, hw, 1.0f, y, hw);
+	}
+}
+
+static void
+conv_backward(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	int			hw = l->in_h * l->in_w,
+				kdim = l->in_c * 9;
+	float	   *col = t->col + 2 * t->col_floats * id;
+	float	   *dcol = col + t->col_floats;
+	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
+	float	   *gb = gw + (size_t) l->out_c * kdim;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+	{
+		const float *dy = ph->dy + (size_t) b * layer_out(l);
+
+		for (int o = 0; o < l->out_c; o++)
+		{
+			float		s = 0.0f;
+
+#pragma omp simd reduction(+:s)
+			for (int j = 0; j < hw; j++)
+				s += dy[(size_t) o * hw + j];
+			gb[o] += s;
+		}
+		im2col(t->act[ph->layer] + (size_t) b * layer_in(l), l->in_c, l->in_h, l->in_w, col);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->out_c, kdim, hw,
+					1.0f, dy, hw, col, hw, 1.0f, gw, kdim);
+		if (ph->dx)
+		{
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, hw, l->out_c,
+						1.0f, l->param[0], kdim, dy, hw, 0.0f, dcol, hw);
+			col2im(dcol, l->in_c, l->in_h, l->in_w, ph->dx + (size_t) b * layer_in(l));
+		}
+	}
+}
+
+/*
+ * Batch-norm phase 1: per-channel sums of x and x^2 (forward) or of dy and
+ * dy * xhat (backward) over this worker's images, in double.
+ */
+static void
+bn_sums(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	const layer_state *s = &t->ls[ph->layer];
+	int			hw = l->in_h * l->in_w;
+	double	   *part = t->part + t->part_doubles * id;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	memset(part, 0, sizeof(double) * 2 * l->in_c);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			const float *x = t->act[ph->layer] + ((size_t) b * l->in_c + c) * hw;
+			double		s1 = 0.0,
+						s2 = 0.0;
+
+			if (!ph->dy)
+			{
+#pragma omp simd reduction(+:s1,s2)
+				for (int j = 0; j < hw; j++)
+				{
+					s1 += x[j];
+					s2 += (double) x[j] * x[j];
+				}
+			}
+			else
+			{
+				const float *dy = ph->dy + ((size_t) b * l->in_c + c) * hw;
+				float		m = s->mean[c],
+							is = s->invstd[c];
+
+#pragma omp simd reduction(+:s1,s2)
+				for (int j = 0; j < hw; j++)
+				{
+					s1 += dy[j];
+					s2 += (double) dy[j] * ((x[j] - m) * is);
+				}
+			}
+			part[2 * c] += s1;
+			part[2 * c + 1] += s2;
+		}
+}
+
+/* Sums the workers' partials into worker 0's, in worker order. */
+static void
+reduce_parts(is_train *t, int channels)
+{
+	for (int w = 1; w < t->n_workers; w++)
+		for (int i = 0; i < 2 * channels; i++)
+			t->part[i] += t->part[t->part_doubles * w + i];
+}
+
+/* Phase 2 forward: y = (x - mean) * invstd * gamma + beta. */
+static void
+bn_apply(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	const layer_state *s = &t->ls[ph->layer];
+	int			hw = l->in_h * l->in_w;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			size_t		off = ((size_t) b * l->in_c + c) * hw;
+			const float *x = t->act[ph->layer] + off;
+			float	   *y = t->act[ph->layer + 1] + off;
+			float		scale = s->invstd[c] * l->param[0][c];
+			float		shift = l->param[1][c] - s->mean[c] * scale;
+
+#pragma omp simd
+			for (int j = 0; j < hw; j++)
+				y[j] = x[j] * scale + shift;
+		}
+}
+
+/* Phase 2 backward: dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy xhat)/M). */
+static void
+bn_backward(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	const layer_state *s = &t->ls[ph->layer];
+	int			hw = l->in_h * l->in_w;
+	double		inv_m = 1.0 / ((double) t->n * hw);
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			size_t		off = ((size_t) b * l->in_c + c) * hw;
+			const float *x = t->act[ph->layer] + off;
+			const float *dy = ph->dy + off;
+			float	   *dx = ph->dx + off;
+			float		m = s->mean[c],
+						is = s->invstd[c];
+			float		k = l->param[0][c] * is;
+			float		mdy = (float) (t->part[2 * c] * inv_m);
+			float		mdyx = (float) (t->part[2 * c + 1] * inv_m);
+
+#pragma omp simd
+			for (int j = 0; j < hw; j++)
+				dx[j] = k * (dy[j] - mdy - (x[j] - m) * is * mdyx);
+		}
+}
+
+/* In place is fine both ways: y > 0 exactly where x > 0. */
+static void
+relu_phase(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	size_t		per = layer_in(&t->net->layers[ph->layer]);
+	float	   *y = t->act[ph->layer + 1];
+	size_t		lo,
+				hi;
+	int			l,
+				h;
+
+	is_work_range(t->n, id, count, &l, &h);
+	lo = per * l;
+	hi = per * h;
+	if (ph->dx)
+	{
+#pragma omp simd
+		for (size_t j = lo; j < hi; j++)
+			ph->dx[j] = y[j] > 0.0f ? ph->dy[j] : 0.0f;
+	}
+	else
+	{
+		const float *x = t->act[ph->layer];
+
+#pragma omp simd
+		for (size_t j = lo; j < hi; j++)
+			y[j] = x[j] > 0.0f ? x[j] : 0.0f;
+	}
+}
+
+/*
+ * 2x2 max-pool, floor.  The backward pass finds the winner again from the
+ * input (the output may have been overwritten by an in-place ReLU); ties go
+ * to the first in row-major order, as in PyTorch.
+ */
+static void
+pool_phase(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			size_t		ip = ((size_t) b * l->in_c + c) * l->in_h * l->in_w;
+			size_t		op = ((size_t) b * l->out_c + c) * l->out_h * l->out_w;
+			const float *x = t->act[ph->layer] + ip;
+
+			if (ph->dx)
+				memset(ph->dx + ip, 0, sizeof(float) * l->in_h * l->in_w);
+			for (int y = 0; y < l->out_h; y++)
+				for (int xx = 0; xx < l->out_w; xx++)
+				{
+					const float *r0 = x + (size_t) 2 * y * l->in_w + 2 * xx;
+					const float *r1 = r0 + l->in_w;
+					size_t		best = r0 - x;
+					float		v = r0[0];
+
+					if (r0[1] > v)
+						v = r0[1], best = r0 + 1 - x;
+					if (r1[0] > v)
+						v = r1[0], best = r1 - x;
+					if (r1[1] > v)
+						v = r1[1], best = r1 + 1 - x;
+					if (ph->dx)
+						ph->dx[ip + best] += ph->dy[op + (size_t) y * l->out_w + xx];
+					else
+						t->act[ph->layer + 1][op + (size_t) y * l->out_w + xx] = v;
+				}
+		}
+}
+
+static void
+gap_phase(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	int			hw = l->in_h * l->in_w;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			size_t		ci = (size_t) b * l->in_c + c;
+
+			if (ph->dx)
+			{
+				float		g = ph->dy[ci] / hw;
+
+				for (int j = 0; j < hw; j++)
+					ph->dx[ci * hw + j] = g;
+			}
+			else
+			{
+				const float *x = t->act[ph->layer] + ci * hw;
+				float		s = 0.0f;
+
+#pragma omp simd reduction(+:s)
+				for (int j = 0; j < hw; j++)
+					s += x[j];
+				t->act[ph->layer + 1][ci] = s / hw;
+			}
+		}
+}
+
+static void
+linear_forward(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	float	   *y;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	if (hi <= lo)
+		return;
+	y = t->act[ph->layer + 1] + (size_t) lo * l->out_c;
+	for (int b = 0; b < hi - lo; b++)
+		memcpy(y + (size_t) b * l->out_c, l->param[1], sizeof(float) * l->out_c);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, l->out_c, l->in_c,
+				1.0f, t->act[ph->layer] + (size_t) lo * l->in_c, l->in_c,
+				l->param[0], l->in_c, 1.0f, y, l->out_c);
+}
+
+static void
+linear_backward(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
+	float	   *gb = gw + (size_t) l->out_c * l->in_c;
+	const float *dy;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	if (hi <= lo)
+		return;
+	dy = ph->dy + (size_t) lo * l->out_c;
+	for (int b = 0; b < hi - lo; b++)
+		for (int o = 0; o < l->out_c; o++)
+			gb[o] += dy[(size_t) b * l->out_c + o];
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l->out_c, l->in_c, hi - lo,
+				1.0f, dy, l->out_c, t->act[ph->layer] + (size_t) lo * l->in_c, l->in_c,
+				1.0f, gw, l->in_c);
+	if (ph->dx)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, l->in_c, l->out_c,
+					1.0f, dy, l->out_c, l->param[0], l->in_c, 0.0f,
+					ph->dx + (size_t) lo * l->in_c, l->in_c);
+}
+
+/* y = x / max(|x|, eps); dx = (dy - y (y.dy)) / |x| (dy / eps when clamped). */
+static void
+l2norm_phase(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	int			d = l->in_c;
+	float	   *norm = t->ls[ph->layer].norm;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+	{
+		const float *x = t->act[ph->layer] + (size_t) b * d;
+		float	   *y = t->act[ph->layer + 1] + (size_t) b * d;
+
+		if (!ph->dx)
+		{
+			double		s = 0.0;
+
+			for (int j = 0; j < d; j++)
+				s += (double) x[j] * x[j];
+			norm[b] = (float) sqrt(s);
+			for (int j = 0; j < d; j++)
+				y[j] = x[j] / (norm[b] > L2NORM_EPS ? norm[b] : L2NORM_EPS);
+		}
+		else
+		{
+			const float *dy = ph->dy + (size_t) b * d;
+			float	   *dx = ph->dx + (size_t) b * d;
+			double		ydy = 0.0;
+
+			if (!(norm[b] > L2NORM_EPS))
+			{
+				for (int j = 0; j < d; j++)
+					dx[j] = dy[j] / L2NORM_EPS;
+				continue;
+			}
+			for (int j = 0; j < d; j++)
+				ydy += (double) y[j] * dy[j];
+			for (int j = 0; j < d; j++)
+				dx[j] = (float) ((dy[j] - y[j] * ydy) / norm[b]);
+		}
+	}
+}
+
+/* ---- passes ------------------------------------------------------------ */
+
+/* One parallel phase per layer kind (batch-norm needs a reduction between two). */
+static const is_work_fn forward_phase[] = {
+	[IS_LAYER_CONV3X3] = conv_forward,
+	[IS_LAYER_RELU] = relu_phase,
+	[IS_LAYER_MAXPOOL2] = pool_phase,
+	[IS_LAYER_GAP] = gap_phase,
+	[IS_LAYER_LINEAR] = linear_forward,
+	[IS_LAYER_L2NORM] = l2norm_phase,
+};
+static const is_work_fn backward_phase[] = {
+	[IS_LAYER_CONV3X3] = conv_backward,
+	[IS_LAYER_RELU] = relu_phase,
+	[IS_LAYER_MAXPOOL2] = pool_phase,
+	[IS_LAYER_GAP] = gap_phase,
+	[IS_LAYER_LINEAR] = linear_backward,
+	[IS_LAYER_L2NORM] = l2norm_phase,
+};
+
+/* Batch statistics from the reduced sums; running statistics as PyTorch. */
+static void
+bn_statistics(is_train *t, int i, int update_running)
+{
+	const is_layer *l = &t->net->layers[i];
+	double		m = (double) t->n * l->in_h * l->in_w;
+
+	for (int c = 0; c < l->in_c; c++)
+	{
+		double		mean = t->part[2 * c] / m;
+		double		var = t->part[2 * c + 1] / m - mean * mean;
+
+		if (var < 0.0)
+			var = 0.0;
+		t->ls[i].mean[c] = (float) mean;
+		t->ls[i].invstd[c] = (float) (1.0 / sqrt(var + l->eps));
+		if (update_running)
+		{
+			float	   *rm = l->param[2],
+					   *rv = l->param[3];
+
+			rm[c] = (1.0f - IS_BN_MOMENTUM) * rm[c] + IS_BN_MOMENTUM * (float) mean;
+			rv[c] = (1.0f - IS_BN_MOMENTUM) * rv[c] +
+				IS_BN_MOMENTUM * (float) (m > 1.0 ? var * m / (m - 1.0) : var);
+		}
+	}
+}
+
+const float *
+is_train_forward(is_train *t, const float *in, int n, int update_running)
+{
+	const is_net *net = t->net;
+	phase		ph = {.t = t};
+
+	if (n < 1 || n > t->max_batch)
+		return NULL;
+	t->n = n;
+	memcpy(t->act[0], in, sizeof(float) * n * act_floats(net->in_c, net->in_h, net->in_w));
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		ph.layer = i;
+		if (net->layers[i].kind == IS_LAYER_BATCHNORM)
+		{
+			is_workers_run(t->workers, bn_sums, &ph);
+			reduce_parts(t, net->layers[i].in_c);
+			bn_statistics(t, i, update_running);
+			is_workers_run(t->workers, bn_apply, &ph);
+		}
+		else
+			is_workers_run(t->workers, forward_phase[net->layers[i].kind], &ph);
+	}
+	return t->act[net->n_layers];
+}
+
+static void
+zero_grads(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+
+	memset(worker_grad(ph->t, id), 0, sizeof(float) * ph->t->net->n_floats);
+}
+
+void
+is_train_backward(is_train *t, const float *dout, float *grad)
+{
+	const is_net *net = t->net;
+	const float *dy = dout;
+	int			flip = 0;
+	phase		ph = {.t = t};
+
+	is_workers_run(t->workers, zero_grads, &ph);
+	for (int i = net->n_layers - 1; i >= 0; i--)
+	{
+		const is_layer *l = &net->layers[i];
+
+		ph.layer = i;
+		ph.dy = dy;
+		/* the network input needs no gradient, and conv's is the costliest */
+		ph.dx = i == 0 && l->kind == IS_LAYER_CONV3X3 ? NULL : t->dbuf[flip];
+		if (l->kind == IS_LAYER_BATCHNORM)
+		{
+			float	   *g = worker_grad(t, 0) + t->ls[i].param_off;
+
+			is_workers_run(t->workers, bn_sums, &ph);
+			reduce_parts(t, l->in_c);
+			for (int c = 0; c < l->in_c; c++)
+			{
+				g[c] += (float) t->part[2 * c + 1];
+				g[l->in_c + c] += (float) t->part[2 * c];
+			}
+			is_workers_run(t->workers, bn_backward, &ph);
+		}
+		else
+			is_workers_run(t->workers, backward_phase[l->kind], &ph);
+		dy = ph.dx;
+		flip ^= 1;
+	}
+	memcpy(grad, worker_grad(t, 0), sizeof(float) * net->n_floats);
+	for (int w = 1; w < t->n_workers; w++)
+	{
+		const float *g = worker_grad(t, w);
+
+		for (size_t j = 0; j < net->n_floats; j++)
+			grad[j] += g[j];
+	}
+}
+
+/* ---- parameters and the default table ---------------------------------- */
+
+void
+is_net_init_params(is_net *net, uint64_t seed)
+{
+	is_rng		rng;
+
+	is_rng_seed(&rng, seed);
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		is_layer   *l = &net->layers[i];
+
+		if (l->kind == IS_LAYER_CONV3X3 || l->kind == IS_LAYER_LINEAR)
+		{
+			int			fan_in = l->in_c * (l->kind == IS_LAYER_CONV3X3 ? 9 : 1);
+			double		bound = 1.0 / sqrt((double) fan_in);
+			size_t		nw = (size_t) l->out_c * fan_in;
+
+			for (size_t j = 0; j < nw; j++)
+				l->param[0][j] = (float) ((2.0 * is_rng_unit(&rng) - 1.0) * bound);
+			for (int j = 0; j < l->out_c; j++)
+				l->param[1][j] = (float) ((2.0 * is_rng_unit(&rng) - 1.0) * bound);
+		}
+		else if (l->kind == IS_LAYER_BATCHNORM)
+			for (int c = 0; c < l->in_c; c++)
+			{
+				l->param[0][c] = 1.0f;
+				l->param[1][c] = 0.0f;
+				l->param[2][c] = 0.0f;
+				l->param[3][c] = 1.0f;
+			}
+	}
+}
+
+int
+is_net_default(is_net *net, int in_c, int in_h, int in_w, const int *channels,
+			   int n_blocks, int emb_dim, char *err, size_t errlen)
+{
+	int			k = 0;
+
+	if (n_blocks < 1 || 4 * n_blocks + 3 > IS_NET_MAX_LAYERS)
+	{
+		snprintf(err, errlen, "%d blocks, want 1..%d", n_blocks, (IS_NET_MAX_LAYERS - 3) / 4);
+		return -1;
+	}
+	memset(net, 0, sizeof(*net));
+	net->in_c = in_c;
+	net->in_h = in_h;
+	net->in_w = in_w;
+	for (int b = 0; b < n_blocks; b++)
+	{
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_CONV3X3, .out = channels[b]};
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f};
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_RELU};
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_MAXPOOL2};
+	}
+	net->layers[k++] = (is_layer) {.kind = IS_LAYER_GAP};
+	net->layers[k++] = (is_layer) {.kind = IS_LAYER_LINEAR, .out = emb_dim};
+	net->layers[k++] = (is_layer) {.kind = IS_LAYER_L2NORM};
+	net->n_layers = k;
+	return is_net_init(net, err, errlen);
+}

@@ -1,0 +1,71 @@
+/*
+ * Training mode for an is_net (nn.h): forward with batch statistics and
+ * backward for every layer kind, as PyTorch computes them in train() mode.
+ *
+ * Batch-norm normalises with the batch mean and biased variance and moves its
+ * running statistics towards the batch ones (momentum 0.1, unbiased variance,
+ * as torch.nn.BatchNorm2d).  Convolutions are im2col + cblas_sgemm for the
+ * output, the input gradient and the weight gradient.
+ *
+ * One trainer holds an arena with every activation for up to max_batch inputs
+ * and per-worker scratch, allocated by is_train_create: forward and backward
+ * allocate nothing.  Work is split over the batch between `threads` workers;
+ * their partial sums are reduced in worker order, so results depend on the
+ * seed and the thread count only.
+ */
+#ifndef INSTSIM_TRAIN_NET_H
+#define INSTSIM_TRAIN_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+
+#define IS_BN_MOMENTUM 0.1f
+
+typedef struct is_train is_train;
+
+/*
+ * The trainer keeps a pointer to net: the parameters it reads are net's, and
+ * the caller updates them (e.g. with Adam) between steps.  NULL with a
+ * message on bad arguments or when memory runs out.
+ */
+is_train   *is_train_create(is_net *net, int max_batch, int threads,
+							char *err, size_t errlen);
+void		is_train_free(is_train *t);
+size_t		is_train_arena_bytes(const is_train *t);
+
+/*
+ * Forward pass of n <= max_batch inputs (n x in_c x in_h x in_w) with batch
+ * statistics; updates the running statistics when update_running is set.
+ * Returns the n x out_dim outputs, valid until the next forward.
+ */
+const float *is_train_forward(is_train *t, const float *in, int n, int update_running);
+
+/*
+ * Backward of the last forward: dout is dL/doutput (n x out_dim).  grad (the
+ * layout of net->params, net->n_floats) receives dL/dparams; running
+ * statistics get 0.
+ */
+void		is_train_backward(is_train *t, const float *dout, float *grad);
+
+/* Whether the i-th parameter tensor (is_net_tensor order) is trained. */
+int			is_net_tensor_trained(const is_net *net, int i);
+
+/*
+ * PyTorch's default initialisation from a seed: conv and linear weights and
+ * biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)); batch-norm weight 1, bias 0,
+ * running mean 0, running variance 1.
+ */
+void		is_net_init_params(is_net *net, uint64_t seed);
+
+/*
+ * The default table: per channel count c in channels[0..n_blocks), the block
+ * [conv3x3(c), batchnorm, relu, maxpool2]; then gap, linear(emb_dim), l2norm.
+ * Sets the table and calls is_net_init.
+ */
+int			is_net_default(is_net *net, int in_c, int in_h, int in_w,
+						   const int *channels, int n_blocks, int emb_dim,
+						   char *err, size_t errlen);
+
+#endif

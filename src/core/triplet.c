@@ -1,0 +1,177 @@
+#include "triplet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const mining_names[] = {"none", "semihard", "hard"};
+
+const char *
+is_mining_name(is_mining m)
+{
+	return (int) m >= 0 && (int) m < 3 ? mining_names[m] : "?";
+}
+
+int
+is_mining_parse(const char *name, is_mining *m)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, mining_names[i]) == 0)
+		{
+			*m = (is_mining) i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Dot product and both squared norms, in double. */
+static void
+dot3(const float *x, const float *y, int dim, double *xy, double *xx, double *yy)
+{
+	double		a = 0.0,
+				b = 0.0,
+				c = 0.0;
+
+	for (int i = 0; i < dim; i++)
+	{
+		a += (double) x[i] * y[i];
+		b += (double) x[i] * x[i];
+		c += (double) y[i] * y[i];
+	}
+	*xy = a;
+	*xx = b;
+	*yy = c;
+}
+
+/* In double: the loss is a difference of distances, so rounding matters. */
+static double
+cos_dist(const float *x, const float *y, int dim)
+{
+	double		xy,
+				xx,
+				yy;
+
+	dot3(x, y, dim, &xy, &xx, &yy);
+	if (xx <= 0.0 || yy <= 0.0)
+		return 1.0;
+	return 1.0 - xy / sqrt(xx * yy);
+}
+
+/*
+ * Adds s * d(cos(x, y))/dx to gx and s * d(cos(x, y))/dy to gy:
+ * dcos/dx = y / (|x||y|) - cos x / |x|^2.
+ */
+static void
+cosine_grad(const float *x, const float *y, int dim, double s, float *gx, float *gy)
+{
+	double		xy,
+				xx,
+				yy;
+
+	dot3(x, y, dim, &xy, &xx, &yy);
+	if (xx <= 0.0 || yy <= 0.0)
+		return;
+	{
+		double		inv = 1.0 / sqrt(xx * yy);
+		double		cos = xy * inv;
+
+		for (int i = 0; i < dim; i++)
+		{
+			gx[i] += (float) (s * (y[i] * inv - cos * x[i] / xx));
+			gy[i] += (float) (s * (x[i] * inv - cos * y[i] / yy));
+		}
+	}
+}
+
+double
+is_triplet_loss(const float *emb, int rows, int dim, const is_triplet *t, int n,
+				float margin, float *grad, int *active)
+{
+	double		sum = 0.0;
+	int			act = 0;
+
+	memset(grad, 0, sizeof(float) * (size_t) rows * dim);
+	for (int i = 0; i < n; i++)
+	{
+		const float *a = emb + (size_t) t[i].a * dim;
+		const float *p = emb + (size_t) t[i].p * dim;
+		const float *ng = emb + (size_t) t[i].n * dim;
+		double		h = cos_dist(a, p, dim) - cos_dist(a, ng, dim) + margin;
+
+		if (h <= 0.0)
+			continue;
+		sum += h;
+		act++;
+		/* d = 1 - cos: the hinge is -cos(a, p) + cos(a, n) + const */
+		cosine_grad(a, p, dim, -1.0 / n, grad + (size_t) t[i].a * dim, grad + (size_t) t[i].p * dim);
+		cosine_grad(a, ng, dim, 1.0 / n, grad + (size_t) t[i].a * dim, grad + (size_t) t[i].n * dim);
+	}
+	if (active)
+		*active = act;
+	return n > 0 ? sum / n : 0.0;
+}
+
+void
+is_triplet_mine(const float *emb, int rows, int dim, const int *label,
+				is_triplet *t, int n, is_mining mode)
+{
+	if (mode == IS_MINING_NONE)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		const float *a = emb + (size_t) t[i].a * dim;
+		double		dap = cos_dist(a, emb + (size_t) t[i].p * dim, dim);
+		double		best = INFINITY;
+		int			pick = -1;
+
+		for (int r = 0; r < rows; r++)
+		{
+			double		d;
+
+			if (label[r] == label[t[i].a])
+				continue;
+			d = cos_dist(a, emb + (size_t) r * dim, dim);
+			if (mode == IS_MINING_SEMIHARD && !(d > dap))
+				continue;
+			if (d < best)
+			{
+				best = d;
+				pick = r;
+			}
+		}
+		if (pick >= 0)
+			t[i].n = pick;
+	}
+}
+
+int
+is_triplet_check(const int *n_segs, int n_tracks, char *err, size_t errlen)
+{
+	if (n_tracks < 2)
+	{
+		snprintf(err, errlen, "%d track(s): triplets need at least two tracks", n_tracks);
+		return -1;
+	}
+	for (int k = 0; k < n_tracks; k++)
+		if (n_segs[k] < 2)
+		{
+			snprintf(err, errlen, "track %d has %d segment(s): triplets need two per track",
+					 k, n_segs[k]);
+			return -1;
+		}
+	return 0;
+}
+
+void
+is_triplet_draw(is_rng *rng, const int *n_segs, int n_tracks, is_seg_ref anchor,
+				is_seg_ref *pos, is_seg_ref *neg)
+{
+	/* draw from the other n - 1 and skip over the excluded one */
+	int			s = is_rng_below(rng, n_segs[anchor.track] - 1);
+	int			k = is_rng_below(rng, n_tracks - 1);
+
+	pos->track = anchor.track;
+	pos->seg = s >= anchor.seg ? s + 1 : s;
+	neg->track = k >= anchor.track ? k + 1 : k;
+	neg->seg = is_rng_below(rng, n_segs[neg->track]);
+}

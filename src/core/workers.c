@@ -1,0 +1,153 @@
+/*
+ * Workers wait on a generation counter: a run publishes fn/arg, bumps the
+ * generation and wakes everyone; the caller then works as worker 0 and waits
+ * until the count of finished helpers reaches n - 1.
+ */
+#include "workers.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct helper
+{
+	is_workers *team;
+	int			id;
+	pthread_t	thread;
+} helper;
+
+struct is_workers
+{
+	int			n;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_cond_t done;
+	unsigned long generation;
+	int			finished;
+	int			quit;
+	is_work_fn	fn;
+	void	   *arg;
+	int			started;
+	helper	   *helpers;
+};
+
+static void *
+helper_main(void *p)
+{
+	helper	   *h = p;
+	is_workers *w = h->team;
+	unsigned long seen = 0;
+
+	for (;;)
+	{
+		is_work_fn	fn;
+		void	   *arg;
+
+		pthread_mutex_lock(&w->lock);
+		while (w->generation == seen && !w->quit)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->quit)
+		{
+			pthread_mutex_unlock(&w->lock);
+			return NULL;
+		}
+		seen = w->generation;
+		fn = w->fn;
+		arg = w->arg;
+		pthread_mutex_unlock(&w->lock);
+
+		fn(arg, h->id, w->n);
+
+		pthread_mutex_lock(&w->lock);
+		if (++w->finished == w->n - 1)
+			pthread_cond_signal(&w->done);
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+is_workers *
+is_workers_create(int n, char *err, size_t errlen)
+{
+	is_workers *w;
+
+	if (n < 1 || n > 256)
+	{
+		snprintf(err, errlen, "%d threads, want 1..256", n);
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->helpers = calloc(n, sizeof(helper))))
+	{
+		free(w);
+		snprintf(err, errlen, "out of memory for %d workers", n);
+		return NULL;
+	}
+	w->n = n;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->done, NULL);
+	for (int i = 1; i < n; i++)
+	{
+		int			rc;
+
+		w->helpers[i].team = w;
+		w->helpers[i].id = i;
+		rc = pthread_create(&w->helpers[i].thread, NULL, helper_main, &w->helpers[i]);
+		if (rc != 0)
+		{
+			snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
+			is_workers_free(w);
+			return NULL;
+		}
+		w->started = i;
+	}
+	return w;
+}
+
+void
+is_workers_free(is_workers *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->quit = 1;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 1; i <= w->started; i++)
+		pthread_join(w->helpers[i].thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->done);
+	free(w->helpers);
+	free(w);
+}
+
+int
+is_workers_count(const is_workers *w)
+{
+	return w->n;
+}
+
+void
+is_workers_run(is_workers *w, is_work_fn fn, void *arg)
+{
+	if (w->n > 1)
+	{
+		pthread_mutex_lock(&w->lock);
+		w->fn = fn;
+		w->arg = arg;
+		w->finished = 0;
+		w->generation++;
+		pthread_cond_broadcast(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+	}
+	fn(arg, 0, w->n);
+	if (w->n > 1)
+	{
+		pthread_mutex_lock(&w->lock);
+		while (w->finished < w->n - 1)
+			pthread_cond_wait(&w->done, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+	}
+}

@@ -1,0 +1,337 @@
+/*
+ * Analytic gradients of the training pass and of the triplet loss against
+ * central differences, on networks small enough to perturb every parameter.
+ * The loss for the network checks is a fixed random projection of the
+ * outputs, so every output element carries gradient.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adam.h"
+#include "rng.h"
+#include "tap.h"
+#include "train_net.h"
+#include "train_nets.h"
+#include "triplet.h"
+
+#define BATCH 8
+#define STEP 1e-3f
+
+static double
+projected(const float *out, const float *proj, int count)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < count; i++)
+		s += (double) out[i] * proj[i];
+	return s;
+}
+
+static void
+fill(is_rng *rng, float *x, size_t n, double scale)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float) ((2.0 * is_rng_unit(rng) - 1.0) * scale);
+}
+
+/*
+ * Every element of every trained tensor: central difference against the
+ * analytic gradient, |num - ana| <= 2e-3 + 3e-2 max(|num|, |ana|) (the
+ * float forward pass leaves about 1e-3 of noise in a difference quotient).
+ * Where a ReLU or max-pool kink lies within the step the loss is not
+ * differentiable there: the one-sided differences disagree, and such
+ * elements are skipped (at most a share max_kinked of them; with 0, smooth
+ * networks, nothing is skipped).  test_train_ref.c
+ * compares the same gradients with PyTorch's.
+ */
+static int
+close_enough(double a, double b, double abs_tol, double rel_tol)
+{
+	return fabs(a - b) <= abs_tol + rel_tol * fmax(fabs(a), fabs(b));
+}
+
+static void
+check_net(const char *what, is_net *net, int threads, double max_kinked)
+{
+	char		err[256];
+	is_rng		rng;
+	int			in_n = net->in_c * net->in_h * net->in_w * BATCH;
+	int			out_n = is_net_out_dim(net) * BATCH;
+	float	   *in = malloc(sizeof(float) * in_n);
+	float	   *proj = malloc(sizeof(float) * out_n);
+	float	   *grad = malloc(sizeof(float) * net->n_floats);
+	is_train   *t;
+
+	is_rng_seed(&rng, 7);
+	is_net_init_params(net, 11);
+	/* non-trivial batch-norm affine parameters */
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].kind == IS_LAYER_BATCHNORM)
+			for (int c = 0; c < net->layers[i].in_c; c++)
+			{
+				net->layers[i].param[0][c] = 0.5f + (float) is_rng_unit(&rng);
+				net->layers[i].param[1][c] = (float) is_rng_unit(&rng) - 0.5f;
+			}
+	fill(&rng, in, in_n, 1.0);
+	fill(&rng, proj, out_n, 1.0);
+	t = is_train_create(net, BATCH, threads, err, sizeof(err));
+	tap_ok(t != NULL, "%s: trainer created (%s)", what, t ? "ok" : err);
+	if (!t)
+		return;
+	is_train_forward(t, in, BATCH, 0);
+	is_train_backward(t, proj, grad);
+
+	for (int ti = 0; ti < is_net_tensor_count(net); ti++)
+	{
+		is_tensor	ts;
+		const float *g;
+		size_t		kinked = 0,
+					bad = 0;
+
+		is_net_tensor(net, ti, &ts);
+		g = grad + (ts.data - net->params);
+		if (!is_net_tensor_trained(net, ti))
+		{
+			int			zero = 1;
+
+			for (size_t j = 0; j < ts.count; j++)
+				zero &= g[j] == 0.0f;
+			tap_ok(zero, "%s: %s is a buffer with zero gradient", what, ts.name);
+			continue;
+		}
+		for (size_t j = 0; j < ts.count; j++)
+		{
+			float		keep = ts.data[j];
+			double		l0 = projected(is_train_forward(t, in, BATCH, 0), proj, out_n),
+						lp,
+						lm,
+						num;
+
+			ts.data[j] = keep + STEP;
+			lp = projected(is_train_forward(t, in, BATCH, 0), proj, out_n);
+			ts.data[j] = keep - STEP;
+			lm = projected(is_train_forward(t, in, BATCH, 0), proj, out_n);
+			ts.data[j] = keep;
+			if (max_kinked > 0.0 && !close_enough((lp - l0) / STEP, (l0 - lm) / STEP, 3e-3, 1e-2))
+			{
+				kinked++;
+				continue;
+			}
+			num = (lp - lm) / ((double) (keep + STEP) - (double) (keep - STEP));
+			if (close_enough(num, g[j], 2e-3, 3e-2))
+				continue;
+			bad++;
+			tap_diag("%s[%zu]: analytic %.6g, numeric %.6g", ts.name, j, g[j], num);
+		}
+		tap_ok(bad == 0 && kinked <= max_kinked * ts.count,
+			   "%s: gradient of %s (%zu values, %zu skipped at kinks)", what, ts.name,
+			   ts.count, kinked);
+	}
+	is_train_free(t);
+	free(in);
+	free(proj);
+	free(grad);
+}
+
+static void
+build(is_net *net, int c, int h, int w, const is_layer *layers, int n)
+{
+	char		err[256];
+
+	if (train_net_build(net, c, h, w, layers, n, err, sizeof(err)) < 0)
+		tap_diag("is_net_init: %s", err);
+}
+
+/* No kinks: batch-norm, gap, linear and l2norm around the convolutions. */
+static const is_layer smooth[] = {
+	{.kind = IS_LAYER_CONV3X3, .out = 3},
+	{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+	{.kind = IS_LAYER_CONV3X3, .out = 4},
+	{.kind = IS_LAYER_GAP},
+	{.kind = IS_LAYER_LINEAR, .out = 5},
+	{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+	{.kind = IS_LAYER_LINEAR, .out = 3},
+	{.kind = IS_LAYER_L2NORM},
+};
+
+/* Odd sizes: floor pooling drops the last row and column. */
+static const is_layer odd_pool[] = {
+	{.kind = IS_LAYER_CONV3X3, .out = 2},
+	{.kind = IS_LAYER_MAXPOOL2},
+	{.kind = IS_LAYER_CONV3X3, .out = 2},
+	{.kind = IS_LAYER_GAP},
+	{.kind = IS_LAYER_LINEAR, .out = 2},
+};
+
+static void
+check_triplet(void)
+{
+	enum
+	{
+		ROWS = 6, DIM = 5
+	};
+	float		emb[ROWS * DIM],
+				grad[ROWS * DIM];
+	is_triplet	tr[3] = {{0, 1, 2}, {3, 4, 5}, {1, 0, 5}};
+	is_rng		rng;
+	double		worst = 0.0;
+	int			active;
+
+	is_rng_seed(&rng, 3);
+	fill(&rng, emb, ROWS * DIM, 1.0);
+	is_triplet_loss(emb, ROWS, DIM, tr, 3, 0.9f, grad, &active);
+	tap_ok(active > 0, "triplet fixture has %d active triplets", active);
+	for (int j = 0; j < ROWS * DIM; j++)
+	{
+		float		keep = emb[j],
+					scratch[ROWS * DIM];
+		double		lp,
+					lm,
+					num;
+
+		emb[j] = keep + 1e-3f;
+		lp = is_triplet_loss(emb, ROWS, DIM, tr, 3, 0.9f, scratch, NULL);
+		emb[j] = keep - 1e-3f;
+		lm = is_triplet_loss(emb, ROWS, DIM, tr, 3, 0.9f, scratch, NULL);
+		emb[j] = keep;
+		num = (lp - lm) / ((double) (keep + 1e-3f) - (double) (keep - 1e-3f));
+		worst = fmax(worst, fabs(num - grad[j]) / (1e-4 + 1e-2 * fabs(num)));
+	}
+	tap_ok(worst <= 1.0, "triplet loss gradient (worst ratio %.3g)", worst);
+
+	/* the hinge: far negatives give zero loss and zero gradient */
+	{
+		float		e[3 * 2] = {1, 0, 1, 0.1f, -1, 0};
+		is_triplet	one = {0, 1, 2};
+
+		tap_near(is_triplet_loss(e, 3, 2, &one, 1, IS_TRIPLET_MARGIN, grad, &active), 0.0, 0.0,
+				 "satisfied triplet has zero loss");
+		tap_ok(active == 0 && grad[0] == 0.0f, "and zero gradient");
+	}
+}
+
+static void
+check_mining(void)
+{
+	/* rows 0,1 track 0; 2,3 track 1; row 3 is closer to the anchor than row 2 */
+	float		e[4 * 2] = {1, 0, 0.8f, 0.6f, -1, 0, 0.9f, 0.44f};
+	int			label[4] = {0, 0, 1, 1};
+	is_triplet	t = {0, 1, 2};
+
+	is_triplet_mine(e, 4, 2, label, &t, 1, IS_MINING_HARD);
+	tap_ok(t.n == 3, "hard mining picks the closest other-track row");
+	t.n = 2;
+	is_triplet_mine(e, 4, 2, label, &t, 1, IS_MINING_SEMIHARD);
+	tap_ok(t.n == 2, "semi-hard mining skips negatives closer than the positive");
+}
+
+static void
+check_adam(void)
+{
+	is_adam		a;
+	char		err[128];
+	float		p[2] = {1.0f, -2.0f},
+				g[2] = {0.5f, -0.25f};
+
+	tap_ok(is_adam_init(&a, 2, 0.1f, err, sizeof(err)) == 0, "adam init");
+	/* first step of Adam moves every parameter by lr against its gradient's sign */
+	is_adam_begin(&a);
+	is_adam_update(&a, p, g, 0, 2);
+	tap_near(p[0], 0.9, 1e-6, "adam step 1, positive gradient");
+	tap_near(p[1], -1.9, 1e-6, "adam step 1, negative gradient");
+	/* torch.optim.Adam(lr=0.1), same gradients for a second step: 0.8 / -1.8 */
+	is_adam_begin(&a);
+	is_adam_update(&a, p, g, 0, 2);
+	tap_near(p[0], 0.8, 1e-6, "adam step 2");
+	is_adam_free(&a);
+}
+
+/* Batch-norm running statistics after one training forward. */
+static void
+check_running(void)
+{
+	static const is_layer bn_net[] = {
+		{.kind = IS_LAYER_GAP},
+		{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+	};
+	is_net		net;
+	float		in[2 * 1 * 2 * 1] = {1, 3, 5, 7};	/* per-input means 2 and 6 */
+	char		err[128];
+	is_train   *t;
+
+	build(&net, 1, 2, 1, bn_net, 2);
+	is_net_init_params(&net, 1);
+	t = is_train_create(&net, 2, 1, err, sizeof(err));
+	is_train_forward(t, in, 2, 1);
+	tap_near(net.layers[1].param[2][0], 0.1 * 4.0, 1e-6, "running mean, momentum 0.1");
+	tap_near(net.layers[1].param[3][0], 0.9 + 0.1 * 8.0, 1e-5, "running var, unbiased");
+	is_train_free(t);
+	is_net_free(&net);
+}
+
+/* Same result for the same thread count; close across thread counts. */
+static void
+check_threads(void)
+{
+	is_net		net;
+	char		err[128];
+	float	   *g[3];
+	float		in[BATCH * 2 * 9 * 7],
+				proj[BATCH * 3];
+	is_rng		rng;
+	int			threads[3] = {2, 2, 1};
+	double		diff = 0.0;
+	int			same = 1;
+
+	build(&net, 2, 9, 7, train_all_kinds, TRAIN_ALL_KINDS_N);
+	is_rng_seed(&rng, 5);
+	fill(&rng, in, sizeof(in) / sizeof(float), 1.0);
+	fill(&rng, proj, sizeof(proj) / sizeof(float), 1.0);
+	for (int k = 0; k < 3; k++)
+	{
+		is_train   *t = is_train_create(&net, BATCH, threads[k], err, sizeof(err));
+
+		g[k] = malloc(sizeof(float) * net.n_floats);
+		is_net_init_params(&net, 2);
+		is_train_forward(t, in, BATCH, 0);
+		is_train_backward(t, proj, g[k]);
+		is_train_free(t);
+	}
+	for (size_t j = 0; j < net.n_floats; j++)
+	{
+		same &= g[0][j] == g[1][j];
+		diff = fmax(diff, fabs(g[0][j] - g[2][j]));
+	}
+	tap_ok(same, "two runs with 2 threads give identical gradients");
+	tap_ok(diff < 1e-4, "1 and 2 threads agree (max diff %.2g)", diff);
+	for (int k = 0; k < 3; k++)
+		free(g[k]);
+	is_net_free(&net);
+}
+
+int
+main(void)
+{
+	is_net		net;
+
+	build(&net, 2, 9, 7, smooth, (int) (sizeof(smooth) / sizeof(smooth[0])));
+	check_net("smooth", &net, 1, 0.0);
+	is_net_free(&net);
+
+	build(&net, 2, 9, 7, train_all_kinds, TRAIN_ALL_KINDS_N);
+	check_net("all kinds, 1 thread", &net, 1, 0.35);
+	check_net("all kinds, 2 threads", &net, 2, 0.35);
+	is_net_free(&net);
+
+	build(&net, 1, 7, 5, odd_pool, (int) (sizeof(odd_pool) / sizeof(odd_pool[0])));
+	check_net("odd pooling", &net, 1, 0.35);
+	is_net_free(&net);
+
+	check_triplet();
+	check_mining();
+	check_adam();
+	check_running();
+	check_threads();
+	return tap_done();
+}
