@@ -1,0 +1,44 @@
+/*
+ * One optimisation step of the paper's training: forward a batch of
+ * triplets, optional negative mining within the batch, cosine triplet loss,
+ * backward, Adam on the trained tensors.  The trainer tool and the tests share
+ * it; all buffers are allocated by is_step_init, none per step.
+ */
+#ifndef INSTSIM_TRAIN_STEP_H
+#define INSTSIM_TRAIN_STEP_H
+
+#include <stddef.h>
+
+#include "adam.h"
+#include "nn.h"
+#include "train_net.h"
+#include "triplet.h"
+
+typedef struct is_step
+{
+	is_net	   *net;
+	is_train   *train;
+	is_adam		adam;
+	int			max_triplets;
+	float	   *grad;			/* n_floats */
+	float	   *dout;			/* 3 * max_triplets x out_dim */
+	is_triplet *trip;			/* max_triplets */
+	float		margin;
+	is_mining	mining;
+} is_step;
+
+/* For batches of up to max_triplets triplets (3 x as many inputs).  0 or -1. */
+int			is_step_init(is_step *s, is_net *net, int max_triplets, int threads,
+						 float lr, char *err, size_t errlen);
+void		is_step_free(is_step *s);
+
+/*
+ * batch: 3n inputs, the n anchors, then the n positives, then the n
+ * negatives; label: the track of each of the 3n rows (for mining).  Returns
+ * the mean loss before the update; *active (if not NULL) counts the triplets
+ * with a positive hinge.
+ */
+double		is_step_run(is_step *s, const float *batch, const int *label, int n,
+						int *active);
+
+#endif
