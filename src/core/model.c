@@ -319,7 +319,7 @@ int
 is_model_save(is_model *m, unsigned char **out, size_t *out_len, char *err, size_t errlen)
 {
 	size_t		data_len;
-	json_object *hdr = build_header(m, &data_len, err, errlen);
+	json_object *hdr = m->net.params ? build_header(m, &data_len, err, errlen) : NULL;
 	const char *text;
 	size_t		tlen,
 				hlen,
@@ -328,6 +328,8 @@ is_model_save(is_model *m, unsigned char **out, size_t *out_len, char *err, size
 			   *p,
 			   *hex;
 
+	if (!m->net.params)
+		return is_fail(err, errlen, "the model has no parameters (is_net_init not called)");
 	if (!hdr)
 		return -1;
 	text = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -1,0 +1,216 @@
+/*
+ * Model files: write/load round trip, and every validation error of the
+ * loader (truncation, flipped bytes, wrong dtype or shape, bad JSON, bad
+ * header length, inconsistent metadata, checksum).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model_edit.h"
+#include "nn_synth.h"
+#include "tap.h"
+
+static unsigned char *model_buf;
+static size_t model_len;
+
+static int
+params_equal(const is_net *a, const is_net *b)
+{
+	return a->n_floats == b->n_floats &&
+		memcmp(a->params, b->params, a->n_floats * sizeof(float)) == 0;
+}
+
+static void
+test_round_trip(const is_model *orig)
+{
+	is_model	m;
+	char		err[256] = "";
+	char		path[] = "/tmp/instsim_test_model_XXXXXX";
+	int			fd = mkstemp(path);
+	int			same_layers = 1;
+
+	tap_ok(is_model_load(&m, model_buf, model_len, err, sizeof(err)) == 0, "load what save wrote: %s", err);
+	tap_ok(params_equal(&m.net, &orig->net), "every parameter survives bit for bit");
+	tap_ok(strcmp(m.instrument, "drums") == 0 && strcmp(m.sha256, orig->sha256) == 0,
+		   "instrument and checksum survive");
+	tap_ok(memcmp(&m.fe, &orig->fe, sizeof(m.fe)) == 0, "front-end parameters survive");
+	for (int i = 0; i < orig->net.n_layers; i++)
+		same_layers &= m.net.layers[i].kind == orig->net.layers[i].kind &&
+			m.net.layers[i].out == orig->net.layers[i].out && m.net.layers[i].eps == orig->net.layers[i].eps;
+	tap_ok(m.net.n_layers == orig->net.n_layers && same_layers, "layer table survives");
+	tap_ok(model_len % 8 == 0 && (edit_hlen(model_buf) % 8) == 0, "data section is 8-byte aligned");
+	is_model_free(&m);
+
+	close(fd);
+	tap_ok(is_model_save_file(&m, path, err, sizeof(err)) < 0, "saving a model without parameters is an error: %s", err);
+	{
+		is_model	copy = *orig;
+
+		tap_ok(is_model_save_file(&copy, path, err, sizeof(err)) == 0 &&
+			   is_model_load_file(&m, path, err, sizeof(err)) == 0 && params_equal(&m.net, &orig->net),
+			   "file round trip: %s", err);
+		is_model_free(&m);
+	}
+	unlink(path);
+	tap_ok(is_model_load_file(&m, "/nonexistent/model.safetensors", err, sizeof(err)) < 0 &&
+		   strstr(err, "No such file"), "missing file: %s", err);
+}
+
+static void
+expect_fail(const unsigned char *buf, size_t len, const char *want, const char *what)
+{
+	is_model	m;
+	char		err[256] = "";
+	int			rc = is_model_load(&m, buf, len, err, sizeof(err));
+
+	tap_ok(rc < 0 && (!want || strstr(err, want)), "%s: %s", what, err);
+	is_model_free(&m);
+}
+
+static void
+expect_edit_fail(const char *from, const char *to, const char *want, const char *what)
+{
+	size_t		len;
+	unsigned char *buf = edit_header(model_buf, model_len, from, to, &len);
+
+	if (!buf)
+	{
+		tap_ok(0, "%s: \"%s\" not found in the header", what, from);
+		return;
+	}
+	expect_fail(buf, len, want, what);
+	free(buf);
+}
+
+static void
+test_truncation(void)
+{
+	size_t		hlen = edit_hlen(model_buf);
+	size_t		cuts[] = {0, 1, 7, 8, 9, 100, 8 + hlen / 2, 8 + hlen - 1, 8 + hlen, 8 + hlen + 1,
+	8 + hlen + 4, model_len / 2, model_len - 4, model_len - 1};
+	int			all = 1;
+
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
+	{
+		char		what[64];
+
+		snprintf(what, sizeof(what), "truncated to %zu of %zu bytes", cuts[i], model_len);
+		expect_fail(model_buf, cuts[i], NULL, what);
+	}
+	/* and every 509th length, silently */
+	for (size_t cut = 0; cut < model_len; cut += 509)
+	{
+		is_model	m;
+		char		err[256];
+
+		all &= is_model_load(&m, model_buf, cut, err, sizeof(err)) < 0;
+		is_model_free(&m);
+	}
+	tap_ok(all, "every 509th truncation is an error");
+}
+
+static void
+test_flips(void)
+{
+	size_t		hlen = edit_hlen(model_buf);
+	unsigned char *buf = malloc(model_len);
+	int			header_ok = 1,
+				data_ok = 1;
+
+	for (size_t at = 8; at < model_len; at += at < 8 + hlen ? 7 : 4099)
+	{
+		is_model	m;
+		char		err[256];
+
+		memcpy(buf, model_buf, model_len);
+		buf[at] ^= 0x10;
+		if (is_model_load(&m, buf, model_len, err, sizeof(err)) == 0)
+			*(at < 8 + hlen ? &header_ok : &data_ok) = 0;
+		is_model_free(&m);
+	}
+	tap_ok(header_ok, "a flipped bit anywhere in the header (every 7th byte) is an error");
+	tap_ok(data_ok, "a flipped bit in the tensor data (every 4099th byte) is an error");
+	memcpy(buf, model_buf, model_len);
+	buf[model_len - 1] ^= 1;
+	expect_fail(buf, model_len, "checksum mismatch", "last data byte flipped");
+	free(buf);
+}
+
+static void
+test_header_edits(void)
+{
+	unsigned char *buf = malloc(model_len);
+
+	memcpy(buf, model_buf, model_len);
+	buf[0] = 0xff;
+	buf[7] = 0x7f;
+	expect_fail(buf, model_len, "header length", "header length 2^63");
+	memcpy(buf, model_buf, model_len);
+	memset(buf, 0, 8);
+	buf[0] = 1;
+	expect_fail(buf, model_len, "header length", "header length 1");
+	memcpy(buf, model_buf, model_len);
+	buf[8] = '[';
+	expect_fail(buf, model_len, "does not start", "header not an object");
+	free(buf);
+
+	expect_edit_fail("\"0.bias\":{\"dtype\":\"F32\"", "\"0.bias\":{\"dtype\":\"I32\"", "want F32", "wrong dtype");
+	expect_edit_fail("\"0.bias\":{\"dtype\":\"F32\"", "\"0.bias\":{\"dtype\":\"Q7\"", "unknown dtype", "unknown dtype");
+	expect_edit_fail("\"shape\":[16],\"data_offsets\":[576,640]", "\"shape\":[15],\"data_offsets\":[576,636]",
+					 "dimension 0 is 15", "wrong shape");
+	expect_edit_fail("\"shape\":[16,1,3,3]", "\"shape\":[16,1,9]", "dimensions", "wrong rank");
+	expect_edit_fail("[576,640]", "[512,576]", "overlap", "overlapping offsets");
+	expect_edit_fail("[576,640]", "[576,644]", "cover", "offsets disagree with the shape");
+	expect_edit_fail("[576,640]", "[576,99999999999]", "outside", "offset past the end");
+	expect_edit_fail("\"0.bias\"", "\"0.bias2\"", "unexpected tensor", "unknown tensor");
+	expect_edit_fail("\"0.bias\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[576,640]},", "",
+					 "missing", "missing tensor");
+	expect_edit_fail("{\"__metadata__\":{", "{\"__metadata__\":{,", "malformed JSON", "bad JSON");
+	expect_edit_fail("\"format_version\":\"1\"", "\"format_version\":\"2\"", "format_version", "future version");
+	expect_edit_fail("\"format\":\"instsim-model\"", "\"format\":\"other\"", "format", "foreign format");
+	expect_edit_fail("\"instrument\":\"drums\"", "\"instrument\":\"\"", "instrument", "empty instrument");
+	expect_edit_fail("\"instrument\":\"drums\"", "\"instrument\":7", "instrument", "instrument not a string");
+	expect_edit_fail("[1,128,130]", "[1,128,131]", "does not match", "input shape against the front end");
+	expect_edit_fail("\\\"n_mels\\\":128", "\\\"n_mels\\\":-3", "n_mels", "negative n_mels");
+	expect_edit_fail("\\\"sample_rate\\\":44100", "\\\"sample_rate\\\":4.5", "sample_rate", "fractional sample rate");
+	expect_edit_fail("{\\\"type\\\":\\\"conv3x3\\\",\\\"out\\\":16}", "{\\\"type\\\":\\\"conv3x3\\\",\\\"out\\\":17}",
+					 "dimension 0 is 16, want 17", "layer table against tensor shapes");
+	expect_edit_fail("{\\\"type\\\":\\\"relu\\\"}", "{\\\"type\\\":\\\"gelu\\\"}", "known", "unknown layer type");
+	expect_edit_fail("\"embedding_dim\":\"128\"", "\"embedding_dim\":\"129\"", "embedding_dim", "embedding_dim");
+	expect_edit_fail("\"layers\":\"[", "\"layers\":\"[[", "JSON", "layer table not JSON");
+
+	{
+		size_t		len;
+		unsigned char *b = edit_header(model_buf, model_len, "\"instrument\":\"drums\"", "\"instrument\":\"bass!\"", &len);
+		unsigned char *hex = memmem(b + 8, edit_hlen(b), "\"sha256\":\"", 10) + 10;
+
+		hex[5] = hex[5] == 'a' ? 'b' : 'a';
+		expect_fail(b, len, "checksum mismatch", "edited header with a stale checksum");
+		hex[5] = 'G';
+		expect_fail(b, len, "hex", "checksum not hex");
+		free(b);
+	}
+}
+
+int
+main(void)
+{
+	is_frontend fe = IS_FRONTEND_DEFAULT;
+	is_model	m;
+	char		err[256] = "";
+
+	if (is_model_synth(&m, "drums", &fe, 7, err, sizeof(err)) < 0 ||
+		is_model_save(&m, &model_buf, &model_len, err, sizeof(err)) < 0)
+	{
+		tap_ok(0, "synthetic model: %s", err);
+		return tap_done();
+	}
+	test_round_trip(&m);
+	test_truncation();
+	test_flips();
+	test_header_edits();
+	is_model_free(&m);
+	free(model_buf);
+	return tap_done();
+}
