@@ -5,6 +5,7 @@
  * deeper checks.  The loader must return an error or a model that an
  * inference plan runs on; never crash.  Deterministic (fixed seed).
  */
+#define _GNU_SOURCE				/* memmem in model_edit.h */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

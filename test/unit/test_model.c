@@ -3,6 +3,7 @@
  * loader (truncation, flipped bytes, wrong dtype or shape, bad JSON, bad
  * header length, inconsistent metadata, checksum).
  */
+#define _GNU_SOURCE				/* memmem in model_edit.h */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -183,7 +184,7 @@ test_header_edits(void)
 	{
 		size_t		len;
 		unsigned char *b = edit_header(model_buf, model_len, "\"instrument\":\"drums\"", "\"instrument\":\"bass!\"", &len);
-		unsigned char *hex = memmem(b + 8, edit_hlen(b), "\"sha256\":\"", 10) + 10;
+		unsigned char *hex = (unsigned char *) memmem(b + 8, edit_hlen(b), "\"sha256\":\"", 10) + 10;
 
 		hex[5] = hex[5] == 'a' ? 'b' : 'a';
 		expect_fail(b, len, "checksum mismatch", "edited header with a stale checksum");
