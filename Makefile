@@ -79,6 +79,10 @@ build/instsim-%: tools/%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) | build
 
 all: $(TOOL_BINS)
 
+# Audio fixtures for the SQL tests (see test/fixtures/make_fixtures.c).
+build/make_fixtures: test/fixtures/make_fixtures.c $(CORE_OBJS) | build
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+
 .PHONY: unit tools unitcheck tapcheck
 unit: $(UNIT_BINS)
 tools: $(TOOL_BINS)

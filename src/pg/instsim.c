@@ -5,6 +5,8 @@
 #include "postgres.h"
 #include "fmgr.h"
 
+#include <cblas.h>
+
 #include "instsim.h"
 
 PG_MODULE_MAGIC;
@@ -15,4 +17,12 @@ void
 _PG_init(void)
 {
 	instsim_init_gucs();
+
+	/*
+	 * One BLAS thread per backend: parallelism comes from PostgreSQL itself
+	 * (one backend or parallel worker per core), and OpenBLAS's own thread
+	 * pool would oversubscribe the cores and keep idle threads alive in every
+	 * backend that ever embedded a track.
+	 */
+	openblas_set_num_threads(1);
 }

@@ -1,0 +1,111 @@
+-- Models and audio -> embedding functions, with the fixtures that
+-- scripts/test.sh writes to $INSTSIM_FIXTURES (test/fixtures/make_fixtures.c
+-- and instsim-makemodel), loaded client-side with \lo_import.
+\getenv fixtures INSTSIM_FIXTURES
+CREATE TABLE files (name text PRIMARY KEY, data bytea NOT NULL);
+\lo_import :fixtures/model1.safetensors
+INSERT INTO files VALUES ('model1', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/model2.safetensors
+INSERT INTO files VALUES ('model2', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/chord.flac
+INSERT INTO files VALUES ('chord.flac', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/beat48k.wav
+INSERT INTO files VALUES ('beat48k.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/bass.ogg
+INSERT INTO files VALUES ('bass.ogg', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/chord.aiff
+INSERT INTO files VALUES ('chord.aiff', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/silence.wav
+INSERT INTO files VALUES ('silence.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/short.wav
+INSERT INTO files VALUES ('short.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/truncated.flac
+INSERT INTO files VALUES ('truncated.flac', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/junk.bin
+INSERT INTO files VALUES ('junk.bin', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+CREATE FUNCTION f(text) RETURNS bytea LANGUAGE sql AS 'SELECT data FROM files WHERE name = $1';
+
+-- ---- models ---------------------------------------------------------------
+SELECT p ->> 'instrument' AS instrument, p -> 'embedding_dim' AS dim, p -> 'input_shape' AS input,
+       p -> 'frontend' ->> 'sample_rate' AS rate, jsonb_array_length(p -> 'layers') AS layers,
+       p -> 'layers' -> 0 AS first_layer
+FROM (SELECT instsim_model_inspect(f('model1')) AS p) s;
+SELECT length(instsim_model_load('mix', f('model1'))) AS sha_len;
+SELECT instsim_model_load('other', f('model2')) <> (SELECT sha256 FROM instsim.model WHERE name = 'mix') AS differs;
+SELECT name, instrument, dims, builtin FROM instsim.models ORDER BY name;
+SELECT instsim_model_drop('other'), instsim_model_drop('other');
+
+\set VERBOSITY sqlstate
+SELECT instsim_model_inspect(substr(f('model1'), 1, 1000));    -- truncated
+SELECT instsim_model_inspect(overlay(f('model1') PLACING '\xff' FROM 4000 FOR 1)); -- tampered data
+SELECT instsim_model_inspect(overlay(f('model1') PLACING '\x20' FROM 20 FOR 1));   -- tampered header
+SELECT instsim_model_inspect('');
+SELECT instsim_model_inspect(f('junk.bin'));
+SELECT instsim_model_load('', f('model1'));
+SELECT instsim_embed(f('chord.flac'), 'no such model');
+\set VERBOSITY default
+SELECT instsim_model_inspect(overlay(f('model1') PLACING '\xff' FROM 4000 FOR 1));
+SELECT instsim_embed(f('chord.flac'), 'no such model');
+SELECT count(*) FROM instsim.model;  -- failed loads stored nothing
+
+-- ---- audio ----------------------------------------------------------------
+SELECT name, i.sample_rate, i.channels, i.frames, round(i.seconds::numeric, 3) AS seconds, i.format
+FROM files, instsim_audio_info(data) i
+WHERE name NOT IN ('model1', 'model2', 'junk.bin', 'truncated.flac') ORDER BY name;
+
+\set VERBOSITY sqlstate
+SELECT * FROM instsim_audio_info('');
+SELECT * FROM instsim_audio_info(f('junk.bin'));
+SELECT * FROM instsim_audio_info(f('model1'));
+SELECT * FROM instsim_audio_info('\x52494646');   -- "RIFF" and nothing else
+SELECT instsim_embed(f('junk.bin'));
+SELECT instsim_embed('\x00');
+SELECT instsim_embed(f('truncated.flac'));
+\set VERBOSITY default
+SELECT instsim_embed(f('junk.bin'));
+
+-- track embeddings: unit length; NULL without an audible 3-s segment
+SELECT name, embedding_dims(e) AS dims, round(embedding_norm(e)::numeric, 5) AS norm
+FROM (SELECT name, instsim_embed(data) AS e FROM files
+      WHERE name NOT IN ('model1', 'model2', 'junk.bin', 'truncated.flac')) s ORDER BY name;
+-- the default model is 'mix'; an explicit name gives the same
+SELECT instsim_embed(f('chord.flac')) = instsim_embed(f('chord.flac'), 'mix') AS same;
+
+-- segments: 3-s windows every 1.5 s, whole windows only, silence skipped
+SELECT seg, start_s, round(embedding_norm(emb)::numeric, 5) AS norm
+FROM instsim_segments(f('chord.flac'));
+SELECT count(*) FROM instsim_segments(f('silence.wav'));
+SELECT count(*) FROM instsim_segments(f('short.wav'));
+-- the track vector is the normalised centroid of the segment vectors
+SELECT (SELECT l2_normalize(avg(emb)) FROM instsim_segments(f('beat48k.wav')))
+       <=> instsim_embed(f('beat48k.wav')) < 1e-6 AS centroid;
+-- different sounds, different embeddings
+SELECT instsim_embed(f('chord.flac')) <=> instsim_embed(f('beat48k.wav')) > 1e-4 AS differ;
+
+-- the mel image the network sees
+SELECT array_dims(instsim_mel(f('chord.flac'))) AS dims,
+       array_dims(instsim_mel(f('chord.flac'), 4.5)) AS later,
+       instsim_mel(f('chord.flac'), 100) IS NULL AS past_end,
+       instsim_mel(f('silence.wav')) IS NULL AS silent;
+
+-- replacing a model's row is seen by the next call (the per-backend cache
+-- checks the row's checksum)
+SELECT instsim_embed(f('chord.flac')) AS before \gset
+SELECT length(instsim_model_load('mix', f('model2'))) AS sha_len;
+SELECT instsim_embed(f('chord.flac')) <=> :'before' > 1e-4 AS changed;
+SELECT length(instsim_model_load('mix', f('model1'))) AS sha_len;
+SELECT instsim_embed(f('chord.flac')) <=> :'before' < 1e-6 AS restored;
+
+-- ---- privileges -----------------------------------------------------------
+CREATE ROLE instsim_reader;
+GRANT SELECT ON files TO instsim_reader;
+SET ROLE instsim_reader;
+SELECT embedding_dims(instsim_embed(f('chord.flac'))) AS reader_can_embed;
+\set VERBOSITY sqlstate
+SELECT instsim_model_load('mine', f('model1'));
+SELECT instsim_model_load_file('mine', '/etc/passwd');
+SELECT instsim_model_drop('mix');
+\set VERBOSITY default
+RESET ROLE;
+DROP OWNED BY instsim_reader;
+DROP ROLE instsim_reader;

@@ -1,0 +1,196 @@
+/*
+ * Per-backend model cache.
+ *
+ * Building an embedder means parsing the file, folding batch-norm, packing
+ * weights and planning the FFT: far more than embedding one track, so it is
+ * done once per backend and model.  Whether the cached copy is current is
+ * checked against the row's sha256, which is cheap to read; within one command
+ * of one transaction the row cannot change under us, so the check is done
+ * once per command, not once per row.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+
+#include "model_cache.h"
+
+/* One segment batch: small enough to check for interrupts every few ms. */
+#define CACHE_MAX_BATCH 16
+
+typedef struct CachedModel
+{
+	char		name[NAMEDATALEN * 2];	/* hash key */
+	char		sha256[65];
+	is_embedder *embedder;
+	LocalTransactionId checked_lxid;	/* command in which sha256 was checked */
+	CommandId	checked_cid;
+} CachedModel;
+
+static HTAB *model_cache;
+
+void
+pg_model_parse(const bytea *weights, is_model *m)
+{
+	char		err[512];
+
+	if (is_model_load(m, VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), err, sizeof(err)) != 0)
+	{
+		is_model_free(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid model file: %s", err),
+				 errhint("Model files are safetensors files written by instsim-train; "
+						 "a truncated or modified file fails its checksum.")));
+	}
+}
+
+char *
+pg_model_params_json(const is_model *m)
+{
+	StringInfoData s;
+	const is_frontend *fe = &m->fe;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "{\"instrument\": ");
+	escape_json(&s, m->instrument);
+	appendStringInfo(&s, ", \"embedding_dim\": %d, \"input_shape\": [%d, %d, %d]",
+					 is_net_out_dim(&m->net), m->net.in_c, m->net.in_h, m->net.in_w);
+	appendStringInfo(&s, ", \"parameters\": %zu, \"mflop_per_segment\": %.1f",
+					 m->net.n_floats, is_net_flops(&m->net) / 1e6);
+	appendStringInfo(&s, ", \"frontend\": {\"sample_rate\": %d, \"segment_s\": %g, \"hop_s\": %g"
+					 ", \"silence_dbfs\": %g, \"n_fft\": %d, \"hop_length\": %d, \"n_mels\": %d"
+					 ", \"f_min\": %g, \"f_max\": %g, \"log_offset\": %g}",
+					 fe->sample_rate, fe->segment_s, fe->hop_s, fe->silence_dbfs, fe->n_fft,
+					 fe->hop_length, fe->n_mels, fe->f_min, fe->f_max, fe->log_offset);
+	appendStringInfoString(&s, ", \"layers\": [");
+	for (int i = 0; i < m->net.n_layers; i++)
+	{
+		const is_layer *l = &m->net.layers[i];
+
+		appendStringInfo(&s, "%s{\"type\": \"%s\"", i ? ", " : "", is_layer_kind_name(l->kind));
+		if (l->kind == IS_LAYER_CONV3X3 || l->kind == IS_LAYER_LINEAR)
+			appendStringInfo(&s, ", \"out\": %d", l->out);
+		appendStringInfoChar(&s, '}');
+	}
+	appendStringInfoString(&s, "]}");
+	return s.data;
+}
+
+static void
+unknown_model(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("instsim model \"%s\" does not exist", name),
+			 errhint("SELECT name FROM instsim.models lists the models; "
+					 "instsim_model_load(name, bytea) adds one.")));
+}
+
+/*
+ * Runs a one-row, one-column query on the model table; returns the value
+ * copied into the caller's context, or NULL when there is no such model.
+ */
+static Datum
+fetch_model_column(const char *query, const char *name, bool *found)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+	Datum		result = (Datum) 0;
+	bool		isnull;
+	int			rc;
+
+	SPI_connect();
+	rc = SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	*found = SPI_processed == 1;
+	if (*found)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		/* text and bytea alike: a detoasted copy that outlives SPI_finish */
+		result = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return result;
+}
+
+static void
+reload(CachedModel *entry, const char *name)
+{
+	bool		found;
+	Datum		d = fetch_model_column("SELECT weights FROM instsim.model WHERE name = $1",
+									   name, &found);
+	bytea	   *weights = (bytea *) DatumGetPointer(d);
+	is_model	m;
+	char		err[512];
+	is_embedder *e;
+
+	if (!found)
+		unknown_model(name);
+	pg_model_parse(weights, &m);
+	e = is_embedder_new(&m, CACHE_MAX_BATCH, 1, err, sizeof(err));
+	strlcpy(entry->sha256, m.sha256, sizeof(entry->sha256));
+	is_model_free(&m);
+	if (!e)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("model \"%s\" cannot be used: %s", name, err)));
+	entry->embedder = e;
+	pfree(weights);
+}
+
+is_embedder *
+pg_model_embedder(const char *name)
+{
+	CachedModel *entry;
+	bool		found;
+	text	   *sha;
+	char	   *current;
+
+	if (strlen(name) >= NAMEDATALEN * 2)
+		unknown_model(name);
+	if (!model_cache)
+	{
+		HASHCTL		ctl = {.keysize = NAMEDATALEN * 2,.entrysize = sizeof(CachedModel),
+		.hcxt = TopMemoryContext};
+
+		model_cache = hash_create("instsim models", 8, &ctl,
+								  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	entry = hash_search(model_cache, name, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->embedder = NULL;
+		entry->sha256[0] = '\0';
+		entry->checked_lxid = InvalidLocalTransactionId;
+	}
+	if (entry->embedder && entry->checked_lxid == MyProc->lxid &&
+		entry->checked_cid == GetCurrentCommandId(false))
+		return entry->embedder;
+
+	sha = (text *) DatumGetPointer(fetch_model_column("SELECT sha256 FROM instsim.model WHERE name = $1",
+													  name, &found));
+	if (!found)
+		unknown_model(name);
+	current = text_to_cstring(sha);
+	if (!entry->embedder || strcmp(current, entry->sha256) != 0)
+	{
+		is_embedder_free(entry->embedder);
+		entry->embedder = NULL;
+		reload(entry, name);
+	}
+	entry->checked_lxid = MyProc->lxid;
+	entry->checked_cid = GetCurrentCommandId(false);
+	return entry->embedder;
+}

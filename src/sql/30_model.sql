@@ -1,0 +1,62 @@
+-- ---------------------------------------------------------------------------
+-- Models: per-instrument CNNs stored in a table, used by the audio functions.
+-- ---------------------------------------------------------------------------
+CREATE SCHEMA instsim;
+GRANT USAGE ON SCHEMA instsim TO PUBLIC;
+
+-- weights holds the model file itself (safetensors, as the trainer writes it);
+-- params is its metadata (instrument, front end, layer table) for reading in
+-- SQL.  builtin marks the models shipped with the extension: they are
+-- re-created by CREATE EXTENSION, so pg_dump saves only the others.
+CREATE TABLE instsim.model (
+	name       text PRIMARY KEY,
+	instrument text NOT NULL,
+	created    timestamptz NOT NULL DEFAULT now(),
+	params     jsonb NOT NULL,
+	weights    bytea NOT NULL,
+	sha256     text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+	builtin    boolean NOT NULL DEFAULT false
+);
+ALTER TABLE instsim.model ALTER COLUMN weights SET STORAGE EXTERNAL;
+COMMENT ON TABLE instsim.model IS
+	'embedding models (safetensors files) by name; instsim_model_load() adds them';
+SELECT pg_catalog.pg_extension_config_dump('instsim.model', 'WHERE NOT builtin');
+-- Everyone may embed with the models; only the owner (or whom it grants)
+-- may add, replace or remove them.
+GRANT SELECT ON instsim.model TO PUBLIC;
+
+-- Checks a model file and returns its metadata; nothing is stored.
+CREATE FUNCTION instsim_model_inspect(weights bytea) RETURNS jsonb
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Validates the file (format, shapes, checksum) and stores it under name,
+-- replacing a model of that name.  Returns the file's SHA-256.
+CREATE FUNCTION instsim_model_load(name text, weights bytea) RETURNS text
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
+
+-- Same, from a file on the database server.  pg_read_binary_file does the
+-- privilege check: superusers, or roles granted pg_read_server_files (and
+-- EXECUTE on pg_read_binary_file).
+CREATE FUNCTION instsim_model_load_file(name text, path text) RETURNS text
+	LANGUAGE sql VOLATILE STRICT
+	RETURN instsim_model_load(name, pg_catalog.pg_read_binary_file(path));
+
+CREATE FUNCTION instsim_model_drop(name text) RETURNS boolean
+	LANGUAGE sql VOLATILE STRICT
+	BEGIN ATOMIC
+		WITH d AS (DELETE FROM instsim.model m WHERE m.name = instsim_model_drop.name RETURNING 1)
+		SELECT count(*) > 0 FROM d;
+	END;
+
+CREATE VIEW instsim.models AS
+SELECT name, instrument, (params ->> 'embedding_dim')::int AS dims,
+	pg_size_pretty(octet_length(weights)::bigint) AS size, builtin, created, sha256
+FROM instsim.model;
+GRANT SELECT ON instsim.models TO PUBLIC;
+
+-- Loads the models shipped in the extension's share directory
+-- (models/*.safetensors in the source tree; the file name is the model name).
+-- Run by CREATE EXTENSION; call it again to restore them after a drop.
+CREATE FUNCTION instsim_install_builtin_models() RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+SELECT instsim_install_builtin_models();

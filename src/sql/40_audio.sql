@@ -1,0 +1,27 @@
+-- ---------------------------------------------------------------------------
+-- Audio to embeddings.  STABLE, not IMMUTABLE: the result depends on the
+-- model row, which may be replaced.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION instsim_audio_info(audio bytea,
+	OUT sample_rate integer, OUT channels integer, OUT frames bigint,
+	OUT seconds double precision, OUT format text, OUT encoding text)
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The track vector of the paper: the L2-normalised mean of the embeddings of
+-- every non-silent 3-s segment; NULL when no segment is above the silence
+-- threshold (or the audio is shorter than one segment).
+CREATE FUNCTION instsim_embed(audio bytea, model text DEFAULT 'mix') RETURNS embedding
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100000;
+
+-- Every non-silent segment: its window number (counting silent windows too),
+-- start time and embedding.
+CREATE FUNCTION instsim_segments(audio bytea, model text DEFAULT 'mix',
+	OUT seg integer, OUT start_s real, OUT emb embedding)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100000 ROWS 100;
+
+-- The log-mel image the model's network sees for the non-silent segment that
+-- starts at or after start_s: n_mels rows of frames values.
+CREATE FUNCTION instsim_mel(audio bytea, start_s double precision DEFAULT 0,
+	model text DEFAULT 'mix') RETURNS real[]
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 10000;
