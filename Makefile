@@ -21,7 +21,6 @@ OBJS       = $(CORE_OBJS) $(PG_SRCS:.c=.o)
 
 SQL_PARTS := $(sort $(wildcard src/sql/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(wildcard models/*.safetensors)
 
 REGRESS   = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
@@ -40,12 +39,30 @@ SHLIB_LINK  = $(CORE_LIBS)
 
 EXTRA_CLEAN = build sql/$(EXTENSION)--$(EXTVERSION).sql
 
+# No LLVM bitcode: JIT inlining buys nothing for functions that are long
+# loops over vectors, and the bitcode would be compiled by clang, which lacks
+# GCC builtins and target_clones semantics that the SIMD kernels rely on.
+override with_llvm = no
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
+
+# Shipped models go to <share>/extension/instsim_models/NAME.safetensors, where
+# instsim_install_builtin_models() (run by CREATE EXTENSION) finds them.
+MODELS     := $(wildcard models/*.safetensors)
+MODELS_DIR  = $(DESTDIR)$(datadir)/extension/instsim_models
+.PHONY: install-models uninstall-models
+install: install-models
+install-models:
+	$(MKDIR_P) '$(MODELS_DIR)'
+	$(if $(MODELS),$(INSTALL_DATA) $(MODELS) '$(MODELS_DIR)/')
+uninstall: uninstall-models
+uninstall-models:
+	rm -rf '$(MODELS_DIR)'
 
 # ---- unit tests and tools share the core objects built above --------------
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
