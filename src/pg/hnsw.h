@@ -1,0 +1,265 @@
+/*
+ * instsim_hnsw: a hierarchical navigable small world graph index for the
+ * `embedding` type.
+ *
+ * Page layout
+ *   block 0      meta page: dimensions, m, ef_construction, metric, entry point
+ *   block 1..    element pages.  One index tuple per graph element holding, in
+ *                one piece, its heap TID, its level, its vector and its
+ *                neighbour TIDs for every level it lives on.  Reading a
+ *                neighbour's vector and, later, its neighbour list therefore
+ *                costs one buffer access, not two.
+ *
+ * Metric: cosine indexes store unit vectors so that the hot loop is a plain
+ * dot product; zero vectors have no direction and are not indexed under
+ * cosine (like NULLs), so they can never become an entry point.
+ *
+ * Locking: every page change is WAL-logged with GenericXLog while holding the
+ * buffer's exclusive lock; nobody holds two buffer locks at once.  Inserters
+ * hold a heavyweight lock on the meta page in share mode (exclusive when they
+ * may move the entry point); VACUUM takes it exclusively only while it repairs
+ * links and frees dead elements, so no insert can link to a freed slot.
+ * Scans take no heavyweight lock and validate every TID they follow.
+ */
+#ifndef INSTSIM_HNSW_H
+#define INSTSIM_HNSW_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+
+#include "distance.h"
+
+#define HNSW_MAGIC				0x48534E49	/* "INSH" */
+#define HNSW_VERSION			1
+#define HNSW_PAGE_ID			0xFF91
+#define HNSW_METAPAGE_BLKNO		0
+#define HNSW_DISTANCE_PROC		1
+
+#define HNSW_DEFAULT_M			16
+#define HNSW_MIN_M				2
+#define HNSW_MAX_M				100
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_MIN_EF_CONSTRUCTION 4
+#define HNSW_MAX_EF_CONSTRUCTION 1000
+#define HNSW_MAX_EF_SEARCH		1000
+#define HNSW_MAX_LEVEL			16
+
+/* Build phases reported in pg_stat_progress_create_index. */
+#define HNSW_PHASE_LOAD			2
+#define HNSW_PHASE_WRITE		3
+
+typedef enum HnswMetric
+{
+	HNSW_METRIC_L2 = 1,
+	HNSW_METRIC_COSINE = 2,
+	HNSW_METRIC_IP = 3
+} HnswMetric;
+
+/* GUCs (defined in gucs.c) */
+extern int	instsim_hnsw_ef_search;
+extern bool instsim_hnsw_iterative_scan;
+extern int	instsim_hnsw_max_scan_tuples;
+
+typedef struct HnswOptions
+{
+	int32		vl_len_;
+	int			m;
+	int			ef_construction;
+} HnswOptions;
+
+typedef struct HnswMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint16		dim;			/* 0 until the first vector arrives */
+	uint16		m;
+	uint16		ef_construction;
+	uint8		metric;
+	uint8		max_level;		/* highest level whose tuple fits a page */
+	BlockNumber entry_blkno;	/* InvalidBlockNumber while the graph is empty */
+	OffsetNumber entry_offno;
+	int16		entry_level;
+	BlockNumber insert_blkno;	/* last element page: where inserts go */
+} HnswMetaPageData;
+
+typedef HnswMetaPageData *HnswMetaPage;
+
+typedef struct HnswPageOpaqueData
+{
+	uint16		flags;
+	uint16		page_id;
+} HnswPageOpaqueData;
+
+#define HNSW_PAGE_META			1
+#define HNSW_PAGE_ELEMENTS		2
+
+#define HnswPageGetOpaque(page) ((HnswPageOpaqueData *) PageGetSpecialPointer(page))
+#define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
+
+/*
+ * Element tuple.  Followed by the neighbour slots: 2m at level 0, then m for
+ * each level 1..level.  Unused slots hold an invalid TID.
+ */
+typedef struct HnswElementTupleData
+{
+	uint8		level;
+	uint8		flags;
+	ItemPointerData heaptid;
+	float		vec[FLEXIBLE_ARRAY_MEMBER];
+} HnswElementTupleData;
+
+typedef HnswElementTupleData *HnswElementTuple;
+
+#define HNSW_ELEMENT_DELETED	0x01
+
+static inline int
+hnsw_level_capacity(int m, int level)
+{
+	return level == 0 ? 2 * m : m;
+}
+
+static inline int
+hnsw_total_slots(int m, int level)
+{
+	return 2 * m + level * m;
+}
+
+static inline Size
+hnsw_element_size(int dim, int m, int level)
+{
+	return offsetof(HnswElementTupleData, vec) + sizeof(float) * dim +
+		sizeof(ItemPointerData) * hnsw_total_slots(m, level);
+}
+
+static inline ItemPointer
+hnsw_element_neighbors(HnswElementTuple t, int dim, int m, int level)
+{
+	ItemPointer base = (ItemPointer) ((char *) t->vec + sizeof(float) * dim);
+
+	return level == 0 ? base : base + 2 * m + (level - 1) * m;
+}
+
+/*
+ * The distance the graph is ordered by.  Cosine vectors are stored and
+ * queried as unit vectors, so only the dot product is left; L2 keeps the
+ * square (same order, no sqrt).
+ */
+static inline float
+hnsw_distance(HnswMetric metric, const float *a, const float *b, int dim)
+{
+	if (metric == HNSW_METRIC_L2)
+		return is_l2_squared(a, b, dim);
+	if (metric == HNSW_METRIC_COSINE)
+		return 1.0f - is_dot(a, b, dim);
+	return -is_dot(a, b, dim);
+}
+
+/* Room for one element tuple on an empty element page. */
+#define HNSW_PAGE_SPACE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData)) - \
+	 sizeof(ItemIdData))
+
+/* The parameters every phase needs, taken from the meta page. */
+typedef struct HnswShape
+{
+	int			dim;
+	int			m;
+	int			ef_construction;
+	HnswMetric	metric;
+	int			max_level;
+} HnswShape;
+
+/* A neighbour candidate: its distance to the base element and its vector. */
+typedef struct HnswNeighbor
+{
+	float		dist;
+	uint32		id;				/* caller's handle (graph index or slot) */
+	const float *vec;
+	ItemPointerData tid;
+} HnswNeighbor;
+
+/* A binary min-heap of (key, id); a max-heap stores -distance. */
+typedef struct HnswHeapItem
+{
+	float		key;
+	uint32		id;
+} HnswHeapItem;
+
+typedef struct HnswHeap
+{
+	HnswHeapItem *items;
+	int			n;
+	int			cap;
+} HnswHeap;
+
+/* hnsw_utils.c */
+extern void *hnsw_grow(void *p, Size elem, uint64 *cap, uint64 need);
+extern void hnsw_heap_push(HnswHeap *h, float key, uint32 id);
+extern HnswHeapItem hnsw_heap_pop(HnswHeap *h);
+extern HnswMetric hnsw_index_metric(Relation index);
+extern int	hnsw_reloption_m(Relation index);
+extern int	hnsw_reloption_ef_construction(Relation index);
+extern int	hnsw_max_level_for(int dim, int m);
+extern void hnsw_check_dim(int dim, int m, int index_dim);
+extern bool hnsw_prepare_vector(HnswMetric metric, const float *in, float *out, int dim);
+extern int	hnsw_random_level(int m, int max_level);
+extern int	hnsw_select_neighbors(HnswNeighbor *cands, int n, int cap,
+								  HnswMetric metric, int dim);
+extern void hnsw_sort_neighbors(HnswNeighbor *cands, int n);
+extern void hnsw_init_page(Page page, uint16 flags);
+extern void hnsw_init_meta(Page page, const HnswShape *shape);
+extern void hnsw_read_meta(Relation index, HnswMetaPageData *meta);
+extern void hnsw_shape_from_meta(const HnswMetaPageData *meta, HnswShape *shape);
+extern HnswElementTuple hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape);
+extern bool hnsw_read_vector(Relation index, const HnswShape *sh, ItemPointer tid, float *out);
+
+/* hnsw_search.c: best-first search over the on-disk graph */
+typedef struct HnswSearch HnswSearch;
+extern HnswSearch *hnsw_search_create(Relation index, const HnswShape *shape,
+									  bool keep_vectors);
+extern void hnsw_search_begin(HnswSearch *s, const float *query, bool iterative);
+extern bool hnsw_search_from_entry(HnswSearch *s, const HnswMetaPageData *meta,
+								   int wide_level, int ef,
+								   void (*at_level) (HnswSearch *, int, void *),
+								   void *arg);
+extern int	hnsw_search_results(HnswSearch *s, HnswNeighbor *out, int max, bool skip_deleted);
+extern ItemPointer hnsw_search_heaptid(HnswSearch *s, uint32 id);
+extern bool hnsw_search_next_batch(HnswSearch *s, int ef, int64 max_visits);
+extern int64 hnsw_search_visited(HnswSearch *s);
+
+/* hnsw_insert.c */
+extern void hnsw_insert_vector(Relation index, const float *vec, int dim,
+							   ItemPointer heaptid);
+extern bool hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						Relation heap, IndexUniqueCheck checkUnique,
+						bool indexUnchanged, struct IndexInfo *indexInfo);
+
+/* hnsw_build.c */
+extern IndexBuildResult *hnsw_build(Relation heap, Relation index, struct IndexInfo *indexInfo);
+extern void hnsw_buildempty(Relation index);
+
+/* hnsw_scan.c */
+extern IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
+extern void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+						ScanKey orderbys, int norderbys);
+extern bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnsw_endscan(IndexScanDesc scan);
+
+/* hnsw_vacuum.c */
+extern IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info,
+											  IndexBulkDeleteResult *stats,
+											  IndexBulkDeleteCallback callback,
+											  void *callback_state);
+extern IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info,
+												 IndexBulkDeleteResult *stats);
+
+/* hnsw_validate.c */
+extern bool hnsw_validate(Oid opclassoid);
+
+#endif
