@@ -24,7 +24,10 @@
  * capped by its max_frames argument.
  *
  * No function aborts or prints: every failure returns a status and fills
- * is_audio_error with a message fit to show a user.
+ * is_audio_error with a message fit to show a user.  Known upstream defect:
+ * libsndfile 1.2.0 / libvorbis leak about 6 KiB (malloc, outside any
+ * PostgreSQL memory context) per malformed OGG file that fails to open
+ * (vorbis_info_init on the open error path; test_fuzz_audio under ASan).
  */
 #ifndef INSTSIM_AUDIO_H
 #define INSTSIM_AUDIO_H

@@ -12,6 +12,12 @@
  * A context owns its FFTW plan and scratch buffers, so computing allocates
  * nothing; it is not shareable between threads -- give each thread its own
  * context (creation and destruction are thread-safe).
+ *
+ * How (mel.c): frames are windowed in pairs into one complex FFTW transform
+ * (cheaper than two real ones with Debian's FFTW build), the two power spectra
+ * are split apart, a sparse Slaney filterbank runs over blocks of 8 frames,
+ * and the log is a vectorised polynomial.  Max |difference| from torchaudio
+ * 0.13 on log-mel: 1.8e-4 on the unit test signal (test_mel.c).
  */
 #ifndef INSTSIM_MEL_H
 #define INSTSIM_MEL_H
@@ -35,7 +41,7 @@ int			is_mel_frames(const is_mel *m);
 int			is_mel_bands(const is_mel *m);
 
 /*
- * x: n_samples floats.  out: n_mels x n_frames floats, row-major (one row per
+ * x: n_samples finite floats.  out: n_mels x n_frames floats, row-major (one row per
  * mel band, time along the row), i.e. torchaudio's (n_mels, time) layout.
  */
 void		is_mel_compute(is_mel *m, const float *x, float *out);

@@ -17,7 +17,8 @@
 /*
  * Largest |C - torchaudio| allowed on log-mel.  Both sides are float32 FFTs
  * with different algorithms; the difference is largest in low-power bands
- * (relative rounding error of a small power near the log offset).
+ * (relative rounding error of a small power near the log offset).  Measured
+ * with torchaudio 0.13.1: 1.8e-4 (default case), 1e-5 (small case).
  */
 #define LOGMEL_TOL 1e-3
 
