@@ -14,14 +14,12 @@
  * Input block IB is 1 (network input, gemm output) or DVL (own output).
  *
  * Required macros: DV (vector type), DVL (lanes), D_LOAD, D_STORE, D_BCAST,
- * D_FMA(a, b, c) = a * b + c, D_MAX, D_ADD, D_ZERO(), D_P0 > D_P1 (even tile
- * widths tried before 2 and 1), D_IMPL (name of the is_conv_impl), D_TARGET
+ * D_FMA(a, b, c) = a * b + c, D_MAX, D_ADD, D_ZERO(), D_P0 >= D_P1 (even tile
+ * widths tried before 2 and 1), D_KMAX (1..4 output blocks per tile), D_IMPL (name of the is_conv_impl), D_TARGET
  * (the target attribute every function gets: a pragma would not reach the
  * clang that PGXS uses for the JIT bitcode).
  */
 #include "conv.h"
-
-#define D_KMAX 2
 
 D_TARGET static size_t
 direct_packed_floats(int ic, int ib, int oc)
@@ -65,13 +63,13 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 	const size_t wstride = (size_t) nib * IB * 9 * DVL;
 	const float *w = op->weight + ob * wstride;
 	const float *s = in + (cy * iw + cx) * IB;
-	DV			acc[2][D_P0][D_KMAX];
+	DV			acc[2][D_P0][4];
 
 #pragma GCC unroll 2
 	for (int r = 0; r < R; r++)
 #pragma GCC unroll 16
 		for (int p = 0; p < P; p++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
 			for (int k = 0; k < K; k++)
 				acc[r][p][k] = D_ZERO();
 
@@ -83,9 +81,16 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 #pragma GCC unroll 3
 				for (int kx = 0; kx < 3; kx++)
 				{
-					DV			wv[D_KMAX];
+					DV			wv[4];
+					const float *src = s + i;
 
-#pragma GCC unroll 2
+					/*
+					 * Hide that neighbouring taps read the same pixels: left to
+					 * itself the compiler keeps every broadcast of the 3x3
+					 * window live across taps and spills accumulators.
+					 */
+					__asm__("" : "+r"(src));
+#pragma GCC unroll 4
 					for (int k = 0; k < K; k++)
 						wv[k] = D_LOAD(w + k * wstride + (ky * 3 + kx) * DVL);
 #pragma GCC unroll 2
@@ -93,9 +98,9 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 #pragma GCC unroll 16
 						for (int p = 0; p < P; p++)
 						{
-							DV			x = D_BCAST(s + i + ((r + ky) * iw + p + kx) * IB);
+							DV			x = D_BCAST(src + ((r + ky) * iw + p + kx) * IB);
 
-#pragma GCC unroll 2
+#pragma GCC unroll 4
 							for (int k = 0; k < K; k++)
 								acc[r][p][k] = D_FMA(x, wv[k], acc[r][p][k]);
 						}
@@ -106,7 +111,7 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 		const size_t ow = (size_t) op->out.w + 2;
 		const size_t oplane = is_act_plane(&op->out);
 
-#pragma GCC unroll 2
+#pragma GCC unroll 4
 		for (int k = 0; k < K; k++)
 		{
 			DV			b = D_LOAD(op->bias + (ob + k) * DVL);
@@ -147,11 +152,12 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 
 /* Each supported tile shape becomes its own fully unrolled copy of direct_tile. */
 #define D_TILE(r_, p_, k_, ib_) \
-	if (R == r_ && P == p_ && K == k_ && IB == ib_) \
+	if (k_ <= D_KMAX && R == r_ && P == p_ && K == k_ && IB == ib_) \
 	{ direct_tile(op, in, out, cy, cx, ob, r_, p_, k_, ib_); return; }
 #define D_TILES_P(r_, k_, ib_) \
 	D_TILE(r_, D_P0, k_, ib_) D_TILE(r_, D_P1, k_, ib_) D_TILE(r_, 2, k_, ib_) D_TILE(r_, 1, k_, ib_)
-#define D_TILES_K(r_, ib_) D_TILES_P(r_, 1, ib_) D_TILES_P(r_, 2, ib_)
+#define D_TILES_K(r_, ib_) \
+	D_TILES_P(r_, 1, ib_) D_TILES_P(r_, 2, ib_) D_TILES_P(r_, 3, ib_) D_TILES_P(r_, 4, ib_)
 #define D_TILES_R(ib_) D_TILES_K(1, ib_) D_TILES_K(2, ib_)
 
 D_TARGET static void
