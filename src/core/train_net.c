@@ -479,7 +479,11 @@ bn_backward(void *arg, int id, int count)
 		}
 }
 
-/* In place is fine both ways: y > 0 exactly where x > 0. */
+/*
+ * In place is fine both ways: y > 0 exactly where x > 0.  (Pointers are
+ * copied to locals: with -fno-strict-aliasing a store through a float
+ * pointer could otherwise change ph's fields and block vectorisation.)
+ */
 static void
 relu_phase(void *arg, int id, int count)
 {
@@ -487,28 +491,53 @@ relu_phase(void *arg, int id, int count)
 	is_train   *t = ph->t;
 	size_t		per = layer_in(&t->net->layers[ph->layer]);
 	float	   *y = t->act[ph->layer + 1];
-	size_t		lo,
+	const float *x = t->act[ph->layer];
+	const float *dy = ph->dy;
+	float	   *dx = ph->dx;
+	int			lo,
 				hi;
-	int			l,
-				h;
 
-	is_work_range(t->n, id, count, &l, &h);
-	lo = per * l;
-	hi = per * h;
-	if (ph->dx)
+	is_work_range(t->n, id, count, &lo, &hi);
+	if (dx)
 	{
 #pragma omp simd
-		for (size_t j = lo; j < hi; j++)
-			ph->dx[j] = y[j] > 0.0f ? ph->dy[j] : 0.0f;
+		for (size_t j = per * lo; j < per * hi; j++)
+		{
+			/* unconditional loads: a conditional one would not vectorise */
+			float		g = dy[j],
+						v = y[j];
+
+			dx[j] = v > 0.0f ? g : 0.0f;
+		}
 	}
 	else
 	{
-		const float *x = t->act[ph->layer];
-
 #pragma omp simd
-		for (size_t j = lo; j < hi; j++)
-			y[j] = x[j] > 0.0f ? x[j] : 0.0f;
+		for (size_t j = per * lo; j < per * hi; j++)
+		{
+			float		v = x[j];
+
+			y[j] = v > 0.0f ? v : 0.0f;
+		}
 	}
+}
+
+/* Offset of the largest of the 2x2 cell at r0 (row stride w); ties: first. */
+static inline size_t
+pool_argmax(const float *r0, int w, float *v)
+{
+	const float *r1 = r0 + w;
+	size_t		best = 0;
+	float		m = r0[0];
+
+	if (r0[1] > m)
+		m = r0[1], best = 1;
+	if (r1[0] > m)
+		m = r1[0], best = w;
+	if (r1[1] > m)
+		m = r1[1], best = w + 1;
+	*v = m;
+	return best;
 }
 
 /*
@@ -522,39 +551,47 @@ pool_phase(void *arg, int id, int count)
 	phase	   *ph = arg;
 	is_train   *t = ph->t;
 	const is_layer *l = &t->net->layers[ph->layer];
+	const int	iw = l->in_w,
+				ow = l->out_w,
+				oh = l->out_h;
+	const size_t iplane = (size_t) l->in_h * iw,
+				oplane = (size_t) oh * ow;
+	const float *x = t->act[ph->layer];
+	float	   *y = t->act[ph->layer + 1];
+	const float *dy = ph->dy;
+	float	   *dx = ph->dx;
 	int			lo,
 				hi;
 
 	is_work_range(t->n, id, count, &lo, &hi);
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
+	for (size_t p = (size_t) lo * l->in_c; p < (size_t) hi * l->in_c; p++)
+	{
+		const float *xp = x + p * iplane;
+
+		if (dx)
 		{
-			size_t		ip = ((size_t) b * l->in_c + c) * l->in_h * l->in_w;
-			size_t		op = ((size_t) b * l->out_c + c) * l->out_h * l->out_w;
-			const float *x = t->act[ph->layer] + ip;
+			float	   *dxp = dx + p * iplane;
+			const float *dyp = dy + p * oplane;
 
-			if (ph->dx)
-				memset(ph->dx + ip, 0, sizeof(float) * l->in_h * l->in_w);
-			for (int y = 0; y < l->out_h; y++)
-				for (int xx = 0; xx < l->out_w; xx++)
+			memset(dxp, 0, sizeof(float) * iplane);
+			for (int r = 0; r < oh; r++)
+				for (int c = 0; c < ow; c++)
 				{
-					const float *r0 = x + (size_t) 2 * y * l->in_w + 2 * xx;
-					const float *r1 = r0 + l->in_w;
-					size_t		best = r0 - x;
-					float		v = r0[0];
+					size_t		at = (size_t) 2 * r * iw + 2 * c;
+					float		v;
 
-					if (r0[1] > v)
-						v = r0[1], best = r0 + 1 - x;
-					if (r1[0] > v)
-						v = r1[0], best = r1 - x;
-					if (r1[1] > v)
-						v = r1[1], best = r1 + 1 - x;
-					if (ph->dx)
-						ph->dx[ip + best] += ph->dy[op + (size_t) y * l->out_w + xx];
-					else
-						t->act[ph->layer + 1][op + (size_t) y * l->out_w + xx] = v;
+					dxp[at + pool_argmax(xp + at, iw, &v)] += dyp[(size_t) r * ow + c];
 				}
 		}
+		else
+		{
+			float	   *yp = y + p * oplane;
+
+			for (int r = 0; r < oh; r++)
+				for (int c = 0; c < ow; c++)
+					pool_argmax(xp + (size_t) 2 * r * iw + 2 * c, iw, &yp[(size_t) r * ow + c]);
+		}
+	}
 }
 
 static void

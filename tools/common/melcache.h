@@ -1,0 +1,46 @@
+/*
+ * Log-mel images of a set of corpus tracks for training and evaluation,
+ * computed once and cached on disk: the trainer reads each track's signal
+ * (slakh_load), cuts the front end's segments (silent ones skipped, at most
+ * max_segs per track: the paper trains on the first 40) and stores every
+ * segment's n_mels x frames image.
+ *
+ * The cache file is cache_dir/mel-<instrument>-<key>.bin where key hashes
+ * the corpus root, the track list, the instrument, every front-end parameter
+ * and max_segs, so a changed input never reuses stale features.
+ */
+#ifndef INSTSIM_MELCACHE_H
+#define INSTSIM_MELCACHE_H
+
+#include <stddef.h>
+
+#include "frontend.h"
+#include "slakh.h"
+
+typedef struct mel_set
+{
+	int			n_tracks;
+	int			n_mels, frames;
+	int		   *n_segs;			/* per track (0 for a track without the signal) */
+	size_t	   *first;			/* per track: index of its first image */
+	size_t		n_images;
+	float	   *data;			/* n_images x n_mels x frames */
+} mel_set;
+
+/*
+ * Loads from the cache or computes (with jobs threads and a progress
+ * report) and then writes the cache.  cache_dir NULL: no cache.  0 or -1.
+ */
+int			mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
+						  const is_frontend *fe, int max_segs, int jobs,
+						  const char *cache_dir, mel_set *out, char *err, size_t errlen);
+
+static inline const float *
+mel_set_image(const mel_set *s, int track, int seg)
+{
+	return s->data + (s->first[track] + seg) * (size_t) s->n_mels * s->frames;
+}
+
+void		mel_set_free(mel_set *s);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * instsim-train: learns one instrument's similarity metric from a corpus in
+ * the Slakh2100 layout, as the paper does: cosine triplet loss (margin 0.2),
+ * anchor and positive from one track, negative from another, Adam, batches of
+ * 64 triplets, the first 40 non-silent segments of each training track.
+ *
+ * Tracks come from ROOT/split.yaml (train list; the test list is used for the
+ * held-out kNN accuracy), or every track under ROOT when there is no split.
+ * Mel features are computed once and cached (see melcache.h).  One epoch uses
+ * every training segment once as an anchor.  The model is written in the
+ * project's safetensors format with the instrument and front end in its
+ * metadata; --checkpoint saves the full training state after every epoch and
+ * --resume continues from it.
+ */
+#include "errbuf.h"
+#include "melcache.h"
+#include "slakh.h"
+#include "split.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eval.h"
+#include "model.h"
+#include "nn.h"
+#include "rng.h"
+#include "train_ckpt.h"
+#include "train_step.h"
+
+#define MAX_BLOCKS 8
+#define KNN_K 5
+
+typedef struct options
+{
+	const char *corpus;
+	const char *out;
+	const char *checkpoint;
+	const char *resume;
+	const char *cache;
+	slakh_inst	inst;
+	int			epochs;
+	int			batch;
+	int			threads;
+	int			segs;
+	int			eval_every;
+	uint64_t	seed;
+	float		lr;
+	float		weight_decay;
+	is_mining	mining;
+	int			channels[MAX_BLOCKS];
+	int			n_blocks;
+	int			emb_dim;
+} options;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+			"usage: instsim-train --corpus DIR --instrument mix|drums|bass|piano|guitar\n"
+			"                     --out MODEL.safetensors [options]\n"
+			"  --epochs N              passes over the training segments (150)\n"
+			"  --batch N               triplets per step (64)\n"
+			"  --lr X                  Adam learning rate (0.001)\n"
+			"  --weight-decay X        Adam weight decay (0)\n"
+			"  --seed S                initialisation and sampling seed (1)\n"
+			"  --threads N             worker threads (2)\n"
+			"  --mining none|semihard|hard  negatives re-picked within the batch (none)\n"
+			"  --segments-per-track N  first N non-silent segments of a track (40)\n"
+			"  --channels A,B,...      conv channels per block (16,32,64,128)\n"
+			"  --embedding N           embedding size (128)\n"
+			"  --eval-every N          held-out kNN accuracy every N epochs, 0: never (1)\n"
+			"  --cache DIR             mel feature cache (DIR/.instsim-cache)\n"
+			"  --checkpoint FILE       training state saved after every epoch\n"
+			"  --resume FILE           continue from a checkpoint\n");
+}
+
+static int
+parse_channels(const char *s, options *o)
+{
+	char	   *end;
+
+	o->n_blocks = 0;
+	do
+	{
+		long		v = strtol(s, &end, 10);
+
+		if (end == s || v < 1 || v > 1024 || o->n_blocks == MAX_BLOCKS)
+			return -1;
+		o->channels[o->n_blocks++] = (int) v;
+		s = end + (*end == ',');
+	} while (*end == ',');
+	return *end ? -1 : 0;
+}
+
+static int
+parse_int(const char *s, int lo, int hi, int *out)
+{
+	char	   *end;
+	long		v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int) v;
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, options *o)
+{
+	static const struct option longopts[] = {
+		{"corpus", required_argument, NULL, 'c'}, {"instrument", required_argument, NULL, 'i'},
+		{"out", required_argument, NULL, 'o'}, {"epochs", required_argument, NULL, 'e'},
+		{"batch", required_argument, NULL, 'b'}, {"lr", required_argument, NULL, 'l'},
+		{"weight-decay", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
+		{"threads", required_argument, NULL, 't'}, {"mining", required_argument, NULL, 'm'},
+		{"segments-per-track", required_argument, NULL, 'n'},
+		{"channels", required_argument, NULL, 'C'}, {"embedding", required_argument, NULL, 'E'},
+		{"eval-every", required_argument, NULL, 'v'}, {"cache", required_argument, NULL, 'k'},
+		{"checkpoint", required_argument, NULL, 'p'}, {"resume", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
+	};
+	int			c,
+				inst = -1;
+
+	*o = (options) {.epochs = 150, .batch = 64, .threads = 2, .segs = 40, .eval_every = 1,
+	.seed = 1, .lr = 1e-3f, .channels = {16, 32, 64, 128}, .n_blocks = 4, .emb_dim = 128};
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	{
+		int			bad = 0;
+		char	   *end = NULL;
+
+		switch (c)
+		{
+			case 'c': o->corpus = optarg; break;
+			case 'o': o->out = optarg; break;
+			case 'p': o->checkpoint = optarg; break;
+			case 'r': o->resume = optarg; break;
+			case 'k': o->cache = optarg; break;
+			case 'i': bad = (inst = slakh_inst_parse(optarg)) < 0; break;
+			case 'e': bad = parse_int(optarg, 1, 100000, &o->epochs); break;
+			case 'b': bad = parse_int(optarg, 1, 4096, &o->batch); break;
+			case 't': bad = parse_int(optarg, 1, 64, &o->threads); break;
+			case 'n': bad = parse_int(optarg, 2, 100000, &o->segs); break;
+			case 'v': bad = parse_int(optarg, 0, 100000, &o->eval_every); break;
+			case 'E': bad = parse_int(optarg, 1, 4096, &o->emb_dim); break;
+			case 'C': bad = parse_channels(optarg, o); break;
+			case 'm': bad = is_mining_parse(optarg, &o->mining); break;
+			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
+			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
+			case 'w': o->weight_decay = strtof(optarg, &end); bad = *end || o->weight_decay < 0.0f; break;
+			case 'h': usage(stdout); exit(0);
+			default: return -1;
+		}
+		if (bad)
+		{
+			fprintf(stderr, "instsim-train: bad value for --%s: %s\n", argv[optind - 1] + 2, optarg);
+			return -1;
+		}
+	}
+	if (!o->corpus || !o->out || inst < 0 || optind < argc)
+	{
+		fprintf(stderr, "instsim-train: --corpus, --instrument and --out are required\n");
+		return -1;
+	}
+	o->inst = (slakh_inst) inst;
+	return 0;
+}
+
+/* Train and test track lists: the corpus's split, or every track as training. */
+static int
+read_tracks(const char *root, corpus_split *sp, char *err, size_t errlen)
+{
+	char		path[4096];
+	struct stat st;
+
+	memset(sp, 0, sizeof(*sp));
+	snprintf(path, sizeof(path), "%s/%s", root, SPLIT_FILE);
+	if (stat(path, &st) == 0)
+		return split_read(path, sp, err, errlen);
+	fprintf(stderr, "instsim-train: no %s: training on every track, no held-out accuracy\n", path);
+	return slakh_list_tracks(root, &sp->train, err, errlen);
+}
+
+/* ---- the training set --------------------------------------------------- */
+
+/* Training tracks with at least two segments, and their segment counts. */
+typedef struct trainset
+{
+	const mel_set *mel;
+	int			n;				/* usable tracks */
+	int		   *track;			/* index into mel */
+	int		   *n_segs;
+	is_seg_ref *anchors;		/* every segment once, shuffled per epoch */
+	int			n_anchors;
+} trainset;
+
+static int
+trainset_init(trainset *ts, const mel_set *mel, char *err, size_t errlen)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->mel = mel;
+	ts->track = malloc(sizeof(int) * (mel->n_tracks + 1));
+	ts->n_segs = malloc(sizeof(int) * (mel->n_tracks + 1));
+	ts->anchors = malloc(sizeof(is_seg_ref) * (mel->n_images + 1));
+	if (!ts->track || !ts->n_segs || !ts->anchors)
+		return errf(err, errlen, "out of memory");
+	for (int k = 0; k < mel->n_tracks; k++)
+		if (mel->n_segs[k] >= 2)
+		{
+			for (int s = 0; s < mel->n_segs[k]; s++)
+				ts->anchors[ts->n_anchors++] = (is_seg_ref) {ts->n, s};
+			ts->track[ts->n] = k;
+			ts->n_segs[ts->n++] = mel->n_segs[k];
+		}
+	if (ts->n < mel->n_tracks)
+		fprintf(stderr, "instsim-train: %d of %d training tracks have fewer than 2 segments and are skipped\n",
+				mel->n_tracks - ts->n, mel->n_tracks);
+	return is_triplet_check(ts->n_segs, ts->n, err, errlen);
+}
+
+static void
+trainset_free(trainset *ts)
+{
+	free(ts->track);
+	free(ts->n_segs);
+	free(ts->anchors);
+}
+
+/* Copies triplets' images into batch rows: anchors, positives, negatives. */
+static void
+fill_batch(const trainset *ts, is_rng *rng, const is_seg_ref *anchors, int n,
+		   float *batch, int *label)
+{
+	size_t		image = (size_t) ts->mel->n_mels * ts->mel->frames;
+
+	for (int i = 0; i < n; i++)
+	{
+		is_seg_ref	r[3] = {anchors[i]};
+
+		is_triplet_draw(rng, ts->n_segs, ts->n, r[0], &r[1], &r[2]);
+		for (int j = 0; j < 3; j++)
+		{
+			memcpy(batch + (size_t) (j * n + i) * image,
+				   mel_set_image(ts->mel, ts->track[r[j].track], r[j].seg), sizeof(float) * image);
+			label[j * n + i] = r[j].track;
+		}
+	}
+}
+
+/* ---- held-out accuracy -------------------------------------------------- */
+
+/* Music-ID accuracy of the paper: 5-NN majority vote over test segments. */
+static double
+knn_accuracy(const is_net *net, const mel_set *test, int threads, char *err, size_t errlen)
+{
+	is_infer_opts opts = {.max_batch = 64, .threads = threads, .conv = IS_CONV_AUTO};
+	is_infer   *plan = is_infer_create(net, &opts, err, errlen);
+	int			dim = is_net_out_dim(net);
+	float	   *emb = malloc(sizeof(float) * dim * (test->n_images + 1));
+	int		   *label = malloc(sizeof(int) * (test->n_images + 1));
+	int		   *nn = malloc(sizeof(int) * KNN_K * (test->n_images + 1));
+	double		acc = -1.0;
+
+	if (plan && emb && label && nn &&
+		is_infer_run(plan, test->data, (int) test->n_images, emb, err, errlen) == 0)
+	{
+		for (int k = 0; k < test->n_tracks; k++)
+			for (int s = 0; s < test->n_segs[k]; s++)
+				label[test->first[k] + s] = k;
+		if (is_knn_exact(emb, (int) test->n_images, dim, KNN_K, nn) == 0)
+			acc = is_knn_accuracy(label, nn, (int) test->n_images, KNN_K, NULL);
+		else
+			errf(err, errlen, "kNN needs more than %d test segments", KNN_K);
+	}
+	else if (plan && (!emb || !label || !nn))
+		errf(err, errlen, "out of memory");
+	is_infer_free(plan);
+	free(emb);
+	free(label);
+	free(nn);
+	return acc;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void
+show_progress(int tty, int epoch, int epochs, int step, int steps, double loss,
+			  double rate)
+{
+	if (!tty)
+		return;
+	fprintf(stderr, "\repoch %d/%d [", epoch, epochs);
+	for (int i = 0; i < 30; i++)
+		fputc(i < 30 * step / steps ? '#' : ' ', stderr);
+	fprintf(stderr, "] %d/%d  loss %.4f  %.0f segments/s   ", step, steps, loss, rate);
+	fflush(stderr);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+typedef struct run
+{
+	options		o;
+	is_frontend fe;
+	corpus_split split;
+	mel_set		train_mel,
+				test_mel;
+	trainset	ts;
+	is_net		net;
+	is_step		step;
+	is_rng		rng;
+	float	   *batch;
+	int		   *label;
+	int			epoch0;
+} run;
+
+static int
+setup(run *r, char *err, size_t errlen)
+{
+	options    *o = &r->o;
+	char		cache[4096];
+	const char *cache_dir = o->cache;
+
+	r->fe = (is_frontend) IS_FRONTEND_DEFAULT;
+	if (!cache_dir)
+	{
+		snprintf(cache, sizeof(cache), "%s/.instsim-cache", o->corpus);
+		cache_dir = cache;
+	}
+	if (read_tracks(o->corpus, &r->split, err, errlen) < 0)
+		return -1;
+	fprintf(stderr, "instsim-train: %s, %d training and %d test tracks\n",
+			slakh_inst_name(o->inst), r->split.train.n, r->split.test.n);
+	if (mel_set_build(o->corpus, &r->split.train, o->inst, &r->fe, o->segs, o->threads,
+					  cache_dir, &r->train_mel, err, errlen) < 0 ||
+		trainset_init(&r->ts, &r->train_mel, err, errlen) < 0)
+		return -1;
+	if (o->eval_every > 0 && r->split.test.n > 0 &&
+		mel_set_build(o->corpus, &r->split.test, o->inst, &r->fe, 0, o->threads,
+					  cache_dir, &r->test_mel, err, errlen) < 0)
+		return -1;
+
+	if (is_net_default(&r->net, 1, r->train_mel.n_mels, r->train_mel.frames, o->channels,
+					   o->n_blocks, o->emb_dim, err, errlen) < 0)
+		return -1;
+	is_net_init_params(&r->net, o->seed);
+	if (is_step_init(&r->step, &r->net, o->batch, o->threads, o->lr, err, errlen) < 0)
+		return -1;
+	r->step.mining = o->mining;
+	r->step.adam.weight_decay = o->weight_decay;
+	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
+	if (o->resume)
+	{
+		if (is_ckpt_load(o->resume, &r->net, &r->step.adam, &r->epoch0, &r->rng, err, errlen) < 0)
+			return -1;
+		fprintf(stderr, "instsim-train: resuming after epoch %d\n", r->epoch0);
+	}
+	r->batch = malloc(sizeof(float) * 3 * o->batch * r->train_mel.n_mels * r->train_mel.frames);
+	r->label = malloc(sizeof(int) * 3 * o->batch);
+	if (!r->batch || !r->label)
+		return errf(err, errlen, "out of memory for a batch");
+	return 0;
+}
+
+static int
+train(run *r, char *err, size_t errlen)
+{
+	options    *o = &r->o;
+	int			tty = isatty(STDERR_FILENO);
+	int			steps = r->ts.n_anchors / o->batch;
+	int			per_step = o->batch;
+	double		best = -1.0;
+	int			best_epoch = 0;
+
+	if (steps == 0)
+	{
+		/* fewer segments than one batch: one smaller batch per epoch */
+		steps = 1;
+		per_step = r->ts.n_anchors;
+	}
+	for (int epoch = r->epoch0 + 1; epoch <= o->epochs; epoch++)
+	{
+		double		t0 = now(),
+					sum = 0.0;
+
+		for (int i = r->ts.n_anchors - 1; i > 0; i--)
+		{
+			int			j = is_rng_below(&r->rng, i + 1);
+			is_seg_ref	t = r->ts.anchors[i];
+
+			r->ts.anchors[i] = r->ts.anchors[j];
+			r->ts.anchors[j] = t;
+		}
+		for (int s = 0; s < steps; s++)
+		{
+			fill_batch(&r->ts, &r->rng, r->ts.anchors + (size_t) s * per_step, per_step,
+					   r->batch, r->label);
+			sum += is_step_run(&r->step, r->batch, r->label, per_step, NULL);
+			show_progress(tty, epoch, o->epochs, s + 1, steps, sum / (s + 1),
+						  3.0 * per_step * (s + 1) / (now() - t0));
+		}
+		if (tty)
+			fputc('\n', stderr);
+		fprintf(stderr, "epoch %d/%d  loss %.4f  %.0f segments/s  %.1f s",
+				epoch, o->epochs, sum / steps, 3.0 * per_step * steps / (now() - t0), now() - t0);
+		if (r->test_mel.n_images > KNN_K && (epoch % o->eval_every == 0 || epoch == o->epochs))
+		{
+			double		acc = knn_accuracy(&r->net, &r->test_mel, o->threads, err, errlen);
+
+			if (acc < 0.0)
+				return -1;
+			if (acc > best)
+			{
+				best = acc;
+				best_epoch = epoch;
+			}
+			fprintf(stderr, "  test kNN accuracy %.2f%% (best %.2f%% at epoch %d)",
+					100.0 * acc, 100.0 * best, best_epoch);
+		}
+		fputc('\n', stderr);
+		if (o->checkpoint &&
+			is_ckpt_save(o->checkpoint, &r->net, &r->step.adam, epoch, &r->rng, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+save_model(run *r, char *err, size_t errlen)
+{
+	is_model	m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst));
+	m.fe = r->fe;
+	m.net = r->net;				/* borrowed: freed with the run, not with m */
+	if (is_model_save_file(&m, r->o.out, err, errlen) < 0)
+		return -1;
+	fprintf(stderr, "instsim-train: wrote %s (sha256 %s)\n", r->o.out, m.sha256);
+	return 0;
+}
+
+static void
+run_free(run *r)
+{
+	is_step_free(&r->step);
+	is_net_free(&r->net);
+	trainset_free(&r->ts);
+	mel_set_free(&r->train_mel);
+	mel_set_free(&r->test_mel);
+	split_free(&r->split);
+	free(r->batch);
+	free(r->label);
+}
+
+int
+main(int argc, char **argv)
+{
+	static run	r;
+	char		err[TOOL_ERRLEN];
+	int			rc;
+
+	if (parse_options(argc, argv, &r.o) < 0)
+	{
+		usage(stderr);
+		return 2;
+	}
+	rc = setup(&r, err, sizeof(err)) == 0 && train(&r, err, sizeof(err)) == 0 &&
+		save_model(&r, err, sizeof(err)) == 0 ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "instsim-train: %s\n", err);
+	run_free(&r);
+	return rc;
+}
