@@ -1,0 +1,265 @@
+/*
+ * Corpus generation: the SMF writer, deterministic songs, FluidSynth
+ * rendering of a tiny two-part file into stems that add up to the mix, and
+ * the paper's selection and split.
+ */
+#include "tap.h"
+
+#include "corpus.h"
+#include "errbuf.h"
+#include "render.h"
+#include "select.h"
+#include "slakh.h"
+#include "smf.h"
+#include "song.h"
+#include "split.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void
+test_smf(void)
+{
+	smf			s;
+	uint8_t    *buf;
+	size_t		len;
+	int			t;
+
+	smf_init(&s, 480);
+	t = smf_add_track(&s, "tempo");
+	smf_tempo(&s, t, 0, 120);
+	t = smf_add_track(&s, NULL);
+	smf_note(&s, t, 480, 200, 0, 60, 100);
+	smf_note(&s, t, 0, 480, 0, 60, 90);	/* ends where the next one starts */
+	tap_ok(smf_write(&s, NULL, &buf, &len) == 0, "SMF writes");
+	tap_ok(len > 14 && memcmp(buf, "MThd", 4) == 0 && buf[9] == 1 && buf[11] == 2,
+		   "format 1 header with two tracks");
+	/* Track 2: delta 0 note-on, delta 480 note-off then note-on at the same tick. */
+	{
+		const uint8_t want[] = {0x00, 0x90, 60, 90, 0x83, 0x60, 0x80, 60, 64, 0x00, 0x90, 60, 100};
+		bool		found = false;
+
+		for (size_t i = 0; i + sizeof(want) <= len; i++)
+			found |= memcmp(buf + i, want, sizeof(want)) == 0;
+		tap_ok(found, "events sorted, note-off before a note-on at the same tick, VLQ deltas");
+	}
+	free(buf);
+	smf_free(&s);
+}
+
+static void
+test_song_determinism(void)
+{
+	char		err[TOOL_ERRLEN] = "";
+	uint8_t    *a,
+			   *b,
+			   *c;
+	size_t		la,
+				lb,
+				lc;
+	smf			s;
+	song_info	info,
+				info_c;
+	bool		styles_differ = false;
+
+	song_generate(42, 70, &s, &info, err, sizeof(err));
+	smf_write(&s, NULL, &a, &la);
+	smf_free(&s);
+	song_generate(42, 70, &s, &info, err, sizeof(err));
+	smf_write(&s, NULL, &b, &lb);
+	smf_free(&s);
+	tap_ok(la == lb && memcmp(a, b, la) == 0, "same seed, same MIDI bytes (%zu)", la);
+	song_generate(43, 70, &s, &info_c, err, sizeof(err));
+	smf_write(&s, NULL, &c, &lc);
+	smf_free(&s);
+	tap_ok(la != lc || memcmp(a, c, la) != 0, "another seed, another song");
+	tap_ok(info.n_parts >= 4 && info.part_channel[0] == 9, "drums on channel 10 plus three parts");
+	tap_ok(info.n_bars * info.beats_per_bar * 60.0 / info.bpm >= 70,
+		   "song is at least as long as asked: %s", info.summary);
+	for (uint64_t seed = 1; seed < 12; seed++)
+	{
+		song_generate(seed, 30, &s, &info_c, err, sizeof(err));
+		smf_free(&s);
+		styles_differ |= strncmp(info.summary, info_c.summary, 8) != 0;
+	}
+	tap_ok(styles_differ, "seeds give different grooves");
+	tap_ok(song_generate(1, -5, &s, &info, err, sizeof(err)) == -1, "bad length refused: %s", err);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* Piano (program 0) on channel 1 and bass (program 33) on channel 2, two seconds. */
+static void
+tiny_midi(uint8_t **buf, size_t *len)
+{
+	smf			s;
+	int			t;
+
+	smf_init(&s, 480);
+	t = smf_add_track(&s, "tempo");
+	smf_tempo(&s, t, 0, 120);
+	t = smf_add_track(&s, "piano");
+	smf_program(&s, t, 0, 0, 0);
+	smf_note(&s, t, 0, 900, 0, 60, 100);
+	smf_note(&s, t, 960, 900, 0, 64, 100);
+	t = smf_add_track(&s, "bass");
+	smf_program(&s, t, 0, 1, 33);
+	smf_note(&s, t, 0, 1800, 1, 36, 110);
+	smf_write(&s, NULL, buf, len);
+	smf_free(&s);
+}
+
+static void
+test_render(const char *dir)
+{
+	char		err[TOOL_ERRLEN] = "";
+	char		track[PATH_MAX];
+	renderer   *r = renderer_new(NULL, true, err, sizeof(err));
+	render_out	out;
+	uint8_t    *midi;
+	size_t		len;
+	float	   *mix = NULL,
+			   *piano = NULL,
+			   *bass = NULL,
+			   *drums = NULL;
+	size_t		n_mix = 0,
+				n_piano = 0,
+				n_bass = 0,
+				n_drums = 0;
+	double		max_err = 0,
+				energy = 0;
+
+	tap_ok(r != NULL, "renderer loads the GM soundfont %s", err);
+	if (!r)
+		return;
+	tiny_midi(&midi, &len);
+	tap_ok(renderer_render(r, "junk", 4, 10, &out, err, sizeof(err)) == -1,
+		   "non-MIDI data is refused: %s", err);
+	tap_ok(renderer_render(r, midi, len, 60, &out, err, sizeof(err)) == 0, "renders %s", err);
+	tap_ok(out.n_parts == 2 && out.parts[0].program == 0 && out.parts[1].program == 33 &&
+		   !out.parts[0].is_drum, "two parts found with their programs");
+	tap_ok(out.n_frames >= 2 * 44100 && out.n_frames < 6 * 44100 && !out.truncated,
+		   "length covers the notes and the tail (%zu frames)", out.n_frames);
+	snprintf(track, sizeof(track), "%s/Track00001", dir);
+	tap_ok(corpus_write_track(track, &out, midi, len, NULL, "test", err, sizeof(err)) == 0,
+		   "track written %s", err);
+	render_out_free(&out);
+	slakh_load(track, NULL, SLAKH_MIX, &mix, &n_mix, err, sizeof(err));
+	slakh_load(track, NULL, SLAKH_PIANO, &piano, &n_piano, err, sizeof(err));
+	slakh_load(track, NULL, SLAKH_BASS, &bass, &n_bass, err, sizeof(err));
+	slakh_load(track, NULL, SLAKH_DRUMS, &drums, &n_drums, err, sizeof(err));
+	tap_ok(n_mix > 0 && n_mix == n_piano && n_mix == n_bass && n_drums == 0,
+		   "mix, piano and bass load with one length; no drums");
+	for (size_t i = 0; i < n_mix && n_mix == n_piano && n_mix == n_bass; i++)
+	{
+		max_err = fmax(max_err, fabs(mix[i] - piano[i] - bass[i]));
+		energy += (double) piano[i] * piano[i] + (double) bass[i] * bass[i];
+	}
+	tap_ok(energy > 100 && max_err < 3.0 / 32768, "stems sum to the mix (max error %.2g)", max_err);
+	free(mix);
+	free(piano);
+	free(bass);
+	/* Same file again on the same renderer: identical audio. */
+	{
+		render_out	a,
+					b;
+
+		renderer_render(r, midi, len, 60, &a, err, sizeof(err));
+		renderer_render(r, midi, len, 60, &b, err, sizeof(err));
+		tap_ok(a.n_frames == b.n_frames &&
+			   memcmp(a.stem[0], b.stem[0], a.n_frames * sizeof(float)) == 0 &&
+			   memcmp(a.stem[1], b.stem[1], a.n_frames * sizeof(float)) == 0,
+			   "rendering does not depend on what was rendered before");
+		render_out_free(&a);
+		render_out_free(&b);
+	}
+	free(midi);
+	renderer_free(r);
+}
+
+static void
+test_selection(void)
+{
+	char		err[TOOL_ERRLEN] = "";
+	size_t		n = 44100 * 20;
+	float	   *x = calloc(n, sizeof(float));
+	slakh_tracks names = {0};
+	int			counts[5][SLAKH_N_INST];
+	corpus_split sp;
+
+	/*
+	 * 20 s with sound (-23 dBFS) in the first 10 s: of the windows starting
+	 * every 1.5 s, those starting at 0 .. 9 s hold some of it, the quietest
+	 * (9-12 s) at about -28 dBFS.
+	 */
+	for (size_t i = 0; i < 44100 * 10; i++)
+		x[i] = 0.1f * sinf((float) i * 0.05f);
+	tap_ok(select_count_segments(x, n, 0, err, sizeof(err)) == 7,
+		   "non-silent windows counted (%d)", select_count_segments(x, n, 0, err, sizeof(err)));
+	tap_ok(select_count_segments(x, n, 3, err, sizeof(err)) == 3, "count stops at the cap");
+	free(x);
+
+	for (int i = 0; i < 5; i++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "Track%05d", i + 1);
+		slakh_tracks_add(&names, name);
+		for (int k = 0; k < SLAKH_N_INST; k++)
+			counts[i][k] = 40;
+	}
+	counts[2][SLAKH_PIANO] = 39;
+	tap_ok(select_split(&names, (const int (*)[SLAKH_N_INST]) counts, 40, 0.25, 7, &sp) == 0,
+		   "split made");
+	tap_ok(sp.excluded.n == 1 && strcmp(sp.excluded.names[0], "Track00003") == 0,
+		   "a track short of piano segments is excluded");
+	tap_ok(sp.test.n == 1 && sp.train.n == 3, "25%% of four selected tracks held out");
+	{
+		corpus_split again;
+		bool		same;
+
+		select_split(&names, (const int (*)[SLAKH_N_INST]) counts, 40, 0.25, 7, &again);
+		same = strcmp(again.test.names[0], sp.test.names[0]) == 0;
+		tap_ok(same, "the draw is fixed by its seed");
+		split_free(&again);
+	}
+	{
+		char		path[] = "/tmp/instsim_split_XXXXXX";
+		int			fd = mkstemp(path);
+		corpus_split back;
+
+		close(fd);
+		tap_ok(split_write(path, &sp, err, sizeof(err)) == 0 &&
+			   split_read(path, &back, err, sizeof(err)) == 0, "split.yaml round trip %s", err);
+		tap_ok(back.train.n == 3 && back.test.n == 1 && back.excluded.n == 1 &&
+			   back.min_segments == 40 && back.seed == 7 &&
+			   strcmp(back.test.names[0], sp.test.names[0]) == 0, "split fields survive");
+		split_free(&back);
+		unlink(path);
+	}
+	split_free(&sp);
+	slakh_tracks_free(&names);
+}
+
+int
+main(void)
+{
+	char		dir[] = "/tmp/instsim_synth_XXXXXX";
+	char		cmd[PATH_MAX];
+
+	if (!mkdtemp(dir))
+		return 1;
+	test_smf();
+	test_song_determinism();
+	test_selection();
+	test_render(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", dir);
+	return tap_done();
+}
