@@ -1,4 +1,5 @@
 #include "audio.h"
+#include "audio_vio.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -94,13 +95,11 @@ static sf_count_t
 vio_seek(sf_count_t offset, int whence, void *user)
 {
 	is_audio_stream *s = user;
-	int64_t		base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? s->pos : s->src.length;
+	int64_t		to = is_vio_seek(offset, whence, s->pos, s->src.length);
 
-	/* libsndfile may probe past the end; reads there just return 0. */
-	if (offset < -base)
-		return -1;
-	s->pos = base + offset;
-	return s->pos;
+	if (to >= 0)
+		s->pos = to;
+	return to;
 }
 
 static sf_count_t

@@ -1,4 +1,5 @@
 #include "audio_encode.h"
+#include "audio_vio.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,12 +28,11 @@ static sf_count_t
 mf_seek(sf_count_t offset, int whence, void *user)
 {
 	memory_file *f = user;
-	sf_count_t	base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos : f->len;
+	int64_t		to = is_vio_seek(offset, whence, f->pos, f->len);
 
-	if (offset < -base)
-		return -1;
-	f->pos = base + offset;
-	return f->pos;
+	if (to >= 0)
+		f->pos = to;
+	return to;
 }
 
 static sf_count_t

@@ -1,7 +1,10 @@
 #include "mel.h"
 
+#include "errmsg.h"
+
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,23 +44,6 @@ struct is_mel
 	float	   *weights;
 	fftwf_plan	plan;
 };
-
-static void *set_error(char *errbuf, size_t errlen, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
-
-static void *
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf && errlen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return NULL;
-}
 
 /* Slaney's auditory-toolbox mel scale: linear below 1 kHz, log above. */
 #define SLANEY_F_SP		(200.0 / 3.0)
@@ -161,17 +147,10 @@ check_params(const is_frontend *fe, int n_samples)
 	return NULL;
 }
 
-is_mel *
-is_mel_new(const is_frontend *fe, int n_samples, char *errbuf, size_t errlen)
+/* Sizes, buffers, window and filterbank; false when memory runs out. */
+static bool
+init_context(is_mel *m, const is_frontend *fe, int n_samples)
 {
-	const char *problem = fe ? check_params(fe, n_samples) : "missing front-end parameters";
-	is_mel	   *m;
-
-	if (problem)
-		return set_error(errbuf, errlen, "invalid mel parameters: %s", problem);
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return set_error(errbuf, errlen, "out of memory for the mel context");
 	m->n_fft = fe->n_fft;
 	m->hop = fe->hop_length;
 	m->n_bins = fe->n_fft / 2 + 1;
@@ -187,22 +166,40 @@ is_mel_new(const is_frontend *fe, int n_samples, char *errbuf, size_t errlen)
 	m->power = fftwf_alloc_real(FRAME_BLOCK * m->n_bins);
 	if (!m->window || !m->packed || !m->spectrum || !m->mirror[0] || !m->mirror[1] ||
 		!m->power || build_filters(m, fe) != 0)
-	{
-		is_mel_free(m);
-		return set_error(errbuf, errlen, "out of memory for the mel context");
-	}
+		return false;
 	for (int i = 0; i < m->n_fft; i++)
 		m->window[i] = (float) (0.5 - 0.5 * cos(2.0 * M_PI * i / m->n_fft));
 	/* Slots of a short last block are computed on but never stored. */
 	memset(m->power, 0, sizeof(float) * FRAME_BLOCK * m->n_bins);
+	return true;
+}
 
+is_mel *
+is_mel_new(const is_frontend *fe, int n_samples, char *errbuf, size_t errlen)
+{
+	const char *problem = fe ? check_params(fe, n_samples) : "missing front-end parameters";
+	is_mel	   *m;
+
+	if (problem)
+	{
+		is_fail(errbuf, errlen, "invalid mel parameters: %s", problem);
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m || !init_context(m, fe, n_samples))
+	{
+		is_mel_free(m);
+		is_fail(errbuf, errlen, "out of memory for the mel context");
+		return NULL;
+	}
 	pthread_mutex_lock(&planner_lock);
 	m->plan = fftwf_plan_dft_1d(m->n_fft, m->packed, m->spectrum, FFTW_FORWARD, FFTW_MEASURE);
 	pthread_mutex_unlock(&planner_lock);
 	if (!m->plan)
 	{
 		is_mel_free(m);
-		return set_error(errbuf, errlen, "FFTW could not plan a %d-point transform", fe->n_fft);
+		is_fail(errbuf, errlen, "FFTW could not plan a %d-point transform", fe->n_fft);
+		return NULL;
 	}
 	return m;
 }

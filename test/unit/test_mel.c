@@ -115,32 +115,49 @@ check_rejects(const char *what, is_frontend fe, int n_samples)
 	is_mel_free(m);
 }
 
+/* Case i of the invalid parameter sets; NULL past the last. */
+static const char *
+invalid_case(int i, is_frontend *fe, int *n_samples)
+{
+	*fe = (is_frontend) IS_FRONTEND_DEFAULT;
+	*n_samples = 132300;
+	switch (i)
+	{
+		case 0:
+			fe->n_fft = 2047;
+			return "odd n_fft";
+		case 1:
+			fe->hop_length = 0;
+			return "zero hop";
+		case 2:
+			fe->f_max = 30000;
+			return "f_max above Nyquist";
+		case 3:
+			fe->f_min = fe->f_max;
+			return "empty band range";
+		case 4:
+			fe->log_offset = 0;
+			return "zero log offset";
+		case 5:
+			fe->n_mels = 0;
+			return "no mel bands";
+		case 6:
+			*n_samples = 1024;
+			return "segment shorter than the reflect pad";
+	}
+	return NULL;
+}
+
 static void
 check_validation(void)
 {
-	is_frontend base = IS_FRONTEND_DEFAULT;
 	is_frontend fe;
+	int			n;
+	const char *what;
 	char		err[64];
 
-	fe = base;
-	fe.n_fft = 2047;
-	check_rejects("odd n_fft", fe, 132300);
-	fe = base;
-	fe.hop_length = 0;
-	check_rejects("zero hop", fe, 132300);
-	fe = base;
-	fe.f_max = 30000;
-	check_rejects("f_max above Nyquist", fe, 132300);
-	fe = base;
-	fe.f_min = fe.f_max;
-	check_rejects("empty band range", fe, 132300);
-	fe = base;
-	fe.log_offset = 0;
-	check_rejects("zero log offset", fe, 132300);
-	fe = base;
-	fe.n_mels = 0;
-	check_rejects("no mel bands", fe, 132300);
-	check_rejects("segment shorter than the reflect pad", base, 1024);
+	for (int i = 0; (what = invalid_case(i, &fe, &n)) != NULL; i++)
+		check_rejects(what, fe, n);
 	tap_ok(is_mel_new(NULL, 132300, err, sizeof(err)) == NULL, "rejects missing parameters");
 }
 
