@@ -282,6 +282,7 @@ typedef struct phase
 	int			layer;
 	const float *dy;			/* backward: gradient w.r.t. the layer's output */
 	float	   *dx;				/* backward: gradient w.r.t. its input (or NULL) */
+	int			relu;			/* batch-norm fused with the in-place ReLU after it */
 } phase;
 
 static float *
@@ -393,16 +394,28 @@ bn_sums(void *arg, int id, int count)
 			}
 			else
 			{
-				const float *dy = ph->dy + ((size_t) b * l->in_c + c) * hw;
+				size_t		off = ((size_t) b * l->in_c + c) * hw;
+				const float *dy = ph->dy + off;
+				const float *y = t->act[ph->layer + 1] + off;
 				float		m = s->mean[c],
-							is = s->invstd[c];
+							is = s->invstd[c],
+							f1 = 0.0f,
+							f2 = 0.0f;
+				const int	relu = ph->relu;
 
-#pragma omp simd reduction(+:s1,s2)
+				/* one row's sums in float lanes; rows add up in double */
+#pragma omp simd reduction(+:f1,f2)
 				for (int j = 0; j < hw; j++)
 				{
-					s1 += dy[j];
-					s2 += (double) dy[j] * ((x[j] - m) * is);
+					float		g = dy[j],
+								v = y[j];
+
+					g = relu && !(v > 0.0f) ? 0.0f : g;
+					f1 += g;
+					f2 += g * ((x[j] - m) * is);
 				}
+				s1 = f1;
+				s2 = f2;
 			}
 			part[2 * c] += s1;
 			part[2 * c + 1] += s2;
@@ -439,10 +452,15 @@ bn_apply(void *arg, int id, int count)
 			float	   *y = t->act[ph->layer + 1] + off;
 			float		scale = s->invstd[c] * l->param[0][c];
 			float		shift = l->param[1][c] - s->mean[c] * scale;
+			const int	relu = ph->relu;
 
 #pragma omp simd
 			for (int j = 0; j < hw; j++)
-				y[j] = x[j] * scale + shift;
+			{
+				float		v = x[j] * scale + shift;
+
+				y[j] = relu && !(v > 0.0f) ? 0.0f : v;
+			}
 		}
 }
 
@@ -466,16 +484,24 @@ bn_backward(void *arg, int id, int count)
 			size_t		off = ((size_t) b * l->in_c + c) * hw;
 			const float *x = t->act[ph->layer] + off;
 			const float *dy = ph->dy + off;
+			const float *y = t->act[ph->layer + 1] + off;
 			float	   *dx = ph->dx + off;
 			float		m = s->mean[c],
 						is = s->invstd[c];
 			float		k = l->param[0][c] * is;
+			const int	relu = ph->relu;
 			float		mdy = (float) (t->part[2 * c] * inv_m);
 			float		mdyx = (float) (t->part[2 * c + 1] * inv_m);
 
 #pragma omp simd
 			for (int j = 0; j < hw; j++)
-				dx[j] = k * (dy[j] - mdy - (x[j] - m) * is * mdyx);
+			{
+				float		g = dy[j],
+							v = y[j];
+
+				g = relu && !(v > 0.0f) ? 0.0f : g;
+				dx[j] = k * (g - mdy - (x[j] - m) * is * mdyx);
+			}
 		}
 }
 
@@ -729,6 +755,18 @@ l2norm_phase(void *arg, int id, int count)
 
 /* ---- passes ------------------------------------------------------------ */
 
+/*
+ * A batch-norm followed by a ReLU runs as one pass each way: the ReLU is in
+ * place, so its output is the batch-norm's output buffer, and its backward
+ * mask (output > 0) is applied while reading dy.
+ */
+static int
+fuses_relu(const is_net *net, int i)
+{
+	return net->layers[i].kind == IS_LAYER_BATCHNORM && i + 1 < net->n_layers &&
+		net->layers[i + 1].kind == IS_LAYER_RELU;
+}
+
 /* One parallel phase per layer kind (batch-norm needs a reduction between two). */
 static const is_work_fn forward_phase[] = {
 	[IS_LAYER_CONV3X3] = conv_forward,
@@ -790,10 +828,12 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 		ph.layer = i;
 		if (net->layers[i].kind == IS_LAYER_BATCHNORM)
 		{
+			ph.relu = fuses_relu(net, i);
 			is_workers_run(t->workers, bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
 			is_workers_run(t->workers, bn_apply, &ph);
+			i += ph.relu;		/* the ReLU's output is the same buffer */
 		}
 		else
 			is_workers_run(t->workers, forward_phase[net->layers[i].kind], &ph);
@@ -820,8 +860,11 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 	is_workers_run(t->workers, zero_grads, &ph);
 	for (int i = net->n_layers - 1; i >= 0; i--)
 	{
-		const is_layer *l = &net->layers[i];
+		const is_layer *l;
 
+		ph.relu = i > 0 && fuses_relu(net, i - 1);
+		i -= ph.relu;
+		l = &net->layers[i];
 		ph.layer = i;
 		ph.dy = dy;
 		/* the network input needs no gradient, and conv's is the costliest */
