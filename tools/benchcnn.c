@@ -5,7 +5,8 @@
  *
  *   instsim-benchcnn MODEL.safetensors THREADS [BATCH,...] [KERNEL]
  *
- * KERNEL: auto (default), gemm, avx2, avx512.  OpenBLAS should run
+ * KERNEL: auto (default), gemm, avx2, avx512, wino-avx2, wino-avx512; the
+ * engine field names it and the kernel of every convolution.  OpenBLAS should run
  * single-threaded (OPENBLAS_NUM_THREADS=1): parallelism is ours.
  */
 #include <stdio.h>
@@ -67,7 +68,7 @@ main(int argc, char **argv)
 
 	if (argc < 2 || (argc > 4 && is_conv_kind_parse(argv[4], &opts.conv) < 0))
 	{
-		fprintf(stderr, "usage: %s MODEL.safetensors THREADS [BATCH,...] [auto|gemm|avx2|avx512]\n", argv[0]);
+		fprintf(stderr, "usage: %s MODEL.safetensors THREADS [BATCH,...] [KERNEL]\n", argv[0]);
 		return 2;
 	}
 	if (is_model_load_file(&m, argv[1], err, sizeof(err)) < 0)
@@ -95,9 +96,11 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < in_floats * batch; i++)
 			in[i] = (float) rand() / RAND_MAX;
 		t = time_batch(p, in, batch, out);
-		printf("{\"engine\":\"instsim %s\",\"model\":\"%s\",\"threads\":%d,\"batch\":%d,"
-			   "\"inputs_per_s\":%.1f,\"gflop_per_s\":%.1f}\n",
-			   is_conv_kind_name(is_infer_conv_kind(p, 0)), strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1],
+		printf("{\"engine\":\"instsim %s (", is_conv_kind_name(opts.conv));
+		for (int k = 0; is_infer_conv_kind(p, k) != IS_CONV_AUTO; k++)
+			printf("%s%s", k ? "," : "", is_conv_kind_name(is_infer_conv_kind(p, k)));
+		printf(")\",\"model\":\"%s\",\"threads\":%d,\"batch\":%d,\"inputs_per_s\":%.1f,\"gflop_per_s\":%.1f}\n",
+			   strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1],
 			   opts.threads, batch, batch / t, batch * gflop / t);
 		fflush(stdout);
 		is_infer_free(p);

@@ -75,5 +75,7 @@ typedef struct is_conv_impl
 extern const is_conv_impl is_conv_gemm;
 extern const is_conv_impl is_conv_avx2;
 extern const is_conv_impl is_conv_avx512;
+extern const is_conv_impl is_conv_wino_avx2;
+extern const is_conv_impl is_conv_wino_avx512;
 
 #endif

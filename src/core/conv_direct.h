@@ -1,7 +1,7 @@
 /*
  * Direct 3x3 convolution over channel-blocked activations, written once and
- * compiled per instruction set: conv_avx512.c and conv_avx2.c define the
- * vector macros below and include this file.
+ * compiled per instruction set: conv_avx512.c and conv_avx2.c include the
+ * vector vocabulary (simd_avx512.h, simd_avx2.h) and this file.
  *
  * Register blocking: a tile is R conv rows x P columns x K blocks of DVL
  * output channels, all accumulators in registers.  For every input channel
@@ -13,11 +13,9 @@
  *
  * Input block IB is 1 (network input, gemm output) or DVL (own output).
  *
- * Required macros: DV (vector type), DVL (lanes), D_LOAD, D_STORE, D_BCAST,
- * D_FMA(a, b, c) = a * b + c, D_MAX, D_ADD, D_ZERO(), D_P0 >= D_P1 (even tile
- * widths tried before 2 and 1), D_KMAX (1..4 output blocks per tile), D_IMPL (name of the is_conv_impl), D_TARGET
- * (the target attribute every function gets: a pragma would not reach the
- * clang that PGXS uses for the JIT bitcode).
+ * Required besides the vocabulary: D_P0 >= D_P1 (even tile widths tried
+ * before 2 and 1), D_KMAX (1..4 output blocks per tile), D_IMPL (name of
+ * the is_conv_impl).
  */
 #include "conv.h"
 

@@ -96,7 +96,9 @@ typedef enum is_conv_kind
 	IS_CONV_AUTO = 0,			/* the fastest supported by this CPU, per layer */
 	IS_CONV_GEMM,				/* im2col + cblas_sgemm, portable */
 	IS_CONV_AVX2,				/* own direct kernel, 8-channel blocks */
-	IS_CONV_AVX512				/* own direct kernel, 16-channel blocks */
+	IS_CONV_AVX512,				/* own direct kernel, 16-channel blocks */
+	IS_CONV_WINO_AVX2,			/* Winograd F(2x2,3x3) for pooled layers, else direct AVX2 */
+	IS_CONV_WINO_AVX512			/* Winograd F(2x2,3x3) for pooled layers, else direct AVX-512 */
 } is_conv_kind;
 
 const char *is_conv_kind_name(is_conv_kind kind);
@@ -107,7 +109,8 @@ typedef struct is_infer_opts
 {
 	int			max_batch;		/* inputs per internal pass; larger calls are chunked */
 	int			threads;		/* 1 = no threads are created */
-	is_conv_kind conv;			/* IS_CONV_AUTO honours env INSTSIM_CONV_KERNEL */
+	is_conv_kind conv;			/* IS_CONV_AUTO honours env INSTSIM_CONV_KERNEL
+								 * (auto, gemm, avx2, avx512, wino-avx2, wino-avx512) */
 } is_infer_opts;
 
 typedef struct is_infer is_infer;
@@ -121,7 +124,12 @@ is_infer   *is_infer_create(const is_net *net, const is_infer_opts *opts,
 							char *err, size_t errlen);
 void		is_infer_free(is_infer *plan);
 size_t		is_infer_arena_bytes(const is_infer *plan);
-/* The kernel chosen for the k-th convolution (k counts convolutions only). */
+/*
+ * The kernel chosen for the k-th convolution (k counts convolutions only).
+ * A Winograd choice runs layers it cannot take (no pooling, or input not in
+ * the kernel's channel blocks, i.e. the first layer) on the direct kernel of
+ * the same instruction set, and this reports that.
+ */
 is_conv_kind is_infer_conv_kind(const is_infer *plan, int k);
 
 /*

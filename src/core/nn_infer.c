@@ -83,18 +83,22 @@ static const char *const conv_names[] = {
 	[IS_CONV_GEMM] = "gemm",
 	[IS_CONV_AVX2] = "avx2",
 	[IS_CONV_AVX512] = "avx512",
+	[IS_CONV_WINO_AVX2] = "wino-avx2",
+	[IS_CONV_WINO_AVX512] = "wino-avx512",
 };
+
+#define N_CONV_KINDS ((int) (sizeof(conv_names) / sizeof(conv_names[0])))
 
 const char *
 is_conv_kind_name(is_conv_kind kind)
 {
-	return (int) kind >= 0 && kind <= IS_CONV_AVX512 ? conv_names[kind] : "?";
+	return (int) kind >= 0 && (int) kind < N_CONV_KINDS ? conv_names[kind] : "?";
 }
 
 int
 is_conv_kind_parse(const char *name, is_conv_kind *kind)
 {
-	for (int i = 0; i <= IS_CONV_AVX512; i++)
+	for (int i = 0; i < N_CONV_KINDS; i++)
 		if (strcmp(name, conv_names[i]) == 0)
 		{
 			*kind = (is_conv_kind) i;
@@ -113,26 +117,40 @@ is_conv_supported(is_conv_kind kind)
 		case IS_CONV_GEMM:
 			return 1;
 		case IS_CONV_AVX2:
+		case IS_CONV_WINO_AVX2:
 			return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 		case IS_CONV_AVX512:
+		case IS_CONV_WINO_AVX512:
 			return __builtin_cpu_supports("avx512f");
 	}
 	return 0;
 }
 
-static const is_conv_impl *
-conv_impl(is_conv_kind kind)
-{
-	return kind == IS_CONV_AVX512 ? &is_conv_avx512 :
-		kind == IS_CONV_AVX2 ? &is_conv_avx2 : &is_conv_gemm;
-}
+static const is_conv_impl *const conv_impls[] = {
+	[IS_CONV_AUTO] = &is_conv_gemm,
+	[IS_CONV_GEMM] = &is_conv_gemm,
+	[IS_CONV_AVX2] = &is_conv_avx2,
+	[IS_CONV_AVX512] = &is_conv_avx512,
+	[IS_CONV_WINO_AVX2] = &is_conv_wino_avx2,
+	[IS_CONV_WINO_AVX512] = &is_conv_wino_avx512,
+};
 
-/* The kernel AUTO picks: the widest SIMD kernel the CPU runs. */
+/*
+ * The kernel for one convolution reading activation `in`.  AUTO takes the
+ * widest instruction set the CPU runs, with Winograd: measured fastest on
+ * every pooled layer (bench/cnn/RESULTS.md).  Winograd needs pooling and an
+ * input in its own channel blocks; otherwise the direct kernel of its ISA.
+ */
 static is_conv_kind
-conv_auto(void)
+conv_choose(is_conv_kind want, const is_act *in, int pool)
 {
-	return is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
-		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
+	if (want == IS_CONV_AUTO)
+		want = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO_AVX512 :
+			is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO_AVX2 : IS_CONV_GEMM;
+	if ((want == IS_CONV_WINO_AVX2 || want == IS_CONV_WINO_AVX512) &&
+		!(pool && in->block == conv_impls[want]->block))
+		want = want == IS_CONV_WINO_AVX2 ? IS_CONV_AVX2 : IS_CONV_AVX512;
+	return want;
 }
 
 /* Applies batch-norm layer bn to the rows (output channels) of w and b. */
@@ -184,14 +202,11 @@ build_ops(is_infer *p, const is_net *net, is_conv_kind want, char *err, size_t e
 		{
 			case IS_LAYER_CONV3X3:
 				o->kind = OP_CONV;
-				o->conv_kind = want == IS_CONV_AUTO ? conv_auto() : want;
-				o->impl = conv_impl(o->conv_kind);
 				o->conv.in = cur;
 				if (take_params(o, l, bn, (size_t) l->in_c * 9) < 0)
 					return is_fail(err, errlen, "out of memory");
 				i += bn != NULL;
 				cur.c = l->out_c;
-				cur.block = o->impl->block;
 				/* absorb ReLU and one max-pool, in either order */
 				while (i + 1 < net->n_layers)
 				{
@@ -209,6 +224,9 @@ build_ops(is_infer *p, const is_net *net, is_conv_kind want, char *err, size_t e
 						break;
 					i++;
 				}
+				o->conv_kind = conv_choose(want, &o->conv.in, o->conv.pool);
+				o->impl = conv_impls[o->conv_kind];
+				cur.block = o->impl->block;
 				o->conv.out = cur;
 				break;
 			case IS_LAYER_GAP:

@@ -12,7 +12,8 @@
 #include "nn_synth.h"
 #include "tap.h"
 
-static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512};
+static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512, IS_CONV_WINO_AVX2,
+	IS_CONV_WINO_AVX512, IS_CONV_AUTO};
 
 /* The input generator of gen_nn_ref.py. */
 static void
@@ -87,6 +88,17 @@ test_reference(void)
 					   is_conv_kind_name(kinds[k]), threads, mb, d, d <= 1e-5 ? "" : err);
 			}
 	}
+	if (is_conv_supported(IS_CONV_WINO_AVX512))
+	{
+		is_infer_opts opts = {.max_batch = 1, .threads = 1, .conv = IS_CONV_WINO_AVX512};
+		is_infer   *p = is_infer_create(&m.net, &opts, err, sizeof(err));
+
+		tap_ok(p && is_infer_conv_kind(p, 0) == IS_CONV_AVX512 &&
+			   is_infer_conv_kind(p, 1) == IS_CONV_WINO_AVX512 &&
+			   is_infer_conv_kind(p, 3) == IS_CONV_WINO_AVX512,
+			   "Winograd takes the pooled layers, the 1-channel first layer stays direct");
+		is_infer_free(p);
+	}
 	free(in);
 	is_model_free(&m);
 }
@@ -130,12 +142,14 @@ test_odd_shapes(void)
 	static const layer_spec b[] = {C(8), RELU, C(16), BN, POOL, C(9), RELU, GAP, LIN(3)};
 	static const layer_spec c[] = {C(40), POOL, RELU, C(1), GAP};
 	static const layer_spec d[] = {C(64), BN, RELU, POOL, C(48), BN, RELU, GAP, LIN(128), L2};
+	static const layer_spec e[] = {C(16), RELU, POOL, C(20), BN, RELU, POOL, GAP, LIN(4)};
 	struct
 	{
 		const layer_spec *spec;
 		int			n, c, h, w;
 	}			nets[] = {
 		{a, 14, 3, 13, 11}, {b, 9, 1, 9, 7}, {c, 5, 2, 5, 6}, {d, 10, 5, 34, 19}, {b, 9, 16, 2, 3},
+		{e, 9, 2, 10, 150},		/* Winograd strips: 37 pooled columns */
 	};
 
 	for (size_t t = 0; t < sizeof(nets) / sizeof(nets[0]); t++)
