@@ -223,9 +223,10 @@ consider(HnswSearch *s, HnswElementTuple t, ItemPointer tid, int level, int ef)
 {
 	float		d = hnsw_distance(s->shape.metric, s->query, t->vec, s->shape.dim);
 	bool		admit = s->best.n < ef || d < best_worst(s);
+	bool		keep = s->iterative && level == 0;	/* results live at level 0 only */
 	uint32		id;
 
-	if (!admit && !s->iterative)
+	if (!admit && !keep)
 		return;
 	id = new_slot(s, t, tid, d, level);
 	if (!admit)
@@ -239,7 +240,7 @@ consider(HnswSearch *s, HnswElementTuple t, ItemPointer tid, int level, int ef)
 	{
 		HnswHeapItem	out = hnsw_heap_pop(&s->best);
 
-		if (s->iterative)
+		if (keep)
 			hnsw_heap_push(&s->pending, -out.key, out.id);
 	}
 }

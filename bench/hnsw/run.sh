@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of instsim_hnsw, pgvector's hnsw (if installed) and
+# hnswlib on the standard vector sets: build time, index size, recall@10 and
+# queries/s from one client (prepared statement) at several ef_search values.
+#
+# Usage (as root or any user; the server runs as `postgres` when root):
+#   bench/hnsw/run.sh                 # N=100000 vectors x 128 dims, 1000 queries
+#   N=20000 NQ=300 KINDS=clustered bench/hnsw/run.sh
+# Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
+# dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+N=${N:-100000}; NQ=${NQ:-1000}; DIM=${DIM:-128}
+KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS:-"20 40 100 200"}
+M=16; EFC=64
+PGBIN=${PGBIN:-$(pg_config --bindir)}
+PORT=${PORT:-55491}
+PY=${PY:-/usr/bin/python3}
+WORK=${WORK:-$(mktemp -d /tmp/instsim-hnsw-bench.XXXXXX)}
+VECTORS=${VECTORS:-$here/../../../shared/bench/vectors.py}
+OUT=${OUT:-$here/results.jsonl}
+chmod 777 "$WORK"
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+psql_() { as_pg "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+ms() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {print s}'; }
+
+as_pg "$PGBIN/initdb" -D "$WORK/data" >/dev/null
+cat >> "$WORK/data/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$WORK'
+shared_buffers = 1GB
+maintenance_work_mem = 2GB
+max_parallel_maintenance_workers = 0
+max_wal_size = 8GB
+jit = off
+CONF
+as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
+trap 'as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast stop >/dev/null' EXIT
+
+psql_ -c "CREATE EXTENSION instsim"
+PGV=0
+if psql_ -Atc "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'" | grep -q 1; then
+	psql_ -c "CREATE EXTENSION vector"; PGV=1
+fi
+echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ dim=$DIM m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
+
+# Q-file for one engine and ef: one prepared statement, NQ executions.
+make_queries() {	# engine table type guc ef
+	{
+		[ -n "$4" ] && echo "SET $4 = $5;"
+		echo "PREPARE q($3) AS SELECT string_agg(id::text, ',') FROM (SELECT id FROM $2 ORDER BY emb <=> \$1 LIMIT 10) s;"
+		cut -f2 "$WORK/q.tsv" | sed "s/.*/EXECUTE q('&');/"
+	} > "$WORK/q_$1_$5.sql"
+}
+
+run_queries() {	# engine ef -> prints "qps recall"
+	local f="$WORK/q_$1_$2.sql"
+	psql_ -At -f "$f" > /dev/null	# warm the cache
+	local t0 t1
+	t0=$(date +%s.%N); psql_ -At -f "$f" > "$WORK/res_$1_$2.txt"; t1=$(date +%s.%N)
+	local qps; qps=$(echo "$NQ / ($t1 - $t0)" | bc -l)
+	local rec; rec=$("$PY" "$here/recall.py" "$WORK/truth.txt" "$WORK/res_$1_$2.txt")
+	printf '%.0f %s\n' "$qps" "$rec"
+}
+
+for kind in $KINDS; do
+	"$PY" "$VECTORS" "$kind" "$N" "$DIM" 1 "$WORK/x.tsv"
+	"$PY" "$VECTORS" "$kind" "$NQ" "$DIM" 2 "$WORK/q.tsv"
+	chmod a+r "$WORK"/*.tsv
+	"$PY" "$here/truth.py" "$WORK/x.tsv" "$WORK/q.tsv" > "$WORK/truth.txt"
+
+	engines="instsim"
+	psql_ -c "DROP TABLE IF EXISTS t_is; CREATE TABLE t_is (id int, emb embedding($DIM));" \
+		-c "\\copy t_is FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE t_is"
+	build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON t_is USING instsim_hnsw (emb embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
+	size=$(psql_ -Atc "SELECT pg_relation_size('t_is_emb_idx')")
+	echo "{\"kind\":\"$kind\",\"engine\":\"instsim\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
+	for ef in $EFS; do make_queries instsim t_is embedding instsim.ef_search "$ef"; done
+	if [ "$PGV" = 1 ]; then
+		engines="$engines pgvector"
+		psql_ -c "DROP TABLE IF EXISTS t_pv; CREATE TABLE t_pv (id int, emb vector($DIM));" \
+			-c "\\copy t_pv FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE t_pv"
+		build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON t_pv USING hnsw (emb vector_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
+		size=$(psql_ -Atc "SELECT pg_relation_size('t_pv_emb_idx')")
+		echo "{\"kind\":\"$kind\",\"engine\":\"pgvector\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
+		for ef in $EFS; do make_queries pgvector t_pv vector hnsw.ef_search "$ef"; done
+	fi
+	# Alternate the engines per ef so machine noise hits both alike.
+	for ef in $EFS; do
+		for e in $engines; do
+			read -r qps rec < <(run_queries "$e" "$ef")
+			echo "{\"kind\":\"$kind\",\"engine\":\"$e\",\"ef\":$ef,\"qps\":$qps,\"recall\":$rec}" | tee -a "$OUT"
+		done
+	done
+	"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"
+	psql_ -c "DROP TABLE IF EXISTS t_is, t_pv"
+done
