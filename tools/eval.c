@@ -1,0 +1,281 @@
+/*
+ * instsim-eval: the paper's evaluation (Tables II and III, Figs. 3 and 4) of
+ * per-instrument models on the test split of a Slakh-layout corpus, in memory
+ * and, with --db, through the extension with a cross-check of the two.
+ * tools/plot_eval.py turns the output directory into figures and report.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eval_db.h"
+#include "eval_inst.h"
+#include "eval_models.h"
+#include "eval_out.h"
+#include "split.h"
+
+typedef struct options
+{
+	const char *corpus;
+	const char *models;
+	const char *out;
+	const char *split;
+	const char *instruments;
+	int			seeds;
+	int			k;
+	int			jobs;
+	eval_db_opts db;
+} options;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+			"usage: instsim-eval --corpus DIR --models DIR_OR_LIST [options]\n"
+			"\n"
+			"Embeds every non-silent segment of the corpus's test tracks (DIR/%s)\n"
+			"with each model and reports music-ID accuracy by k-NN vote (mean and\n"
+			"variance over the models of an instrument), track distance matrices\n"
+			"and their correlations between instruments.  Models are found by file\n"
+			"name: INSTRUMENT-seedS.safetensors (one per training seed) or\n"
+			"INSTRUMENT.safetensors, INSTRUMENT one of mix, drums, bass, piano, guitar.\n"
+			"\n"
+			"options:\n"
+			"  --seeds N          at most N models per instrument, lowest seeds first\n"
+			"  --instruments L    comma-separated subset (default: every one with models)\n"
+			"  --k K              neighbours in the vote (default 5, as the paper)\n"
+			"  --out DIR          output directory (default eval-out)\n"
+			"  --split FILE       train/test split (default CORPUS/%s)\n"
+			"  --jobs J           threads (default: online CPUs)\n"
+			"  --db CONNSTR       also run the kNN through the extension on this database\n"
+			"  --no-index         ... with an exact scan instead of the instsim_hnsw index\n"
+			"  --ef-search N      instsim.ef_search for the index scans (default 200)\n"
+			"  --table PREFIX     work tables and model names (default instsim_eval)\n"
+			"  --keep             keep the work tables and models in the database\n",
+			SPLIT_FILE, SPLIT_FILE);
+}
+
+static int
+parse_int(const char *s, int lo, int hi, int *v)
+{
+	char	   *end;
+	long		x;
+
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (errno || end == s || *end || x < lo || x > hi)
+		return -1;
+	*v = (int) x;
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, options *o)
+{
+	static const struct option longopts[] = {
+		{"corpus", required_argument, NULL, 'c'},
+		{"models", required_argument, NULL, 'm'},
+		{"seeds", required_argument, NULL, 's'},
+		{"instruments", required_argument, NULL, 'i'},
+		{"k", required_argument, NULL, 'k'},
+		{"out", required_argument, NULL, 'o'},
+		{"split", required_argument, NULL, 'p'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"db", required_argument, NULL, 'd'},
+		{"no-index", no_argument, NULL, 'n'},
+		{"ef-search", required_argument, NULL, 'e'},
+		{"table", required_argument, NULL, 't'},
+		{"keep", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int			c,
+				li = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->out = "eval-out";
+	o->k = 5;
+	o->jobs = cpus > 0 ? (int) cpus : 1;
+	o->db.table = "instsim_eval";
+	o->db.use_index = true;
+	o->db.ef_search = 200;
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
+	{
+		int			bad = 0;
+
+		switch (c)
+		{
+			case 'c': o->corpus = optarg; break;
+			case 'm': o->models = optarg; break;
+			case 's': bad = parse_int(optarg, 1, 1000, &o->seeds); break;
+			case 'i': o->instruments = optarg; break;
+			case 'k': bad = parse_int(optarg, 1, 1000, &o->k); break;
+			case 'o': o->out = optarg; break;
+			case 'p': o->split = optarg; break;
+			case 'j': bad = parse_int(optarg, 1, 256, &o->jobs); break;
+			case 'd': o->db.conninfo = optarg; break;
+			case 'n': o->db.use_index = false; break;
+			case 'e': bad = parse_int(optarg, 1, 100000, &o->db.ef_search); break;
+			case 't': o->db.table = optarg; break;
+			case 'K': o->db.keep = true; break;
+			case 'h': usage(stdout); exit(0);
+			default: return -1;
+		}
+		if (bad)
+		{
+			fprintf(stderr, "instsim-eval: bad value for --%s: %s\n", longopts[li].name, optarg);
+			return -1;
+		}
+	}
+	if (optind != argc || !o->corpus || !o->models)
+		return -1;
+	if (strlen(o->db.table) > 48 || strspn(o->db.table, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(o->db.table))
+	{
+		fprintf(stderr, "instsim-eval: --table wants up to 48 lower-case letters, digits or _\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Is inst among the comma-separated names (NULL: all)? */
+static bool
+wanted(const char *list, slakh_inst inst)
+{
+	const char *name = slakh_inst_name(inst);
+	size_t		len = strlen(name);
+
+	if (!list)
+		return true;
+	for (const char *p = list; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+static char *
+join_command(int argc, char **argv)
+{
+	size_t		len = 1;
+	char	   *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(len, 1);
+	for (int i = 0; s && i < argc; i++)
+	{
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void
+print_instrument(const eval_inst *e)
+{
+	printf("%-7s %d model(s), %d segments, %d tracks: accuracy %.2f%% (variance %.2g)",
+		   slakh_inst_name(e->inst), e->n_models, e->n, e->n_tracks, 100 * e->mean, e->var);
+	for (int j = 0; j < e->n_models; j++)
+	{
+		const eval_model_result *r = &e->res[j];
+
+		if (r->sql_done)
+			printf("\n        seed %d through SQL%s: accuracy %.2f%%, recall %.4f, "
+				   "%d list / %d vote mismatches, max embedding diff %.2g",
+				   r->model.seed, r->sql_index_used ? " (index)" : " (exact scan)",
+				   100 * r->sql_accuracy, r->sql_recall, r->sql_list_mismatch,
+				   r->sql_pred_mismatch, r->sql_max_emb_diff);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Finds the models of inst and evaluates them; 1 when there are none. */
+static int
+evaluate(const options *o, const slakh_tracks *test, slakh_inst inst, eval_db *db,
+		 eval_inst *out, char *err, size_t errlen)
+{
+	eval_model *models;
+	int			n,
+				rc;
+
+	if (eval_find_models(o->models, inst, o->seeds, &models, &n, err, errlen) != 0)
+		return -1;
+	if (n == 0)
+	{
+		free(models);
+		return 1;
+	}
+	rc = eval_inst_run(o->corpus, test, inst, models, n, o->k, o->jobs, out, err, errlen);
+	free(models);
+	if (rc == 0 && db)
+		rc = eval_db_run(db, o->corpus, test, out, err, errlen);
+	if (rc == 0)
+		print_instrument(out);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	options		o;
+	corpus_split split = {0};
+	char		path[4096],
+				err[1024] = "";
+	eval_inst	insts[SLAKH_N_INST];
+	int			n_insts = 0,
+				rc = 0;
+	eval_db    *db = NULL;
+	char	   *command = join_command(argc, argv);
+
+	if (parse_options(argc, argv, &o) != 0)
+	{
+		usage(stderr);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/%s", o.corpus, SPLIT_FILE);
+	if (split_read(o.split ? o.split : path, &split, err, sizeof(err)) != 0)
+		rc = -1;
+	else if (split.test.n < 2)
+		rc = -1, snprintf(err, sizeof(err), "the split has %d test tracks; need at least 2",
+						  split.test.n);
+	if (rc == 0 && o.db.conninfo && !(db = eval_db_open(&o.db, err, sizeof(err))))
+		rc = -1;
+	for (int i = 0; i < SLAKH_N_INST && rc == 0; i++)
+	{
+		int			r;
+
+		if (!wanted(o.instruments, (slakh_inst) i))
+			continue;
+		r = evaluate(&o, &split.test, (slakh_inst) i, db, &insts[n_insts], err, sizeof(err));
+		if (r < 0)
+			rc = -1;
+		else if (r == 0)
+			n_insts++;
+	}
+	if (rc == 0 && n_insts == 0)
+		rc = -1, snprintf(err, sizeof(err), "no model files found in %s", o.models);
+	if (rc == 0)
+	{
+		eval_run_info info = {o.corpus, command ? command : "", &split.test, o.k,
+		db != NULL, o.db.use_index, o.db.ef_search};
+
+		rc = eval_write_outputs(o.out, &info, insts, n_insts, err, sizeof(err));
+		if (rc == 0)
+			printf("results in %s/ (figures and report.md: /usr/bin/python3 tools/plot_eval.py %s)\n",
+				   o.out, o.out);
+	}
+	if (rc != 0)
+		fprintf(stderr, "instsim-eval: %s\n", err);
+	for (int i = 0; i < n_insts; i++)
+		eval_inst_free(&insts[i]);
+	eval_db_close(db);
+	split_free(&split);
+	free(command);
+	return rc == 0 ? 0 : 1;
+}

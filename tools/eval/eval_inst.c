@@ -1,0 +1,201 @@
+#include "eval_inst.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errbuf.h"
+#include "eval.h"
+#include "melcache.h"
+#include "model.h"
+
+#define EMBED_BATCH 64
+
+void
+eval_mean_var(const double *x, int n, double *mean, double *var)
+{
+	double		m = 0,
+				v = 0;
+
+	for (int i = 0; i < n; i++)
+		m += x[i];
+	m = n > 0 ? m / n : 0;
+	for (int i = 0; i < n; i++)
+		v += (x[i] - m) * (x[i] - m);
+	*mean = m;
+	*var = n > 0 ? v / n : 0;
+}
+
+static bool
+same_frontend(const is_frontend *a, const is_frontend *b)
+{
+	return a->sample_rate == b->sample_rate && a->segment_s == b->segment_s &&
+		a->hop_s == b->hop_s && a->silence_dbfs == b->silence_dbfs &&
+		a->n_fft == b->n_fft && a->hop_length == b->hop_length &&
+		a->n_mels == b->n_mels && a->f_min == b->f_min && a->f_max == b->f_max &&
+		a->log_offset == b->log_offset;
+}
+
+/* Runs the network over every image of the set, EMBED_BATCH at a time. */
+static int
+embed_set(const is_model *m, const mel_set *set, int threads, float *out,
+		  char *err, size_t errlen)
+{
+	is_infer_opts opts = {.max_batch = EMBED_BATCH, .threads = threads, .conv = IS_CONV_AUTO};
+	is_infer   *plan;
+	size_t		image = (size_t) set->n_mels * set->frames;
+	int			dim = is_net_out_dim(&m->net);
+	char		ierr[256];
+
+	if (m->net.in_c != 1 || m->net.in_h != set->n_mels || m->net.in_w != set->frames)
+		return errf(err, errlen, "network input %dx%dx%d does not match the front end's %dx%d mel image",
+					m->net.in_c, m->net.in_h, m->net.in_w, set->n_mels, set->frames);
+	plan = is_infer_create(&m->net, &opts, ierr, sizeof(ierr));
+	if (!plan)
+		return errf(err, errlen, "inference plan: %s", ierr);
+	for (size_t i = 0; i < set->n_images; i += EMBED_BATCH)
+	{
+		int			b = (int) (set->n_images - i < EMBED_BATCH ? set->n_images - i : EMBED_BATCH);
+
+		if (is_infer_run(plan, set->data + i * image, b, out + i * dim, ierr, sizeof(ierr)) != 0)
+		{
+			is_infer_free(plan);
+			return errf(err, errlen, "inference: %s", ierr);
+		}
+	}
+	is_infer_free(plan);
+	return 0;
+}
+
+/* Shapes the result from the first model's feature set. */
+static int
+alloc_inst(eval_inst *e, const mel_set *set, int n_models, int dim, int k)
+{
+	int			n = (int) set->n_images;
+
+	e->n_tracks = set->n_tracks;
+	e->n = n;
+	e->dim = dim;
+	e->track_segs = malloc(sizeof(int) * (set->n_tracks ? set->n_tracks : 1));
+	e->labels = malloc(sizeof(int) * (n ? n : 1));
+	e->emb = malloc(sizeof(float) * (size_t) n_models * n * dim + 1);
+	e->nn = malloc(sizeof(int) * (size_t) n_models * n * k + 1);
+	e->dist = calloc((size_t) set->n_tracks * set->n_tracks + 1, sizeof(double));
+	if (!e->track_segs || !e->labels || !e->emb || !e->nn || !e->dist)
+		return -1;
+	for (int t = 0; t < set->n_tracks; t++)
+	{
+		e->track_segs[t] = set->n_segs[t];
+		for (int s = 0; s < set->n_segs[t]; s++)
+			e->labels[set->first[t] + s] = t;
+	}
+	return 0;
+}
+
+/* kNN accuracy and centroid distances of model j, whose embeddings are in place. */
+static int
+score_model(eval_inst *e, int j, char *err, size_t errlen)
+{
+	const float *x = e->emb + (size_t) j * e->n * e->dim;
+	int		   *nn = e->nn + (size_t) j * e->n * e->k;
+	float	   *cent = malloc(sizeof(float) * e->n_tracks * e->dim + 1);
+	double	   *d = malloc(sizeof(double) * e->n_tracks * e->n_tracks + 1);
+
+	if (!cent || !d || is_knn_exact(x, e->n, e->dim, e->k, nn) != 0)
+	{
+		free(cent);
+		free(d);
+		return errf(err, errlen, "%s: kNN needs more than k = %d segments (have %d) and memory",
+					slakh_inst_name(e->inst), e->k, e->n);
+	}
+	e->res[j].accuracy = is_knn_accuracy(e->labels, nn, e->n, e->k, NULL);
+	is_track_centroids(x, e->labels, e->n, e->dim, e->n_tracks, cent);
+	is_distance_matrix(cent, e->n_tracks, e->dim, d);
+	for (int i = 0; i < e->n_tracks * e->n_tracks; i++)
+		e->dist[i] += d[i] / e->n_models;
+	free(cent);
+	free(d);
+	return 0;
+}
+
+/* Features for model m: reuses *set when the front end is unchanged. */
+static int
+features_for(const char *root, const slakh_tracks *test, slakh_inst inst,
+			 const is_model *m, int jobs, mel_set *set, is_frontend *set_fe,
+			 char *err, size_t errlen)
+{
+	if (set->data && same_frontend(&m->fe, set_fe))
+		return 0;
+	if (set->data)
+		mel_set_free(set);
+	*set_fe = m->fe;
+	return mel_set_build(root, test, inst, &m->fe, 0, jobs, NULL, set, err, errlen);
+}
+
+int
+eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
+			  const eval_model *models, int n_models, int k, int jobs,
+			  eval_inst *out, char *err, size_t errlen)
+{
+	mel_set		set = {0};
+	is_frontend set_fe = {0};
+	int			rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->inst = inst;
+	out->k = k;
+	out->n_models = n_models;
+	out->res = calloc(n_models, sizeof(eval_model_result));
+	if (!out->res)
+		return errf(err, errlen, "out of memory");
+	for (int j = 0; j < n_models && rc == 0; j++)
+	{
+		is_model	m = {0};
+		char		merr[256];
+
+		out->res[j].model = models[j];
+		if (is_model_load_file(&m, models[j].path, merr, sizeof(merr)) != 0)
+			rc = errf(err, errlen, "%s: %s", models[j].path, merr);
+		else if (strcmp(m.instrument, slakh_inst_name(inst)) != 0)
+			fprintf(stderr, "warning: %s is a %s model, evaluated as %s\n",
+					models[j].path, m.instrument, slakh_inst_name(inst));
+		if (rc == 0)
+			rc = features_for(root, test, inst, &m, jobs, &set, &set_fe, err, errlen);
+		if (rc == 0 && j == 0 && alloc_inst(out, &set, n_models, is_net_out_dim(&m.net), k) != 0)
+			rc = errf(err, errlen, "out of memory");
+		if (rc == 0 && ((int) set.n_images != out->n || is_net_out_dim(&m.net) != out->dim))
+			rc = errf(err, errlen, "%s: models of one instrument must cut the same segments "
+					  "and have the same embedding size", models[j].path);
+		if (rc == 0)
+			rc = embed_set(&m, &set, jobs, out->emb + (size_t) j * out->n * out->dim,
+						   err, errlen);
+		if (rc == 0)
+			rc = score_model(out, j, err, errlen);
+		is_model_free(&m);
+	}
+	mel_set_free(&set);
+	if (rc == 0)
+	{
+		double	   *acc = malloc(sizeof(double) * n_models);
+
+		if (!acc)
+			return errf(err, errlen, "out of memory");
+		for (int j = 0; j < n_models; j++)
+			acc[j] = out->res[j].accuracy;
+		eval_mean_var(acc, n_models, &out->mean, &out->var);
+		free(acc);
+	}
+	return rc;
+}
+
+void
+eval_inst_free(eval_inst *e)
+{
+	free(e->res);
+	free(e->track_segs);
+	free(e->labels);
+	free(e->emb);
+	free(e->nn);
+	free(e->dist);
+	memset(e, 0, sizeof(*e));
+}

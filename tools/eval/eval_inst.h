@@ -1,0 +1,62 @@
+/*
+ * One instrument's evaluation over its N models, in memory: every non-silent
+ * segment of the test tracks is embedded by each model (the log-mel images
+ * are computed once and shared by the models that have the same front end),
+ * then the exact cosine kNN gives the music-ID accuracy (Table II) and the
+ * track centroids give a distance matrix, averaged over the models (Fig. 4).
+ * The SQL path (eval_db.h) fills in the sql_* fields afterwards.
+ */
+#ifndef INSTSIM_EVAL_INST_H
+#define INSTSIM_EVAL_INST_H
+
+#include <stdbool.h>
+
+#include "eval_models.h"
+#include "slakh.h"
+
+typedef struct eval_model_result
+{
+	eval_model	model;
+	double		accuracy;		/* exact in-memory kNN vote, 0..1 */
+	/* Through the extension (valid when sql_done). */
+	bool		sql_done;
+	bool		sql_index_used;	/* the kNN query plan used the instsim_hnsw index */
+	double		sql_accuracy;
+	double		sql_recall;		/* share of the exact k neighbours the query returned */
+	int			sql_list_mismatch;	/* queries whose k distances differ from the exact ones */
+	int			sql_pred_mismatch;	/* queries whose vote differs */
+	double		sql_max_emb_diff;	/* largest |server - in-memory| embedding component */
+} eval_model_result;
+
+typedef struct eval_inst
+{
+	slakh_inst	inst;
+	int			k;
+	int			n_models;
+	eval_model_result *res;
+	int			n_tracks;
+	int		   *track_segs;		/* non-silent segments per test track */
+	int			n;				/* segments in all */
+	int			dim;
+	int		   *labels;			/* n: track index of each segment */
+	float	   *emb;			/* n_models x n x dim, segments in track order */
+	int		   *nn;				/* n_models x n x k, exact neighbours */
+	double	   *dist;			/* n_tracks x n_tracks, mean over the models */
+	double		mean;			/* of accuracy over the models */
+	double		var;			/* population variance of accuracy (fractions) */
+} eval_inst;
+
+/*
+ * Evaluates inst on the test tracks of the corpus at root with the given
+ * models (n_models >= 1).  jobs: threads for features and inference.
+ */
+int			eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
+						  const eval_model *models, int n_models, int k, int jobs,
+						  eval_inst *out, char *err, size_t errlen);
+
+void		eval_inst_free(eval_inst *e);
+
+/* Mean and population variance of n values. */
+void		eval_mean_var(const double *x, int n, double *mean, double *var);
+
+#endif
