@@ -17,6 +17,17 @@
 
 #define L2NORM_EPS 1e-12f
 
+/*
+ * The element-wise passes are memory- and vector-bound: each is compiled for
+ * AVX-512, AVX2 and the baseline, and the loader picks one for the CPU (the
+ * build itself stays portable).  Not for clang, which PGXS uses for bitcode.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TRAIN_SIMD __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define TRAIN_SIMD
+#endif
+
 typedef struct layer_state
 {
 	float	   *mean, *invstd;	/* batchnorm: batch statistics of the last forward */
@@ -218,7 +229,7 @@ is_train_arena_bytes(const is_train *t)
 /* ---- im2col ------------------------------------------------------------ */
 
 /* col[(c * 9 + ky * 3 + kx)][y * w + x] = x[c][y + ky - 1][x + kx - 1], zero outside. */
-static void
+TRAIN_SIMD static void
 im2col(const float *x, int c, int h, int w, float *col)
 {
 	for (int ch = 0; ch < c; ch++)
@@ -247,7 +258,7 @@ im2col(const float *x, int c, int h, int w, float *col)
 }
 
 /* The adjoint of im2col: dx = sum over taps of the shifted rows of dcol. */
-static void
+TRAIN_SIMD static void
 col2im(const float *dcol, int c, int h, int w, float *dx)
 {
 	memset(dx, 0, sizeof(float) * (size_t) c * h * w);
@@ -360,9 +371,11 @@ conv_backward(void *arg, int id, int count)
 
 /*
  * Batch-norm phase 1: per-channel sums of x and x^2 (forward) or of dy and
- * dy * xhat (backward) over this worker's images, in double.
+ * dy * xhat (backward) over this worker's images: one image's plane in float
+ * vector lanes (fast, and a plane is short enough for float), the planes
+ * added up in double.
  */
-static void
+TRAIN_SIMD static void
 bn_sums(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
@@ -385,12 +398,17 @@ bn_sums(void *arg, int id, int count)
 
 			if (!ph->dy)
 			{
-#pragma omp simd reduction(+:s1,s2)
+				float		f1 = 0.0f,
+							f2 = 0.0f;
+
+#pragma omp simd reduction(+:f1,f2)
 				for (int j = 0; j < hw; j++)
 				{
-					s1 += x[j];
-					s2 += (double) x[j] * x[j];
+					f1 += x[j];
+					f2 += x[j] * x[j];
 				}
+				s1 = f1;
+				s2 = f2;
 			}
 			else
 			{
@@ -403,7 +421,6 @@ bn_sums(void *arg, int id, int count)
 							f2 = 0.0f;
 				const int	relu = ph->relu;
 
-				/* one row's sums in float lanes; rows add up in double */
 #pragma omp simd reduction(+:f1,f2)
 				for (int j = 0; j < hw; j++)
 				{
@@ -432,7 +449,7 @@ reduce_parts(is_train *t, int channels)
 }
 
 /* Phase 2 forward: y = (x - mean) * invstd * gamma + beta. */
-static void
+TRAIN_SIMD static void
 bn_apply(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
@@ -465,7 +482,7 @@ bn_apply(void *arg, int id, int count)
 }
 
 /* Phase 2 backward: dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy xhat)/M). */
-static void
+TRAIN_SIMD static void
 bn_backward(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
@@ -510,7 +527,7 @@ bn_backward(void *arg, int id, int count)
  * copied to locals: with -fno-strict-aliasing a store through a float
  * pointer could otherwise change ph's fields and block vectorisation.)
  */
-static void
+TRAIN_SIMD static void
 relu_phase(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
@@ -548,39 +565,25 @@ relu_phase(void *arg, int id, int count)
 	}
 }
 
-/* Offset of the largest of the 2x2 cell at r0 (row stride w); ties: first. */
-static inline size_t
-pool_argmax(const float *r0, int w, float *v)
-{
-	const float *r1 = r0 + w;
-	size_t		best = 0;
-	float		m = r0[0];
-
-	if (r0[1] > m)
-		m = r0[1], best = 1;
-	if (r1[0] > m)
-		m = r1[0], best = w;
-	if (r1[1] > m)
-		m = r1[1], best = w + 1;
-	*v = m;
-	return best;
-}
-
 /*
  * 2x2 max-pool, floor.  The backward pass finds the winner again from the
  * input (the output may have been overwritten by an in-place ReLU); ties go
- * to the first in row-major order, as in PyTorch.
+ * to the first in row-major order, as in PyTorch.  The backward pass writes
+ * every input element (no separate zeroing pass); the row and column that
+ * floor pooling drops get zero gradient.  (Explicit vectorisation of these
+ * stride-2 loops was slower: gathers and scatters.)
  */
-static void
+TRAIN_SIMD static void
 pool_phase(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
 	is_train   *t = ph->t;
 	const is_layer *l = &t->net->layers[ph->layer];
 	const int	iw = l->in_w,
+				ih = l->in_h,
 				ow = l->out_w,
 				oh = l->out_h;
-	const size_t iplane = (size_t) l->in_h * iw,
+	const size_t iplane = (size_t) ih * iw,
 				oplane = (size_t) oh * ow;
 	const float *x = t->act[ph->layer];
 	float	   *y = t->act[ph->layer + 1];
@@ -591,36 +594,67 @@ pool_phase(void *arg, int id, int count)
 
 	is_work_range(t->n, id, count, &lo, &hi);
 	for (size_t p = (size_t) lo * l->in_c; p < (size_t) hi * l->in_c; p++)
-	{
-		const float *xp = x + p * iplane;
-
-		if (dx)
+		for (int r = 0; r < oh; r++)
 		{
-			float	   *dxp = dx + p * iplane;
-			const float *dyp = dy + p * oplane;
+			const float *r0 = x + p * iplane + (size_t) 2 * r * iw;
+			const float *r1 = r0 + iw;
 
-			memset(dxp, 0, sizeof(float) * iplane);
-			for (int r = 0; r < oh; r++)
+			if (!dx)
+			{
+				float	   *yo = y + p * oplane + (size_t) r * ow;
+
+#pragma omp simd
 				for (int c = 0; c < ow; c++)
 				{
-					size_t		at = (size_t) 2 * r * iw + 2 * c;
-					float		v;
+					float		m = r0[2 * c];
 
-					dxp[at + pool_argmax(xp + at, iw, &v)] += dyp[(size_t) r * ow + c];
+					m = r0[2 * c + 1] > m ? r0[2 * c + 1] : m;
+					m = r1[2 * c] > m ? r1[2 * c] : m;
+					m = r1[2 * c + 1] > m ? r1[2 * c + 1] : m;
+					yo[c] = m;
 				}
-		}
-		else
-		{
-			float	   *yp = y + p * oplane;
+			}
+			else
+			{
+				const float *g = dy + p * oplane + (size_t) r * ow;
+				float	   *d0 = dx + p * iplane + (size_t) 2 * r * iw;
+				float	   *d1 = d0 + iw;
 
-			for (int r = 0; r < oh; r++)
+#pragma omp simd
 				for (int c = 0; c < ow; c++)
-					pool_argmax(xp + (size_t) 2 * r * iw + 2 * c, iw, &yp[(size_t) r * ow + c]);
+				{
+					float		a = r0[2 * c],
+								b = r0[2 * c + 1],
+								e = r1[2 * c],
+								f = r1[2 * c + 1];
+					float		m = a;
+					int			wa,
+								wb,
+								we;
+
+					m = b > m ? b : m;
+					m = e > m ? e : m;
+					m = f > m ? f : m;
+					wa = a == m;
+					wb = !wa && b == m;
+					we = !wa && !wb && e == m;
+					d0[2 * c] = wa ? g[c] : 0.0f;
+					d0[2 * c + 1] = wb ? g[c] : 0.0f;
+					d1[2 * c] = we ? g[c] : 0.0f;
+					d1[2 * c + 1] = !wa && !wb && !we ? g[c] : 0.0f;
+				}
+				if (iw & 1)
+				{
+					d0[iw - 1] = 0.0f;
+					d1[iw - 1] = 0.0f;
+				}
+			}
+			if (dx && r == oh - 1 && (ih & 1))
+				memset(dx + p * iplane + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
 		}
-	}
 }
 
-static void
+TRAIN_SIMD static void
 gap_phase(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
