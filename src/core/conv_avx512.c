@@ -8,6 +8,7 @@
 
 #define D_P0 4
 #define D_P1 2
+#define D_PK1 8
 #define D_KMAX 2
 #define D_IMPL is_conv_avx512
 

@@ -14,8 +14,10 @@
  * Input block IB is 1 (network input, gemm output) or DVL (own output).
  *
  * Required besides the vocabulary: D_P0 >= D_P1 (even tile widths tried
- * before 2 and 1), D_KMAX (1..4 output blocks per tile), D_IMPL (name of
- * the is_conv_impl).
+ * before 2 and 1), D_PK1 >= D_P0 (the widest tile when there is only one
+ * output block, as in a first layer with 16 channels: it needs fewer
+ * registers per column), D_KMAX (1..4 output blocks per tile), D_IMPL (name
+ * of the is_conv_impl).
  */
 #include "conv.h"
 
@@ -61,7 +63,7 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 	const size_t wstride = (size_t) nib * IB * 9 * DVL;
 	const float *w = op->weight + ob * wstride;
 	const float *s = in + (cy * iw + cx) * IB;
-	DV			acc[2][D_P0][4];
+	DV			acc[2][D_PK1][4];
 
 #pragma GCC unroll 2
 	for (int r = 0; r < R; r++)
@@ -150,10 +152,11 @@ direct_tile(const is_conv_op *op, const float *in, float *out, int cy, int cx,
 
 /* Each supported tile shape becomes its own fully unrolled copy of direct_tile. */
 #define D_TILE(r_, p_, k_, ib_) \
-	if (k_ <= D_KMAX && R == r_ && P == p_ && K == k_ && IB == ib_) \
+	if (k_ <= D_KMAX && (k_ == 1 || p_ <= D_P0) && R == r_ && P == p_ && K == k_ && IB == ib_) \
 	{ direct_tile(op, in, out, cy, cx, ob, r_, p_, k_, ib_); return; }
 #define D_TILES_P(r_, k_, ib_) \
-	D_TILE(r_, D_P0, k_, ib_) D_TILE(r_, D_P1, k_, ib_) D_TILE(r_, 2, k_, ib_) D_TILE(r_, 1, k_, ib_)
+	D_TILE(r_, D_PK1, k_, ib_) D_TILE(r_, D_P0, k_, ib_) D_TILE(r_, D_P1, k_, ib_) \
+	D_TILE(r_, 2, k_, ib_) D_TILE(r_, 1, k_, ib_)
 #define D_TILES_K(r_, ib_) \
 	D_TILES_P(r_, 1, ib_) D_TILES_P(r_, 2, ib_) D_TILES_P(r_, 3, ib_) D_TILES_P(r_, 4, ib_)
 #define D_TILES_R(ib_) D_TILES_K(1, ib_) D_TILES_K(2, ib_)
@@ -167,9 +170,10 @@ direct_tile_any(const is_conv_op *op, const float *in, float *out, int cy, int c
 }
 
 D_TARGET static int
-tile_width(int left)
+tile_width(int left, int k)
 {
-	return left >= D_P0 ? D_P0 : left >= D_P1 ? D_P1 : left >= 2 ? 2 : 1;
+	return k == 1 && left >= D_PK1 ? D_PK1 :
+		left >= D_P0 ? D_P0 : left >= D_P1 ? D_P1 : left >= 2 ? 2 : 1;
 }
 
 D_TARGET static void
@@ -192,7 +196,7 @@ direct_run(const is_conv_op *op, const float *in, float *out, int y0, int y1,
 
 			for (int cx = 0; cx < cw;)
 			{
-				int			p = tile_width(cw - cx);
+				int			p = tile_width(cw - cx, k);
 
 				direct_tile_any(op, in, out, cy, cx, ob, r, p, k, ib);
 				cx += p;
