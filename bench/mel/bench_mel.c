@@ -133,7 +133,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_mel THREADS(1-64) SEGMENTS_PER_THREAD\n");
 		return 2;
 	}
-	/* Plan once up front so that FFTW's planning is not timed. */
+	/* One untimed warm-up segment (planning, first-touch page faults). */
 	jobs[0].segments = 1;
 	run(&jobs[0]);
 	t0 = seconds(CLOCK_MONOTONIC);

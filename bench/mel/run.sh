@@ -11,7 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Same flags as the extension build (baseline x86-64, no -march=native).
 cc -std=gnu11 -O2 -fopenmp-simd -Wall -Wextra -I"$root/src/core" \
-	-o "$tmp/bench_mel" "$here/bench_mel.c" "$root/src/core/mel.c" -lfftw3f -lm -lpthread
+	-o "$tmp/bench_mel" "$here/bench_mel.c" "$root/src/core/mel.c" "$root/src/core/errmsg.c" \
+	-lfftw3f -lm -lpthread
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "torch $(/usr/bin/python3 -c 'import torch, torchaudio; print(torch.__version__, "/ torchaudio", torchaudio.__version__)'), FFTW $(dpkg-query -W -f='${Version}' libfftw3-single3)"
