@@ -109,9 +109,20 @@ build/instsim-eval: TOOL_EXTRA_LIBS = -lpq
 
 all: $(TOOL_BINS)
 
-# Audio fixtures for the SQL tests (see test/fixtures/make_fixtures.c).
+# Audio and model fixtures for the SQL tests (see test/fixtures/make_fixtures.c),
+# generated so that no binary test files are committed; the tests load them
+# client-side with psql's \lo_import from $INSTSIM_FIXTURES.
+export INSTSIM_FIXTURES ?= $(CURDIR)/build/fixtures
 build/make_fixtures: test/fixtures/make_fixtures.c $(CORE_OBJS) | build
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+
+.PHONY: fixtures
+installcheck: fixtures
+fixtures: build/make_fixtures build/instsim-makemodel
+	mkdir -p '$(INSTSIM_FIXTURES)'
+	build/make_fixtures '$(INSTSIM_FIXTURES)'
+	build/instsim-makemodel '$(INSTSIM_FIXTURES)/model1.safetensors' 1 mix >/dev/null
+	build/instsim-makemodel '$(INSTSIM_FIXTURES)/model2.safetensors' 2 mix >/dev/null
 
 .PHONY: unit tools unitcheck tapcheck
 unit: $(UNIT_BINS)

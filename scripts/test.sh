@@ -29,13 +29,6 @@ rc=0
 count_tap unit "$rc" "$logs/unit.log"
 
 log "pg_regress"
-# Fixtures for the audio tests: generated, so no binary files are committed.
-export INSTSIM_FIXTURES="$INSTSIM_ROOT/.tmp/fixtures"
-rm -rf "$INSTSIM_FIXTURES" && mkdir -p "$INSTSIM_FIXTURES"
-make -s build/make_fixtures build/instsim-makemodel
-build/make_fixtures "$INSTSIM_FIXTURES"
-build/instsim-makemodel "$INSTSIM_FIXTURES/model1.safetensors" 1 mix >/dev/null
-build/instsim-makemodel "$INSTSIM_FIXTURES/model2.safetensors" 2 mix >/dev/null
 cluster_start regress
 rc=0
 make -s installcheck >"$logs/regress.log" 2>&1 || rc=$?
