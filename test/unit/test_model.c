@@ -141,6 +141,36 @@ test_flips(void)
 static void
 test_header_edits(void)
 {
+	/* header text replaced (checksum recomputed) -> error message containing want */
+	static const struct
+	{
+		const char *from,
+				   *to,
+				   *want,
+				   *what;
+	}			edits[] = {
+		{"\"0.bias\":{\"dtype\":\"F32\"", "\"0.bias\":{\"dtype\":\"I32\"", "want F32", "wrong dtype"},
+		{"\"0.bias\":{\"dtype\":\"F32\"", "\"0.bias\":{\"dtype\":\"Q7\"", "unknown dtype", "unknown dtype"},
+		{"\"shape\":[16],\"data_offsets\":[576,640]", "\"shape\":[15],\"data_offsets\":[576,636]", "dimension 0 is 15", "wrong shape"},
+		{"\"shape\":[16,1,3,3]", "\"shape\":[16,1,9]", "dimensions", "wrong rank"},
+		{"[576,640]", "[512,576]", "overlap", "overlapping offsets"},
+		{"[576,640]", "[576,644]", "cover", "offsets disagree with the shape"},
+		{"[576,640]", "[576,99999999999]", "outside", "offset past the end"},
+		{"\"0.bias\"", "\"0.bias2\"", "unexpected tensor", "unknown tensor"},
+		{"\"0.bias\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[576,640]},", "", "missing", "missing tensor"},
+		{"{\"__metadata__\":{", "{\"__metadata__\":{,", "malformed JSON", "bad JSON"},
+		{"\"format_version\":\"1\"", "\"format_version\":\"2\"", "format_version", "future version"},
+		{"\"format\":\"instsim-model\"", "\"format\":\"other\"", "format", "foreign format"},
+		{"\"instrument\":\"drums\"", "\"instrument\":\"\"", "instrument", "empty instrument"},
+		{"\"instrument\":\"drums\"", "\"instrument\":7", "instrument", "instrument not a string"},
+		{"[1,128,130]", "[1,128,131]", "does not match", "input shape against the front end"},
+		{"\\\"n_mels\\\":128", "\\\"n_mels\\\":-3", "n_mels", "negative n_mels"},
+		{"\\\"sample_rate\\\":44100", "\\\"sample_rate\\\":4.5", "sample_rate", "fractional sample rate"},
+		{"{\\\"type\\\":\\\"conv3x3\\\",\\\"out\\\":16}", "{\\\"type\\\":\\\"conv3x3\\\",\\\"out\\\":17}", "dimension 0 is 16, want 17", "layer table against tensor shapes"},
+		{"{\\\"type\\\":\\\"relu\\\"}", "{\\\"type\\\":\\\"gelu\\\"}", "known", "unknown layer type"},
+		{"\"embedding_dim\":\"128\"", "\"embedding_dim\":\"129\"", "embedding_dim", "embedding_dim"},
+		{"\"layers\":\"[", "\"layers\":\"[[", "JSON", "layer table not JSON"},
+	};
 	unsigned char *buf = malloc(model_len);
 
 	memcpy(buf, model_buf, model_len);
@@ -156,30 +186,8 @@ test_header_edits(void)
 	expect_fail(buf, model_len, "does not start", "header not an object");
 	free(buf);
 
-	expect_edit_fail("\"0.bias\":{\"dtype\":\"F32\"", "\"0.bias\":{\"dtype\":\"I32\"", "want F32", "wrong dtype");
-	expect_edit_fail("\"0.bias\":{\"dtype\":\"F32\"", "\"0.bias\":{\"dtype\":\"Q7\"", "unknown dtype", "unknown dtype");
-	expect_edit_fail("\"shape\":[16],\"data_offsets\":[576,640]", "\"shape\":[15],\"data_offsets\":[576,636]",
-					 "dimension 0 is 15", "wrong shape");
-	expect_edit_fail("\"shape\":[16,1,3,3]", "\"shape\":[16,1,9]", "dimensions", "wrong rank");
-	expect_edit_fail("[576,640]", "[512,576]", "overlap", "overlapping offsets");
-	expect_edit_fail("[576,640]", "[576,644]", "cover", "offsets disagree with the shape");
-	expect_edit_fail("[576,640]", "[576,99999999999]", "outside", "offset past the end");
-	expect_edit_fail("\"0.bias\"", "\"0.bias2\"", "unexpected tensor", "unknown tensor");
-	expect_edit_fail("\"0.bias\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[576,640]},", "",
-					 "missing", "missing tensor");
-	expect_edit_fail("{\"__metadata__\":{", "{\"__metadata__\":{,", "malformed JSON", "bad JSON");
-	expect_edit_fail("\"format_version\":\"1\"", "\"format_version\":\"2\"", "format_version", "future version");
-	expect_edit_fail("\"format\":\"instsim-model\"", "\"format\":\"other\"", "format", "foreign format");
-	expect_edit_fail("\"instrument\":\"drums\"", "\"instrument\":\"\"", "instrument", "empty instrument");
-	expect_edit_fail("\"instrument\":\"drums\"", "\"instrument\":7", "instrument", "instrument not a string");
-	expect_edit_fail("[1,128,130]", "[1,128,131]", "does not match", "input shape against the front end");
-	expect_edit_fail("\\\"n_mels\\\":128", "\\\"n_mels\\\":-3", "n_mels", "negative n_mels");
-	expect_edit_fail("\\\"sample_rate\\\":44100", "\\\"sample_rate\\\":4.5", "sample_rate", "fractional sample rate");
-	expect_edit_fail("{\\\"type\\\":\\\"conv3x3\\\",\\\"out\\\":16}", "{\\\"type\\\":\\\"conv3x3\\\",\\\"out\\\":17}",
-					 "dimension 0 is 16, want 17", "layer table against tensor shapes");
-	expect_edit_fail("{\\\"type\\\":\\\"relu\\\"}", "{\\\"type\\\":\\\"gelu\\\"}", "known", "unknown layer type");
-	expect_edit_fail("\"embedding_dim\":\"128\"", "\"embedding_dim\":\"129\"", "embedding_dim", "embedding_dim");
-	expect_edit_fail("\"layers\":\"[", "\"layers\":\"[[", "JSON", "layer table not JSON");
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++)
+		expect_edit_fail(edits[i].from, edits[i].to, edits[i].want, edits[i].what);
 
 	{
 		size_t		len;
