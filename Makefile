@@ -89,7 +89,7 @@ $(TOOL_COMMON_OBJS): tools/common/%.o: tools/common/%.c $(wildcard tools/common/
 	$(CC) $(HOST_CFLAGS) -Itools/common -c -o $@ $<
 
 build/test_tool_%: test/unit/test_tool_%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) test/unit/tap.h | build
-	$(CC) $(HOST_CFLAGS) -Itools/common -o $@ $< $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS)
+	$(CC) $(HOST_CFLAGS) -Itools/common $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
 
 build/instsim-%: tools/%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) | build
 	$(CC) $(HOST_CFLAGS) -Itools/common $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
@@ -102,10 +102,10 @@ EVAL_CFLAGS = -Itools/eval -I$(shell $(PG_CONFIG) --includedir)
 EXTRA_CLEAN += $(EVAL_OBJS)
 $(EVAL_OBJS): tools/eval/%.o: tools/eval/%.c $(wildcard tools/eval/*.h tools/common/*.h)
 	$(CC) $(HOST_CFLAGS) -Itools/common $(EVAL_CFLAGS) -c -o $@ $<
-build/instsim-eval: $(EVAL_OBJS)
-build/instsim-eval: TOOL_EXTRA_CFLAGS = $(EVAL_CFLAGS)
-build/instsim-eval: TOOL_EXTRA_OBJS = $(EVAL_OBJS)
-build/instsim-eval: TOOL_EXTRA_LIBS = -lpq
+build/instsim-eval build/test_tool_eval: $(EVAL_OBJS)
+build/instsim-eval build/test_tool_eval: TOOL_EXTRA_CFLAGS = $(EVAL_CFLAGS)
+build/instsim-eval build/test_tool_eval: TOOL_EXTRA_OBJS = $(EVAL_OBJS)
+build/instsim-eval build/test_tool_eval: TOOL_EXTRA_LIBS = -lpq
 
 all: $(TOOL_BINS)
 
