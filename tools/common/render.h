@@ -13,10 +13,10 @@
  * unit (reverb, chorus) are its own too, so that the stems add up to the full
  * mix exactly, effects included.
  *
- * A renderer holds one synthesiser with the soundfont loaded (about 0.5 s for
- * FluidR3_GM) and is reused for many files; it is not thread-safe, so use one
- * per thread.  Output depends only on the file: the synthesiser is reset
- * between files.
+ * A renderer holds the loaded soundfont (about 0.5 s to load FluidR3_GM) and
+ * is reused for many files, each rendered by a fresh synthesiser sharing it,
+ * so the output depends only on the file.  It is not thread-safe: use one per
+ * thread.
  */
 #ifndef INSTSIM_RENDER_H
 #define INSTSIM_RENDER_H
