@@ -13,6 +13,7 @@
 
 #include "corpus.h"
 #include "errbuf.h"
+#include "file_read.h"
 #include "pool.h"
 #include "rand.h"
 #include "render.h"
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_SECONDS 900.0
+#define MAX_MIDI_BYTES (64 << 20)
 
 typedef struct options
 {
@@ -325,46 +327,18 @@ cmp_str(const void *a, const void *b)
 }
 
 static int
-read_whole(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
-{
-	FILE	   *f = fopen(path, "rb");
-	long		n;
-
-	*buf = NULL;
-	if (!f)
-		return errf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (64L << 20) ||
-		fseek(f, 0, SEEK_SET) != 0)
-	{
-		fclose(f);
-		return errf(err, errlen, "%s: unreadable or larger than 64 MiB", path);
-	}
-	*buf = malloc((size_t) n + 1);
-	if (!*buf || fread(*buf, 1, (size_t) n, f) != (size_t) n)
-	{
-		fclose(f);
-		free(*buf);
-		*buf = NULL;
-		return errf(err, errlen, "cannot read %s", path);
-	}
-	fclose(f);
-	*len = (size_t) n;
-	return 0;
-}
-
-static int
 render_one(void *ctx, void *state, int item, char *err, size_t errlen)
 {
 	const options *o = ctx;
 	const char *path = midi_files.names[item];
 	char		dir[PATH_MAX];
-	uint8_t    *midi;
+	char	   *midi;
 	size_t		len = 0;
 	render_out	r;
 	int			rc;
 
 	track_dir(o, item, dir, sizeof(dir));
-	if (read_whole(path, &midi, &len, err, errlen) != 0)
+	if (file_read(path, MAX_MIDI_BYTES, &midi, &len, err, errlen) != 0)
 		return -1;
 	rc = renderer_render(state, midi, len, o->max_seconds, &r, err, errlen);
 	if (rc == 0)
