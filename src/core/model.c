@@ -109,9 +109,9 @@ check_entry(const char *name, json_object *e, uint64_t data_len, span *s,
 		if (x < 0 || x > ((int64_t) 1 << 32) || (want && x != want->shape[d]))
 			return is_fail(err, errlen, "tensor %s: dimension %zu is %lld, want %d", name, d,
 						(long long) x, want ? want->shape[d] : 0);
-		count *= (uint64_t) x;
-		if (count > data_len)
+		if (x > 0 && count > data_len / (uint64_t) x)
 			return is_fail(err, errlen, "tensor %s: larger than the data section", name);
+		count *= (uint64_t) x;
 	}
 	for (int i = 0; i < 2; i++)
 	{

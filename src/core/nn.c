@@ -12,7 +12,7 @@
 
 /* Generous bounds that keep every size computation far from overflow. */
 #define MAX_DIM 4096
-#define MAX_PARAM_FLOATS ((size_t) 1 << 28)
+#define MAX_PARAM_FLOATS ((size_t) 1 << 26)	/* 256 MB of weights */
 
 static const char *const kind_names[] = {
 	[IS_LAYER_CONV3X3] = "conv3x3",

@@ -115,6 +115,9 @@ typedef struct is_infer_opts
 
 typedef struct is_infer is_infer;
 
+/* Plans larger than this are refused, so a hostile layer table cannot exhaust memory. */
+#define IS_INFER_MAX_ARENA ((size_t) 2 << 30)
+
 /*
  * Compiles the plan: folds batch-norm, packs weights and allocates the arena
  * (is_infer_arena_bytes tells its size).  The plan copies what it needs; the

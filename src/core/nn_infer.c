@@ -600,6 +600,13 @@ is_infer_create(const is_net *net, const is_infer_opts *opts, char *err, size_t 
 		return NULL;
 	}
 	layout(p);
+	if (p->arena_floats > IS_INFER_MAX_ARENA / sizeof(float))
+	{
+		is_fail(err, errlen, "the network needs a %zu-MB arena for batch %d, more than the %zu-MB limit",
+				p->arena_floats * sizeof(float) >> 20, p->max_batch, IS_INFER_MAX_ARENA >> 20);
+		is_infer_free(p);
+		return NULL;
+	}
 	p->arena = aligned_alloc(64, p->arena_floats * sizeof(float));
 	if (!p->arena)
 	{

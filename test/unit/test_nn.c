@@ -243,6 +243,19 @@ test_errors(void)
 	expect_plan_error(ok, 3, &zero_batch, "max_batch 0");
 	expect_plan_error(ok, 3, &many_threads, "1000 threads");
 	expect_plan_error(ok, 3, &bad_kind, "unknown kernel");
+	{
+		static const layer_spec wide[] = {C(256), GAP};
+		is_net		net;
+		char		err[256] = "";
+		is_infer_opts opts = {.max_batch = 64, .threads = 1, .conv = IS_CONV_GEMM};
+		is_infer   *p = NULL;
+
+		if (make_net(&net, 1, 2048, 2048, wide, 2, err) == 0)
+			p = is_infer_create(&net, &opts, err, sizeof(err));
+		tap_ok(!p && strstr(err, "limit"), "a plan past the arena limit is refused: %s", err);
+		is_infer_free(p);
+		is_net_free(&net);
+	}
 
 	{
 		is_net		net;
