@@ -1,6 +1,7 @@
 #include "select.h"
 #include "errbuf.h"
 #include "rand.h"
+#include "sample_array.h"
 
 #include "frontend.h"
 #include "segment.h"
@@ -9,37 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct array_reader
-{
-	const float *x;
-	size_t		n;
-	size_t		pos;
-} array_reader;
-
-static ssize_t
-read_array(void *ctx, float *buf, size_t max, is_audio_error *err)
-{
-	array_reader *r = ctx;
-	size_t		k = r->n - r->pos < max ? r->n - r->pos : max;
-
-	(void) err;
-	memcpy(buf, r->x + r->pos, k * sizeof(float));
-	r->pos += k;
-	return (ssize_t) k;
-}
-
 int
 select_count_segments(const float *x, size_t n, int cap, char *err, size_t errlen)
 {
 	is_frontend fe = IS_FRONTEND_DEFAULT;
-	array_reader rd = {x, n, 0};
+	sample_array rd = {x, n, 0};
 	is_segmenter *sg;
 	is_audio_error ae = {0};
 	is_segment seg;
 	int			count = 0;
 	int			rc;
 
-	if (is_segmenter_new(&fe, cap > 0 ? cap : 0, read_array, &rd, &sg, &ae) != IS_AUDIO_OK)
+	if (is_segmenter_new(&fe, cap > 0 ? cap : 0, sample_array_read, &rd, &sg, &ae) != IS_AUDIO_OK)
 		return errf(err, errlen, "segmenter: %s", ae.message);
 	while ((rc = is_segmenter_next(sg, &seg, &ae)) == 1)
 		count++;
