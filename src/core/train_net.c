@@ -81,6 +81,31 @@ relu_in_place(const is_net *net, int i)
 	return i > 0 && net->layers[i - 1].kind != IS_LAYER_L2NORM;
 }
 
+/*
+ * A batch-norm followed by a ReLU runs as one pass each way: the ReLU is in
+ * place, so its output is the batch-norm's output buffer, and its backward
+ * mask (output > 0) is applied while reading dy.
+ */
+static int
+fuses_relu(const is_net *net, int i)
+{
+	return net->layers[i].kind == IS_LAYER_BATCHNORM && i + 1 < net->n_layers &&
+		net->layers[i + 1].kind == IS_LAYER_RELU;
+}
+
+/*
+ * batchnorm -> relu -> maxpool2 (the default block after each convolution)
+ * runs fused: forward writes only the pooled output, backward routes the pooled gradient through the winner, the ReLU mask
+ * (recomputed from the batch-norm input) and batch-norm in two passes.  The
+ * full-size batch-norm/ReLU output is never written or read.
+ */
+static int
+fused_block(const is_net *net, int i)
+{
+	return fuses_relu(net, i) && i + 2 < net->n_layers &&
+		net->layers[i + 2].kind == IS_LAYER_MAXPOOL2;
+}
+
 int
 is_net_tensor_trained(const is_net *net, int index)
 {
@@ -149,6 +174,7 @@ layout(is_train *t, float *base)
 		}
 		if (l->kind == IS_LAYER_L2NORM)
 			take(base, &off, &t->ls[i].norm, nb);
+
 	}
 	take(base, &off, &t->dbuf[0], max_act);
 	take(base, &off, &t->dbuf[1], max_act);
@@ -787,19 +813,148 @@ l2norm_phase(void *arg, int id, int count)
 	}
 }
 
-/* ---- passes ------------------------------------------------------------ */
+/*
+ * One pooled cell of a fused block: the ReLU'd maximum of the four
+ * batch-norm outputs of the 2x2 input cell at column 2c of rows r0 and r1,
+ * and which of them won (0..3, row-major, first of equals as in PyTorch; a
+ * cell that is all zero after the ReLU goes to element 0).  Branch-free, so
+ * the loops over cells vectorise; the backward pass recomputes the winner
+ * instead of storing it.
+ */
+static inline __attribute__((always_inline)) float
+cell_max(const float *r0, const float *r1, int c, float scale, float shift)
+{
+	float		a = r0[2 * c] * scale + shift,
+				b = r0[2 * c + 1] * scale + shift,
+				e = r1[2 * c] * scale + shift,
+				f = r1[2 * c + 1] * scale + shift;
+	float		v = a > 0.0f ? a : 0.0f;
+
+	v = b > v ? b : v;
+	v = e > v ? e : v;
+	return f > v ? f : v;
+}
+
+/* Same comparisons as cell_max, tracking which element won. */
+static inline __attribute__((always_inline)) float
+cell_winner(const float *r0, const float *r1, int c, float scale, float shift)
+{
+	float		a = r0[2 * c] * scale + shift,
+				b = r0[2 * c + 1] * scale + shift,
+				e = r1[2 * c] * scale + shift,
+				f = r1[2 * c + 1] * scale + shift;
+	float		v = a > 0.0f ? a : 0.0f;
+	float		k = 0.0f;
+
+	k = b > v ? 1.0f : k;
+	v = b > v ? b : v;
+	k = e > v ? 2.0f : k;
+	v = e > v ? e : v;
+	return f > v ? 3.0f : k;
+}
+
+/* Fused block forward: y = maxpool(relu(batchnorm(x))). */
+TRAIN_SIMD static void
+block_forward(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	const is_layer *pl = &t->net->layers[ph->layer + 2];
+	const layer_state *s = &t->ls[ph->layer];
+	const int	iw = l->in_w,
+				ow = pl->out_w,
+				oh = pl->out_h;
+	const size_t iplane = (size_t) l->in_h * iw,
+				oplane = (size_t) oh * ow;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			size_t		p = (size_t) b * l->in_c + c;
+			const float *x = t->act[ph->layer] + p * iplane;
+			float	   *y = t->act[ph->layer + 3] + p * oplane;
+			const float scale = s->invstd[c] * l->param[0][c];
+			const float shift = l->param[1][c] - s->mean[c] * scale;
+
+			for (int r = 0; r < oh; r++)
+			{
+				const float *r0 = x + (size_t) 2 * r * iw;
+				float	   *yr = y + (size_t) r * ow;
+
+#pragma omp simd
+				for (int cc = 0; cc < ow; cc++)
+				{
+					yr[cc] = cell_max(r0, r0 + iw, cc, scale, shift);
+				}
+			}
+		}
+}
 
 /*
- * A batch-norm followed by a ReLU runs as one pass each way: the ReLU is in
- * place, so its output is the batch-norm's output buffer, and its backward
- * mask (output > 0) is applied while reading dy.
+ * Fused block backward, first half: routes the pooled gradient to each
+ * cell's winner, gated by the ReLU mask (its batch-norm output was
+ * positive), writing the gradient w.r.t. the batch-norm output at full size
+ * (zero elsewhere, including the row and column floor pooling drops).
+ * Batch-norm's own backward then runs as usual on it, in place.
  */
-static int
-fuses_relu(const is_net *net, int i)
+TRAIN_SIMD static void
+block_route(void *arg, int id, int count)
 {
-	return net->layers[i].kind == IS_LAYER_BATCHNORM && i + 1 < net->n_layers &&
-		net->layers[i + 1].kind == IS_LAYER_RELU;
+	phase	   *ph = arg;
+	is_train   *t = ph->t;
+	const is_layer *l = &t->net->layers[ph->layer];
+	const is_layer *pl = &t->net->layers[ph->layer + 2];
+	const layer_state *s = &t->ls[ph->layer];
+	const int	iw = l->in_w,
+				ih = l->in_h,
+				ow = pl->out_w,
+				oh = pl->out_h;
+	const size_t iplane = (size_t) ih * iw,
+				oplane = (size_t) oh * ow;
+	int			lo,
+				hi;
+
+	is_work_range(t->n, id, count, &lo, &hi);
+	for (int b = lo; b < hi; b++)
+		for (int c = 0; c < l->in_c; c++)
+		{
+			size_t		p = (size_t) b * l->in_c + c;
+			const float *x = t->act[ph->layer] + p * iplane;
+			const float *dy = ph->dy + p * oplane;
+			float	   *dx = ph->dx + p * iplane;
+			const float scale = s->invstd[c] * l->param[0][c];
+			const float shift = l->param[1][c] - s->mean[c] * scale;
+
+			for (int r = 0; r < oh; r++)
+			{
+				const float *r0 = x + (size_t) 2 * r * iw;
+				const float *g = dy + (size_t) r * ow;
+				float	   *d0 = dx + (size_t) 2 * r * iw;
+
+#pragma omp simd
+				for (int cc = 0; cc < ow; cc++)
+				{
+					float		w = cell_winner(r0, r0 + iw, cc, scale, shift);
+					float		gv = cell_max(r0, r0 + iw, cc, scale, shift) > 0.0f ? g[cc] : 0.0f;
+
+					d0[2 * cc] = w == 0.0f ? gv : 0.0f;
+					d0[2 * cc + 1] = w == 1.0f ? gv : 0.0f;
+					d0[iw + 2 * cc] = w == 2.0f ? gv : 0.0f;
+					d0[iw + 2 * cc + 1] = w == 3.0f ? gv : 0.0f;
+				}
+				if (iw & 1)
+					d0[iw - 1] = d0[2 * iw - 1] = 0.0f;
+			}
+			if (ih & 1)
+				memset(dx + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
+		}
 }
+
+/* ---- passes ------------------------------------------------------------ */
 
 /* One parallel phase per layer kind (batch-norm needs a reduction between two). */
 static const is_work_fn forward_phase[] = {
@@ -862,12 +1017,15 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 		ph.layer = i;
 		if (net->layers[i].kind == IS_LAYER_BATCHNORM)
 		{
+			int			block = fused_block(net, i);
+
 			ph.relu = fuses_relu(net, i);
 			is_workers_run(t->workers, bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
-			is_workers_run(t->workers, bn_apply, &ph);
-			i += ph.relu;		/* the ReLU's output is the same buffer */
+			is_workers_run(t->workers, block ? block_forward : bn_apply, &ph);
+			/* the ReLU's output is the same buffer; a fused pool is done */
+			i += ph.relu + block;
 		}
 		else
 			is_workers_run(t->workers, forward_phase[net->layers[i].kind], &ph);
@@ -895,9 +1053,10 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 	for (int i = net->n_layers - 1; i >= 0; i--)
 	{
 		const is_layer *l;
+		int			block = i >= 2 && fused_block(net, i - 2);
 
-		ph.relu = i > 0 && fuses_relu(net, i - 1);
-		i -= ph.relu;
+		ph.relu = block || (i > 0 && fuses_relu(net, i - 1));
+		i -= block ? 2 : ph.relu;
 		l = &net->layers[i];
 		ph.layer = i;
 		ph.dy = dy;
@@ -907,6 +1066,13 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 		{
 			float	   *g = worker_grad(t, 0) + t->ls[i].param_off;
 
+			if (block)
+			{
+				/* the routed gradient is batch-norm's dy, replaced by dx in place */
+				is_workers_run(t->workers, block_route, &ph);
+				ph.dy = ph.dx;
+				ph.relu = 0;
+			}
 			is_workers_run(t->workers, bn_sums, &ph);
 			reduce_parts(t, l->in_c);
 			for (int c = 0; c < l->in_c; c++)
