@@ -853,56 +853,16 @@ cell_winner(const float *r0, const float *r1, int c, float scale, float shift)
 	return f > v ? 3.0f : k;
 }
 
-/* Fused block forward: y = maxpool(relu(batchnorm(x))). */
-TRAIN_SIMD static void
-block_forward(void *arg, int id, int count)
-{
-	phase	   *ph = arg;
-	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
-	const is_layer *pl = &t->net->layers[ph->layer + 2];
-	const layer_state *s = &t->ls[ph->layer];
-	const int	iw = l->in_w,
-				ow = pl->out_w,
-				oh = pl->out_h;
-	const size_t iplane = (size_t) l->in_h * iw,
-				oplane = (size_t) oh * ow;
-	int			lo,
-				hi;
-
-	is_work_range(t->n, id, count, &lo, &hi);
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
-		{
-			size_t		p = (size_t) b * l->in_c + c;
-			const float *x = t->act[ph->layer] + p * iplane;
-			float	   *y = t->act[ph->layer + 3] + p * oplane;
-			const float scale = s->invstd[c] * l->param[0][c];
-			const float shift = l->param[1][c] - s->mean[c] * scale;
-
-			for (int r = 0; r < oh; r++)
-			{
-				const float *r0 = x + (size_t) 2 * r * iw;
-				float	   *yr = y + (size_t) r * ow;
-
-#pragma omp simd
-				for (int cc = 0; cc < ow; cc++)
-				{
-					yr[cc] = cell_max(r0, r0 + iw, cc, scale, shift);
-				}
-			}
-		}
-}
-
 /*
- * Fused block backward, first half: routes the pooled gradient to each
- * cell's winner, gated by the ReLU mask (its batch-norm output was
- * positive), writing the gradient w.r.t. the batch-norm output at full size
- * (zero elsewhere, including the row and column floor pooling drops).
- * Batch-norm's own backward then runs as usual on it, in place.
+ * Fused block, forward (dx NULL): y = maxpool(relu(batchnorm(x))).
+ * Backward, first half: routes the pooled gradient to each cell's winner,
+ * gated by the ReLU mask (its batch-norm output was positive), writing the
+ * gradient w.r.t. the batch-norm output at full size (zero elsewhere,
+ * including the row and column floor pooling drops).  Batch-norm's own
+ * backward then runs as usual on it, in place.
  */
 TRAIN_SIMD static void
-block_route(void *arg, int id, int count)
+block_phase(void *arg, int id, int count)
 {
 	phase	   *ph = arg;
 	is_train   *t = ph->t;
@@ -924,16 +884,23 @@ block_route(void *arg, int id, int count)
 		{
 			size_t		p = (size_t) b * l->in_c + c;
 			const float *x = t->act[ph->layer] + p * iplane;
-			const float *dy = ph->dy + p * oplane;
-			float	   *dx = ph->dx + p * iplane;
 			const float scale = s->invstd[c] * l->param[0][c];
 			const float shift = l->param[1][c] - s->mean[c] * scale;
 
-			for (int r = 0; r < oh; r++)
+			for (int r = 0; r < oh && !ph->dx; r++)
 			{
 				const float *r0 = x + (size_t) 2 * r * iw;
-				const float *g = dy + (size_t) r * ow;
-				float	   *d0 = dx + (size_t) 2 * r * iw;
+				float	   *yr = t->act[ph->layer + 3] + p * oplane + (size_t) r * ow;
+
+#pragma omp simd
+				for (int cc = 0; cc < ow; cc++)
+					yr[cc] = cell_max(r0, r0 + iw, cc, scale, shift);
+			}
+			for (int r = 0; r < oh && ph->dx; r++)
+			{
+				const float *r0 = x + (size_t) 2 * r * iw;
+				const float *g = ph->dy + p * oplane + (size_t) r * ow;
+				float	   *d0 = ph->dx + p * iplane + (size_t) 2 * r * iw;
 
 #pragma omp simd
 				for (int cc = 0; cc < ow; cc++)
@@ -949,8 +916,8 @@ block_route(void *arg, int id, int count)
 				if (iw & 1)
 					d0[iw - 1] = d0[2 * iw - 1] = 0.0f;
 			}
-			if (ih & 1)
-				memset(dx + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
+			if (ph->dx && (ih & 1))
+				memset(ph->dx + p * iplane + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
 		}
 }
 
@@ -1023,7 +990,7 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 			is_workers_run(t->workers, bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
-			is_workers_run(t->workers, block ? block_forward : bn_apply, &ph);
+			is_workers_run(t->workers, block ? block_phase : bn_apply, &ph);
 			/* the ReLU's output is the same buffer; a fused pool is done */
 			i += ph.relu + block;
 		}
@@ -1069,7 +1036,7 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 			if (block)
 			{
 				/* the routed gradient is batch-norm's dy, replaced by dx in place */
-				is_workers_run(t->workers, block_route, &ph);
+				is_workers_run(t->workers, block_phase, &ph);
 				ph.dy = ph.dx;
 				ph.relu = 0;
 			}
