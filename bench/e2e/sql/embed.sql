@@ -1,0 +1,19 @@
+-- Throughput of instsim_embed over the tracks table, one backend.
+-- psql -v repeats=N -v tag=TEXT; prints one row per workload.
+\set ON_ERROR_STOP on
+SET max_parallel_workers_per_gather = 0;  -- all the work in this backend
+SELECT sum((instsim_audio_info(audio)).seconds) AS track_s FROM tracks \gset
+-- warm-up: model cache (parsing, packing, FFT plans) and buffers
+SELECT count(instsim_embed(audio, m)) AS warm_up
+  FROM tracks, unnest(ARRAY['mix', 'drums', 'bass', 'piano', 'guitar']) m \gset
+SELECT :'tag' AS run, pg_backend_pid() AS pid, r.*
+  FROM bench_run('1 model (mix)',
+                 $q$SELECT count(instsim_embed(audio, 'mix')) FROM tracks$q$,
+                 :track_s, :repeats) r
+UNION ALL
+SELECT :'tag', pg_backend_pid(), r.*
+  FROM bench_run('5 models',
+                 $q$SELECT count(instsim_embed(audio, 'mix')) + count(instsim_embed(audio, 'drums'))
+                         + count(instsim_embed(audio, 'bass')) + count(instsim_embed(audio, 'piano'))
+                         + count(instsim_embed(audio, 'guitar')) FROM tracks$q$,
+                 :track_s, :repeats) r;
