@@ -15,11 +15,15 @@
  * cosine (like NULLs), so they can never become an entry point.
  *
  * Locking: every page change is WAL-logged with GenericXLog while holding the
- * buffer's exclusive lock; nobody holds two buffer locks at once.  Inserters
+ * buffer's exclusive lock; no writer holds two buffer locks at once, so the
+ * search may share-lock all the pages of one neighbour batch together (in
+ * block order) without risk of deadlock.  Inserters
  * hold a heavyweight lock on the meta page in share mode (exclusive when they
  * may move the entry point); VACUUM takes it exclusively only while it repairs
  * links and frees dead elements, so no insert can link to a freed slot.
  * Scans take no heavyweight lock and validate every TID they follow.
+ * After every VACUUM, elements that pruning left with no incoming link are
+ * linked again (hnsw_reach.c), so a search can reach every row.
  */
 #ifndef INSTSIM_HNSW_H
 #define INSTSIM_HNSW_H
@@ -198,6 +202,32 @@ typedef struct HnswHeap
 	int			cap;
 } HnswHeap;
 
+/*
+ * Level 0 of a graph as dense ids, for the reachability repair: `cap` slots
+ * per list, `count` used.  Elements with live[id] false (empty slots, deleted
+ * rows) need no link; changed[id] is set for every list the repair rewrote.
+ */
+typedef struct HnswAdjacency
+{
+	int64		n;
+	int			cap;
+	int32	   *links;
+	int32	   *count;
+	const bool *live;
+	bool	   *changed;
+} HnswAdjacency;
+
+/* hnsw_reach.c */
+extern int64 hnsw_link_unreachable(HnswAdjacency *g, int32 entry);
+
+/* hnsw_bufcache.c */
+extern Buffer hnsw_guess_buffer(Relation index, BlockNumber blkno);
+extern void hnsw_prefetch_element(Relation index, BlockNumber blkno, OffsetNumber off);
+extern Buffer hnsw_pin_buffer(Relation index, BlockNumber blkno);
+
+/* hnsw_relink.c */
+extern double hnsw_relink(Relation index, BufferAccessStrategy strategy);
+
 /* hnsw_utils.c */
 extern void *hnsw_grow(void *p, Size elem, uint64 *cap, uint64 need);
 extern void hnsw_heap_push(HnswHeap *h, float key, uint32 id);
@@ -216,6 +246,8 @@ extern void hnsw_init_page(Page page, uint16 flags);
 extern void hnsw_init_meta(Page page, const HnswShape *shape);
 extern void hnsw_read_meta(Relation index, HnswMetaPageData *meta);
 extern void hnsw_shape_from_meta(const HnswMetaPageData *meta, HnswShape *shape);
+extern HnswElementTuple hnsw_page_item(Page page, OffsetNumber off, Size *len);
+extern bool hnsw_item_is_element(HnswElementTuple t, Size len, const HnswShape *shape);
 extern HnswElementTuple hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape);
 extern bool hnsw_read_vector(Relation index, const HnswShape *sh, ItemPointer tid, float *out);
 

@@ -357,6 +357,25 @@ element_space(BuildState *bs, int32 id)
 		sizeof(ItemIdData);
 }
 
+/* Gives every element that no search could reach an incoming link. */
+static void
+graph_relink(BuildState *bs)
+{
+	HnswAdjacency g;
+	bool	   *live = MemoryContextAllocHuge(bs->graph_ctx, sizeof(bool) * Max(bs->n, 1));
+
+	memset(live, true, sizeof(bool) * bs->n);
+	g.n = bs->n;
+	g.cap = 2 * bs->shape.m;
+	g.links = bs->links0;
+	g.count = bs->count0;
+	g.live = live;
+	g.changed = MemoryContextAllocHuge(bs->graph_ctx, sizeof(bool) * Max(bs->n, 1));
+	hnsw_link_unreachable(&g, bs->entry);
+	pfree(live);
+	pfree(g.changed);
+}
+
 /*
  * Writes the in-memory graph after the meta page and logs it all.  Two
  * passes: TIDs must be known before the lists that point at them are written.
@@ -365,7 +384,7 @@ static void
 graph_write(BuildState *bs)
 {
 	const HnswShape *sh = &bs->shape;
-	int32	   *order = layout_order(bs);
+	int32	   *order;
 	ItemPointerData *tids = MemoryContextAllocHuge(bs->graph_ctx,
 												   sizeof(ItemPointerData) * Max(bs->n, 1));
 	PGAlignedBlock local;
@@ -378,6 +397,8 @@ graph_write(BuildState *bs)
 	HnswMetaPage meta;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+	graph_relink(bs);
+	order = layout_order(bs);
 	for (int64 i = 0; i < bs->n; i++)
 	{
 		Size		need = element_space(bs, order[i]);

@@ -401,40 +401,18 @@ done:
 	return stats;
 }
 
+/*
+ * After every VACUUM, with or without deletions: link the elements that no
+ * search can reach (hnsw_relink.c) and count the live ones.
+ */
 IndexBulkDeleteResult *
 hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
-	Relation	index = info->index;
-	HnswMetaPageData meta;
-	HnswShape	shape;
-	BlockNumber nblocks;
-
-	if (info->analyze_only || stats != NULL)
+	if (info->analyze_only)
 		return stats;
-
-	/* No bulkdelete ran: count what is there for the statistics. */
-	stats = palloc0(sizeof(IndexBulkDeleteResult));
-	hnsw_read_meta(index, &meta);
-	hnsw_shape_from_meta(&meta, &shape);
-	nblocks = RelationGetNumberOfBlocks(index);
-	stats->num_pages = nblocks;
-	for (BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks && meta.dim > 0; blkno++)
-	{
-		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-											 info->strategy);
-		Page		page;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber;
-			 is_element_page(page) && off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			HnswElementTuple t = hnsw_page_element(page, off, &shape);
-
-			if (t != NULL && !(t->flags & HNSW_ELEMENT_DELETED))
-				stats->num_index_tuples++;
-		}
-		UnlockReleaseBuffer(buf);
-	}
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	stats->num_index_tuples = hnsw_relink(info->index, info->strategy);
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }
