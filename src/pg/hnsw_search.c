@@ -61,6 +61,9 @@ struct HnswSearch
 	HnswHeap	pending;		/* iterative scan: seen, not yet returned */
 
 	ItemPointerData *batch;		/* unvisited neighbours of one element */
+	Buffer	   *batch_bufs;		/* their pages, pinned and locked */
+	HnswElementTuple *batch_tups;
+	Size	   *batch_lens;
 	int64		max_visits;
 };
 
@@ -131,6 +134,9 @@ hnsw_search_create(Relation index, const HnswShape *shape, bool keep_vectors)
 	s->visited_mask = 1023;
 	s->visited = palloc0(sizeof(uint64) * 1024);
 	s->batch = palloc(sizeof(ItemPointerData) * 2 * shape->m);
+	s->batch_bufs = palloc(sizeof(Buffer) * 2 * shape->m);
+	s->batch_tups = palloc(sizeof(HnswElementTuple) * 2 * shape->m);
+	s->batch_lens = palloc(sizeof(Size) * 2 * shape->m);
 	return s;
 }
 
@@ -251,33 +257,75 @@ tid_cmp(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
-/* Reads the given elements, grouped by page, and considers each. */
+/* Page order; a neighbour list is short, so insertion sort unless m is large. */
+static void
+sort_tids(ItemPointer tids, int n)
+{
+	if (n > 32)
+	{
+		qsort(tids, n, sizeof(ItemPointerData), tid_cmp);
+		return;
+	}
+	for (int i = 1; i < n; i++)
+	{
+		ItemPointerData t = tids[i];
+		uint64		k = tid_key(&t);
+		int			j = i;
+
+		for (; j > 0 && tid_key(&tids[j - 1]) > k; j--)
+			tids[j] = tids[j - 1];
+		tids[j] = t;
+	}
+}
+
+static inline void
+prefetch_bytes(const void *p, Size len)
+{
+	for (Size off = 0; off < len; off += 64)
+		__builtin_prefetch((const char *) p + off);
+}
+
+/*
+ * Reads the given elements and considers each.  The reads are staged so that
+ * their cache misses overlap instead of following one another: first the
+ * buffer and page headers of the whole batch are prefetched, then every page
+ * is pinned and share-locked once (several at a time: writers never wait for
+ * a second buffer lock while holding one, so this cannot deadlock) and the
+ * tuples are located and prefetched, and only then are distances computed.
+ */
 static void
 consider_batch(HnswSearch *s, ItemPointer tids, int n, int level, int ef)
 {
-	int			i = 0;
+	Size		head = offsetof(HnswElementTupleData, vec) + sizeof(float) * s->shape.dim;
 
-	if (n > 1)
-		qsort(tids, n, sizeof(ItemPointerData), tid_cmp);
-	while (i < n)
+	sort_tids(tids, n);
+	for (int i = 0; i < n; i++)
+		hnsw_prefetch_element(s->index, ItemPointerGetBlockNumber(&tids[i]),
+							  ItemPointerGetOffsetNumber(&tids[i]));
+	for (int i = 0; i < n; i++)
 	{
 		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
-		Buffer		buf = ReadBuffer(s->index, blkno);
-		Page		page;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (; i < n && ItemPointerGetBlockNumber(&tids[i]) == blkno; i++)
+		if (i > 0 && blkno == ItemPointerGetBlockNumber(&tids[i - 1]))
+			s->batch_bufs[i] = s->batch_bufs[i - 1];
+		else
 		{
-			HnswElementTuple t = hnsw_page_element(page,
-												   ItemPointerGetOffsetNumber(&tids[i]),
-												   &s->shape);
-
-			if (t != NULL)
-				consider(s, t, &tids[i], level, ef);
+			s->batch_bufs[i] = hnsw_pin_buffer(s->index, blkno);
+			LockBuffer(s->batch_bufs[i], BUFFER_LOCK_SHARE);
 		}
-		UnlockReleaseBuffer(buf);
+		s->batch_tups[i] = hnsw_page_item(BufferGetPage(s->batch_bufs[i]),
+										  ItemPointerGetOffsetNumber(&tids[i]),
+										  &s->batch_lens[i]);
+		if (s->batch_tups[i] != NULL)
+			prefetch_bytes(s->batch_tups[i], head);
 	}
+	for (int i = 0; i < n; i++)
+		if (s->batch_tups[i] != NULL &&
+			hnsw_item_is_element(s->batch_tups[i], s->batch_lens[i], &s->shape))
+			consider(s, s->batch_tups[i], &tids[i], level, ef);
+	for (int i = 0; i < n; i++)
+		if (i == n - 1 || s->batch_bufs[i] != s->batch_bufs[i + 1])
+			UnlockReleaseBuffer(s->batch_bufs[i]);
 }
 
 static void
@@ -329,7 +377,7 @@ descend(HnswSearch *s, int level)
 	for (int i = 0; i < n; i++)
 	{
 		HnswSlot	old = s->slots[items[i].id];
-		Buffer		buf = ReadBuffer(s->index, ItemPointerGetBlockNumber(&old.tid));
+		Buffer		buf = hnsw_pin_buffer(s->index, ItemPointerGetBlockNumber(&old.tid));
 		HnswElementTuple t;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);

@@ -295,16 +295,15 @@ hnsw_shape_from_meta(const HnswMetaPageData *meta, HnswShape *shape)
 }
 
 /*
- * The element at `off`, or NULL when the slot holds none.  Concurrent
- * VACUUM may have freed or reused a slot that a reader still holds a TID for,
- * so everything is checked before it is trusted.
+ * Where the element at `off` is, without touching the tuple itself (so that
+ * the search can prefetch it first); NULL when the slot holds no tuple.
+ * Concurrent VACUUM may have freed or reused a slot that a reader still holds
+ * a TID for, so everything is checked before it is trusted.
  */
 HnswElementTuple
-hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape)
+hnsw_page_item(Page page, OffsetNumber off, Size *len)
 {
 	ItemId		iid;
-	HnswElementTuple t;
-	Size		len;
 
 	if (HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID ||
 		HnswPageGetOpaque(page)->flags != HNSW_PAGE_ELEMENTS ||
@@ -313,13 +312,27 @@ hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape)
 	iid = PageGetItemId(page, off);
 	if (!ItemIdIsNormal(iid))
 		return NULL;
-	t = (HnswElementTuple) PageGetItem(page, iid);
-	len = ItemIdGetLength(iid);
-	if (len < hnsw_element_size(shape->dim, shape->m, 0) ||
-		t->level > shape->max_level ||
-		len < hnsw_element_size(shape->dim, shape->m, t->level))
-		return NULL;
-	return t;
+	*len = ItemIdGetLength(iid);
+	return (HnswElementTuple) PageGetItem(page, iid);
+}
+
+/* Whether a tuple found by hnsw_page_item() is a whole element. */
+bool
+hnsw_item_is_element(HnswElementTuple t, Size len, const HnswShape *shape)
+{
+	return len >= hnsw_element_size(shape->dim, shape->m, 0) &&
+		t->level <= shape->max_level &&
+		len >= hnsw_element_size(shape->dim, shape->m, t->level);
+}
+
+/* The element at `off`, or NULL when the slot holds none. */
+HnswElementTuple
+hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape)
+{
+	Size		len;
+	HnswElementTuple t = hnsw_page_item(page, off, &len);
+
+	return t != NULL && hnsw_item_is_element(t, len, shape) ? t : NULL;
 }
 
 /* Copies a live element's vector into `out`; false if the slot no longer holds one. */
