@@ -142,7 +142,6 @@ layout(is_train *t, float *base)
 	size_t		max_col = 1;
 	size_t		max_c = 1;
 
-
 	take(base, &off, &t->act[0], max_act);
 	for (int i = 0; i < net->n_layers; i++)
 	{
@@ -154,8 +153,9 @@ layout(is_train *t, float *base)
 			if (base)
 				t->act[i + 1] = t->act[i];
 		}
-		else
+		else if (!fused_block(net, i))
 			take(base, &off, &t->act[i + 1], out);
+		/* else: the output of a fused block's batch-norm is never stored */
 		if (out > max_act)
 			max_act = out;
 		if (l->kind == IS_LAYER_CONV3X3)
@@ -440,7 +440,8 @@ bn_sums(void *arg, int id, int count)
 			{
 				size_t		off = ((size_t) b * l->in_c + c) * hw;
 				const float *dy = ph->dy + off;
-				const float *y = t->act[ph->layer + 1] + off;
+				/* without a fused ReLU y is never used (and may not exist) */
+				const float *y = ph->relu ? t->act[ph->layer + 1] + off : dy;
 				float		m = s->mean[c],
 							is = s->invstd[c],
 							f1 = 0.0f,
@@ -527,7 +528,7 @@ bn_backward(void *arg, int id, int count)
 			size_t		off = ((size_t) b * l->in_c + c) * hw;
 			const float *x = t->act[ph->layer] + off;
 			const float *dy = ph->dy + off;
-			const float *y = t->act[ph->layer + 1] + off;
+			const float *y = ph->relu ? t->act[ph->layer + 1] + off : dy;
 			float	   *dx = ph->dx + off;
 			float		m = s->mean[c],
 						is = s->invstd[c];
