@@ -48,6 +48,7 @@ typedef struct options
 	int			threads;
 	int			segs;
 	int			eval_every;
+	int			keep_best;
 	uint64_t	seed;
 	float		lr;
 	float		weight_decay;
@@ -74,6 +75,8 @@ usage(FILE *f)
 			"  --channels A,B,...      conv channels per block (16,32,64,128)\n"
 			"  --embedding N           embedding size (128)\n"
 			"  --eval-every N          held-out kNN accuracy every N epochs, 0: never (1)\n"
+			"  --keep-best             write --out at each new best held-out accuracy and\n"
+			"                          keep that one, not the last epoch's\n"
 			"  --cache DIR             mel feature cache (DIR/.instsim-cache)\n"
 			"  --checkpoint FILE       training state saved after every epoch\n"
 			"  --resume FILE           continue from a checkpoint\n");
@@ -122,6 +125,7 @@ parse_options(int argc, char **argv, options *o)
 		{"channels", required_argument, NULL, 'C'}, {"embedding", required_argument, NULL, 'E'},
 		{"eval-every", required_argument, NULL, 'v'}, {"cache", required_argument, NULL, 'k'},
 		{"checkpoint", required_argument, NULL, 'p'}, {"resume", required_argument, NULL, 'r'},
+		{"keep-best", no_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
@@ -153,6 +157,7 @@ parse_options(int argc, char **argv, options *o)
 			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
 			case 'w': o->weight_decay = strtof(optarg, &end); bad = *end || o->weight_decay < 0.0f; break;
+			case 'B': o->keep_best = 1; break;
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
 		}
@@ -326,6 +331,7 @@ typedef struct run
 	float	   *batch;
 	int		   *label;
 	int			epoch0;
+	int			saved;			/* --out holds the best model so far */
 } run;
 
 static int
@@ -377,6 +383,21 @@ setup(run *r, char *err, size_t errlen)
 }
 
 static int
+save_model(run *r, char *err, size_t errlen)
+{
+	is_model	m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst));
+	m.fe = r->fe;
+	m.net = r->net;				/* borrowed: freed with the run, not with m */
+	if (is_model_save_file(&m, r->o.out, err, errlen) < 0)
+		return -1;
+	fprintf(stderr, "instsim-train: wrote %s (sha256 %s)\n", r->o.out, m.sha256);
+	return 0;
+}
+
+static int
 train(run *r, char *err, size_t errlen)
 {
 	options    *o = &r->o;
@@ -396,6 +417,7 @@ train(run *r, char *err, size_t errlen)
 	{
 		double		t0 = now(),
 					sum = 0.0;
+		int			improved = 0;
 
 		for (int i = r->ts.n_anchors - 1; i > 0; i--)
 		{
@@ -427,30 +449,22 @@ train(run *r, char *err, size_t errlen)
 			{
 				best = acc;
 				best_epoch = epoch;
+				improved = 1;
 			}
 			fprintf(stderr, "  test kNN accuracy %.2f%% (best %.2f%% at epoch %d)",
 					100.0 * acc, 100.0 * best, best_epoch);
 		}
 		fputc('\n', stderr);
+		if (improved && o->keep_best)
+		{
+			if (save_model(r, err, errlen) < 0)
+				return -1;
+			r->saved = 1;
+		}
 		if (o->checkpoint &&
 			is_ckpt_save(o->checkpoint, &r->net, &r->step.adam, epoch, &r->rng, err, errlen) < 0)
 			return -1;
 	}
-	return 0;
-}
-
-static int
-save_model(run *r, char *err, size_t errlen)
-{
-	is_model	m;
-
-	memset(&m, 0, sizeof(m));
-	snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst));
-	m.fe = r->fe;
-	m.net = r->net;				/* borrowed: freed with the run, not with m */
-	if (is_model_save_file(&m, r->o.out, err, errlen) < 0)
-		return -1;
-	fprintf(stderr, "instsim-train: wrote %s (sha256 %s)\n", r->o.out, m.sha256);
 	return 0;
 }
 
@@ -480,7 +494,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rc = setup(&r, err, sizeof(err)) == 0 && train(&r, err, sizeof(err)) == 0 &&
-		save_model(&r, err, sizeof(err)) == 0 ? 0 : 1;
+		(r.saved || save_model(&r, err, sizeof(err)) == 0) ? 0 : 1;
 	if (rc)
 		fprintf(stderr, "instsim-train: %s\n", err);
 	run_free(&r);

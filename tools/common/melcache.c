@@ -1,6 +1,7 @@
 #include "melcache.h"
 #include "errbuf.h"
 #include "pool.h"
+#include "sample_array.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -14,24 +15,6 @@
 #include "segment.h"
 
 #define CACHE_MAGIC "ISMELC01"
-
-typedef struct array_reader
-{
-	const float *x;
-	size_t		n;
-	size_t		pos;
-} array_reader;
-
-static ssize_t
-read_array(void *ctx, float *buf, size_t max, is_audio_error *err)
-{
-	array_reader *r = ctx;
-	size_t		k = r->n - r->pos < max ? r->n - r->pos : max;
-
-	memcpy(buf, r->x + r->pos, k * sizeof(float));
-	r->pos += k;
-	return (ssize_t) k;
-}
 
 /* FNV-1a, 64 bit. */
 static uint64_t
@@ -93,7 +76,7 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	char		dir[4096];
 	float	   *x = NULL;
 	size_t		n = 0;
-	array_reader rd;
+	sample_array rd;
 	is_segmenter *sg;
 	is_segment	seg;
 	is_audio_error ae = {0};
@@ -108,9 +91,9 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	if (cap <= 0)
 		cap = (int) (n / is_segment_hop_samples(c->fe)) + 1;
 	c->images[item] = malloc(sizeof(float) * c->image * cap);
-	rd = (array_reader) {x, n, 0};
+	rd = (sample_array) {x, n, 0};
 	if (!c->images[item] ||
-		is_segmenter_new(c->fe, cap, read_array, &rd, &sg, &ae) != IS_AUDIO_OK)
+		is_segmenter_new(c->fe, cap, sample_array_read, &rd, &sg, &ae) != IS_AUDIO_OK)
 	{
 		free(x);
 		return errf(err, errlen, "%s: %s", c->tracks->names[item],
