@@ -6,12 +6,14 @@
 # Usage (as root or any user; the server runs as `postgres` when root):
 #   bench/hnsw/run.sh                 # N=100000 vectors x 128 dims, 1000 queries
 #   N=20000 NQ=300 KINDS=clustered bench/hnsw/run.sh
+# Each line of results.jsonl: build time and size, or per ef the best of PASSES
+# timed passes (queries/s, wall clock) with the backend's CPU ms per query.
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-100000}; NQ=${NQ:-1000}; DIM=${DIM:-128}
-KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS:-"20 40 100 200"}
+KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS:-"20 40 100 200"}; PASSES=${PASSES:-3}
 M=16; EFC=64
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 PORT=${PORT:-55491}
@@ -46,23 +48,38 @@ if psql_ -Atc "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'" | gr
 fi
 echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ dim=$DIM m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
 
+# CPU time (user + system, in clock ticks) of the backend serving the session:
+# unlike wall time, it hardly depends on what else the machine is doing.
+CPU_SQL="SELECT 'cpu:' || (split_part(pg_read_file('/proc/self/stat'), ' ', 14)::bigint + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::bigint);"
+
 # Q-file for one engine and ef: one prepared statement, NQ executions.
 make_queries() {	# engine table type guc ef
 	{
 		[ -n "$4" ] && echo "SET $4 = $5;"
 		echo "PREPARE q($3) AS SELECT string_agg(id::text, ',') FROM (SELECT id FROM $2 ORDER BY emb <=> \$1 LIMIT 10) s;"
+		echo "$CPU_SQL"
 		cut -f2 "$WORK/q.tsv" | sed "s/.*/EXECUTE q('&');/"
+		echo "$CPU_SQL"
 	} > "$WORK/q_$1_$5.sql"
 }
 
-run_queries() {	# engine ef -> prints "qps recall"
-	local f="$WORK/q_$1_$2.sql"
-	psql_ -At -f "$f" > /dev/null	# warm the cache
-	local t0 t1
-	t0=$(date +%s.%N); psql_ -At -f "$f" > "$WORK/res_$1_$2.txt"; t1=$(date +%s.%N)
-	local qps; qps=$(echo "$NQ / ($t1 - $t0)" | bc -l)
-	local rec; rec=$("$PY" "$here/recall.py" "$WORK/truth.txt" "$WORK/res_$1_$2.txt")
-	printf '%.0f %s\n' "$qps" "$rec"
+# One warm-up pass, then PASSES timed ones; the best pass counts (the least
+# disturbed by other load).  Prints "qps cpu_ms_per_query recall".
+run_queries() {	# engine ef
+	local f="$WORK/q_$1_$2.sql" out="$WORK/res_$1_$2.txt" t0 t1 times=() cpus=()
+	psql_ -At -f "$f" > /dev/null
+	for _ in $(seq "$PASSES"); do
+		t0=$(date +%s.%N); psql_ -At -f "$f" > "$out"; t1=$(date +%s.%N)
+		times+=("$(echo "$t1 - $t0" | bc -l)")
+		cpus+=("$(grep '^cpu:' "$out" | cut -d: -f2 | paste -sd' ' | awk '{print $2 - $1}')")
+	done
+	local qps cpu rec
+	qps=$(printf '%s\n' "${times[@]}" | sort -g | head -1 | awk -v n="$NQ" '{printf "%.0f", n / $1}')
+	cpu=$(printf '%s\n' "${cpus[@]}" | sort -g | head -1 |
+		awk -v n="$NQ" -v hz="$(getconf CLK_TCK)" '{printf "%.2f", $1 * 1000 / hz / n}')
+	grep -v '^cpu:' "$out" > "$out.ids"
+	rec=$("$PY" "$here/recall.py" "$WORK/truth.txt" "$out.ids")
+	echo "$qps $cpu $rec"
 }
 
 for kind in $KINDS; do
@@ -90,8 +107,8 @@ for kind in $KINDS; do
 	# Alternate the engines per ef so machine noise hits both alike.
 	for ef in $EFS; do
 		for e in $engines; do
-			read -r qps rec < <(run_queries "$e" "$ef")
-			echo "{\"kind\":\"$kind\",\"engine\":\"$e\",\"ef\":$ef,\"qps\":$qps,\"recall\":$rec}" | tee -a "$OUT"
+			read -r qps cpu rec < <(run_queries "$e" "$ef")
+			echo "{\"kind\":\"$kind\",\"engine\":\"$e\",\"ef\":$ef,\"qps\":$qps,\"cpu_ms\":$cpu,\"recall\":$rec}" | tee -a "$OUT"
 		done
 	done
 	"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"
