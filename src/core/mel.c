@@ -19,6 +19,17 @@
  * with one vector multiply-add per filter weight.
  */
 #define FRAME_BLOCK 8
+_Static_assert(FRAME_BLOCK == 8, "apply_filters() holds a block in one 8-float vector");
+
+/*
+ * The per-frame loops are also compiled for AVX2 and picked at load time
+ * (about 10% faster here); AVX-512 was no faster for these short loops.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MEL_MULTIVERSION __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define MEL_MULTIVERSION
+#endif
 
 /* FFTW's planner keeps global state: plan creation/destruction must not race. */
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -276,7 +287,7 @@ frame_samples(const is_mel *m, const float *x, int t, float *buf)
 }
 
 /* Windows frames a and b into the real and imaginary parts of one input. */
-static void
+MEL_MULTIVERSION static void
 pack_frames(float *restrict packed, const float *restrict a, const float *restrict b,
 			const float *restrict w, int n)
 {
@@ -311,7 +322,7 @@ split_bin(const float *z, int k, int n_fft, float *pair)
  */
 typedef float v4sf __attribute__((vector_size(16)));
 
-static void
+MEL_MULTIVERSION static void
 split_power(const float *restrict z, float *restrict pt, int slot, int n_fft)
 {
 	const v4sf	conj = {1.0f, -1.0f, 1.0f, -1.0f};
@@ -346,30 +357,31 @@ split_power(const float *restrict z, float *restrict pt, int slot, int n_fft)
 }
 
 /*
- * Columns t0 .. t0 + n - 1 (n <= FRAME_BLOCK) of the output.  Two independent
- * 4-frame accumulators keep the adds from waiting on each other.
+ * Columns t0 .. t0 + n - 1 (n <= FRAME_BLOCK) of the output: one 8-frame
+ * vector multiply-add per nonzero filter weight (two SSE operations on
+ * baseline x86-64, one AVX operation where available).
  */
-static void
+typedef float v8sf __attribute__((vector_size(32)));
+
+MEL_MULTIVERSION static void
 apply_filters(const is_mel *m, const float *pt, float *out, int t0, int n)
 {
 	for (int b = 0; b < m->n_mels; b++)
 	{
 		const float *w = m->weights + m->offset[b];
 		const float *p = pt + FRAME_BLOCK * m->first[b];
-		v4sf		acc[2] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
+		v8sf		acc = {0};
 		float	   *col = out + (size_t) b * m->n_frames + t0;
 
 		for (int k = 0; k < m->count[b]; k++)
 		{
-			v4sf		pk[2];
-			v4sf		wk = {w[k], w[k], w[k], w[k]};
+			v8sf		pk;
 
-			memcpy(pk, p + FRAME_BLOCK * k, sizeof(pk));
-			acc[0] += pk[0] * wk;
-			acc[1] += pk[1] * wk;
+			memcpy(&pk, p + FRAME_BLOCK * k, sizeof(pk));
+			acc += pk * w[k];
 		}
 		for (int j = 0; j < n; j++)
-			col[j] = acc[j / 4][j % 4];
+			col[j] = acc[j];
 	}
 }
 
