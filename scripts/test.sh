@@ -46,12 +46,16 @@ log "TAP tests"
 # copy it can read.
 tapdir=$(postgres_workdir tap)
 cp -r test/t "$tapdir/t"
+# the tools and the plot script too, for the end-to-end evaluation test
+mkdir -p "$tapdir/bin"
+cp build/instsim-* tools/plot_eval.py "$tapdir/bin/"
 chown -R postgres: "$tapdir"
 pgxs=$(dirname "$(dirname "$(dirname "$(pg_config --pgxs)")")")
 rc=0
 (cd "$tapdir" && runuser -u postgres -- env \
 	PERL5LIB="$pgxs/src/test/perl" PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
 	PATH="$PATH" TESTDIR="$tapdir" INSTSIM_ROOT="$INSTSIM_ROOT" \
+	INSTSIM_BIN="$tapdir/bin" INSTSIM_PLOT="$tapdir/bin/plot_eval.py" \
 	prove -v t/*.pl) >"$logs/tap.log" 2>&1 || rc=$?
 count_tap tap "$rc" "$logs/tap.log"
 ((rc == 0)) || grep -E 'not ok|Dubious|Failed|died' "$logs/tap.log" | head -40 || true
