@@ -317,40 +317,40 @@ split_bin(const float *z, int k, int n_fft, float *pair)
 
 /*
  * Writes |A|^2 and |B|^2 into slots 'slot' and 'slot + 1' of pt.  GCC does not
- * vectorise the mirrored access Z[N-k] by itself, so two bins at a time are
- * done with portable vector extensions (SSE2 or better).
+ * vectorise the mirrored access Z[N-k] by itself, so four bins at a time are
+ * done with portable 8-float vector extensions (SSE2 pairs or AVX).
  */
-typedef float v4sf __attribute__((vector_size(16)));
+typedef float v8sf __attribute__((vector_size(32)));
 
 MEL_MULTIVERSION static void
 split_power(const float *restrict z, float *restrict pt, int slot, int n_fft)
 {
-	const v4sf	conj = {1.0f, -1.0f, 1.0f, -1.0f};
+	const v8sf	conj = {1.0f, -1.0f, 1.0f, -1.0f, 1.0f, -1.0f, 1.0f, -1.0f};
 	int			half = n_fft / 2;
 	int			k;
 
 	split_bin(z, 0, n_fft, pt + slot);
-	for (k = 1; k + 1 < half; k += 2)
+	for (k = 1; k + 3 < half; k += 4)
 	{
-		v4sf		zk,
+		v8sf		zk,
 					y,
 					sum,
 					diff,
 					p;
 
-		/* zk = Z[k], Z[k+1]; y = conj Z[N-k], conj Z[N-k-1] */
+		/* zk = Z[k .. k+3]; y = conj Z[N-k], ..., conj Z[N-k-3] */
 		memcpy(&zk, z + 2 * k, sizeof(zk));
-		memcpy(&y, z + 2 * (n_fft - k - 1), sizeof(y));
-		y = __builtin_shufflevector(y, y, 2, 3, 0, 1) * conj;
+		memcpy(&y, z + 2 * (n_fft - k - 3), sizeof(y));
+		y = __builtin_shufflevector(y, y, 6, 7, 4, 5, 2, 3, 0, 1) * conj;
 		sum = zk + y;
 		diff = zk - y;
 		sum *= sum;
 		diff *= diff;
-		/* re^2 + im^2 (times 4) of A[k], B[k], A[k+1], B[k+1] */
-		p = (__builtin_shufflevector(sum, diff, 0, 4, 2, 6) +
-			 __builtin_shufflevector(sum, diff, 1, 5, 3, 7)) * (v4sf) {0.25f, 0.25f, 0.25f, 0.25f};
-		memcpy(pt + FRAME_BLOCK * k + slot, &p, 2 * sizeof(float));
-		memcpy(pt + FRAME_BLOCK * (k + 1) + slot, (float *) &p + 2, 2 * sizeof(float));
+		/* re^2 + im^2 (times 4): |A[k]|^2, |B[k]|^2, |A[k+1]|^2, ... */
+		p = (__builtin_shufflevector(sum, diff, 0, 8, 2, 10, 4, 12, 6, 14) +
+			 __builtin_shufflevector(sum, diff, 1, 9, 3, 11, 5, 13, 7, 15)) * 0.25f;
+		for (int i = 0; i < 4; i++)
+			memcpy(pt + FRAME_BLOCK * (k + i) + slot, (float *) &p + 2 * i, 2 * sizeof(float));
 	}
 	for (; k <= half; k++)
 		split_bin(z, k, n_fft, pt + FRAME_BLOCK * k + slot);
@@ -361,8 +361,6 @@ split_power(const float *restrict z, float *restrict pt, int slot, int n_fft)
  * vector multiply-add per nonzero filter weight (two SSE operations on
  * baseline x86-64, one AVX operation where available).
  */
-typedef float v8sf __attribute__((vector_size(32)));
-
 MEL_MULTIVERSION static void
 apply_filters(const is_mel *m, const float *pt, float *out, int t0, int n)
 {
