@@ -17,19 +17,25 @@ export GFLOP=0.1187				# is_net_flops of the default network
 mkdir -p "$OUT"
 
 make -s build/instsim-makemodel build/instsim-benchcnn
-build/instsim-makemodel "$OUT/model.safetensors" 1
+# private copies: other people's builds in this checkout must not swap them mid-run
+cp build/instsim-makemodel build/instsim-benchcnn "$OUT/"
+"$OUT/instsim-makemodel" "$OUT/model.safetensors" 1
 /usr/bin/python3 bench/cnn/export_onnx.py "$OUT/model.safetensors" "$OUT/model.onnx" 2>/dev/null
 [ -d "$ORT_DIR/node_modules/onnxruntime-node" ] ||
 	ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --prefix "$ORT_DIR" onnxruntime-node@1.30.0
 
+# engines take turns on every (threads, batch) cell, so load from other
+# processes hits them alike
 : > "$OUT/results.jsonl"
 for round in $(seq "$ROUNDS"); do
 	for threads in 1 2; do
-		NODE_PATH="$ORT_DIR/node_modules" node "$ORT_JS" "$OUT/model.onnx" "$threads" 1,16,64
-		/usr/bin/python3 bench/cnn/torch_bench.py "$OUT/model.safetensors" "$threads" 1,16,64
-		for k in $KERNELS; do
-			# our threads do the parallel work; OpenBLAS (gemm kernel, linear layer) stays serial
-			OPENBLAS_NUM_THREADS=1 build/instsim-benchcnn "$OUT/model.safetensors" "$threads" 1,16,64 "$k"
+		for batch in 1 16 64; do
+			NODE_PATH="$ORT_DIR/node_modules" node "$ORT_JS" "$OUT/model.onnx" "$threads" "$batch"
+			/usr/bin/python3 bench/cnn/torch_bench.py "$OUT/model.safetensors" "$threads" "$batch"
+			for k in $KERNELS; do
+				# our threads do the parallel work; OpenBLAS (gemm kernel, linear layer) stays serial
+				OPENBLAS_NUM_THREADS=1 "$OUT/instsim-benchcnn" "$OUT/model.safetensors" "$threads" "$batch" "$k"
+			done
 		done
 	done
 done | tee -a "$OUT/results.jsonl"
