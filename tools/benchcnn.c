@@ -4,10 +4,16 @@
  * next to ONNX Runtime's in bench/cnn/RESULTS.md.
  *
  *   instsim-benchcnn MODEL.safetensors THREADS [BATCH,...] [KERNEL]
+ *   instsim-benchcnn --layers MODEL.safetensors [BATCH]
  *
  * KERNEL: auto (default), gemm, avx2, avx512, wino-avx2, wino-avx512; the
- * engine field names it and the kernel of every convolution.  OpenBLAS should run
- * single-threaded (OPENBLAS_NUM_THREADS=1): parallelism is ours.
+ * engine field names it and the kernel of every convolution.  OpenBLAS should
+ * run single-threaded (OPENBLAS_NUM_THREADS=1): parallelism is ours.
+ *
+ * --layers times every convolution block with every kernel the CPU runs, on
+ * one thread by thread CPU time (steadier than wall time on a shared
+ * machine): block k costs the forward of layers [0, end of block k] + gap
+ * minus the forward of the blocks before it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +23,11 @@
 #include "model.h"
 
 static double
-now(void)
+clock_s(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -34,80 +40,183 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median over 5 runs of the seconds per pass, as ort_cnn.js measures. */
+/*
+ * Median over 5 runs of the seconds per pass, as ort_cnn.js measures; -1 if
+ * the plan cannot be built.
+ */
 static double
-time_batch(is_infer *p, const float *in, int batch, float *out)
+time_net(const is_net *net, const is_infer_opts *opts, const float *in, int batch,
+		 clockid_t clock, char *err)
 {
+	is_infer   *p = is_infer_create(net, opts, err, 256);
+	float	   *out = malloc((size_t) is_net_out_dim(net) * batch * sizeof(float));
 	double		t[5];
 	int			reps = 64 / batch > 3 ? 64 / batch : 3;
-	char		err[256];
 
+	if (!p || !out)
+	{
+		is_infer_free(p);
+		free(out);
+		return -1.0;
+	}
 	for (int i = 0; i < 3; i++)
-		is_infer_run(p, in, batch, out, err, sizeof(err));
+		is_infer_run(p, in, batch, out, err, 256);
 	for (int r = 0; r < 5; r++)
 	{
-		double		t0 = now();
+		double		t0 = clock_s(clock);
 
 		for (int i = 0; i < reps; i++)
-			is_infer_run(p, in, batch, out, err, sizeof(err));
-		t[r] = (now() - t0) / reps;
+			is_infer_run(p, in, batch, out, err, 256);
+		t[r] = (clock_s(clock) - t0) / reps;
 	}
+	is_infer_free(p);
+	free(out);
 	qsort(t, 5, sizeof(double), cmp_double);
 	return t[2];
+}
+
+static float *
+random_inputs(const is_net *net, int batch)
+{
+	size_t		n = (size_t) net->in_c * net->in_h * net->in_w * batch;
+	float	   *in = malloc(n * sizeof(float));
+
+	for (size_t i = 0; in && i < n; i++)
+		in[i] = (float) rand() / RAND_MAX;
+	return in;
+}
+
+/* The layers [0, end) of net followed by gap, sharing net's leading parameters. */
+static int
+prefix_net(const is_net *net, int end, is_net *pre, char *err)
+{
+	memset(pre, 0, sizeof(*pre));
+	pre->in_c = net->in_c;
+	pre->in_h = net->in_h;
+	pre->in_w = net->in_w;
+	for (int i = 0; i < end; i++)
+		pre->layers[i] = (is_layer) {.kind = net->layers[i].kind, .out = net->layers[i].out, .eps = net->layers[i].eps};
+	pre->layers[end] = (is_layer) {.kind = IS_LAYER_GAP};
+	pre->n_layers = end + 1;
+	if (is_net_init(pre, err, 256) < 0)
+		return -1;
+	memcpy(pre->params, net->params, pre->n_floats * sizeof(float));
+	return 0;
+}
+
+static int
+bench_layers(const is_net *net, int batch)
+{
+	static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512,
+	IS_CONV_WINO_AVX2, IS_CONV_WINO_AVX512};
+	float	   *in = random_inputs(net, batch);
+	double		before[sizeof(kinds) / sizeof(kinds[0])] = {0};
+	char		err[256];
+	int			block = 0;
+
+	printf("| conv block | in -> out, size |");
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		printf(" %s |", is_conv_kind_name(kinds[k]));
+	printf("\n|---|---|%s\n", "---:|---:|---:|---:|---:|");
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		const is_layer *c = &net->layers[i];
+		int			end = i + 1;
+
+		if (c->kind != IS_LAYER_CONV3X3)
+			continue;
+		while (end < net->n_layers && (net->layers[end].kind == IS_LAYER_BATCHNORM ||
+									   net->layers[end].kind == IS_LAYER_RELU ||
+									   net->layers[end].kind == IS_LAYER_MAXPOOL2))
+			end++;
+		printf("| %d | %d -> %d, %dx%d |", ++block, c->in_c, c->out_c, c->in_h, c->in_w);
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		{
+			is_infer_opts opts = {.max_batch = batch, .threads = 1, .conv = kinds[k]};
+			is_net		pre;
+			double		t = -1.0;
+
+			if (is_conv_supported(kinds[k]) && prefix_net(net, end, &pre, err) == 0)
+				t = time_net(&pre, &opts, in, batch, CLOCK_THREAD_CPUTIME_ID, err) / batch;
+			if (t < 0)
+				printf(" - |");
+			else
+				printf(" %.3f ms (%.0f GFLOP/s) |", (t - before[k]) * 1e3,
+					   2.0 * 9 * c->in_c * c->out_c * c->in_h * c->in_w / (t - before[k]) * 1e-9);
+			before[k] = t;
+			if (t >= 0)
+				is_net_free(&pre);
+		}
+		printf("\n");
+		i = end - 1;
+	}
+	free(in);
+	return 0;
+}
+
+static int
+bench_throughput(const is_model *m, const char *model_path, int threads, char *batches,
+				 is_conv_kind kind)
+{
+	double		gflop = is_net_flops(&m->net) * 1e-9;
+	char		err[256];
+
+	for (char *tok = strtok(batches, ","); tok; tok = strtok(NULL, ","))
+	{
+		int			batch = atoi(tok);
+		is_infer_opts opts = {.max_batch = batch, .threads = threads, .conv = kind};
+		float	   *in = batch > 0 ? random_inputs(&m->net, batch) : NULL;
+		double		t = in ? time_net(&m->net, &opts, in, batch, CLOCK_MONOTONIC, err) : -1.0;
+		is_infer   *p = t > 0 ? is_infer_create(&m->net, &opts, err, sizeof(err)) : NULL;
+
+		if (!p)
+		{
+			fprintf(stderr, "instsim-benchcnn: batch %s: %s\n", tok, in ? err : "bad batch size");
+			free(in);
+			return 1;
+		}
+		printf("{\"engine\":\"instsim %s (", is_conv_kind_name(kind));
+		for (int k = 0; is_infer_conv_kind(p, k) != IS_CONV_AUTO; k++)
+			printf("%s%s", k ? "," : "", is_conv_kind_name(is_infer_conv_kind(p, k)));
+		printf(")\",\"model\":\"%s\",\"threads\":%d,\"batch\":%d,\"inputs_per_s\":%.1f,\"gflop_per_s\":%.1f}\n",
+			   strrchr(model_path, '/') ? strrchr(model_path, '/') + 1 : model_path,
+			   threads, batch, batch / t, batch * gflop / t);
+		fflush(stdout);
+		is_infer_free(p);
+		free(in);
+	}
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
+	int			layers = argc > 1 && strcmp(argv[1], "--layers") == 0;
+	is_conv_kind kind = IS_CONV_AUTO;
 	is_model	m;
 	char		err[256];
-	is_infer_opts opts = {.threads = argc > 2 ? atoi(argv[2]) : 1, .conv = IS_CONV_AUTO};
-	char	   *batches = strdup(argc > 3 ? argv[3] : "1,16,64");
-	size_t		in_floats;
-	double		gflop;
+	int			rc;
 
-	if (argc < 2 || (argc > 4 && is_conv_kind_parse(argv[4], &opts.conv) < 0))
+	if (argc < 2 + layers || (!layers && argc > 4 && is_conv_kind_parse(argv[4], &kind) < 0))
 	{
-		fprintf(stderr, "usage: %s MODEL.safetensors THREADS [BATCH,...] [KERNEL]\n", argv[0]);
+		fprintf(stderr, "usage: %s MODEL.safetensors THREADS [BATCH,...] [KERNEL]\n"
+				"       %s --layers MODEL.safetensors [BATCH]\n", argv[0], argv[0]);
 		return 2;
 	}
-	if (is_model_load_file(&m, argv[1], err, sizeof(err)) < 0)
+	if (is_model_load_file(&m, argv[1 + layers], err, sizeof(err)) < 0)
 	{
 		fprintf(stderr, "instsim-benchcnn: %s\n", err);
 		return 1;
 	}
-	in_floats = (size_t) m.net.in_c * m.net.in_h * m.net.in_w;
-	gflop = is_net_flops(&m.net) * 1e-9;
-	for (char *tok = strtok(batches, ","); tok; tok = strtok(NULL, ","))
+	if (layers)
+		rc = bench_layers(&m.net, argc > 3 ? atoi(argv[3]) : 16);
+	else
 	{
-		int			batch = atoi(tok);
-		float	   *in = malloc(in_floats * batch * sizeof(float));
-		float	   *out = malloc((size_t) is_net_out_dim(&m.net) * batch * sizeof(float));
-		is_infer   *p;
-		double		t;
+		char	   *batches = strdup(argc > 3 ? argv[3] : "1,16,64");
 
-		opts.max_batch = batch;
-		p = batch > 0 ? is_infer_create(&m.net, &opts, err, sizeof(err)) : NULL;
-		if (!p || !in || !out)
-		{
-			fprintf(stderr, "instsim-benchcnn: batch %s: %s\n", tok, p ? "out of memory" : err);
-			return 1;
-		}
-		for (size_t i = 0; i < in_floats * batch; i++)
-			in[i] = (float) rand() / RAND_MAX;
-		t = time_batch(p, in, batch, out);
-		printf("{\"engine\":\"instsim %s (", is_conv_kind_name(opts.conv));
-		for (int k = 0; is_infer_conv_kind(p, k) != IS_CONV_AUTO; k++)
-			printf("%s%s", k ? "," : "", is_conv_kind_name(is_infer_conv_kind(p, k)));
-		printf(")\",\"model\":\"%s\",\"threads\":%d,\"batch\":%d,\"inputs_per_s\":%.1f,\"gflop_per_s\":%.1f}\n",
-			   strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1],
-			   opts.threads, batch, batch / t, batch * gflop / t);
-		fflush(stdout);
-		is_infer_free(p);
-		free(in);
-		free(out);
+		rc = bench_throughput(&m, argv[1], argc > 2 ? atoi(argv[2]) : 1, batches, kind);
+		free(batches);
 	}
-	free(batches);
 	is_model_free(&m);
-	return 0;
+	return rc;
 }
