@@ -164,6 +164,14 @@ hnsw_distance(HnswMetric metric, const float *a, const float *b, int dim)
 	return -is_dot(a, b, dim);
 }
 
+/* Starts loading `len` bytes into the cache; never faults. */
+static inline void
+hnsw_prefetch_bytes(const void *p, Size len)
+{
+	for (Size off = 0; off < len; off += 64)
+		__builtin_prefetch((const char *) p + off);
+}
+
 /* Room for one element tuple on an empty element page. */
 #define HNSW_PAGE_SPACE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData)) - \
@@ -246,6 +254,9 @@ extern void hnsw_init_page(Page page, uint16 flags);
 extern void hnsw_init_meta(Page page, const HnswShape *shape);
 extern void hnsw_read_meta(Relation index, HnswMetaPageData *meta);
 extern void hnsw_shape_from_meta(const HnswMetaPageData *meta, HnswShape *shape);
+extern bool hnsw_is_element_page(Page page);
+extern Buffer hnsw_read_locked(Relation index, BlockNumber blkno,
+							   BufferAccessStrategy strategy, int mode);
 extern HnswElementTuple hnsw_page_item(Page page, OffsetNumber off, Size *len);
 extern bool hnsw_item_is_element(HnswElementTuple t, Size len, const HnswShape *shape);
 extern HnswElementTuple hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape);

@@ -27,23 +27,6 @@ typedef struct Relink
 	HnswAdjacency g;
 } Relink;
 
-static Buffer
-read_locked(Relink *rl, BlockNumber blkno, int mode)
-{
-	Buffer		buf = ReadBufferExtended(rl->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-										 rl->strategy);
-
-	LockBuffer(buf, mode);
-	return buf;
-}
-
-static bool
-is_element_page(Page page)
-{
-	return HnswPageGetOpaque(page)->page_id == HNSW_PAGE_ID &&
-		HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENTS;
-}
-
 /* Numbers the line pointers of every element page; returns the live count. */
 static double
 number_slots(Relink *rl)
@@ -53,9 +36,10 @@ number_slots(Relink *rl)
 
 	for (BlockNumber blkno = 0; blkno < rl->nblocks; blkno++)
 	{
-		Buffer		buf = read_locked(rl, blkno, BUFFER_LOCK_SHARE);
+		Buffer		buf = hnsw_read_locked(rl->index, blkno,
+										   rl->strategy, BUFFER_LOCK_SHARE);
 		Page		page = BufferGetPage(buf);
-		OffsetNumber maxoff = is_element_page(page) ? PageGetMaxOffsetNumber(page) : 0;
+		OffsetNumber maxoff = hnsw_is_element_page(page) ? PageGetMaxOffsetNumber(page) : 0;
 
 		rl->first_id[blkno] = n;
 		n += maxoff;
@@ -118,7 +102,7 @@ load_lists(Relink *rl)
 
 		if (rl->first_id[blkno] == rl->first_id[blkno + 1])
 			continue;
-		buf = read_locked(rl, blkno, BUFFER_LOCK_SHARE);
+		buf = hnsw_read_locked(rl->index, blkno, rl->strategy, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (int64 id = rl->first_id[blkno]; id < rl->first_id[blkno + 1]; id++)
 		{
@@ -155,7 +139,8 @@ write_list(Relink *rl, int32 id)
 	HnswElementTuple t;
 
 	tid_of(rl, id, &self);
-	buf = read_locked(rl, ItemPointerGetBlockNumber(&self), BUFFER_LOCK_EXCLUSIVE);
+	buf = hnsw_read_locked(rl->index, ItemPointerGetBlockNumber(&self),
+						   rl->strategy, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(rl->index);
 	t = hnsw_page_element(GenericXLogRegisterBuffer(state, buf, 0),
 						  ItemPointerGetOffsetNumber(&self), sh);

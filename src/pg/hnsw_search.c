@@ -278,13 +278,6 @@ sort_tids(ItemPointer tids, int n)
 	}
 }
 
-static inline void
-prefetch_bytes(const void *p, Size len)
-{
-	for (Size off = 0; off < len; off += 64)
-		__builtin_prefetch((const char *) p + off);
-}
-
 /*
  * Reads the given elements and considers each.  The reads are staged so that
  * their cache misses overlap instead of following one another: first the
@@ -317,7 +310,7 @@ consider_batch(HnswSearch *s, ItemPointer tids, int n, int level, int ef)
 										  ItemPointerGetOffsetNumber(&tids[i]),
 										  &s->batch_lens[i]);
 		if (s->batch_tups[i] != NULL)
-			prefetch_bytes(s->batch_tups[i], head);
+			hnsw_prefetch_bytes(s->batch_tups[i], head);
 	}
 	for (int i = 0; i < n; i++)
 		if (s->batch_tups[i] != NULL &&

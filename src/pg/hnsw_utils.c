@@ -294,6 +294,24 @@ hnsw_shape_from_meta(const HnswMetaPageData *meta, HnswShape *shape)
 	shape->max_level = meta->max_level;
 }
 
+bool
+hnsw_is_element_page(Page page)
+{
+	return HnswPageGetOpaque(page)->page_id == HNSW_PAGE_ID &&
+		HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENTS;
+}
+
+/* A page for a whole-index pass (VACUUM), read through its strategy and locked. */
+Buffer
+hnsw_read_locked(Relation index, BlockNumber blkno, BufferAccessStrategy strategy,
+				 int mode)
+{
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+
+	LockBuffer(buf, mode);
+	return buf;
+}
+
 /*
  * Where the element at `off` is, without touching the tuple itself (so that
  * the search can prefetch it first); NULL when the slot holds no tuple.
@@ -305,8 +323,7 @@ hnsw_page_item(Page page, OffsetNumber off, Size *len)
 {
 	ItemId		iid;
 
-	if (HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID ||
-		HnswPageGetOpaque(page)->flags != HNSW_PAGE_ELEMENTS ||
+	if (!hnsw_is_element_page(page) ||
 		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
 		return NULL;
 	iid = PageGetItemId(page, off);

@@ -52,33 +52,17 @@ is_dead(VacuumState *vs, ItemPointer tid)
 				   (int (*) (const void *, const void *)) ItemPointerCompare) != NULL;
 }
 
-static Buffer
-read_page(VacuumState *vs, BlockNumber blkno, int mode)
-{
-	Buffer		buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-										 vs->strategy);
-
-	LockBuffer(buf, mode);
-	return buf;
-}
-
-static bool
-is_element_page(Page page)
-{
-	return HnswPageGetOpaque(page)->page_id == HNSW_PAGE_ID &&
-		HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENTS;
-}
-
 static void
 mark_dead(VacuumState *vs, BlockNumber blkno, IndexBulkDeleteCallback callback,
 		  void *callback_state)
 {
-	Buffer		buf = read_page(vs, blkno, BUFFER_LOCK_EXCLUSIVE);
+	Buffer		buf = hnsw_read_locked(vs->index, blkno,
+									   vs->strategy, BUFFER_LOCK_EXCLUSIVE);
 	Page		page = BufferGetPage(buf);
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	GenericXLogState *state = NULL;
 
-	if (!is_element_page(page))
+	if (!hnsw_is_element_page(page))
 	{
 		UnlockReleaseBuffer(buf);
 		return;
@@ -146,7 +130,8 @@ add_candidate(VacuumState *vs, int *n, ItemPointer tid, ItemPointer self,
 static int
 read_list(VacuumState *vs, ItemPointer tid, int level)
 {
-	Buffer		buf = read_page(vs, ItemPointerGetBlockNumber(tid), BUFFER_LOCK_SHARE);
+	Buffer		buf = hnsw_read_locked(vs->index, ItemPointerGetBlockNumber(tid),
+									   vs->strategy, BUFFER_LOCK_SHARE);
 	HnswElementTuple t = hnsw_page_element(BufferGetPage(buf),
 										   ItemPointerGetOffsetNumber(tid), &vs->shape);
 	int			cap = hnsw_level_capacity(vs->shape.m, level);
@@ -199,7 +184,8 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 	hnsw_sort_neighbors(vs->cands, n);
 	kept = hnsw_select_neighbors(vs->cands, n, cap, sh->metric, sh->dim);
 
-	buf = read_page(vs, ItemPointerGetBlockNumber(self), BUFFER_LOCK_EXCLUSIVE);
+	buf = hnsw_read_locked(vs->index, ItemPointerGetBlockNumber(self),
+						   vs->strategy, BUFFER_LOCK_EXCLUSIVE);
 	cur = hnsw_page_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(self), sh);
 	if (cur != NULL && ItemPointerEquals(&cur->heaptid, &t->heaptid) &&
 		memcmp(hnsw_element_neighbors(cur, sh->dim, sh->m, level), old,
@@ -227,13 +213,13 @@ static void
 repair_page(VacuumState *vs, BlockNumber blkno, HnswElementTuple copy)
 {
 	const HnswShape *sh = &vs->shape;
-	Buffer		buf = read_page(vs, blkno, BUFFER_LOCK_SHARE);
+	Buffer		buf = hnsw_read_locked(vs->index, blkno, vs->strategy, BUFFER_LOCK_SHARE);
 	Page		page = BufferGetPage(buf);
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	OffsetNumber *todo = palloc(sizeof(OffsetNumber) * (maxoff + 1));
 	int			ntodo = 0;
 
-	if (!is_element_page(page))
+	if (!hnsw_is_element_page(page))
 		maxoff = InvalidOffsetNumber;
 	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 	{
@@ -266,7 +252,7 @@ repair_page(VacuumState *vs, BlockNumber blkno, HnswElementTuple copy)
 		ItemPointerData self;
 
 		ItemPointerSet(&self, blkno, todo[k]);
-		buf = read_page(vs, blkno, BUFFER_LOCK_SHARE);
+		buf = hnsw_read_locked(vs->index, blkno, vs->strategy, BUFFER_LOCK_SHARE);
 		{
 			HnswElementTuple t = hnsw_page_element(BufferGetPage(buf), todo[k], sh);
 
@@ -290,7 +276,8 @@ repair_page(VacuumState *vs, BlockNumber blkno, HnswElementTuple copy)
 static void
 replace_entry_if_dead(VacuumState *vs)
 {
-	Buffer		buf = read_page(vs, HNSW_METAPAGE_BLKNO, BUFFER_LOCK_EXCLUSIVE);
+	Buffer		buf = hnsw_read_locked(vs->index, HNSW_METAPAGE_BLKNO,
+									   vs->strategy, BUFFER_LOCK_EXCLUSIVE);
 	HnswMetaPage meta = HnswPageGetMeta(BufferGetPage(buf));
 	ItemPointerData entry;
 
@@ -322,7 +309,8 @@ static void
 free_dead(VacuumState *vs, uint64 first, uint64 end)
 {
 	BlockNumber blkno = ItemPointerGetBlockNumber(&vs->dead[first]);
-	Buffer		buf = read_page(vs, blkno, BUFFER_LOCK_EXCLUSIVE);
+	Buffer		buf = hnsw_read_locked(vs->index, blkno,
+									   vs->strategy, BUFFER_LOCK_EXCLUSIVE);
 	GenericXLogState *state = GenericXLogStart(vs->index);
 	Page		page = GenericXLogRegisterBuffer(state, buf, 0);
 

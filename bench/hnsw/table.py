@@ -1,0 +1,51 @@
+"""Markdown tables from results.jsonl: one table per data set, one row per engine.
+
+Usage: table.py results.jsonl [SINCE]   -- SINCE: an ISO time; only runs whose
+header line ("# 2026-...Z N=...") is at or after it count.  Each data set is
+shown from the latest run that measured it.
+"""
+import json
+import sys
+
+since = sys.argv[2] if len(sys.argv) > 2 else ''
+runs = {}        # kind -> header of the run that measured it
+cells = {}       # (kind, engine) -> {"build_s", "size_mb", ef -> (recall, qps, cpu)}
+header = None
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if line.startswith('#'):
+        header = line[2:]
+        continue
+    if not line or header is None or header.split()[0] < since:
+        continue
+    r = json.loads(line)
+    if runs.get(r['kind']) != header:
+        cells = {k: v for k, v in cells.items() if k[0] != r['kind']}
+        runs[r['kind']] = header
+    c = cells.setdefault((r['kind'], r['engine']), {})
+    if 'ef' in r:
+        c[r['ef']] = (r['recall'], r['qps'], r.get('cpu_ms'))
+    else:
+        c['build_s'] = r['build_s']
+        c['size_mb'] = r.get('size_mb')
+
+efs = sorted({k for c in cells.values() for k in c if isinstance(k, int)})
+for kind in dict.fromkeys(k for k, _ in cells):
+    print(f'### {kind}\n\nrun: `{runs[kind]}`\n')
+    head = '| engine | build (s) | index (MB) | ' + ' | '.join(
+        f'ef {ef}: recall / QPS / CPU ms' for ef in efs) + ' |'
+    print(head)
+    print('|' + '---|' * (3 + len(efs)))
+    for engine in ('instsim', 'pgvector', 'hnswlib'):
+        c = cells.get((kind, engine))
+        if c is None:
+            continue
+        row = [engine, str(c.get('build_s', '')), str(c.get('size_mb') or '-')]
+        for ef in efs:
+            if ef in c:
+                rec, qps, cpu = c[ef]
+                row.append(f'{rec:.4f} / {qps} / {cpu if cpu is not None else "-"}')
+            else:
+                row.append('')
+        print('| ' + ' | '.join(row) + ' |')
+    print()
