@@ -69,7 +69,7 @@ inputs() {
 machine() {
 	{
 		grep -m1 'model name' /proc/cpuinfo
-		echo "cores: $(nproc)"
+		echo "cores: $(nproc --all)"
 		echo "simd flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
 			grep -E '^(avx2|fma|avx512f|avx512bw|avx512vl)$' | tr '\n' ' ')"
 		echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
@@ -94,6 +94,7 @@ user_bench() {
 	for m in "${MODELS[@]}"; do onnx+=("$DATA/onnx/$m.onnx"); done
 	NODE_PATH=$NPM_DIR/node_modules node "$E2E/user_cnn.js" "$DATA/user" "$REPEATS" "${onnx[@]}" |
 		tee "$RES/user_cnn.json"
+	cp "$DATA/user/mix.centroids.json" "$RES/"
 }
 
 psql_rows() {
@@ -101,6 +102,9 @@ psql_rows() {
 }
 
 sql_bench() {
+	# the track vectors, to check against the user script's (summarize.py)
+	psql -X -c "COPY (SELECT id, instsim_embed(audio, 'mix') FROM tracks ORDER BY id) TO STDOUT" \
+		>"$RES/sql_centroids_mix.tsv"
 	log "through SQL: 1 backend"
 	psql_rows -v repeats="$REPEATS" -v tag=1-backend -f "$E2E/sql/embed.sql" | tee "$RES/sql_1.tsv"
 	log "through SQL: 2 concurrent backends"

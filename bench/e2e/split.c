@@ -88,6 +88,16 @@ open_stream(const file *f, is_embedder *e, pass_result *res)
 	return s;
 }
 
+/* Ends a pass over one file: status < 0 means err says why. */
+static int
+pass_end(int status, is_audio_stream *s, const is_audio_error *err)
+{
+	if (status < 0)
+		fprintf(stderr, "split: %s\n", err->message);
+	is_audio_close(s);
+	return status < 0 ? -1 : 0;
+}
+
 static int
 pass_decode(is_embedder *e, const file *f, pass_result *res)
 {
@@ -100,10 +110,7 @@ pass_decode(is_embedder *e, const file *f, pass_result *res)
 		return -1;
 	while ((got = is_audio_read(s, buf, IS_AUDIO_BLOCK, &err)) > 0)
 		;
-	is_audio_close(s);
-	if (got < 0)
-		fprintf(stderr, "split: %s\n", err.message);
-	return got < 0 ? -1 : 0;
+	return pass_end((int) got, s, &err);
 }
 
 static int
@@ -111,25 +118,28 @@ pass_mel(is_embedder *e, const file *f, pass_result *res)
 {
 	static float *mel;
 	is_audio_error err;
-	is_audio_stream *s = open_stream(f, e, res);
-	is_segmenter *sg = NULL;
+	is_audio_stream *s;
+	is_segmenter *sg;
 	is_segment	seg;
 	int			got = -1;
 
-	if (!mel)
-		mel = malloc(sizeof(float) * is_embedder_mel_size(e));
-	if (s && mel &&
-		is_segmenter_new(is_embedder_frontend(e), 0, is_segment_read_stream, s, &sg, &err) == IS_AUDIO_OK)
+	if (!mel && !(mel = malloc(sizeof(float) * is_embedder_mel_size(e))))
+	{
+		fprintf(stderr, "split: out of memory\n");
+		return -1;
+	}
+	if (!(s = open_stream(f, e, res)))
+		return -1;
+	if (is_segmenter_new(is_embedder_frontend(e), 0, is_segment_read_stream, s, &sg, &err) == IS_AUDIO_OK)
+	{
 		while ((got = is_segmenter_next(sg, &seg, &err)) > 0)
 		{
 			is_embedder_mel(e, seg.samples, mel);
 			res->segments++;
 		}
-	if (got < 0)
-		fprintf(stderr, "split: %s\n", s ? err.message : "cannot open");
-	is_segmenter_free(sg);
-	is_audio_close(s);
-	return got < 0 ? -1 : 0;
+		is_segmenter_free(sg);
+	}
+	return pass_end(got, s, &err);
 }
 
 static int
@@ -138,17 +148,18 @@ pass_embed(is_embedder *e, const file *f, pass_result *res)
 	static float emb[BATCH * 1024];
 	is_audio_error err;
 	is_audio_stream *s = open_stream(f, e, res);
-	is_embed_run *r = s ? is_embed_begin(e, is_segment_read_stream, s, 0, &err) : NULL;
+	is_embed_run *r;
 	int			n = -1;
 
-	if (r)
+	if (!s)
+		return -1;
+	if ((r = is_embed_begin(e, is_segment_read_stream, s, 0, &err)) != NULL)
+	{
 		while ((n = is_embed_next(r, emb, NULL, NULL, &err)) > 0)
 			res->segments += n;
-	if (n < 0)
-		fprintf(stderr, "split: %s\n", s ? err.message : "cannot open");
-	is_embed_end(r);
-	is_audio_close(s);
-	return n < 0 ? -1 : 0;
+		is_embed_end(r);
+	}
+	return pass_end(n, s, &err);
 }
 
 static int

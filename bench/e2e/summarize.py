@@ -94,6 +94,28 @@ def throughput(res):
           if split["decode"][2] != "0" else "")
 
 
+def agreement(res):
+    """Both pipelines' track vectors for the mix model: they should agree to the
+    mel front end's tolerance."""
+    ours_path = os.path.join(res, "sql_centroids_mix.tsv")
+    theirs_path = os.path.join(res, "mix.centroids.json")
+    if not (os.path.exists(ours_path) and os.path.exists(theirs_path)):
+        return
+    ours = [[float(x) for x in r[1].strip("[]").split(",")] for r in tsv(ours_path)]
+    with open(theirs_path) as f:
+        theirs = json.load(f)
+    assert len(ours) == len(theirs)
+    dot = lambda u, v: sum(a * b for a, b in zip(u, v))  # noqa: E731
+    cos = [1 - dot(u, v) for u, v in zip(ours, theirs)]
+    diff = max(abs(a - b) for u, v in zip(ours, theirs) for a, b in zip(u, v))
+    spread = [1 - dot(u, v) for i, u in enumerate(ours) for v in ours[i + 1:]]
+    print("Same result: over the %d tracks, instsim_embed(audio, 'mix') and the user "
+          "script's track vector differ by at most %.2g in cosine distance (%.2g per "
+          "component), while the tracks differ from each other by %.2g to %.2g "
+          "(the synthetic model is not very sensitive to its input).\n"
+          % (len(ours), max(cos), diff, min(spread), max(spread)))
+
+
 def memory_run(res, jit):
     rows = tsv(os.path.join(res, "memory_jit_%s.tsv" % jit))
     fresh = next(r for r in rows if r[0] == "fresh")
@@ -155,6 +177,7 @@ def main():
     res = sys.argv[1]
     print(lines(os.path.join(res, "machine.txt"))[0] + "\n")
     throughput(res)
+    agreement(res)
     memory(res)
 
 

@@ -6,7 +6,9 @@
 //
 // Times REPEATS passes over all tracks per model (after one untimed pass), in
 // process CPU seconds (process.cpuUsage: all threads) and wall seconds, and
-// prints one JSON line per model.
+// prints one JSON line per model.  The untimed pass writes each track's
+// centroid to MEL_DIR/MODEL.centroids.json, to check that both pipelines
+// compute the same embeddings.
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
@@ -26,13 +28,26 @@ if (mel.length !== IMAGE * counts.reduce((a, b) => a + b, 0)) {
   process.exit(1);
 }
 
-async function pass(session) {
+// The track vector of the paper: the L2-normalised mean of its segments' embeddings.
+function centroid(emb, n) {
+  const dim = emb.length / n;
+  const c = new Float64Array(dim);
+  for (let i = 0; i < emb.length; i++) c[i % dim] += emb[i];
+  const norm = Math.hypot(...c);
+  return Array.from(c, (v) => (norm > 0 ? v / norm : 0));
+}
+
+// One pass over all tracks; with keep, returns each track's centroid.
+async function pass(session, keep) {
+  const centroids = [];
   let at = 0;
   for (const n of counts) {
     const x = new ort.Tensor('float32', mel.subarray(at, at + n * IMAGE), [n, 1, 128, 130]);
-    await session.run({ [session.inputNames[0]]: x });
+    const out = await session.run({ [session.inputNames[0]]: x });
+    if (keep) centroids.push(centroid(out[session.outputNames[0]].data, n));
     at += n * IMAGE;
   }
+  return centroids;
 }
 
 (async () => {
@@ -41,7 +56,9 @@ async function pass(session) {
       intraOpNumThreads: 1, interOpNumThreads: 1,
       graphOptimizationLevel: 'all', executionMode: 'sequential',
     });
-    await pass(session);
+    const centroids = await pass(session, true);
+    fs.writeFileSync(path.join(melDir, path.basename(model, '.onnx') + '.centroids.json'),
+      JSON.stringify(centroids));
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let r = 0; r < repeats; r++) await pass(session);
