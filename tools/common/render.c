@@ -50,17 +50,32 @@ typedef struct router
 	bool		overflow;		/* more than RENDER_MAX_PARTS parts */
 } router;
 
-static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+static pthread_once_t fluid_once = PTHREAD_ONCE_INIT;
 
-/* FluidSynth warns on stderr about harmless file quirks; errors surface through our return codes. */
+/*
+ * Once per process, before renderers are made on several threads: FluidSynth
+ * warns on stderr about harmless file quirks (errors surface through our
+ * return codes), and its first synthesiser fills global tables, which we
+ * would rather not have two threads race to do.
+ */
 static void
-quiet_fluid_log(void)
+fluid_global_init(void)
 {
+	fluid_settings_t *s;
+
 	fluid_set_log_function(FLUID_PANIC, NULL, NULL);
 	fluid_set_log_function(FLUID_ERR, NULL, NULL);
 	fluid_set_log_function(FLUID_WARN, NULL, NULL);
 	fluid_set_log_function(FLUID_INFO, NULL, NULL);
 	fluid_set_log_function(FLUID_DBG, NULL, NULL);
+	if ((s = new_fluid_settings()) != NULL)
+	{
+		fluid_synth_t *synth = new_fluid_synth(s);
+
+		if (synth)
+			delete_fluid_synth(synth);
+		delete_fluid_settings(s);
+	}
 }
 
 static fluid_settings_t *
@@ -92,7 +107,7 @@ renderer_new(const char *soundfont, bool effects, char *err, size_t errlen)
 {
 	renderer   *r = calloc(1, sizeof(renderer));
 
-	pthread_once(&log_once, quiet_fluid_log);
+	pthread_once(&fluid_once, fluid_global_init);
 	if (!r)
 	{
 		errf(err, errlen, "out of memory");
@@ -499,7 +514,7 @@ renderer_render(renderer *r, const void *midi, size_t len, double max_seconds,
 				render_out *out, char *err, size_t errlen)
 {
 	router	   *rt;
-	size_t		max_frames = (size_t) (max_seconds * RATE) / BLOCK * BLOCK;
+	size_t		max_frames;
 	bool		truncated;
 	int			rc;
 
@@ -507,8 +522,10 @@ renderer_render(renderer *r, const void *midi, size_t len, double max_seconds,
 	out->rate = RATE;
 	if (len < 14 || memcmp(midi, "MThd", 4) != 0)
 		return errf(err, errlen, "not a Standard MIDI File (no MThd header)");
-	if (max_frames < BLOCK)
-		return errf(err, errlen, "max_seconds %.3g is too short", max_seconds);
+	if (!(max_seconds >= (double) BLOCK / RATE && max_seconds <= RENDER_MAX_SECONDS))
+		return errf(err, errlen, "max_seconds %.3g is outside [%.3g, %d]", max_seconds,
+					(double) BLOCK / RATE, RENDER_MAX_SECONDS);
+	max_frames = (size_t) (max_seconds * RATE) / BLOCK * BLOCK;
 	rt = calloc(1, sizeof(router));
 	if (!rt)
 		return errf(err, errlen, "out of memory");

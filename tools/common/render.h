@@ -26,6 +26,7 @@
 
 #define RENDER_MAX_PARTS 64
 #define RENDER_DEFAULT_SOUNDFONT "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+#define RENDER_MAX_SECONDS 86400	/* longest rendering allowed (memory: 4 B/frame/part) */
 #define RENDER_TAIL_SECONDS 2.0	/* rendered after the last event: releases, reverb */
 
 typedef struct render_part
