@@ -108,7 +108,11 @@ int			is_conv_supported(is_conv_kind kind);
 typedef struct is_infer_opts
 {
 	int			max_batch;		/* inputs per internal pass; larger calls are chunked */
-	int			threads;		/* 1 = no threads are created */
+	int			threads;		/* the plan's own workers; 1 = no thread is created.
+								 * The gemm kernel and linear layers call
+								 * cblas_sgemm from every worker: run OpenBLAS
+								 * single-threaded (OPENBLAS_NUM_THREADS=1 or
+								 * openblas_set_num_threads(1)). */
 	is_conv_kind conv;			/* IS_CONV_AUTO honours env INSTSIM_CONV_KERNEL
 								 * (auto, gemm, avx2, avx512, wino-avx2, wino-avx512) */
 } is_infer_opts;
@@ -131,13 +135,14 @@ size_t		is_infer_arena_bytes(const is_infer *plan);
  * The kernel chosen for the k-th convolution (k counts convolutions only).
  * A Winograd choice runs layers it cannot take (no pooling, or input not in
  * the kernel's channel blocks, i.e. the first layer) on the direct kernel of
- * the same instruction set, and this reports that.
+ * the same instruction set, and this reports that.  IS_CONV_AUTO when k is
+ * past the last convolution.
  */
 is_conv_kind is_infer_conv_kind(const is_infer *plan, int k);
 
 /*
  * Forward pass of n inputs (n x in_c x in_h x in_w) into n x out_dim outputs.
- * Returns 0, or -1 with a message when a worker thread cannot be started.
+ * Returns 0, or -1 with a message on bad arguments (n < 0, NULL buffers).
  * Not reentrant on one plan: one plan per concurrent caller.
  */
 int			is_infer_run(is_infer *plan, const float *in, int n, float *out,

@@ -7,11 +7,12 @@
  * then gap, then vector layers linear [batchnorm], relu, l2norm.  Batch-norm
  * is folded into the preceding convolution or linear layer.
  *
- * Threads: worker t owns a contiguous share of every layer's work items
- * (image x output row for convolutions, images for the rest) and the workers
- * meet at a barrier after each convolution.  With one thread no thread is
- * created and no lock is taken.  Workers persist for the plan's lifetime and
- * sleep on a condition variable between passes.
+ * Threads: worker t owns a contiguous share of the batch; with at least one
+ * image per worker it takes its images one at a time through every layer
+ * (no synchronisation at all), with fewer images the rows of each
+ * convolution are split and the workers meet at a barrier after it.  With
+ * one thread no thread is created and no lock is taken.  Workers persist for
+ * the plan's lifetime and sleep on a condition variable between passes.
  */
 #include "nn.h"
 #include "errmsg.h"
@@ -367,17 +368,25 @@ copy_input(is_infer *p, int a, int b)
 					   (size_t) in->w * sizeof(float));
 }
 
+/* Output rows [y0, y1) of image n through convolution o, on worker t's scratch. */
+static void
+conv_rows(is_infer *p, const op *o, size_t n, int y0, int y1, int t)
+{
+	const is_conv_op *c = &o->conv;
+
+	o->impl->run(c, p->arena + o->in_off + n * is_act_image(&c->in),
+				 p->arena + o->out_off + n * is_act_image(&c->out), y0, y1,
+				 p->arena + p->scratch_off + p->scratch_floats * t);
+}
+
+/* Worker t's contiguous share of all (image, output row) pairs of convolution o. */
 static void
 run_conv(is_infer *p, const op *o, int t)
 {
-	const is_conv_op *c = &o->conv;
-	size_t		rows = (size_t) c->out.h;
+	size_t		rows = (size_t) o->conv.out.h;
 	size_t		total = (size_t) p->n * rows;
 	size_t		i0 = total * t / p->threads,
 				i1 = total * (t + 1) / p->threads;
-	size_t		in_img = is_act_image(&c->in),
-				out_img = is_act_image(&c->out);
-	float	   *scratch = p->arena + p->scratch_off + p->scratch_floats * t;
 
 	while (i0 < i1)
 	{
@@ -385,10 +394,40 @@ run_conv(is_infer *p, const op *o, int t)
 		int			y0 = (int) (i0 % rows);
 		int			y1 = i1 - n * rows < rows ? (int) (i1 - n * rows) : (int) rows;
 
-		o->impl->run(c, p->arena + o->in_off + n * in_img,
-					 p->arena + o->out_off + n * out_img, y0, y1, scratch);
+		conv_rows(p, o, n, y0, y1, t);
 		i0 = n * rows + y1;
 	}
+}
+
+/*
+ * The feature-map layers for worker t, whose images are [a, b).  When every
+ * worker has an image, image by image through all convolutions: an image's
+ * maps stay in L2 from layer to layer and workers never wait for each other.
+ * Otherwise (batch smaller than the thread count) layer by layer, the rows of
+ * each layer split between the workers with a barrier after it.
+ */
+static void
+run_maps(is_infer *p, int t, int a, int b)
+{
+	if (p->n >= p->threads)
+	{
+		for (int n = a; n < b; n++)
+		{
+			copy_input(p, n, n + 1);
+			for (int i = 0; i < p->n_ops; i++)
+				if (p->ops[i].kind == OP_CONV)
+					conv_rows(p, &p->ops[i], n, 0, p->ops[i].conv.out.h, t);
+		}
+		return;					/* GAP and the head stay on the same images */
+	}
+	copy_input(p, a, b);
+	sync_workers(p);
+	for (int i = 0; i < p->n_ops; i++)
+		if (p->ops[i].kind == OP_CONV)
+		{
+			run_conv(p, &p->ops[i], t);
+			sync_workers(p);
+		}
 }
 
 /*
@@ -488,20 +527,14 @@ run_share(is_infer *p, int t)
 				b = (int) ((size_t) p->n * (t + 1) / p->threads);
 	float	   *v[2] = {p->arena + p->vec_off[0], p->arena + p->vec_off[1]};
 
-	copy_input(p, a, b);
-	sync_workers(p);
+	run_maps(p, t, a, b);
 	for (int i = 0; i < p->n_ops; i++)
 	{
 		const op   *o = &p->ops[i];
 
-		if (o->kind == OP_CONV)
-		{
-			run_conv(p, o, t);
-			sync_workers(p);
-		}
-		else if (o->kind == OP_GAP)
+		if (o->kind == OP_GAP)
 			run_gap(p, o, a, b, v[0]);
-		else
+		else if (o->kind != OP_CONV)
 			run_vector(p, o, a, b, v);
 	}
 	for (int n = a; n < b; n++)
