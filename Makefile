@@ -52,12 +52,14 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
 # Shipped models go to <share>/extension/instsim_models/NAME.safetensors, where
-# instsim_install_builtin_models() (run by CREATE EXTENSION) finds them.
+# instsim_install_builtin_models() (run by CREATE EXTENSION) finds them; the
+# directory is replaced as a whole so a removed model does not linger.
 MODELS     := $(wildcard models/*.safetensors)
 MODELS_DIR  = $(DESTDIR)$(datadir)/extension/instsim_models
 .PHONY: install-models uninstall-models
 install: install-models
 install-models:
+	rm -rf '$(MODELS_DIR)'
 	$(MKDIR_P) '$(MODELS_DIR)'
 	$(if $(MODELS),$(INSTALL_DATA) $(MODELS) '$(MODELS_DIR)/')
 uninstall: uninstall-models

@@ -32,7 +32,7 @@ SELECT p ->> 'instrument' AS instrument, p -> 'embedding_dim' AS dim, p -> 'inpu
 FROM (SELECT instsim_model_inspect(f('model1')) AS p) s;
 SELECT length(instsim_model_load('mix', f('model1'))) AS sha_len;
 SELECT instsim_model_load('other', f('model2')) <> (SELECT sha256 FROM instsim.model WHERE name = 'mix') AS differs;
-SELECT name, instrument, dims, builtin FROM instsim.models ORDER BY name;
+SELECT name, instrument, dims, builtin FROM instsim.models WHERE NOT builtin ORDER BY name;
 SELECT instsim_model_drop('other'), instsim_model_drop('other');
 
 \set VERBOSITY sqlstate
@@ -46,7 +46,7 @@ SELECT instsim_embed(f('chord.flac'), 'no such model');
 \set VERBOSITY default
 SELECT instsim_model_inspect(overlay(f('model1') PLACING '\xff' FROM 4000 FOR 1));
 SELECT instsim_embed(f('chord.flac'), 'no such model');
-SELECT count(*) FROM instsim.model;  -- failed loads stored nothing
+SELECT count(*) FROM instsim.model WHERE NOT builtin;  -- failed loads stored nothing
 
 -- ---- audio ----------------------------------------------------------------
 SELECT name, i.sample_rate, i.channels, i.frames, round(i.seconds::numeric, 3) AS seconds, i.format

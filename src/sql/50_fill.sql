@@ -98,6 +98,9 @@ BEGIN
 		USING last_key, batch_size INTO keys;
 		EXIT WHEN keys IS NULL;
 		last_key := keys[array_length(keys, 1)];
+		-- instsim_embed's high cost would have every batch JIT-compiled, for
+		-- nothing (the time is in the C function); local to this transaction
+		PERFORM set_config('jit', 'off', true);
 		BEGIN
 			EXECUTE update_sql USING keys, model INTO n_null;
 			nulls := nulls + n_null;
