@@ -241,7 +241,7 @@ track_seed(uint64_t seed, int item)
 {
 	uint64_t	x = seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t) (item + 1));
 
-	return rand_splitmix(&x);
+	return is_rng_splitmix(&x);
 }
 
 static int

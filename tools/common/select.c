@@ -84,7 +84,7 @@ select_split(const slakh_tracks *names, const int (*counts)[SLAKH_N_INST],
 	int		   *ok = malloc(sizeof(int) * (size_t) (names->n ? names->n : 1));
 	int			n_ok = 0;
 	int			n_test;
-	rand_state	rs;
+	is_rng	rs;
 
 	memset(out, 0, sizeof(*out));
 	if (!ok)
@@ -103,7 +103,7 @@ select_split(const slakh_tracks *names, const int (*counts)[SLAKH_N_INST],
 			goto fail;
 	}
 	/* Fisher-Yates over the qualifying tracks; the first n_test go to test. */
-	rand_seed(&rs, seed);
+	is_rng_seed(&rs, seed);
 	for (int i = n_ok - 1; i > 0; i--)
 	{
 		int			j = (int) rand_below(&rs, (uint32_t) i + 1);

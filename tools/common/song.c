@@ -55,7 +55,7 @@ static const char *const key_names[12] = {
 double
 song_noise(song *s)
 {
-	return rand_unit(&s->rng) - rand_unit(&s->rng);
+	return is_rng_unit(&s->rng) - is_rng_unit(&s->rng);
 }
 
 double
@@ -276,13 +276,13 @@ song_generate(uint64_t seed, double seconds, smf *out, song_info *info,
 		free(s);
 		return errf(err, errlen, "song length %.3g s is out of range (0, 3600)", seconds);
 	}
-	rand_seed(&s->rng, seed);
+	is_rng_seed(&s->rng, seed);
 	drums_genre(s);
 	s->key = rand_range(&s->rng, 0, 11);
 	s->minor = rand_chance(&s->rng, 0.4);
 	s->sevenths = s->drum_style == DR_JAZZ || s->drum_style == DR_BOSSA ||
 		(s->drum_style == DR_FUNK && rand_chance(&s->rng, 0.7)) || rand_chance(&s->rng, 0.15);
-	min_bars = (int) ceil(seconds * (1.0 + 0.15 * rand_unit(&s->rng)) * s->bpm / 60.0 / s->beats);
+	min_bars = (int) ceil(seconds * (1.0 + 0.15 * is_rng_unit(&s->rng)) * s->bpm / 60.0 / s->beats);
 	plan_form(s, min_bars);
 	plan_harmony(s);
 	s->tacet_part = rand_chance(&s->rng, 0.5) ? rand_range(&s->rng, 2, 3) : -1;

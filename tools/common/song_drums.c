@@ -77,10 +77,10 @@ drums_genre(song *s)
 	g = &grooves[s->drum_style];
 	s->beats = g->beats;
 	s->steps = 4 * g->beats;
-	s->bpm = g->bpm_lo + (g->bpm_hi - g->bpm_lo) * rand_unit(&s->rng);
+	s->bpm = g->bpm_lo + (g->bpm_hi - g->bpm_lo) * is_rng_unit(&s->rng);
 	s->bpm = (double) (int) (s->bpm + 0.5);
 	s->swing8 = g->swing8;
-	s->swing16 = g->swing16_max * rand_unit(&s->rng);
+	s->swing16 = g->swing16_max * is_rng_unit(&s->rng);
 }
 
 int
@@ -164,7 +164,7 @@ drums_compose(song *s, part *p)
 	char		kick[17],
 				hat[17];
 	bool		ride_chorus = g->ride || rand_chance(&s->rng, 0.4);
-	double		fill_p = 0.4 + 0.5 * rand_unit(&s->rng);
+	double		fill_p = 0.4 + 0.5 * is_rng_unit(&s->rng);
 
 	mutate(s, g, kick, hat);
 	for (int bar = 0; bar < s->n_bars; bar++)

@@ -120,7 +120,7 @@ build(song *s, part *p, guitar *g)
 {
 	double		ticks_per_ms = s->bpm / 60.0 * PPQ / 1000.0;
 
-	g->stagger = (5 + 10 * rand_unit(&s->rng)) * ticks_per_ms;
+	g->stagger = (5 + 10 * is_rng_unit(&s->rng)) * ticks_per_ms;
 	g->strum = s->beats == 3 ? strums3[rand_below(&s->rng, 3)] : strums4[rand_below(&s->rng, 5)];
 	g->power_lo = rand_chance(&s->rng, 0.6) ? 40 : 45;
 	if (p->style == G_FUNK)

@@ -67,7 +67,7 @@ typedef struct part
 
 typedef struct song
 {
-	rand_state	rng;
+	is_rng	rng;
 	double		bpm;
 	int			beats;			/* per bar: 4 or 3 */
 	int			steps;			/* sixteenths per bar */
