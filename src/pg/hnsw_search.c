@@ -418,19 +418,22 @@ hnsw_search_from_entry(HnswSearch *s, const HnswMetaPageData *meta,
 	return true;
 }
 
-static int
-neighbor_cmp(const void *a, const void *b)
-{
-	float		da = ((const HnswNeighbor *) a)->dist;
-	float		db = ((const HnswNeighbor *) b)->dist;
-
-	return (da > db) - (da < db);
-}
+/*
+ * Candidate lists are sorted for every inserted element during a build; a
+ * sort specialised for this type compares inline instead of through a
+ * function pointer.
+ */
+#define ST_SORT sort_by_distance
+#define ST_ELEMENT_TYPE HnswNeighbor
+#define ST_COMPARE(a, b) (((a)->dist > (b)->dist) - ((a)->dist < (b)->dist))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 void
 hnsw_sort_neighbors(HnswNeighbor *cands, int n)
 {
-	qsort(cands, n, sizeof(HnswNeighbor), neighbor_cmp);
+	sort_by_distance(cands, n);
 }
 
 /* The current result set, nearest first. */
