@@ -14,7 +14,7 @@
 #include "nn_synth.h"
 #include "tap.h"
 
-#define ROUNDS 3000
+#define ROUNDS 10000
 
 static uint64_t rng = 0x5eed;
 
