@@ -21,8 +21,10 @@ struct is_embedder
 
 struct is_embed_run
 {
-	is_embedder *e;
 	is_segmenter *sg;
+	int			batch;			/* smallest max_batch of the embedders */
+	int			n_models;
+	is_embedder *e[];			/* e[0]'s mel context and buffer serve all */
 };
 
 is_embedder *
@@ -104,19 +106,72 @@ is_embedder_mel_size(const is_embedder *e)
 	return e->mel_size;
 }
 
-is_embed_run *
-is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx, int max_segments,
-			   is_audio_error *err)
+/* Every field, exactly: models trained on one front end share its defaults. */
+int
+is_frontend_differs(const is_frontend *a, const is_frontend *b, char *msg, size_t msglen)
 {
-	is_embed_run *r = calloc(1, sizeof(is_embed_run));
+#define DIFFERS(field, fmt) \
+	if (a->field != b->field) \
+	{ \
+		snprintf(msg, msglen, #field " " fmt " vs " fmt, a->field, b->field); \
+		return 1; \
+	}
+	DIFFERS(sample_rate, "%d");
+	DIFFERS(segment_s, "%g");
+	DIFFERS(hop_s, "%g");
+	DIFFERS(silence_dbfs, "%g");
+	DIFFERS(n_fft, "%d");
+	DIFFERS(hop_length, "%d");
+	DIFFERS(n_mels, "%d");
+	DIFFERS(f_min, "%g");
+	DIFFERS(f_max, "%g");
+	DIFFERS(log_offset, "%g");
+#undef DIFFERS
+	return 0;
+}
 
+is_embed_run *
+is_embed_begin_multi(is_embedder *const *e, int n_models, is_sample_reader read,
+					 void *read_ctx, int max_segments, is_audio_error *err)
+{
+	is_embed_run *r;
+	char		msg[192];
+
+	if (n_models < 1 || !e)
+	{
+		is_audio_set_error(err, IS_AUDIO_INVALID_ARG, "no model to run");
+		return NULL;
+	}
+	for (int m = 0; m < n_models; m++)
+	{
+		if (!e[m])
+		{
+			is_audio_set_error(err, IS_AUDIO_INVALID_ARG, "model %d is missing", m + 1);
+			return NULL;
+		}
+		if (is_frontend_differs(&e[0]->fe, &e[m]->fe, msg, sizeof(msg)))
+		{
+			is_audio_set_error(err, IS_AUDIO_INVALID_ARG,
+							   "models 1 and %d have different front ends (%s): "
+							   "one run needs one front end", m + 1, msg);
+			return NULL;
+		}
+	}
+	r = calloc(1, sizeof(is_embed_run) + sizeof(is_embedder *) * (size_t) n_models);
 	if (!r)
 	{
 		is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "out of memory");
 		return NULL;
 	}
-	r->e = e;
-	if (is_segmenter_new(&e->fe, max_segments, read, read_ctx, &r->sg, err) != IS_AUDIO_OK)
+	r->n_models = n_models;
+	r->batch = e[0]->max_batch;
+	for (int m = 0; m < n_models; m++)
+	{
+		r->e[m] = e[m];
+		if (e[m]->max_batch < r->batch)
+			r->batch = e[m]->max_batch;
+	}
+	if (is_segmenter_new(&e[0]->fe, max_segments, read, read_ctx, &r->sg, err) != IS_AUDIO_OK)
 	{
 		free(r);
 		return NULL;
@@ -124,15 +179,22 @@ is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx, int max_se
 	return r;
 }
 
-int
-is_embed_next(is_embed_run *r, float *emb, int64_t *index, double *start_s,
-			  is_audio_error *err)
+is_embed_run *
+is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx, int max_segments,
+			   is_audio_error *err)
 {
-	is_embedder *e = r->e;
+	return is_embed_begin_multi(&e, 1, read, read_ctx, max_segments, err);
+}
+
+int
+is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *start_s,
+					is_audio_error *err)
+{
+	is_embedder *first = r->e[0];
 	int			n = 0;
 	char		msg[256];
 
-	while (n < e->max_batch)
+	while (n < r->batch)
 	{
 		is_segment seg;
 		int			got = is_segmenter_next(r->sg, &seg, err);
@@ -141,7 +203,7 @@ is_embed_next(is_embed_run *r, float *emb, int64_t *index, double *start_s,
 			return -1;
 		if (got == 0)
 			break;
-		is_mel_compute(e->mel, seg.samples, e->mel_buf + (size_t) n * e->mel_size);
+		is_mel_compute(first->mel, seg.samples, first->mel_buf + (size_t) n * first->mel_size);
 		if (index)
 			index[n] = seg.index;
 		if (start_s)
@@ -150,12 +212,26 @@ is_embed_next(is_embed_run *r, float *emb, int64_t *index, double *start_s,
 	}
 	if (n == 0)
 		return 0;
-	if (is_infer_run(e->plan, e->mel_buf, n, emb, msg, sizeof(msg)) != 0)
+	for (int m = 0; m < r->n_models; m++)
+		if (is_infer_run(r->e[m]->plan, first->mel_buf, n, emb[m], msg, sizeof(msg)) != 0)
+		{
+			is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "%s", msg);
+			return -1;
+		}
+	return n;
+}
+
+int
+is_embed_next(is_embed_run *r, float *emb, int64_t *index, double *start_s,
+			  is_audio_error *err)
+{
+	if (r->n_models != 1)
 	{
-		is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "%s", msg);
+		is_audio_set_error(err, IS_AUDIO_INVALID_ARG,
+						   "a run of %d models needs is_embed_next_multi", r->n_models);
 		return -1;
 	}
-	return n;
+	return is_embed_next_multi(r, &emb, index, start_s, err);
 }
 
 void

@@ -11,7 +11,10 @@
  *   is_embed_run per audio stream: the segmenter and its window.  It is driven
  *                batch by batch, so the caller can check for interrupts and
  *                stop between batches, and memory is bounded by one window plus
- *                one batch whatever the length of the audio.
+ *                one batch whatever the length of the audio.  One run may feed
+ *                several models with the same front end: the audio is decoded
+ *                and each batch's log-mel computed once, then every network
+ *                runs on the same images.
  * Neither is thread-safe; a thread needs its own embedder.
  */
 #ifndef INSTSIM_EMBED_H
@@ -39,18 +42,35 @@ const is_frontend *is_embedder_frontend(const is_embedder *e);
 int			is_embedder_mel_size(const is_embedder *e);
 
 /*
- * Starts a run over mono samples at the model's sample rate (see
- * is_sample_reader; is_segment_read_stream adapts an is_audio_stream).
- * max_segments <= 0: all non-silent segments.  NULL on failure with err set.
+ * 0 when a and b cut and transform audio identically (every field equal);
+ * otherwise 1 with the first differing field and both values in msg.
  */
-is_embed_run *is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx,
-							 int max_segments, is_audio_error *err);
+int			is_frontend_differs(const is_frontend *a, const is_frontend *b,
+								char *msg, size_t msglen);
 
 /*
- * Embeds up to max_batch further non-silent segments: emb receives n x dim
- * floats, index / start_s (either may be NULL) each segment's window number and
- * start time.  Returns n (0 at the end) or -1 with err set.
+ * Starts a run of n_models embedders (1 or more, all with the same front end,
+ * else IS_AUDIO_INVALID_ARG) over mono samples at their sample rate (see
+ * is_sample_reader; is_segment_read_stream adapts an is_audio_stream).  The
+ * same embedder may appear more than once.  max_segments <= 0: all non-silent
+ * segments.  NULL on failure with err set.
  */
+is_embed_run *is_embed_begin_multi(is_embedder *const *e, int n_models,
+								   is_sample_reader read, void *read_ctx,
+								   int max_segments, is_audio_error *err);
+
+/*
+ * Embeds up to the smallest max_batch of the run's embedders further
+ * non-silent segments: emb[m] receives n x dim floats from model m, index /
+ * start_s (either may be NULL) each segment's window number and start time.
+ * Returns n (0 at the end) or -1 with err set.
+ */
+int			is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index,
+								double *start_s, is_audio_error *err);
+
+/* The one-model case of the two above. */
+is_embed_run *is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx,
+							 int max_segments, is_audio_error *err);
 int			is_embed_next(is_embed_run *r, float *emb, int64_t *index, double *start_s,
 						  is_audio_error *err);
 

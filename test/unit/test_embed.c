@@ -1,7 +1,8 @@
 /*
  * The audio -> embedding pipeline: segmentation with silence skipping, batch
- * boundaries that do not change results, unit-length outputs, and shape
- * checks between a model's front end and its network.
+ * boundaries that do not change results, unit-length outputs, one run over
+ * several models equal to separate runs, and shape checks between a model's
+ * front end and its network.
  */
 #include <math.h>
 #include <stdint.h>
@@ -94,26 +95,126 @@ make_audio(size_t *len)
 	return out;
 }
 
-/* Runs the whole pipeline; returns the number of segments (-1 on error). */
+/*
+ * Runs the whole pipeline with n (at most 4) models: the one-model API for n == 1, the
+ * multi-model one otherwise.  Returns the number of segments (-1 on error).
+ */
 static int
-embed_all(is_embedder *e, const unsigned char *audio, size_t len, float *emb,
-		  int64_t *index, double *start)
+embed_models(is_embedder **e, int n_models, const unsigned char *audio, size_t len,
+			 float **emb, int64_t *index, double *start)
 {
 	is_audio_stream *s;
 	is_audio_error err;
 	is_embed_run *r;
+	float	   *out[4];
 	int			total = 0,
 				n;
 
-	if (is_audio_open(audio, len, is_embedder_frontend(e)->sample_rate, &s, &err) != IS_AUDIO_OK)
+	if (is_audio_open(audio, len, is_embedder_frontend(e[0])->sample_rate, &s, &err) != IS_AUDIO_OK)
 		return -1;
-	r = is_embed_begin(e, is_segment_read_stream, s, 0, &err);
-	while ((n = is_embed_next(r, emb + (size_t) total * is_embedder_dim(e), index + total,
-							  start + total, &err)) > 0)
-		total += n;
+	r = is_embed_begin_multi(e, n_models, is_segment_read_stream, s, 0, &err);
+	if (!r)
+	{
+		is_audio_close(s);
+		return -1;
+	}
+	do
+	{
+		for (int m = 0; m < n_models; m++)
+			out[m] = emb[m] + (size_t) total * is_embedder_dim(e[m]);
+		n = n_models == 1
+			? is_embed_next(r, out[0], index + total, start + total, &err)
+			: is_embed_next_multi(r, out, index + total, start + total, &err);
+		total += n > 0 ? n : 0;
+	} while (n > 0);
 	is_embed_end(r);
 	is_audio_close(s);
 	return n < 0 ? -1 : total;
+}
+
+static int
+embed_all(is_embedder *e, const unsigned char *audio, size_t len, float *emb,
+		  int64_t *index, double *start)
+{
+	return embed_models(&e, 1, audio, len, &emb, index, start);
+}
+
+/*
+ * One run over three models (two different networks, one repeated) gives
+ * bit for bit what three single runs give; a run over models whose front
+ * ends differ is refused.
+ */
+static void
+test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_t len)
+{
+	is_model	m2;
+	is_embedder *e2,
+			   *other_fe,
+			   *models[3];
+	float		single[3][16 * 16],
+				multi[3][16 * 16],
+			   *out_multi[3] = {multi[0], multi[1], multi[2]};
+	int64_t		idx[16],
+				idx_multi[16];
+	double		st[16],
+				st_multi[16];
+	int			n_single[3],
+				n_multi,
+				same = 1;
+	char		err[256];
+	is_frontend fe = m->fe;
+	is_model	quieter = *m;
+	is_audio_error aerr;
+	is_embed_run *r;
+
+	tap_ok(make_model(&m2, 128) == 0, "second model builds");
+	e2 = is_embedder_new(&m2, 16, 1, err, sizeof(err));
+	models[0] = e1;
+	models[1] = e2;
+	models[2] = e1;
+	for (int k = 0; k < 3; k++)
+		n_single[k] = embed_all(models[k], audio, len, single[k], idx, st);
+	n_multi = embed_models(models, 3, audio, len, out_multi, idx_multi, st_multi);
+	tap_ok(n_multi == 4 && n_single[0] == 4 && n_single[1] == 4,
+		   "multi run sees the same 4 segments (got %d)", n_multi);
+	for (int k = 0; k < 3 && n_multi == 4; k++)
+		same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;
+	tap_ok(n_multi == 4 && same, "multi run embeddings equal single runs exactly, model by model");
+	tap_ok(n_multi == 4 && memcmp(idx, idx_multi, sizeof(idx[0]) * 4) == 0 &&
+		   memcmp(st, st_multi, sizeof(st[0]) * 4) == 0,
+		   "multi run reports the same window numbers and start times");
+	tap_ok(memcmp(single[0], single[1], sizeof(float) * 16) != 0,
+		   "the two networks differ (so the test compares something)");
+
+	/* a run of two models cannot be read with the one-model call */
+	{
+		is_audio_stream *s;
+		float		buf[16 * 16];
+		int			n = -2;
+
+		if (is_audio_open(audio, len, fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
+		{
+			r = is_embed_begin_multi(models, 2, is_segment_read_stream, s, 0, &aerr);
+			n = r ? is_embed_next(r, buf, NULL, NULL, &aerr) : -2;
+			is_embed_end(r);
+			is_audio_close(s);
+		}
+		tap_ok(n == -1 && aerr.status == IS_AUDIO_INVALID_ARG,
+			   "is_embed_next refuses a two-model run: %s", aerr.message);
+	}
+
+	quieter.fe.silence_dbfs = -50.0;
+	other_fe = is_embedder_new(&quieter, 16, 1, err, sizeof(err));
+	models[1] = other_fe;
+	r = other_fe ? is_embed_begin_multi(models, 2, is_segment_read_stream, NULL, 0, &aerr) : NULL;
+	tap_ok(other_fe && !r && aerr.status == IS_AUDIO_INVALID_ARG &&
+		   strstr(aerr.message, "silence_dbfs -60 vs -50"),
+		   "models with different front ends are refused: %s", aerr.message);
+	tap_ok(!is_embed_begin_multi(models, 0, is_segment_read_stream, NULL, 0, &aerr) &&
+		   aerr.status == IS_AUDIO_INVALID_ARG, "a run of no model is refused");
+	is_embedder_free(other_fe);
+	is_embedder_free(e2);
+	is_model_free(&m2);
 }
 
 int
@@ -167,6 +268,7 @@ main(void)
 		unit &= fabs(s - 1.0) < 1e-4;
 	}
 	tap_ok(unit, "every segment embedding has unit length");
+	test_multi(&m, e1, audio, len);
 
 	/* a network whose input does not match the front end is refused */
 	tap_ok(make_model(&bad, 64) == 0, "mismatched model builds");
