@@ -71,6 +71,45 @@ FROM (SELECT name, instsim_embed(data) AS e FROM files
 -- the default model is 'mix'; an explicit name gives the same
 SELECT instsim_embed(f('chord.flac')) = instsim_embed(f('chord.flac'), 'mix') AS same;
 
+-- several models in one call (one decode and one log-mel per segment): the
+-- same vectors as one call per model, in the order named; NULL as a whole
+-- without an audible segment
+SELECT length(instsim_model_load('other', f('model2'))) AS sha_len;
+SELECT name, cardinality(e) AS n, e[1] = instsim_embed(data, 'mix') AS mix,
+       e[2] = instsim_embed(data, 'other') AS other, e[3] = e[1] AS repeated,
+       e[1] <> e[2] AS differ
+FROM (SELECT name, data, instsim_embed(data, ARRAY['mix', 'other', 'mix']) AS e FROM files
+      WHERE name NOT IN ('model1', 'model2', 'junk.bin', 'truncated.flac')) s ORDER BY name;
+-- a literal second argument is a model name; only an array picks the array form
+SELECT pg_typeof(instsim_embed(f('chord.flac'))) AS no_model,
+       pg_typeof(instsim_embed(f('chord.flac'), 'other')) AS literal,
+       pg_typeof(instsim_embed(f('chord.flac'), '{other}'::text[])) AS array_form,
+       (instsim_embed(f('chord.flac'), '{other}'::text[]))[1]
+         = instsim_embed(f('chord.flac'), 'other') AS same;
+-- model1 with another silence threshold (and its checksum redone): a
+-- different front end, so it cannot share a run with 'mix'
+WITH m AS (SELECT f('model1') AS d, (SELECT sha256 FROM instsim.model WHERE name = 'mix') AS sha),
+     edited AS (SELECT overlay(d PLACING '5'::bytea
+                               FROM position(convert_to('silence_dbfs\":-60', 'UTF8') IN d) + 16 FOR 1) AS d,
+                       position(sha::bytea IN d) AS at FROM m),
+     zeroed AS (SELECT d, at, overlay(d PLACING repeat('0', 64)::bytea FROM at FOR 64) AS z FROM edited)
+SELECT length(instsim_model_load('quiet', overlay(z PLACING encode(sha256(z), 'hex')::bytea FROM at FOR 64)))
+       AS sha_len FROM zeroed;
+SELECT instsim_model_inspect(weights) -> 'frontend' -> 'silence_dbfs' AS quiet_threshold
+FROM instsim.model WHERE name = 'quiet';
+\set VERBOSITY sqlstate
+SELECT instsim_embed(f('chord.flac'), ARRAY[]::text[]);
+SELECT instsim_embed(f('chord.flac'), ARRAY['mix', 'no such model']);
+SELECT instsim_embed(f('chord.flac'), ARRAY['mix', NULL]);
+SELECT instsim_embed(f('chord.flac'), ARRAY[['mix'], ['other']]);
+SELECT instsim_embed(f('chord.flac'), ARRAY['mix', 'quiet']);
+SELECT instsim_embed(f('junk.bin'), ARRAY['mix', 'other']);
+\set VERBOSITY default
+SELECT instsim_embed(f('chord.flac'), ARRAY[]::text[]);
+SELECT instsim_embed(f('chord.flac'), ARRAY['mix', NULL]);
+SELECT instsim_embed(f('chord.flac'), ARRAY['other', 'mix', 'quiet']);
+SELECT instsim_model_drop('other'), instsim_model_drop('quiet');
+
 -- segments: 3-s windows every 1.5 s, whole windows only, silence skipped
 SELECT seg, start_s, round(embedding_norm(emb)::numeric, 5) AS norm
 FROM instsim_segments(f('chord.flac'));

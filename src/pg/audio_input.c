@@ -166,11 +166,12 @@ audio_input_stream(AudioInput *in)
 }
 
 is_embed_run *
-audio_input_embed(AudioInput *in, is_embedder *e, int max_segments)
+audio_input_embed(AudioInput *in, is_embedder *const *e, int n_models, int max_segments)
 {
 	is_audio_error err;
 
-	in->run = is_embed_begin(e, is_segment_read_stream, in->stream, max_segments, &err);
+	in->run = is_embed_begin_multi(e, n_models, is_segment_read_stream, in->stream,
+								   max_segments, &err);
 	if (!in->run)
 		audio_input_error(in, &err);
 	return in->run;

@@ -25,8 +25,12 @@ extern AudioInput *audio_input_open(Datum audio, int target_rate);
 /* The stream, for is_audio_stream_info and the segmenter. */
 extern is_audio_stream *audio_input_stream(AudioInput *in);
 
-/* Starts an embedding run over the input (max_segments <= 0: all). */
-extern is_embed_run *audio_input_embed(AudioInput *in, is_embedder *e, int max_segments);
+/*
+ * Starts an embedding run over the input (max_segments <= 0: all) with one
+ * model, or with several that share a front end (see is_embed_begin_multi).
+ */
+extern is_embed_run *audio_input_embed(AudioInput *in, is_embedder *const *e, int n_models,
+									   int max_segments);
 
 /* A segmenter over the input, for callers that need the samples themselves. */
 extern is_segmenter *audio_input_segments(AudioInput *in, const is_frontend *fe);

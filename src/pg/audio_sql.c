@@ -6,9 +6,10 @@
  * Memory per call, whatever the audio's length: the input as described in
  * audio_input.h (a 1 MiB TOAST slice for large out-of-line values), about
  * 2 MiB of decoder and resampler state, one 3-s window (517 KiB), one batch of
- * 16 mel images (1 MiB) and the model's cached activation arena; plus, for
+ * 16 mel images (1 MiB) and each model's cached activation arena; plus, for
  * instsim_segments, its result rows (512 B each, spilled to disk past
- * work_mem).
+ * work_mem).  Several models in one call share the decode, the window and the
+ * mel images.
  */
 #include "postgres.h"
 
@@ -17,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
 #include "audio_input.h"
@@ -49,35 +51,68 @@ instsim_audio_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
-/* Per call: the model's embedder and a run over the argument's audio. */
+/* Per call: the models' embedders and one run of them over the argument's audio. */
 typedef struct EmbedCall
 {
 	AudioInput *in;
-	is_embedder *embedder;
+	int			n_models;
+	is_embedder **embedders;
 	is_embed_run *run;
-	int			dim;
-	float	   *emb;			/* one batch of embeddings */
+	int		   *dim;
+	float	  **emb;			/* per model, one batch of embeddings */
 	int64	   *index;
 	double	   *start;
 } EmbedCall;
 
+/*
+ * Fetches every model before opening the audio; models whose front ends
+ * differ are refused here, where the error can name them.
+ */
 static void
-embed_call_begin(EmbedCall *c, FunctionCallInfo fcinfo, int model_arg)
+embed_call_begin(EmbedCall *c, Datum audio, char **models, int n_models)
 {
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(model_arg));
-	int			batch;
+	const is_frontend *fe;
+	int			batch = INT_MAX;
+	char		msg[192];
 
-	c->embedder = pg_model_embedder(model);
-	c->dim = is_embedder_dim(c->embedder);
-	batch = is_embedder_max_batch(c->embedder);
-	c->emb = palloc(sizeof(float) * batch * c->dim);
+	c->n_models = n_models;
+	c->embedders = palloc(sizeof(is_embedder *) * n_models);
+	c->dim = palloc(sizeof(int) * n_models);
+	c->emb = palloc(sizeof(float *) * n_models);
+	for (int m = 0; m < n_models; m++)
+	{
+		c->embedders[m] = pg_model_embedder(models[m]);
+		c->dim[m] = is_embedder_dim(c->embedders[m]);
+		batch = Min(batch, is_embedder_max_batch(c->embedders[m]));
+	}
+	fe = is_embedder_frontend(c->embedders[0]);
+	for (int m = 1; m < n_models; m++)
+		if (is_frontend_differs(fe, is_embedder_frontend(c->embedders[m]), msg, sizeof(msg)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("models \"%s\" and \"%s\" have different front ends",
+							models[0], models[m]),
+					 errdetail("They differ in %s.", msg),
+					 errhint("One call embeds with models that share a front end; "
+							 "call instsim_embed once per front end.")));
+	for (int m = 0; m < n_models; m++)
+		c->emb[m] = palloc(sizeof(float) * batch * c->dim[m]);
 	c->index = palloc(sizeof(int64) * batch);
 	c->start = palloc(sizeof(double) * batch);
-	c->in = audio_input_open(PG_GETARG_DATUM(0), is_embedder_frontend(c->embedder)->sample_rate);
-	c->run = audio_input_embed(c->in, c->embedder, 0);
+	c->in = audio_input_open(audio, fe->sample_rate);
+	c->run = audio_input_embed(c->in, c->embedders, n_models, 0);
 }
 
-/* The next batch of segment embeddings; 0 at the end. */
+/* For the functions whose second argument names one model. */
+static void
+embed_call_begin_one(EmbedCall *c, FunctionCallInfo fcinfo)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	embed_call_begin(c, PG_GETARG_DATUM(0), &model, 1);
+}
+
+/* The next batch of segment embeddings, every model's; 0 at the end. */
 static int
 embed_call_next(EmbedCall *c)
 {
@@ -85,10 +120,47 @@ embed_call_next(EmbedCall *c)
 	int			n;
 
 	CHECK_FOR_INTERRUPTS();
-	n = is_embed_next(c->run, c->emb, c->index, c->start, &err);
+	n = is_embed_next_multi(c->run, c->emb, c->index, c->start, &err);
 	if (n < 0)
 		audio_input_error(c->in, &err);
 	return n;
+}
+
+/*
+ * Runs the call to the end and sets each model's track vector; false when no
+ * segment is audible (the same segments feed every model, so that holds for
+ * all of them or none).
+ */
+static bool
+embed_call_tracks(EmbedCall *c, Embedding **tracks)
+{
+	double	  **sum = palloc(sizeof(double *) * c->n_models);
+	int64		count = 0;
+	int			n;
+
+	for (int m = 0; m < c->n_models; m++)
+		sum[m] = palloc0(sizeof(double) * c->dim[m]);
+	while ((n = embed_call_next(c)) > 0)
+	{
+		for (int m = 0; m < c->n_models; m++)
+			for (int i = 0; i < n; i++)
+				for (int d = 0; d < c->dim[m]; d++)
+					sum[m][d] += c->emb[m][i * c->dim[m] + d];
+		count += n;
+	}
+	audio_input_close(c->in);
+	if (count == 0)
+		return false;
+
+	/* the centroid's direction is the sum's; normalising it is the paper's track vector */
+	for (int m = 0; m < c->n_models; m++)
+	{
+		tracks[m] = new_embedding(c->dim[m]);
+		for (int d = 0; d < c->dim[m]; d++)
+			tracks[m]->x[d] = (float) sum[m][d];
+		is_l2_normalize(tracks[m]->x, c->dim[m]);
+	}
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(instsim_embed);
@@ -96,30 +168,64 @@ Datum
 instsim_embed(PG_FUNCTION_ARGS)
 {
 	EmbedCall	c;
-	double	   *sum;
-	int64		count = 0;
-	int			n;
-	Embedding  *result;
+	Embedding  *track;
 
-	embed_call_begin(&c, fcinfo, 1);
-	sum = palloc0(sizeof(double) * c.dim);
-	while ((n = embed_call_next(&c)) > 0)
-	{
-		for (int i = 0; i < n; i++)
-			for (int d = 0; d < c.dim; d++)
-				sum[d] += c.emb[i * c.dim + d];
-		count += n;
-	}
-	audio_input_close(c.in);
-	if (count == 0)
+	embed_call_begin_one(&c, fcinfo);
+	if (!embed_call_tracks(&c, &track))
 		PG_RETURN_NULL();
+	PG_RETURN_EMBEDDING_P(track);
+}
 
-	/* the centroid's direction is the sum's; normalising it is the paper's track vector */
-	result = new_embedding(c.dim);
-	for (int d = 0; d < c.dim; d++)
-		result->x[d] = (float) sum[d];
-	is_l2_normalize(result->x, c.dim);
-	PG_RETURN_EMBEDDING_P(result);
+/* instsim_embed(audio, models text[]): one decode and log-mel for all models. */
+PG_FUNCTION_INFO_V1(instsim_embed_models);
+Datum
+instsim_embed_models(PG_FUNCTION_ARGS)
+{
+	ArrayType  *names = PG_GETARG_ARRAYTYPE_P(1);
+	Oid			elem_type = get_element_type(get_func_rettype(fcinfo->flinfo->fn_oid));
+	Datum	   *name_datums;
+	bool	   *name_nulls;
+	int			n;
+	char	  **models;
+	EmbedCall	c;
+	Embedding **tracks;
+	Datum	   *elems;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	if (ARR_NDIM(names) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("models must be a one-dimensional array")));
+	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &name_datums, &name_nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("models must name at least one model"),
+				 errhint("For example ARRAY['mix', 'drums']; SELECT name FROM instsim.models "
+						 "lists the models.")));
+	models = palloc(sizeof(char *) * n);
+	for (int m = 0; m < n; m++)
+	{
+		if (name_nulls[m])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("models must not contain NULL (element %d is NULL)", m + 1)));
+		models[m] = TextDatumGetCString(name_datums[m]);
+	}
+	if (!OidIsValid(elem_type))
+		elog(ERROR, "instsim_embed must return an array");
+
+	embed_call_begin(&c, PG_GETARG_DATUM(0), models, n);
+	tracks = palloc(sizeof(Embedding *) * n);
+	if (!embed_call_tracks(&c, tracks))
+		PG_RETURN_NULL();
+	elems = palloc(sizeof(Datum) * n);
+	for (int m = 0; m < n; m++)
+		elems[m] = PointerGetDatum(tracks[m]);
+	get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, elem_type, typlen, typbyval, typalign));
 }
 
 PG_FUNCTION_INFO_V1(instsim_segments);
@@ -131,16 +237,16 @@ instsim_segments(PG_FUNCTION_ARGS)
 	int			n;
 
 	InitMaterializedSRF(fcinfo, 0);
-	embed_call_begin(&c, fcinfo, 1);
+	embed_call_begin_one(&c, fcinfo);
 	while ((n = embed_call_next(&c)) > 0)
 	{
 		for (int i = 0; i < n; i++)
 		{
-			Embedding  *e = new_embedding(c.dim);
+			Embedding  *e = new_embedding(c.dim[0]);
 			Datum		values[3];
 			bool		nulls[3] = {false};
 
-			memcpy(e->x, c.emb + i * c.dim, sizeof(float) * c.dim);
+			memcpy(e->x, c.emb[0] + i * c.dim[0], sizeof(float) * c.dim[0]);
 			values[0] = Int32GetDatum((int32) Min(c.index[i], PG_INT32_MAX));
 			values[1] = Float4GetDatum((float4) c.start[i]);
 			values[2] = PointerGetDatum(e);

@@ -24,7 +24,10 @@ extern char *pg_model_params_json(const is_model *m);
  * The embedder for a stored model, loaded on first use and reloaded when the
  * model row changes (its sha256 differs).  Raises 42704 for an unknown model.
  * The embedder belongs to the cache: do not free it, and do not keep it past
- * the current function call.
+ * the current function call.  Within one call several may be held at once:
+ * fetching one model never frees or moves another's embedder (hash entries
+ * stay put, and a model is reloaded only by a fetch of that same model, which
+ * within one command returns the embedder it already returned).
  */
 extern is_embedder *pg_model_embedder(const char *name);
 

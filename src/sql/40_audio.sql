@@ -13,6 +13,14 @@ CREATE FUNCTION instsim_audio_info(audio bytea,
 CREATE FUNCTION instsim_embed(audio bytea, model text DEFAULT 'mix') RETURNS embedding
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100000;
 
+-- The track vectors of several models, in the order named, from one decode and
+-- one log-mel image per segment (the models must share a front end).  The
+-- whole result is NULL, like instsim_embed's, when no segment is audible: the
+-- segments do not depend on the model.  A literal second argument such as
+-- 'drums' still means the one-model form (unknown literals resolve to text).
+CREATE FUNCTION instsim_embed(audio bytea, models text[]) RETURNS embedding[]
+	AS 'MODULE_PATHNAME', 'instsim_embed_models' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 200000;
+
 -- Every non-silent segment: its window number (counting silent windows too),
 -- start time and embedding.
 CREATE FUNCTION instsim_segments(audio bytea, model text DEFAULT 'mix',
