@@ -80,6 +80,13 @@ SELECT name, cardinality(e) AS n, e[1] = instsim_embed(data, 'mix') AS mix,
        e[1] <> e[2] AS differ
 FROM (SELECT name, data, instsim_embed(data, ARRAY['mix', 'other', 'mix']) AS e FROM files
       WHERE name NOT IN ('model1', 'model2', 'junk.bin', 'truncated.flac')) s ORDER BY name;
+-- several columns filled from one call (the README's form)
+CREATE TABLE t AS SELECT name, data FROM files WHERE name IN ('chord.flac', 'silence.wav');
+ALTER TABLE t ADD mix embedding, ADD other embedding;
+UPDATE t SET (mix, other) = (SELECT e[1], e[2] FROM instsim_embed(data, ARRAY['mix', 'other']) e);
+SELECT name, mix = instsim_embed(data, 'mix') AS mix, other = instsim_embed(data, 'other') AS other,
+       mix IS NULL AS is_null FROM t ORDER BY name;
+DROP TABLE t;
 -- a literal second argument is a model name; only an array picks the array form
 SELECT pg_typeof(instsim_embed(f('chord.flac'))) AS no_model,
        pg_typeof(instsim_embed(f('chord.flac'), 'other')) AS literal,

@@ -16,4 +16,11 @@ SELECT :'tag', pg_backend_pid(), r.*
                  $q$SELECT count(instsim_embed(audio, 'mix')) + count(instsim_embed(audio, 'drums'))
                          + count(instsim_embed(audio, 'bass')) + count(instsim_embed(audio, 'piano'))
                          + count(instsim_embed(audio, 'guitar')) FROM tracks$q$,
+                 :track_s, :repeats) r
+UNION ALL
+-- the same five track vectors from one decode and one log-mel per segment
+SELECT :'tag', pg_backend_pid(), r.*
+  FROM bench_run('5 models, one call',
+                 $q$SELECT sum(cardinality(instsim_embed(audio,
+                           ARRAY['mix', 'drums', 'bass', 'piano', 'guitar'])))::bigint FROM tracks$q$,
                  :track_s, :repeats) r;
