@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the demo on a throw-away local cluster: installs
-# missing Debian packages, builds and installs the extension, starts a cluster
-# in .tmp/ on a free port, runs scripts/demo.sql, and stops the cluster.
+# missing Debian packages, builds and installs the extension and the tools,
+# renders a small catalogue of songs (instsim-synth: per-instrument stems and
+# the mix, from generated MIDI through FluidSynth), starts a cluster in .tmp/
+# on a free port, embeds every track per instrument with the shipped models,
+# runs the similarity queries of scripts/demo.sql, and stops the cluster.
 source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
 ensure_deps
 build_install
+work=$(postgres_workdir demo-corpus)
+log "rendering 12 songs of 40 s into $work"
+build/instsim-synth generate --out "$work/corpus" --tracks 12 --seed 11 --seconds 40 \
+	--no-select --jobs "$(nproc)" 2>&1 | tail -n 1
+scripts/demo_catalogue.sh "$work/corpus" >"$work/catalogue.tsv"
+chmod -R a+rX "$work"
 cluster_start demo
-psql -X -q -v ON_ERROR_STOP=1 -f scripts/demo.sql
+psql -X -q -v catalogue="$work/catalogue.tsv" -f scripts/demo.sql
 log "demo finished; the cluster is stopped"

@@ -26,6 +26,8 @@ INSERT INTO files VALUES ('junk.bin', lo_get(:LASTOID)); SELECT lo_unlink(:LASTO
 CREATE FUNCTION f(text) RETURNS bytea LANGUAGE sql AS 'SELECT data FROM files WHERE name = $1';
 
 -- ---- models ---------------------------------------------------------------
+-- the shipped models, loaded by CREATE EXTENSION
+SELECT name, instrument, dims FROM instsim.models WHERE builtin ORDER BY name;
 SELECT p ->> 'instrument' AS instrument, p -> 'embedding_dim' AS dim, p -> 'input_shape' AS input,
        p -> 'frontend' ->> 'sample_rate' AS rate, jsonb_array_length(p -> 'layers') AS layers,
        p -> 'layers' -> 0 AS first_layer
