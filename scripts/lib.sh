@@ -82,3 +82,15 @@ cluster_stop() {
 		as_postgres pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null || true
 	fi
 }
+
+# Renders the generated training corpus into $1/corpus unless it is there:
+# ensure_corpus WORK TRACKS SEED SECONDS JOBS.  The seed fixes every song, so
+# scripts that share WORK share one corpus and its mel cache.
+ensure_corpus() {
+	local work=$1 tracks=$2 seed=$3 seconds=$4 jobs=$5
+	[[ -f "$work/corpus/split.yaml" ]] && return
+	log "generating $tracks songs (seed $seed) into $work/corpus"
+	mkdir -p "$work"
+	"$INSTSIM_ROOT/build/instsim-synth" generate --out "$work/corpus" --tracks "$tracks" \
+		--seed "$seed" --seconds "$seconds" --jobs "$jobs"
+}

@@ -15,12 +15,7 @@ EPOCHS=${EPOCHS:-6} THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp
 
 ensure_deps
 make -s -j"$(nproc)" WERROR=1 all
-mkdir -p "$WORK"
-if [[ ! -f "$WORK/corpus/split.yaml" ]]; then
-	log "generating $TRACKS songs (seed $SEED) into $WORK/corpus"
-	build/instsim-synth generate --out "$WORK/corpus" --tracks "$TRACKS" --seed "$SEED" \
-		--seconds "$SEGSECONDS" --jobs "$THREADS"
-fi
+ensure_corpus "$WORK" "$TRACKS" "$SEED" "$SEGSECONDS" "$THREADS"
 for inst in mix drums bass piano guitar; do
 	log "training $inst ($EPOCHS epochs)"
 	build/instsim-train --corpus "$WORK/corpus" --instrument "$inst" \

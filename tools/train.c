@@ -42,6 +42,7 @@ typedef struct options
 	const char *checkpoint;
 	const char *resume;
 	const char *cache;
+	const char *split;
 	slakh_inst	inst;
 	int			epochs;
 	int			batch;
@@ -77,6 +78,7 @@ usage(FILE *f)
 			"  --eval-every N          held-out kNN accuracy every N epochs, 0: never (1)\n"
 			"  --keep-best             write --out at each new best held-out accuracy and\n"
 			"                          keep that one, not the last epoch's\n"
+			"  --split FILE            train/test split (DIR/split.yaml)\n"
 			"  --cache DIR             mel feature cache (DIR/.instsim-cache)\n"
 			"  --checkpoint FILE       training state saved after every epoch\n"
 			"  --resume FILE           continue from a checkpoint\n");
@@ -125,7 +127,7 @@ parse_options(int argc, char **argv, options *o)
 		{"channels", required_argument, NULL, 'C'}, {"embedding", required_argument, NULL, 'E'},
 		{"eval-every", required_argument, NULL, 'v'}, {"cache", required_argument, NULL, 'k'},
 		{"checkpoint", required_argument, NULL, 'p'}, {"resume", required_argument, NULL, 'r'},
-		{"keep-best", no_argument, NULL, 'B'},
+		{"keep-best", no_argument, NULL, 'B'}, {"split", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
@@ -145,6 +147,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'p': o->checkpoint = optarg; break;
 			case 'r': o->resume = optarg; break;
 			case 'k': o->cache = optarg; break;
+			case 'S': o->split = optarg; break;
 			case 'i': bad = (inst = slakh_inst_parse(optarg)) < 0; break;
 			case 'e': bad = parse_int(optarg, 1, 100000, &o->epochs); break;
 			case 'b': bad = parse_int(optarg, 1, 4096, &o->batch); break;
@@ -176,14 +179,20 @@ parse_options(int argc, char **argv, options *o)
 	return 0;
 }
 
-/* Train and test track lists: the corpus's split, or every track as training. */
+/*
+ * Train and test track lists: the given split, else the corpus's, else every
+ * track as training.  A split other than the corpus's lets several
+ * experiments (say a larger test share) share one rendered corpus and cache.
+ */
 static int
-read_tracks(const char *root, corpus_split *sp, char *err, size_t errlen)
+read_tracks(const char *root, const char *split, corpus_split *sp, char *err, size_t errlen)
 {
 	char		path[4096];
 	struct stat st;
 
 	memset(sp, 0, sizeof(*sp));
+	if (split)
+		return split_read(split, sp, err, errlen);
 	snprintf(path, sizeof(path), "%s/%s", root, SPLIT_FILE);
 	if (stat(path, &st) == 0)
 		return split_read(path, sp, err, errlen);
@@ -347,7 +356,7 @@ setup(run *r, char *err, size_t errlen)
 		snprintf(cache, sizeof(cache), "%s/.instsim-cache", o->corpus);
 		cache_dir = cache;
 	}
-	if (read_tracks(o->corpus, &r->split, err, errlen) < 0)
+	if (read_tracks(o->corpus, o->split, &r->split, err, errlen) < 0)
 		return -1;
 	fprintf(stderr, "instsim-train: %s, %d training and %d test tracks\n",
 			slakh_inst_name(o->inst), r->split.train.n, r->split.test.n);
