@@ -164,6 +164,26 @@ hnsw_distance(HnswMetric metric, const float *a, const float *b, int dim)
 	return -is_dot(a, b, dim);
 }
 
+/*
+ * The neighbour heuristic rejects a candidate when HNSW_ALPHA times its
+ * distance to a kept neighbour is below its distance to the base.  Above 1
+ * it rejects less and keeps some longer links (the "alpha" of DiskANN's
+ * pruning); measured on the 100 000 x 128 bench sets with the fill of
+ * hnsw_select_neighbors, lowdim recall@10 at ef 40 was 0.987 at 1.0, 0.993
+ * at 1.1, 0.991 at 1.2, 0.990 at 1.3, 0.984 at 1.5; clustered unchanged.
+ * Negative inner-product "distances" would turn the factor around, so that
+ * metric keeps the plain rule.
+ */
+#define HNSW_ALPHA 1.1f
+
+/* Whether a candidate at d_base from the base is occluded by a kept neighbour
+ * at d_kept from it (see HNSW_ALPHA). */
+static inline bool
+hnsw_occluded(HnswMetric metric, float d_kept, float d_base)
+{
+	return (metric == HNSW_METRIC_IP ? d_kept : HNSW_ALPHA * d_kept) < d_base;
+}
+
 /* Starts loading `len` bytes into the cache; never faults. */
 static inline void
 hnsw_prefetch_bytes(const void *p, Size len)
@@ -248,7 +268,7 @@ extern void hnsw_check_dim(int dim, int m, int index_dim);
 extern bool hnsw_prepare_vector(HnswMetric metric, const float *in, float *out, int dim);
 extern int	hnsw_random_level(int m, int max_level);
 extern int	hnsw_select_neighbors(HnswNeighbor *cands, int n, int cap,
-								  HnswMetric metric, int dim);
+								  HnswMetric metric, int dim, int *nkept);
 extern void hnsw_sort_neighbors(HnswNeighbor *cands, int n);
 extern void hnsw_init_page(Page page, uint16 flags);
 extern void hnsw_init_meta(Page page, const HnswShape *shape);

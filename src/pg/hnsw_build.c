@@ -45,9 +45,11 @@ typedef struct BuildState
 	ItemPointerData *heaptids;
 	uint8	   *levels;
 	int32	   *links0;			/* 2m per node */
+	float	   *dist0;			/* 2m per node: distance to each link */
 	int32	   *count0;
+	int32	   *kept0;			/* lists' heuristic prefix, see NodeList */
 	int32	   *upper_at;		/* first level-1 block in upper, or -1 */
-	int32	   *upper;			/* per level >= 1: count, then m ids */
+	int32	   *upper;			/* per level >= 1: UPPER_BLOCK(m) slots */
 	uint64		upper_used;
 	uint64		upper_cap;
 	uint32	   *visit;
@@ -60,7 +62,27 @@ typedef struct BuildState
 	HnswHeapItem *seeds;
 	int			nseeds;
 	HnswNeighbor *pick;
+	int32	   *todo;			/* one list's unvisited neighbours */
 } BuildState;
+
+/*
+ * A node's neighbour list at one level.  The first *kept ids are the ones the
+ * neighbour heuristic chose, nearest first; the rest fill the free slots with
+ * the nearest ones it rejected, nearest first (see hnsw_select_neighbors).
+ * Keeping that split and the distances lets link_back decide a new link
+ * with a few distance computations instead of re-running the heuristic.
+ */
+typedef struct NodeList
+{
+	int32	   *ids;
+	float	   *dist;
+	int32	   *count;
+	int32	   *kept;
+	int			cap;
+} NodeList;
+
+/* An upper-level block: count, kept, m ids, m distances (as float bits). */
+#define UPPER_BLOCK(m) (2 + 2 * (m))
 
 static inline float *
 node_vec(BuildState *bs, int32 id)
@@ -68,19 +90,31 @@ node_vec(BuildState *bs, int32 id)
 	return bs->vecs + (int64) id * bs->shape.dim;
 }
 
-/* A node's list at `level`: its ids and a pointer to its count. */
-static inline int32 *
-node_links(BuildState *bs, int32 id, int level, int *cap, int32 **count)
+static inline NodeList
+node_list(BuildState *bs, int32 id, int level)
 {
+	NodeList	l;
+	int			m = bs->shape.m;
+
 	if (level == 0)
 	{
-		*cap = 2 * bs->shape.m;
-		*count = &bs->count0[id];
-		return bs->links0 + (int64) id * 2 * bs->shape.m;
+		l.cap = 2 * m;
+		l.ids = bs->links0 + (int64) id * 2 * m;
+		l.dist = bs->dist0 + (int64) id * 2 * m;
+		l.count = &bs->count0[id];
+		l.kept = &bs->kept0[id];
 	}
-	*cap = bs->shape.m;
-	*count = bs->upper + bs->upper_at[id] + (int64) (level - 1) * (bs->shape.m + 1);
-	return *count + 1;
+	else
+	{
+		int32	   *block = bs->upper + bs->upper_at[id] + (int64) (level - 1) * UPPER_BLOCK(m);
+
+		l.cap = m;
+		l.count = block;
+		l.kept = block + 1;
+		l.ids = block + 2;
+		l.dist = (float *) (block + 2 + m);
+	}
+	return l;
 }
 
 static Size
@@ -88,8 +122,8 @@ node_bytes(const HnswShape *sh)
 {
 	/* per node, plus the expected share of upper-level lists (1 in m nodes) */
 	return sizeof(float) * sh->dim + sizeof(ItemPointerData) + 1 +
-		sizeof(int32) * (2 * sh->m + 1) + sizeof(int32) + sizeof(uint32) +
-		sizeof(int32) * (sh->m + 1) * 2 / sh->m;
+		(sizeof(int32) + sizeof(float)) * 2 * sh->m + 2 * sizeof(int32) +
+		sizeof(int32) + sizeof(uint32) + sizeof(int32) * UPPER_BLOCK(sh->m) * 2 / sh->m;
 }
 
 static void
@@ -107,7 +141,9 @@ graph_reserve(BuildState *bs)
 	GROW(heaptids, ItemPointerData, 1);
 	GROW(levels, uint8, 1);
 	GROW(links0, int32, 2 * sh->m);
+	GROW(dist0, float, 2 * sh->m);
 	GROW(count0, int32, 1);
+	GROW(kept0, int32, 1);
 	GROW(upper_at, int32, 1);
 	GROW(visit, uint32, 1);
 #undef GROW
@@ -126,6 +162,10 @@ dist_to(BuildState *bs, const float *q, int32 id)
 static void
 search_layer(BuildState *bs, const float *q, int level, int ef)
 {
+	int32	   *todo = bs->todo;
+	int			ntodo;
+	Size		prefetch = Min(sizeof(float) * bs->shape.dim, 1024);
+
 	bs->cand.n = 0;
 	bs->best.n = 0;
 	if (++bs->epoch == 0)
@@ -142,22 +182,42 @@ search_layer(BuildState *bs, const float *q, int level, int ef)
 	while (bs->cand.n > 0)
 	{
 		HnswHeapItem c = hnsw_heap_pop(&bs->cand);
-		int			cap;
-		int32	   *count;
-		int32	   *links;
+		NodeList	l;
 
 		if (c.key > -bs->best.items[0].key && bs->best.n >= ef)
 			break;
-		links = node_links(bs, c.id, level, &cap, &count);
-		for (int i = 0; i < *count; i++)
+		l = node_list(bs, c.id, level);
+		/* the likely next expansion: its list loads while this one is done */
+		if (bs->cand.n > 0)
+			hnsw_prefetch_bytes(node_list(bs, bs->cand.items[0].id, level).ids,
+								sizeof(int32) * l.cap);
+
+		/*
+		 * The vectors are scattered over a large array, so a distance mostly
+		 * waits for memory: touch the start of every new neighbour's vector
+		 * first, then load the next one whole while computing each distance
+		 * (prefetching all of them at once stalls on the CPU's fill buffers).
+		 */
+		ntodo = 0;
+		for (int i = 0; i < *l.count; i++)
 		{
-			int32		nb = links[i];
-			float		d;
+			int32		nb = l.ids[i];
 
 			if (bs->visit[nb] == bs->epoch)
 				continue;
 			bs->visit[nb] = bs->epoch;
+			todo[ntodo++] = nb;
+			__builtin_prefetch(node_vec(bs, nb));
+		}
+		for (int i = 0; i < ntodo; i++)
+		{
+			int32		nb = todo[i];
+			float		d;
+
+			if (i + 1 < ntodo)
+				hnsw_prefetch_bytes(node_vec(bs, todo[i + 1]), prefetch);
 			d = dist_to(bs, q, nb);
+
 			if (bs->best.n < ef || d < -bs->best.items[0].key)
 			{
 				hnsw_heap_push(&bs->cand, d, nb);
@@ -181,10 +241,12 @@ best_to_seeds(BuildState *bs)
 	}
 }
 
-/* Fills bs->pick from the seeds, sorted, and applies the heuristic. */
-static int
-pick_neighbors(BuildState *bs, int cap)
+/* Chooses q's list at one level from the seeds (sorted, heuristic, fill). */
+static void
+pick_neighbors(BuildState *bs, NodeList l)
 {
+	int			n;
+
 	for (int i = 0; i < bs->nseeds; i++)
 	{
 		bs->pick[i].dist = bs->seeds[i].key;
@@ -192,42 +254,105 @@ pick_neighbors(BuildState *bs, int cap)
 		bs->pick[i].vec = node_vec(bs, bs->seeds[i].id);
 	}
 	hnsw_sort_neighbors(bs->pick, bs->nseeds);
-	return hnsw_select_neighbors(bs->pick, bs->nseeds, cap, bs->shape.metric,
-								 bs->shape.dim);
-}
-
-/* Adds the link from -> to at `level`, pruning from's list when full. */
-static void
-link_back(BuildState *bs, int32 from, int32 to, float d, int level)
-{
-	int			cap;
-	int32	   *count;
-	int32	   *links = node_links(bs, from, level, &cap, &count);
-	const float *base = node_vec(bs, from);
-	int			n = *count;
-	int			kept;
-
-	if (n < cap)
-	{
-		links[n] = to;
-		*count = n + 1;
-		return;
-	}
+	n = hnsw_select_neighbors(bs->pick, bs->nseeds, l.cap, bs->shape.metric,
+							  bs->shape.dim, l.kept);
 	for (int i = 0; i < n; i++)
 	{
-		bs->pick[i].id = links[i];
-		bs->pick[i].vec = node_vec(bs, links[i]);
-		bs->pick[i].dist = hnsw_distance(bs->shape.metric, base, bs->pick[i].vec,
-										 bs->shape.dim);
+		l.ids[i] = bs->pick[i].id;
+		l.dist[i] = bs->pick[i].dist;
+	}
+	*l.count = n;
+}
+
+/* Inserts (id, d) at position `at` of a list part ending at `end`, if room. */
+static void
+list_insert(NodeList l, int at, int end, int32 id, float d)
+{
+	int			move = Min(end, l.cap - 1) - at;
+
+	if (move < 0)
+		return;
+	memmove(&l.ids[at + 1], &l.ids[at], sizeof(int32) * move);
+	memmove(&l.dist[at + 1], &l.dist[at], sizeof(float) * move);
+	l.ids[at] = id;
+	l.dist[at] = d;
+}
+
+/* Re-runs the heuristic over the list plus (to, d): the general case. */
+static void
+relink_full(BuildState *bs, NodeList l, int32 to, float d)
+{
+	int			n = *l.count;
+
+	for (int i = 0; i < n; i++)
+	{
+		bs->pick[i].id = l.ids[i];
+		bs->pick[i].vec = node_vec(bs, l.ids[i]);
+		bs->pick[i].dist = l.dist[i];
 	}
 	bs->pick[n].id = to;
 	bs->pick[n].vec = node_vec(bs, to);
 	bs->pick[n].dist = d;
 	hnsw_sort_neighbors(bs->pick, n + 1);
-	kept = hnsw_select_neighbors(bs->pick, n + 1, cap, bs->shape.metric, bs->shape.dim);
-	for (int i = 0; i < kept; i++)
-		links[i] = bs->pick[i].id;
-	*count = kept;
+	n = hnsw_select_neighbors(bs->pick, n + 1, l.cap, bs->shape.metric, bs->shape.dim,
+							  l.kept);
+	for (int i = 0; i < n; i++)
+	{
+		l.ids[i] = bs->pick[i].id;
+		l.dist[i] = bs->pick[i].dist;
+	}
+	*l.count = n;
+}
+
+/*
+ * Adds the link from -> to (distance d) at `level`, with the same outcome as
+ * re-running the heuristic over the list plus `to`, but usually at the cost
+ * of comparing `to` with the heuristic's part only.  The decisions for
+ * members nearer than `to` cannot change.  If `to` is rejected, nothing else
+ * changes either: it joins the fill part.  If it is accepted and rejects
+ * no farther heuristic member, it joins that part and the fill loses its
+ * farthest; only when it would push a member out does the heuristic run
+ * over the whole list again.
+ */
+static void
+link_back(BuildState *bs, int32 from, int32 to, float d, int level)
+{
+	NodeList	l = node_list(bs, from, level);
+	const float *tv = node_vec(bs, to);
+	int			kept = *l.kept;
+	int			n = *l.count;
+	int			at = 0;
+
+	while (at < kept && l.dist[at] <= d)
+	{
+		if (hnsw_occluded(bs->shape.metric,
+						  hnsw_distance(bs->shape.metric, tv, node_vec(bs, l.ids[at]),
+										bs->shape.dim), d))
+		{
+			/* rejected: into the fill part, in distance order */
+			int			f = kept;
+
+			while (f < n && l.dist[f] <= d)
+				f++;
+			list_insert(l, f, n, to, d);
+			*l.count = Min(n + 1, l.cap);
+			return;
+		}
+		at++;
+	}
+	for (int j = at; j < kept; j++)
+	{
+		if (hnsw_occluded(bs->shape.metric,
+						  hnsw_distance(bs->shape.metric, node_vec(bs, l.ids[j]), tv,
+										bs->shape.dim), l.dist[j]))
+		{
+			relink_full(bs, l, to, d);
+			return;
+		}
+	}
+	list_insert(l, at, n, to, d);
+	*l.kept = Min(kept + 1, l.cap);
+	*l.count = Min(n + 1, l.cap);
 }
 
 static void
@@ -247,17 +372,21 @@ graph_add(BuildState *bs, const float *vec, ItemPointer heaptid)
 	bs->heaptids[q] = *heaptid;
 	bs->levels[q] = level;
 	bs->count0[q] = 0;
+	bs->kept0[q] = 0;
 	bs->upper_at[q] = -1;
 	if (level > 0)
 	{
-		uint64		need = (uint64) level * (sh->m + 1);
+		uint64		need = (uint64) level * UPPER_BLOCK(sh->m);
 
 		if (bs->upper_used + need > bs->upper_cap)
 			bs->upper = hnsw_grow(bs->upper, sizeof(int32), &bs->upper_cap,
 								  bs->upper_used + need);
 		bs->upper_at[q] = (int32) bs->upper_used;
 		for (int l = 0; l < level; l++)
-			bs->upper[bs->upper_used + (uint64) l * (sh->m + 1)] = 0;
+		{
+			bs->upper[bs->upper_used + (uint64) l * UPPER_BLOCK(sh->m)] = 0;
+			bs->upper[bs->upper_used + (uint64) l * UPPER_BLOCK(sh->m) + 1] = 0;
+		}
 		bs->upper_used += need;
 	}
 	if (bs->entry < 0)
@@ -276,18 +405,11 @@ graph_add(BuildState *bs, const float *vec, ItemPointer heaptid)
 		best_to_seeds(bs);
 		if (l <= level)
 		{
-			int			cap;
-			int32	   *count;
-			int32	   *links = node_links(bs, q, l, &cap, &count);
-			int			kept = pick_neighbors(bs, cap);
+			NodeList	list = node_list(bs, q, l);
 
-			/* link_back reuses bs->pick, so take the choice out first */
-			for (int i = 0; i < kept; i++)
-				links[i] = bs->pick[i].id;
-			*count = kept;
-			for (int i = 0; i < kept; i++)
-				link_back(bs, links[i], q,
-						  dist_to(bs, qv, links[i]), l);
+			pick_neighbors(bs, list);
+			for (int i = 0; i < *list.count; i++)
+				link_back(bs, list.ids[i], q, list.dist[i], l);
 		}
 	}
 	if (level > bs->entry_level)
@@ -434,15 +556,13 @@ graph_write(BuildState *bs)
 		memcpy(tup->vec, node_vec(bs, id), sizeof(float) * sh->dim);
 		for (int l = 0; l <= tup->level; l++)
 		{
-			int			cap;
-			int32	   *count;
-			int32	   *links = node_links(bs, id, l, &cap, &count);
+			NodeList	list = node_list(bs, id, l);
 			ItemPointer dst = hnsw_element_neighbors(tup, sh->dim, sh->m, l);
 
-			for (int k = 0; k < cap; k++)
+			for (int k = 0; k < list.cap; k++)
 			{
-				if (k < *count)
-					dst[k] = tids[links[k]];
+				if (k < *list.count)
+					dst[k] = tids[list.ids[k]];
 				else
 					ItemPointerSetInvalid(&dst[k]);
 			}
@@ -487,6 +607,7 @@ graph_start(BuildState *bs, int dim)
 	bs->cap_limit = Max((int64) maintenance_work_mem * 1024 / (int64) node_bytes(sh), 2);
 	bs->seeds = MemoryContextAlloc(bs->graph_ctx,
 								   sizeof(HnswHeapItem) * (sh->ef_construction + 1));
+	bs->todo = MemoryContextAlloc(bs->graph_ctx, sizeof(int32) * 2 * sh->m);
 	bs->pick = MemoryContextAlloc(bs->graph_ctx,
 								  sizeof(HnswNeighbor) * (Max(sh->ef_construction, 2 * sh->m) + 1));
 }

@@ -47,7 +47,7 @@ collect_links(HnswSearch *s, int level, void *arg)
 	int			n = hnsw_search_results(s, st->results, sh->ef_construction, true);
 	int			kept = hnsw_select_neighbors(st->results, n,
 											 hnsw_level_capacity(sh->m, level),
-											 sh->metric, sh->dim);
+											 sh->metric, sh->dim, NULL);
 
 	st->links[level] = palloc(sizeof(Link) * Max(kept, 1));
 	st->nlinks[level] = kept;
@@ -191,7 +191,7 @@ prune_list(Relation index, const HnswShape *sh, const float *base,
 	c[nc].id = 1;
 	nc++;
 	hnsw_sort_neighbors(c, nc);
-	kept = hnsw_select_neighbors(c, nc, cap, sh->metric, sh->dim);
+	kept = hnsw_select_neighbors(c, nc, cap, sh->metric, sh->dim, NULL);
 	for (int i = 0; i < kept; i++)
 	{
 		tids[i] = c[i].tid;

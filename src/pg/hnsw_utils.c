@@ -193,12 +193,19 @@ hnsw_random_level(int m, int max_level)
  * The HNSW neighbour heuristic: walk the candidates nearest first and keep
  * one only if it is closer to the base than to every neighbour kept so far,
  * which spreads links across directions instead of into one cluster.  The
- * kept candidates are moved to the front; returns how many.  `cands` must be
- * sorted by distance.
+ * kept candidates are moved to the front, the rejected ones follow in their
+ * distance order, and the free slots are then filled with the nearest of
+ * those ("keep pruned connections" of the HNSW paper).  On data of low
+ * intrinsic dimension the heuristic alone leaves nodes with a handful of
+ * links, and a search at small ef then misses neighbours behind them
+ * (lowdim recall@10 at ef 40: 0.978 without the fill); full lists cost a
+ * few more distance computations per hop.  Returns how many to keep, and
+ * how many of those the heuristic chose in *nkept (if not NULL).  `cands`
+ * must be sorted by distance.
  */
 int
 hnsw_select_neighbors(HnswNeighbor *cands, int n, int cap,
-					  HnswMetric metric, int dim)
+					  HnswMetric metric, int dim, int *nkept)
 {
 	int			kept = 0;
 
@@ -208,7 +215,8 @@ hnsw_select_neighbors(HnswNeighbor *cands, int n, int cap,
 
 		for (int j = 0; j < kept; j++)
 		{
-			if (hnsw_distance(metric, cands[i].vec, cands[j].vec, dim) < cands[i].dist)
+			if (hnsw_occluded(metric, hnsw_distance(metric, cands[i].vec, cands[j].vec, dim),
+							  cands[i].dist))
 			{
 				good = false;
 				break;
@@ -216,13 +224,16 @@ hnsw_select_neighbors(HnswNeighbor *cands, int n, int cap,
 		}
 		if (good)
 		{
-			HnswNeighbor tmp = cands[kept];
+			HnswNeighbor tmp = cands[i];
 
-			cands[kept++] = cands[i];
-			cands[i] = tmp;
+			/* shift the rejected ones up: they stay sorted for the fill */
+			memmove(&cands[kept + 1], &cands[kept], sizeof(HnswNeighbor) * (i - kept));
+			cands[kept++] = tmp;
 		}
 	}
-	return kept;
+	if (nkept)
+		*nkept = kept;
+	return Min(n, cap);
 }
 
 void

@@ -182,7 +182,7 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 		}
 	}
 	hnsw_sort_neighbors(vs->cands, n);
-	kept = hnsw_select_neighbors(vs->cands, n, cap, sh->metric, sh->dim);
+	kept = hnsw_select_neighbors(vs->cands, n, cap, sh->metric, sh->dim, NULL);
 
 	buf = hnsw_read_locked(vs->index, ItemPointerGetBlockNumber(self),
 						   vs->strategy, BUFFER_LOCK_EXCLUSIVE);
