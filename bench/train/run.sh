@@ -8,7 +8,7 @@ trip=${2:-64}
 cd "$(dirname "$0")/../.."
 mkdir -p build
 cc -O2 -fopenmp-simd -Wall -Wextra -Isrc/core -o build/bench_train bench/train/bench_train.c \
-	src/core/train_step.o src/core/train_net.o src/core/workers.o src/core/triplet.o \
+	src/core/train_step.o src/core/train_net.o src/core/workers.o src/core/triplet.o src/core/distance.o \
 	src/core/adam.o src/core/nn.o src/core/errmsg.o -lopenblas -lm -lpthread
 grep -m1 'model name' /proc/cpuinfo
 uptime

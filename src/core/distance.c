@@ -99,19 +99,33 @@ is_norm_squared(const float *a, size_t n)
  * ~1e19, so a tiny or huge but valid vector would look zero or infinite.  Those
  * rare cases are redone here in double, which covers the whole float4 range.
  */
-static double
-cosine_similarity_double(const float *a, const float *b, size_t n)
+void
+is_dot_norms_double(const float *a, const float *b, size_t n,
+					double *dot, double *na, double *nb)
 {
-	double		dot = 0.0,
-				na = 0.0,
-				nb = 0.0;
+	double		ab = 0.0,
+				aa = 0.0,
+				bb = 0.0;
 
 	for (size_t i = 0; i < n; i++)
 	{
-		dot += (double) a[i] * b[i];
-		na += (double) a[i] * a[i];
-		nb += (double) b[i] * b[i];
+		ab += (double) a[i] * b[i];
+		aa += (double) a[i] * a[i];
+		bb += (double) b[i] * b[i];
 	}
+	*dot = ab;
+	*na = aa;
+	*nb = bb;
+}
+
+static double
+cosine_similarity_double(const float *a, const float *b, size_t n)
+{
+	double		dot,
+				na,
+				nb;
+
+	is_dot_norms_double(a, b, n, &dot, &na, &nb);
 	if (na == 0.0 || nb == 0.0)
 		return NAN;
 	return dot / sqrt(na) / sqrt(nb);

@@ -22,6 +22,13 @@ float		is_norm_squared(const float *a, size_t n);
  */
 double		is_cosine_distance(const float *a, const float *b, size_t n);
 
+/*
+ * a.b, |a|^2 and |b|^2 summed in double: for the rare vectors whose float sums
+ * under- or overflow, and for losses that subtract nearly equal distances.
+ */
+void		is_dot_norms_double(const float *a, const float *b, size_t n,
+								double *dot, double *na, double *nb);
+
 /* Same, when |b|^2 is already known (the index caches the query norm). */
 double		is_cosine_distance_qn(const float *a, const float *b, size_t n,
 								  double b_norm_sq);

@@ -275,3 +275,32 @@ is_net_flops(const is_net *net)
 	}
 	return f;
 }
+
+int
+is_net_default(is_net *net, int in_c, int in_h, int in_w, const int *channels,
+			   int n_blocks, int emb_dim, char *err, size_t errlen)
+{
+	int			k = 0;
+
+	if (n_blocks < 1 || 4 * n_blocks + 3 > IS_NET_MAX_LAYERS)
+	{
+		return is_fail(err, errlen, "%d blocks, want 1..%d", n_blocks,
+					   (IS_NET_MAX_LAYERS - 3) / 4);
+	}
+	memset(net, 0, sizeof(*net));
+	net->in_c = in_c;
+	net->in_h = in_h;
+	net->in_w = in_w;
+	for (int b = 0; b < n_blocks; b++)
+	{
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_CONV3X3, .out = channels[b]};
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f};
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_RELU};
+		net->layers[k++] = (is_layer) {.kind = IS_LAYER_MAXPOOL2};
+	}
+	net->layers[k++] = (is_layer) {.kind = IS_LAYER_GAP};
+	net->layers[k++] = (is_layer) {.kind = IS_LAYER_LINEAR, .out = emb_dim};
+	net->layers[k++] = (is_layer) {.kind = IS_LAYER_L2NORM};
+	net->n_layers = k;
+	return is_net_init(net, err, errlen);
+}

@@ -65,7 +65,6 @@ is_model_synth(is_model *m, const char *instrument, const is_frontend *fe,
 {
 	static const int channels[] = {16, 32, 64, 128};
 	is_net	   *net = &m->net;
-	int			n = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (strlen(instrument) >= sizeof(m->instrument) || !*instrument)
@@ -73,21 +72,8 @@ is_model_synth(is_model *m, const char *instrument, const is_frontend *fe,
 					   IS_MODEL_INSTRUMENT_LEN - 1);
 	strcpy(m->instrument, instrument);
 	m->fe = *fe;
-	net->in_c = 1;
-	net->in_h = fe->n_mels;
-	net->in_w = is_frontend_frames(fe);
-	for (int b = 0; b < 4; b++)
-	{
-		net->layers[n++] = (is_layer) {.kind = IS_LAYER_CONV3X3, .out = channels[b]};
-		net->layers[n++] = (is_layer) {.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f};
-		net->layers[n++] = (is_layer) {.kind = IS_LAYER_RELU};
-		net->layers[n++] = (is_layer) {.kind = IS_LAYER_MAXPOOL2};
-	}
-	net->layers[n++] = (is_layer) {.kind = IS_LAYER_GAP};
-	net->layers[n++] = (is_layer) {.kind = IS_LAYER_LINEAR, .out = 128};
-	net->layers[n++] = (is_layer) {.kind = IS_LAYER_L2NORM};
-	net->n_layers = n;
-	if (is_net_init(net, err, errlen) < 0)
+	if (is_net_default(net, 1, fe->n_mels, is_frontend_frames(fe), channels, 4, 128,
+					   err, errlen) < 0)
 		return -1;
 	is_net_synth_params(net, seed);
 	return 0;

@@ -59,13 +59,5 @@ int			is_net_tensor_trained(const is_net *net, int i);
  */
 void		is_net_init_params(is_net *net, uint64_t seed);
 
-/*
- * The default table: per channel count c in channels[0..n_blocks), the block
- * [conv3x3(c), batchnorm, relu, maxpool2]; then gap, linear(emb_dim), l2norm.
- * Sets the table and calls is_net_init.
- */
-int			is_net_default(is_net *net, int in_c, int in_h, int in_w,
-						   const int *channels, int n_blocks, int emb_dim,
-						   char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,7 @@
 #include "triplet.h"
 
+#include "distance.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,25 +26,6 @@ is_mining_parse(const char *name, is_mining *m)
 	return -1;
 }
 
-/* Dot product and both squared norms, in double. */
-static void
-dot3(const float *x, const float *y, int dim, double *xy, double *xx, double *yy)
-{
-	double		a = 0.0,
-				b = 0.0,
-				c = 0.0;
-
-	for (int i = 0; i < dim; i++)
-	{
-		a += (double) x[i] * y[i];
-		b += (double) x[i] * x[i];
-		c += (double) y[i] * y[i];
-	}
-	*xy = a;
-	*xx = b;
-	*yy = c;
-}
-
 /* In double: the loss is a difference of distances, so rounding matters. */
 static double
 cos_dist(const float *x, const float *y, int dim)
@@ -51,7 +34,7 @@ cos_dist(const float *x, const float *y, int dim)
 				xx,
 				yy;
 
-	dot3(x, y, dim, &xy, &xx, &yy);
+	is_dot_norms_double(x, y, dim, &xy, &xx, &yy);
 	if (xx <= 0.0 || yy <= 0.0)
 		return 1.0;
 	return 1.0 - xy / sqrt(xx * yy);
@@ -68,7 +51,7 @@ cosine_grad(const float *x, const float *y, int dim, double s, float *gx, float 
 				xx,
 				yy;
 
-	dot3(x, y, dim, &xy, &xx, &yy);
+	is_dot_norms_double(x, y, dim, &xy, &xx, &yy);
 	if (xx <= 0.0 || yy <= 0.0)
 		return;
 	{
