@@ -313,14 +313,39 @@ col2im(const float *dcol, int c, int h, int w, float *dx)
 
 /* ---- parallel phases --------------------------------------------------- */
 
-typedef struct phase
+typedef struct phase phase;
+
+/* One worker's share of a phase: images [lo, hi) of the batch. */
+typedef void (*phase_fn) (const phase *ph, const is_layer *l, int id, int lo, int hi);
+
+struct phase
 {
 	is_train   *t;
 	int			layer;
 	const float *dy;			/* backward: gradient w.r.t. the layer's output */
 	float	   *dx;				/* backward: gradient w.r.t. its input (or NULL) */
 	int			relu;			/* batch-norm fused with the in-place ReLU after it */
-} phase;
+	phase_fn	fn;
+};
+
+static void
+phase_worker(void *arg, int id, int count)
+{
+	phase	   *ph = arg;
+	int			lo,
+				hi;
+
+	is_work_range(ph->t->n, id, count, &lo, &hi);
+	ph->fn(ph, &ph->t->net->layers[ph->layer], id, lo, hi);
+}
+
+/* Runs fn for layer ph->layer on every worker, each on its share of the batch. */
+static void
+run_phase(phase_fn fn, phase *ph)
+{
+	ph->fn = fn;
+	is_workers_run(ph->t->workers, phase_worker, ph);
+}
 
 static float *
 worker_grad(is_train *t, int id)
@@ -329,18 +354,13 @@ worker_grad(is_train *t, int id)
 }
 
 static void
-conv_forward(void *arg, int id, int count)
+conv_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	int			hw = l->in_h * l->in_w,
 				kdim = l->in_c * 9;
 	float	   *col = t->col + 2 * t->col_floats * id;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 	{
 		float	   *y = t->act[ph->layer + 1] + (size_t) b * layer_out(l);
@@ -355,21 +375,16 @@ conv_forward(void *arg, int id, int count)
 }
 
 static void
-conv_backward(void *arg, int id, int count)
+conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	int			hw = l->in_h * l->in_w,
 				kdim = l->in_c * 9;
 	float	   *col = t->col + 2 * t->col_floats * id;
 	float	   *dcol = col + t->col_floats;
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
 	float	   *gb = gw + (size_t) l->out_c * kdim;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 	{
 		const float *dy = ph->dy + (size_t) b * layer_out(l);
@@ -402,18 +417,13 @@ conv_backward(void *arg, int id, int count)
  * added up in double.
  */
 TRAIN_SIMD static void
-bn_sums(void *arg, int id, int count)
+bn_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	const layer_state *s = &t->ls[ph->layer];
 	int			hw = l->in_h * l->in_w;
 	double	   *part = t->part + t->part_doubles * id;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	memset(part, 0, sizeof(double) * 2 * l->in_c);
 	for (int b = lo; b < hi; b++)
 		for (int c = 0; c < l->in_c; c++)
@@ -477,17 +487,12 @@ reduce_parts(is_train *t, int channels)
 
 /* Phase 2 forward: y = (x - mean) * invstd * gamma + beta. */
 TRAIN_SIMD static void
-bn_apply(void *arg, int id, int count)
+bn_apply(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	const layer_state *s = &t->ls[ph->layer];
 	int			hw = l->in_h * l->in_w;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 		for (int c = 0; c < l->in_c; c++)
 		{
@@ -510,18 +515,13 @@ bn_apply(void *arg, int id, int count)
 
 /* Phase 2 backward: dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy xhat)/M). */
 TRAIN_SIMD static void
-bn_backward(void *arg, int id, int count)
+bn_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	const layer_state *s = &t->ls[ph->layer];
 	int			hw = l->in_h * l->in_w;
 	double		inv_m = 1.0 / ((double) t->n * hw);
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 		for (int c = 0; c < l->in_c; c++)
 		{
@@ -555,19 +555,15 @@ bn_backward(void *arg, int id, int count)
  * pointer could otherwise change ph's fields and block vectorisation.)
  */
 TRAIN_SIMD static void
-relu_phase(void *arg, int id, int count)
+relu_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
 	size_t		per = layer_in(&t->net->layers[ph->layer]);
 	float	   *y = t->act[ph->layer + 1];
 	const float *x = t->act[ph->layer];
 	const float *dy = ph->dy;
 	float	   *dx = ph->dx;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	if (dx)
 	{
 #pragma omp simd
@@ -601,11 +597,9 @@ relu_phase(void *arg, int id, int count)
  * stride-2 loops was slower: gathers and scatters.)
  */
 TRAIN_SIMD static void
-pool_phase(void *arg, int id, int count)
+pool_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	const int	iw = l->in_w,
 				ih = l->in_h,
 				ow = l->out_w,
@@ -616,10 +610,7 @@ pool_phase(void *arg, int id, int count)
 	float	   *y = t->act[ph->layer + 1];
 	const float *dy = ph->dy;
 	float	   *dx = ph->dx;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (size_t p = (size_t) lo * l->in_c; p < (size_t) hi * l->in_c; p++)
 		for (int r = 0; r < oh; r++)
 		{
@@ -682,16 +673,11 @@ pool_phase(void *arg, int id, int count)
 }
 
 TRAIN_SIMD static void
-gap_phase(void *arg, int id, int count)
+gap_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	int			hw = l->in_h * l->in_w;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 		for (int c = 0; c < l->in_c; c++)
 		{
@@ -718,16 +704,11 @@ gap_phase(void *arg, int id, int count)
 }
 
 static void
-linear_forward(void *arg, int id, int count)
+linear_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	float	   *y;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	if (hi <= lo)
 		return;
 	y = t->act[ph->layer + 1] + (size_t) lo * l->out_c;
@@ -739,18 +720,13 @@ linear_forward(void *arg, int id, int count)
 }
 
 static void
-linear_backward(void *arg, int id, int count)
+linear_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
 	float	   *gb = gw + (size_t) l->out_c * l->in_c;
 	const float *dy;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	if (hi <= lo)
 		return;
 	dy = ph->dy + (size_t) lo * l->out_c;
@@ -768,17 +744,12 @@ linear_backward(void *arg, int id, int count)
 
 /* y = x / max(|x|, eps); dx = (dy - y (y.dy)) / |x| (dy / eps when clamped). */
 static void
-l2norm_phase(void *arg, int id, int count)
+l2norm_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	int			d = l->in_c;
 	float	   *norm = t->ls[ph->layer].norm;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 	{
 		const float *x = t->act[ph->layer] + (size_t) b * d;
@@ -863,11 +834,9 @@ cell_winner(const float *r0, const float *r1, int c, float scale, float shift)
  * backward then runs as usual on it, in place.
  */
 TRAIN_SIMD static void
-block_phase(void *arg, int id, int count)
+block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 	is_train   *t = ph->t;
-	const is_layer *l = &t->net->layers[ph->layer];
 	const is_layer *pl = &t->net->layers[ph->layer + 2];
 	const layer_state *s = &t->ls[ph->layer];
 	const int	iw = l->in_w,
@@ -876,10 +845,7 @@ block_phase(void *arg, int id, int count)
 				oh = pl->out_h;
 	const size_t iplane = (size_t) ih * iw,
 				oplane = (size_t) oh * ow;
-	int			lo,
-				hi;
 
-	is_work_range(t->n, id, count, &lo, &hi);
 	for (int b = lo; b < hi; b++)
 		for (int c = 0; c < l->in_c; c++)
 		{
@@ -925,7 +891,7 @@ block_phase(void *arg, int id, int count)
 /* ---- passes ------------------------------------------------------------ */
 
 /* One parallel phase per layer kind (batch-norm needs a reduction between two). */
-static const is_work_fn forward_phase[] = {
+static const phase_fn forward_phase[] = {
 	[IS_LAYER_CONV3X3] = conv_forward,
 	[IS_LAYER_RELU] = relu_phase,
 	[IS_LAYER_MAXPOOL2] = pool_phase,
@@ -933,7 +899,7 @@ static const is_work_fn forward_phase[] = {
 	[IS_LAYER_LINEAR] = linear_forward,
 	[IS_LAYER_L2NORM] = l2norm_phase,
 };
-static const is_work_fn backward_phase[] = {
+static const phase_fn backward_phase[] = {
 	[IS_LAYER_CONV3X3] = conv_backward,
 	[IS_LAYER_RELU] = relu_phase,
 	[IS_LAYER_MAXPOOL2] = pool_phase,
@@ -988,23 +954,22 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 			int			block = fused_block(net, i);
 
 			ph.relu = fuses_relu(net, i);
-			is_workers_run(t->workers, bn_sums, &ph);
+			run_phase(bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
-			is_workers_run(t->workers, block ? block_phase : bn_apply, &ph);
+			run_phase(block ? block_phase : bn_apply, &ph);
 			/* the ReLU's output is the same buffer; a fused pool is done */
 			i += ph.relu + block;
 		}
 		else
-			is_workers_run(t->workers, forward_phase[net->layers[i].kind], &ph);
+			run_phase(forward_phase[net->layers[i].kind], &ph);
 	}
 	return t->act[net->n_layers];
 }
 
 static void
-zero_grads(void *arg, int id, int count)
+zero_grads(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	phase	   *ph = arg;
 
 	memset(worker_grad(ph->t, id), 0, sizeof(float) * ph->t->net->n_floats);
 }
@@ -1017,7 +982,7 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 	int			flip = 0;
 	phase		ph = {.t = t};
 
-	is_workers_run(t->workers, zero_grads, &ph);
+	run_phase(zero_grads, &ph);
 	for (int i = net->n_layers - 1; i >= 0; i--)
 	{
 		const is_layer *l;
@@ -1037,21 +1002,21 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 			if (block)
 			{
 				/* the routed gradient is batch-norm's dy, replaced by dx in place */
-				is_workers_run(t->workers, block_phase, &ph);
+				run_phase(block_phase, &ph);
 				ph.dy = ph.dx;
 				ph.relu = 0;
 			}
-			is_workers_run(t->workers, bn_sums, &ph);
+			run_phase(bn_sums, &ph);
 			reduce_parts(t, l->in_c);
 			for (int c = 0; c < l->in_c; c++)
 			{
 				g[c] += (float) t->part[2 * c + 1];
 				g[l->in_c + c] += (float) t->part[2 * c];
 			}
-			is_workers_run(t->workers, bn_backward, &ph);
+			run_phase(bn_backward, &ph);
 		}
 		else
-			is_workers_run(t->workers, backward_phase[l->kind], &ph);
+			run_phase(backward_phase[l->kind], &ph);
 		dy = ph.dx;
 		flip ^= 1;
 	}
