@@ -6,6 +6,8 @@
 # Usage (as root or any user; the server runs as `postgres` when root):
 #   bench/hnsw/run.sh                 # N=100000 vectors x 128 dims, 1000 queries
 #   N=20000 NQ=300 KINDS=clustered bench/hnsw/run.sh
+#   KINDS=tracks TRACKS=DIR bench/hnsw/run.sh   # real embeddings: DIR holds
+#       instsim-eval's segments_*.csv (all instruments pooled; NQ held out)
 # Each line of results.jsonl: build time and size, or per ef the best of PASSES
 # timed passes (queries/s, wall clock) with the backend's CPU ms per query.
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
@@ -83,8 +85,14 @@ run_queries() {	# engine ef
 }
 
 for kind in $KINDS; do
-	"$PY" "$VECTORS" "$kind" "$N" "$DIM" 1 "$WORK/x.tsv"
-	"$PY" "$VECTORS" "$kind" "$NQ" "$DIM" 2 "$WORK/q.tsv"
+	if [ "$kind" = tracks ]; then
+		# real embeddings: every segment of a corpus, as instsim-eval wrote them
+		"$PY" "$here/track_vectors.py" "$TRACKS" "$WORK/x.tsv" "$WORK/q.tsv" "$NQ"
+		echo "# tracks: $(wc -l < "$WORK/x.tsv") vectors from $TRACKS" | tee -a "$OUT"
+	else
+		"$PY" "$VECTORS" "$kind" "$N" "$DIM" 1 "$WORK/x.tsv"
+		"$PY" "$VECTORS" "$kind" "$NQ" "$DIM" 2 "$WORK/q.tsv"
+	fi
 	chmod a+r "$WORK"/*.tsv
 	"$PY" "$here/truth.py" "$WORK/x.tsv" "$WORK/q.tsv" > "$WORK/truth.txt"
 
