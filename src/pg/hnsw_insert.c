@@ -173,6 +173,10 @@ prune_list(Relation index, const HnswShape *sh, const float *base,
 	int			kept;
 	int			result = -1;
 
+	/* start every member's cache misses before the first read */
+	for (int i = 0; i < cap; i++)
+		hnsw_prefetch_element(index, ItemPointerGetBlockNumber(&old[i]),
+							  ItemPointerGetOffsetNumber(&old[i]));
 	for (int i = 0; i < cap; i++)
 	{
 		float	   *v = vecbuf + (Size) nc * sh->dim;

@@ -367,7 +367,7 @@ hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape)
 bool
 hnsw_read_vector(Relation index, const HnswShape *sh, ItemPointer tid, float *out)
 {
-	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	Buffer		buf = hnsw_pin_buffer(index, ItemPointerGetBlockNumber(tid));
 	HnswElementTuple t;
 	bool		ok;
 
