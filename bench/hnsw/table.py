@@ -13,6 +13,10 @@ cells = {}       # (kind, engine) -> {"build_s", "size_mb", ef -> (recall, qps, 
 header = None
 for line in open(sys.argv[1]):
     line = line.strip()
+    if line.startswith('# tracks:') and header:
+        # run.sh's note on the real-embedding set: part of the run's header
+        header = header.split(' (tracks:')[0] + ' (' + line[2:] + ')'
+        continue
     if line.startswith('#'):
         header = line[2:]
         continue
