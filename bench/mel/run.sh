@@ -24,7 +24,9 @@ echo "| implementation | threads | segments | wall s | segments/s (wall) | segme
 echo "|---|---|---|---|---|---|"
 for t in 1 2; do
 	"$tmp/bench_mel" "$t" "$n" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6}'
-	/usr/bin/python3 "$here/bench_torch.py" "$t" $((n / 8)) |
+	# OMP_NUM_THREADS too: with torch.set_num_threads alone an OpenMP worker
+	# spins on the other core and doubles torch's CPU time (not its speed)
+	OMP_NUM_THREADS=$t /usr/bin/python3 "$here/bench_torch.py" "$t" $((n / 8)) |
 		awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6}'
 done
 echo
