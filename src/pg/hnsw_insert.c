@@ -112,20 +112,33 @@ try_page(Relation index, BlockNumber blkno, HnswElementTuple tup, Size size,
 	return ok;
 }
 
+/* The meta page, locked and registered for a WAL-logged change; see meta_done. */
+static HnswMetaPage
+meta_for_update(Relation index, Buffer *buf, GenericXLogState **state)
+{
+	*buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(*buf, BUFFER_LOCK_EXCLUSIVE);
+	*state = GenericXLogStart(index);
+	return HnswPageGetMeta(GenericXLogRegisterBuffer(*state, *buf, 0));
+}
+
+static void
+meta_done(GenericXLogState *state, Buffer buf)
+{
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
 static void
 set_insert_page(Relation index, BlockNumber blkno)
 {
-	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	Buffer		buf;
 	GenericXLogState *state;
-	HnswMetaPage meta;
+	HnswMetaPage meta = meta_for_update(index, &buf, &state);
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
 	if (!BlockNumberIsValid(meta->insert_blkno) || meta->insert_blkno < blkno)
 		meta->insert_blkno = blkno;
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
+	meta_done(state, buf);
 }
 
 /* Puts the tuple on a page with room: FSM first, then the last page, then a new one. */
@@ -300,13 +313,10 @@ add_reverse_link(Relation index, const HnswShape *sh, const Link *nbr, int level
 static void
 update_entry(Relation index, ItemPointer tid, int level, int dim, int max_level)
 {
-	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	Buffer		buf;
 	GenericXLogState *state;
-	HnswMetaPage meta;
+	HnswMetaPage meta = meta_for_update(index, &buf, &state);
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, buf, 0));
 	if (meta->dim == 0)
 	{
 		meta->dim = dim;
@@ -318,8 +328,7 @@ update_entry(Relation index, ItemPointer tid, int level, int dim, int max_level)
 		meta->entry_offno = ItemPointerGetOffsetNumber(tid);
 		meta->entry_level = level;
 	}
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
+	meta_done(state, buf);
 }
 
 void
