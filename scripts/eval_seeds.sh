@@ -9,27 +9,30 @@
 # both in memory and through the instsim_hnsw index on a throw-away cluster.
 # A long job (about an hour on 2 cores): run it by hand, not in CI.
 # Environment overrides: TRACKS, SECONDS_PER_SONG, SEED, SEEDS, EPOCHS,
-# TEST_FRACTION, THREADS, WORK.
+# TEST_FRACTION, THREADS, WORK, INSTRUMENTS (a subset), TAG (suffix of the
+# model and output directories, to keep a variant apart).
 #
 #   bash scripts/eval_seeds.sh    # report and figures in $WORK/eval-seeds
+#   INSTRUMENTS=drums EPOCHS=8 TAG=-drums8 bash scripts/eval_seeds.sh
 source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
 SEEDS=${SEEDS:-5} EPOCHS=${EPOCHS:-4} TEST_FRACTION=${TEST_FRACTION:-0.2}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
+INSTRUMENTS=${INSTRUMENTS:-mix drums bass piano guitar} TAG=${TAG:-}
 
 ensure_deps
 build_install
 ensure_corpus "$WORK" "$TRACKS" "$SEED" "$SEGSECONDS" "$THREADS"
 split=$WORK/split-eval.yaml
-models=$WORK/eval-models
-out=$WORK/eval-seeds
+models=$WORK/eval-models$TAG
+out=$WORK/eval-seeds$TAG
 build/instsim-synth select "$WORK/corpus" --split-out "$split" \
 	--test-fraction "$TEST_FRACTION" --jobs "$THREADS" 2>&1 | tail -n 1
 mkdir -p "$models"
 for seed in $(seq 1 "$SEEDS"); do
-	for inst in mix drums bass piano guitar; do
+	for inst in $INSTRUMENTS; do
 		model=$models/$inst-seed$seed.safetensors
 		[[ -f "$model" ]] && continue # resumable: a finished model is kept
 		log "training $inst, seed $seed ($EPOCHS epochs)"
@@ -43,6 +46,7 @@ chmod -R a+rX "$WORK"
 cluster_start eval-seeds
 log "evaluating $SEEDS seed(s) per instrument on the held-out tracks"
 build/instsim-eval --corpus "$WORK/corpus" --split "$split" --models "$models" \
-	--out "$out" --jobs "$THREADS" --db "dbname=postgres"
+	--out "$out" --jobs "$THREADS" --db "dbname=postgres" \
+	--instruments "$(echo $INSTRUMENTS | tr ' ' ,)"
 /usr/bin/python3 tools/plot_eval.py "$out"
 log "report: $out/report.md"
