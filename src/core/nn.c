@@ -283,10 +283,8 @@ is_net_default(is_net *net, int in_c, int in_h, int in_w, const int *channels,
 	int			k = 0;
 
 	if (n_blocks < 1 || 4 * n_blocks + 3 > IS_NET_MAX_LAYERS)
-	{
 		return is_fail(err, errlen, "%d blocks, want 1..%d", n_blocks,
 					   (IS_NET_MAX_LAYERS - 3) / 4);
-	}
 	memset(net, 0, sizeof(*net));
 	net->in_c = in_c;
 	net->in_h = in_h;

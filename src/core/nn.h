@@ -81,9 +81,10 @@ int			is_net_init(is_net *net, char *err, size_t errlen);
 void		is_net_free(is_net *net);
 
 /*
- * The default table (the paper's network with channels 16-32-64-128): per channel count c in channels[0..n_blocks), the block
- * [conv3x3(c), batchnorm, relu, maxpool2]; then gap, linear(emb_dim), l2norm.
- * Sets the table and calls is_net_init.
+ * The paper's layer table (its channels are 16, 32, 64, 128): per channel
+ * count c in channels[0..n_blocks), the block [conv3x3(c), batchnorm, relu,
+ * maxpool2]; then gap, linear(emb_dim), l2norm.  Sets the table and calls
+ * is_net_init.
  */
 int			is_net_default(is_net *net, int in_c, int in_h, int in_w,
 						   const int *channels, int n_blocks, int emb_dim,

@@ -558,7 +558,7 @@ TRAIN_SIMD static void
 relu_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
-	size_t		per = layer_in(&t->net->layers[ph->layer]);
+	size_t		per = layer_in(l);
 	float	   *y = t->act[ph->layer + 1];
 	const float *x = t->act[ph->layer];
 	const float *dy = ph->dy;

@@ -241,27 +241,31 @@ best_to_seeds(BuildState *bs)
 	}
 }
 
-/* Chooses q's list at one level from the seeds (sorted, heuristic, fill). */
+/* Sorts the first n of bs->pick and makes the heuristic's choice (and fill) l's list. */
 static void
-pick_neighbors(BuildState *bs, NodeList l)
+pick_to_list(BuildState *bs, NodeList l, int n)
 {
-	int			n;
-
-	for (int i = 0; i < bs->nseeds; i++)
-	{
-		bs->pick[i].dist = bs->seeds[i].key;
-		bs->pick[i].id = bs->seeds[i].id;
-		bs->pick[i].vec = node_vec(bs, bs->seeds[i].id);
-	}
-	hnsw_sort_neighbors(bs->pick, bs->nseeds);
-	n = hnsw_select_neighbors(bs->pick, bs->nseeds, l.cap, bs->shape.metric,
-							  bs->shape.dim, l.kept);
+	hnsw_sort_neighbors(bs->pick, n);
+	n = hnsw_select_neighbors(bs->pick, n, l.cap, bs->shape.metric, bs->shape.dim, l.kept);
 	for (int i = 0; i < n; i++)
 	{
 		l.ids[i] = bs->pick[i].id;
 		l.dist[i] = bs->pick[i].dist;
 	}
 	*l.count = n;
+}
+
+/* Chooses q's list at one level from the seeds. */
+static void
+pick_neighbors(BuildState *bs, NodeList l)
+{
+	for (int i = 0; i < bs->nseeds; i++)
+	{
+		bs->pick[i].dist = bs->seeds[i].key;
+		bs->pick[i].id = bs->seeds[i].id;
+		bs->pick[i].vec = node_vec(bs, bs->seeds[i].id);
+	}
+	pick_to_list(bs, l, bs->nseeds);
 }
 
 /* Inserts (id, d) at position `at` of a list part ending at `end`, if room. */
@@ -293,15 +297,7 @@ relink_full(BuildState *bs, NodeList l, int32 to, float d)
 	bs->pick[n].id = to;
 	bs->pick[n].vec = node_vec(bs, to);
 	bs->pick[n].dist = d;
-	hnsw_sort_neighbors(bs->pick, n + 1);
-	n = hnsw_select_neighbors(bs->pick, n + 1, l.cap, bs->shape.metric, bs->shape.dim,
-							  l.kept);
-	for (int i = 0; i < n; i++)
-	{
-		l.ids[i] = bs->pick[i].id;
-		l.dist[i] = bs->pick[i].dist;
-	}
-	*l.count = n;
+	pick_to_list(bs, l, n + 1);
 }
 
 /*
