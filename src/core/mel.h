@@ -13,11 +13,15 @@
  * nothing; it is not shareable between threads -- give each thread its own
  * context (creation and destruction are thread-safe).
  *
- * How (mel.c): frames are windowed in pairs into one complex FFTW transform
- * (cheaper than two real ones with Debian's FFTW build), the two power spectra
- * are split apart, a sparse Slaney filterbank runs over blocks of 8 frames,
- * and the log is a vectorised polynomial.  Max |difference| from torchaudio
- * 0.13 on log-mel: 1.8e-4 on the unit test signal (test_mel.c).
+ * How (mel.c): where the CPU has AVX-512 and n_fft is a power of two, full
+ * blocks of 16 frames go through our own 16-lane real FFT (fft16.c: one frame
+ * per vector lane, power spectra come out frame-interleaved); the other frames
+ * and every other CPU use FFTW, two frames windowed into one complex
+ * transform and split apart.  A sparse Slaney filterbank runs across the
+ * frames of a block, and the log is a vectorised polynomial.  INSTSIM_MEL_FFT
+ * (auto, fftw, fft16) overrides the choice for tests and benchmarks.  Max
+ * |difference| from torchaudio 0.13 on log-mel: 1.8e-4 on the unit test
+ * signal with either transform (test_mel.c).
  */
 #ifndef INSTSIM_MEL_H
 #define INSTSIM_MEL_H
@@ -45,6 +49,9 @@ int			is_mel_bands(const is_mel *m);
  * mel band, time along the row), i.e. torchaudio's (n_mels, time) layout.
  */
 void		is_mel_compute(is_mel *m, const float *x, float *out);
+
+/* "fft16-avx512" or "fftw": the transform full blocks of frames go through. */
+const char *is_mel_fft_name(const is_mel *m);
 
 void		is_mel_free(is_mel *m);
 

@@ -1,6 +1,7 @@
 /*
  * Log-mel front end against torchaudio reference values (data/mel_ref.h, made
- * by gen_mel_ref.py) plus parameter validation and concurrent contexts.
+ * by gen_mel_ref.py), with FFTW and with the 16-lane FFT where the CPU has it,
+ * plus parameter validation and concurrent contexts.
  */
 #include <math.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fft16.h"
 #include "frontend.h"
 #include "mel.h"
 #include "tap.h"
@@ -61,8 +63,9 @@ case_frontend(const mel_ref_case *c)
 	return fe;
 }
 
+/* Against the reference with the transform INSTSIM_MEL_FFT names (fftw or fft16). */
 static void
-check_reference(const mel_ref_case *c)
+check_reference(const mel_ref_case *c, const char *transform)
 {
 	is_frontend fe = case_frontend(c);
 	char		err[256] = "";
@@ -75,6 +78,8 @@ check_reference(const mel_ref_case *c)
 	tap_ok(m != NULL, "%s: mel context created %s", c->name, err);
 	if (!m || !x)
 		return;
+	tap_ok(strncmp(is_mel_fft_name(m), transform, strlen(transform)) == 0,
+		   "%s: transform is %s", c->name, is_mel_fft_name(m));
 	tap_ok(is_mel_bands(m) == c->n_mels, "%s: %d bands", c->name, c->n_mels);
 	tap_ok(is_mel_frames(m) == 1 + c->n / c->hop, "%s: %d frames", c->name, 1 + c->n / c->hop);
 	out = malloc(sizeof(float) * c->n_mels * is_mel_frames(m));
@@ -91,8 +96,8 @@ check_reference(const mel_ref_case *c)
 				tap_diag("%s band %d frame %d: got %.7g want %.7g", c->name, b,
 						 c->frames[j], got, want);
 		}
-	tap_diag("%s: max |log-mel - torchaudio| = %.3g over %d values", c->name, max_err,
-			 c->n_mels * c->n_sel);
+	tap_diag("%s, %s: max |log-mel - torchaudio| = %.3g over %d values", c->name,
+			 is_mel_fft_name(m), max_err, c->n_mels * c->n_sel);
 	tap_ok(max_err <= LOGMEL_TOL, "%s: log-mel matches torchaudio within %g", c->name,
 		   LOGMEL_TOL);
 	is_mel_compute(m, x, again);
@@ -202,11 +207,49 @@ check_threads(void)
 	free(x);
 }
 
+/* INSTSIM_MEL_FFT: a bad value and an impossible fft16 are errors, auto falls back. */
+static void
+check_transform_choice(void)
+{
+	is_frontend fe = IS_FRONTEND_DEFAULT;
+	char		err[256] = "";
+	is_mel	   *m;
+
+	setenv("INSTSIM_MEL_FFT", "fast", 1);
+	m = is_mel_new(&fe, 132300, err, sizeof(err));
+	tap_ok(m == NULL && strstr(err, "auto, fftw or fft16") != NULL,
+		   "INSTSIM_MEL_FFT=fast is rejected (%s)", err);
+	fe.n_fft = 2000;
+	setenv("INSTSIM_MEL_FFT", "fft16", 1);
+	m = is_mel_new(&fe, 132300, err, sizeof(err));
+	tap_ok(m == NULL && strstr(err, "power-of-two") != NULL,
+		   "fft16 refuses n_fft 2000 (%s)", err);
+	setenv("INSTSIM_MEL_FFT", "auto", 1);
+	m = is_mel_new(&fe, 132300, err, sizeof(err));
+	tap_ok(m != NULL && strcmp(is_mel_fft_name(m), "fftw") == 0,
+		   "auto uses FFTW for n_fft 2000");
+	is_mel_free(m);
+	unsetenv("INSTSIM_MEL_FFT");
+}
+
 int
 main(void)
 {
-	for (size_t i = 0; i < sizeof(mel_ref_cases) / sizeof(mel_ref_cases[0]); i++)
-		check_reference(&mel_ref_cases[i]);
+	const char *transforms[] = {"fftw", "fft16"};
+
+	for (int t = 0; t < 2; t++)
+	{
+		if (t == 1 && !is_fft16_usable(2048))
+		{
+			tap_diag("no AVX-512 here: only the FFTW transform is checked");
+			break;
+		}
+		setenv("INSTSIM_MEL_FFT", transforms[t], 1);
+		for (size_t i = 0; i < sizeof(mel_ref_cases) / sizeof(mel_ref_cases[0]); i++)
+			check_reference(&mel_ref_cases[i], transforms[t]);
+	}
+	unsetenv("INSTSIM_MEL_FFT");
+	check_transform_choice();
 	check_validation();
 	check_threads();
 	return tap_done();
