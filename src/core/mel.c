@@ -426,8 +426,11 @@ apply_filters_strided(const is_mel *m, const float *pt, int block, float *out, i
 				acc[h] += pk * w[k];
 			}
 		}
-		for (int j = 0; j < n; j++)
-			col[j] = acc[j / 8][j % 8];
+		if (n == block)
+			memcpy(col, acc, sizeof(float) * block);
+		else
+			for (int j = 0; j < n; j++)
+				col[j] = acc[j / 8][j % 8];
 	}
 }
 
