@@ -7,9 +7,9 @@ steps=${1:-5}
 trip=${2:-64}
 cd "$(dirname "$0")/../.."
 mkdir -p build
+# the whole core library: the trainer uses the inference convolution kernels
 cc -O2 -fopenmp-simd -Wall -Wextra -Isrc/core -o build/bench_train bench/train/bench_train.c \
-	src/core/train_step.o src/core/train_net.o src/core/workers.o src/core/triplet.o src/core/distance.o \
-	src/core/adam.o src/core/nn.o src/core/errmsg.o -lopenblas -lm -lpthread
+	src/core/*.o $(sed -n 's/^CORE_LIBS *= *//p' Makefile)
 grep -m1 'model name' /proc/cpuinfo
 uptime
 for t in 1 2; do

@@ -1,4 +1,5 @@
 #include "fft16.h"
+#include "transpose16.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -148,39 +149,7 @@ is_fft16_free(is_fft16 *f)
 
 #if FFT16_AVAILABLE
 
-typedef float v16 __attribute__((vector_size(64)));
-
-/*
- * In-register transpose of 16 rows of 16 floats.  Step b swaps, inside every
- * 2b x 2b diagonal block, the two off-diagonal b x b blocks; steps 8, 4, 2, 1
- * compose to the full transpose.  Lane t of the new row pair takes, for its
- * offset u = t mod 2b: u < b, lane t (+ b for the second row) of the first
- * row; else lane t - b (+ b) of the second (index 16 + ...).
- */
-#define SEL(b, t, h) ((t) % (2 * (b)) < (b) ? (t) + (h) * (b) : 16 + (t) - (b) + (h) * (b))
-#define LANES(b, h) \
-	SEL(b, 0, h), SEL(b, 1, h), SEL(b, 2, h), SEL(b, 3, h), SEL(b, 4, h), SEL(b, 5, h), \
-	SEL(b, 6, h), SEL(b, 7, h), SEL(b, 8, h), SEL(b, 9, h), SEL(b, 10, h), SEL(b, 11, h), \
-	SEL(b, 12, h), SEL(b, 13, h), SEL(b, 14, h), SEL(b, 15, h)
-#define TRANSPOSE_STEP(r, b) \
-	_Pragma("GCC unroll 16") \
-	for (int i_ = 0; i_ < 16; i_++) \
-		if (!(i_ & (b))) \
-		{ \
-			v16 lo_ = __builtin_shufflevector(r[i_], r[i_ + (b)], LANES(b, 0)); \
-			v16 hi_ = __builtin_shufflevector(r[i_], r[i_ + (b)], LANES(b, 1)); \
-			r[i_] = lo_; \
-			r[i_ + (b)] = hi_; \
-		}
-
-AVX512 static inline void
-transpose16(v16 *r)
-{
-	TRANSPOSE_STEP(r, 8);
-	TRANSPOSE_STEP(r, 4);
-	TRANSPOSE_STEP(r, 2);
-	TRANSPOSE_STEP(r, 1);
-}
+typedef is_v16 v16;
 
 /*
  * Samples i .. i+15 of the 16 frames, windowed and transposed to one vector
@@ -200,7 +169,7 @@ load_points(const float *const frames[IS_FFT16_LANES], const float *window, int 
 		memcpy(&r[j], frames[j] + i, sizeof(v16));
 		r[j] *= w;
 	}
-	transpose16(r);
+	is_transpose16(r);
 #pragma GCC unroll 8
 	for (int s = 0; s < 8; s++)
 	{

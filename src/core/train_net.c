@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "train_conv.h"
 #include "workers.h"
 
 #define L2NORM_EPS 1e-12f
@@ -32,6 +33,7 @@ typedef struct layer_state
 {
 	float	   *mean, *invstd;	/* batchnorm: batch statistics of the last forward */
 	float	   *norm;			/* l2norm: |x| per input */
+	is_train_conv conv;			/* conv3x3: forward and input gradient */
 	size_t		param_off;		/* offset of param[0] in net->params */
 } layer_state;
 
@@ -47,8 +49,12 @@ struct is_train
 	float	   *act[IS_NET_MAX_LAYERS + 1];	/* act[i] = input of layer i */
 	float	   *dbuf[2];		/* gradients w.r.t. activations, ping-pong */
 	layer_state ls[IS_NET_MAX_LAYERS];
-	float	   *col;			/* per worker: im2col, then its gradient */
+	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
+	float	   *col;			/* per worker: im2col for the weight gradient */
 	size_t		col_floats;
+	float	   *conv_scratch;	/* per worker: one image in the kernels' layout */
+	size_t		conv_scratch_floats;
+	float	   *flip;			/* turned weights while packing */
 	float	   *gacc;			/* per worker: parameter gradients */
 	double	   *part;			/* per worker: per-channel partial sums */
 	size_t		part_doubles;
@@ -141,6 +147,8 @@ layout(is_train *t, float *base)
 	size_t		max_act = nb * act_floats(net->in_c, net->in_h, net->in_w);
 	size_t		max_col = 1;
 	size_t		max_c = 1;
+	size_t		max_scratch = 1;
+	size_t		max_w = 1;
 
 	take(base, &off, &t->act[0], max_act);
 	for (int i = 0; i < net->n_layers; i++)
@@ -161,9 +169,20 @@ layout(is_train *t, float *base)
 		if (l->kind == IS_LAYER_CONV3X3)
 		{
 			size_t		col = (size_t) l->in_c * 9 * l->in_h * l->in_w;
+			is_train_conv *c = &t->ls[i].conv;
+			/* the network input needs no gradient */
+			size_t		params = is_train_conv_init(c, l, i > 0, t->conv_kind, NULL);
+			float	   *mem = NULL;
 
+			take(base, &off, &mem, params);
+			if (base)
+				is_train_conv_init(c, l, i > 0, t->conv_kind, mem);
 			if (col > max_col)
 				max_col = col;
+			if (is_train_conv_scratch(c) > max_scratch)
+				max_scratch = is_train_conv_scratch(c);
+			if ((size_t) l->in_c * l->out_c * 9 > max_w)
+				max_w = (size_t) l->in_c * l->out_c * 9;
 		}
 		if (l->kind == IS_LAYER_BATCHNORM)
 		{
@@ -179,16 +198,48 @@ layout(is_train *t, float *base)
 	take(base, &off, &t->dbuf[0], max_act);
 	take(base, &off, &t->dbuf[1], max_act);
 	t->col_floats = (max_col + 15) & ~(size_t) 15;
-	take(base, &off, &t->col, 2 * t->col_floats * t->n_workers);
+	take(base, &off, &t->col, t->col_floats * t->n_workers);
+	t->conv_scratch_floats = (max_scratch + 15) & ~(size_t) 15;
+	take(base, &off, &t->conv_scratch, t->conv_scratch_floats * t->n_workers);
+	take(base, &off, &t->flip, max_w);
 	take(base, &off, &t->gacc, ((net->n_floats + 15) & ~(size_t) 15) * t->n_workers);
 	t->part_doubles = 2 * max_c;
 	return off;
+}
+
+/*
+ * The convolution kernel: the direct AVX-512 one where the CPU has it, else
+ * the portable gemm one (the AVX2 kernel's 8-channel layout copies are not
+ * vectorised, so it is only taken when asked for).  INSTSIM_CONV_KERNEL
+ * overrides, as for inference.
+ */
+static int
+choose_conv(is_conv_kind *kind, char *err, size_t errlen)
+{
+	const char *env = getenv("INSTSIM_CONV_KERNEL");
+
+	*kind = IS_CONV_AUTO;
+	if (env && *env && is_conv_kind_parse(env, kind) < 0)
+	{
+		snprintf(err, errlen, "INSTSIM_CONV_KERNEL=%s: want auto, gemm, avx2 or avx512", env);
+		return -1;
+	}
+	if (*kind == IS_CONV_AUTO)
+		*kind = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 : IS_CONV_GEMM;
+	if (!is_conv_supported(*kind))
+	{
+		snprintf(err, errlen, "convolution kernel %s is not supported by this CPU",
+				 is_conv_kind_name(*kind));
+		return -1;
+	}
+	return 0;
 }
 
 is_train *
 is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errlen)
 {
 	is_train   *t;
+	is_conv_kind kind;
 
 	if (!net || !net->params || net->n_layers < 1)
 	{
@@ -200,12 +251,15 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		snprintf(err, errlen, "batch of %d, want 2..65536 (batch-norm needs two inputs)", max_batch);
 		return NULL;
 	}
+	if (choose_conv(&kind, err, errlen) < 0)
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 	{
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	t->conv_kind = kind;
 	t->net = net;
 	t->max_batch = max_batch;
 	t->workers = is_workers_create(threads, err, errlen);
@@ -283,34 +337,6 @@ im2col(const float *x, int c, int h, int w, float *col)
 		}
 }
 
-/* The adjoint of im2col: dx = sum over taps of the shifted rows of dcol. */
-TRAIN_SIMD static void
-col2im(const float *dcol, int c, int h, int w, float *dx)
-{
-	memset(dx, 0, sizeof(float) * (size_t) c * h * w);
-	for (int ch = 0; ch < c; ch++)
-		for (int k = 0; k < 9; k++)
-		{
-			int			dy = k / 3 - 1,
-						ddx = k % 3 - 1;
-			float	   *dst = dx + (size_t) ch * h * w;
-
-			for (int y = 0; y < h; y++, dcol += w)
-			{
-				int			sy = y + dy;
-				int			x0 = ddx < 0 ? 1 : 0;
-				int			x1 = ddx > 0 ? w - 1 : w;
-				float	   *d = dst + (size_t) sy * w + ddx;
-
-				if (sy < 0 || sy >= h)
-					continue;
-#pragma omp simd
-				for (int x = x0; x < x1; x++)
-					d[x] += dcol[x];
-			}
-		}
-}
-
 /* ---- parallel phases --------------------------------------------------- */
 
 typedef struct phase phase;
@@ -357,21 +383,12 @@ static void
 conv_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
-	int			hw = l->in_h * l->in_w,
-				kdim = l->in_c * 9;
-	float	   *col = t->col + 2 * t->col_floats * id;
+	float	   *scratch = t->conv_scratch + t->conv_scratch_floats * id;
 
 	for (int b = lo; b < hi; b++)
-	{
-		float	   *y = t->act[ph->layer + 1] + (size_t) b * layer_out(l);
-
-		im2col(t->act[ph->layer] + (size_t) b * layer_in(l), l->in_c, l->in_h, l->in_w, col);
-		for (int o = 0; o < l->out_c; o++)
-			for (int j = 0; j < hw; j++)
-				y[(size_t) o * hw + j] = l->param[1][o];
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->out_c, hw, kdim,
-					1.0f, l->param[0], kdim, col, hw, 1.0f, y, hw);
-	}
+		is_train_conv_forward(&t->ls[ph->layer].conv,
+							  t->act[ph->layer] + (size_t) b * layer_in(l),
+							  t->act[ph->layer + 1] + (size_t) b * layer_out(l), scratch);
 }
 
 static void
@@ -380,8 +397,7 @@ conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	is_train   *t = ph->t;
 	int			hw = l->in_h * l->in_w,
 				kdim = l->in_c * 9;
-	float	   *col = t->col + 2 * t->col_floats * id;
-	float	   *dcol = col + t->col_floats;
+	float	   *col = t->col + t->col_floats * id;
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
 	float	   *gb = gw + (size_t) l->out_c * kdim;
 
@@ -402,11 +418,9 @@ conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->out_c, kdim, hw,
 					1.0f, dy, hw, col, hw, 1.0f, gw, kdim);
 		if (ph->dx)
-		{
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, hw, l->out_c,
-						1.0f, l->param[0], kdim, dy, hw, 0.0f, dcol, hw);
-			col2im(dcol, l->in_c, l->in_h, l->in_w, ph->dx + (size_t) b * layer_in(l));
-		}
+			is_train_conv_input_grad(&t->ls[ph->layer].conv, dy,
+									 ph->dx + (size_t) b * layer_in(l),
+									 t->conv_scratch + t->conv_scratch_floats * id);
 	}
 }
 
@@ -945,6 +959,10 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 	if (n < 1 || n > t->max_batch)
 		return NULL;
 	t->n = n;
+	/* the weights changed since the last pass (an optimiser step) */
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].kind == IS_LAYER_CONV3X3)
+			is_train_conv_pack(&t->ls[i].conv, &net->layers[i], t->flip);
 	memcpy(t->act[0], in, sizeof(float) * n * act_floats(net->in_c, net->in_h, net->in_w));
 	for (int i = 0; i < net->n_layers; i++)
 	{

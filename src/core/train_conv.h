@@ -1,0 +1,54 @@
+/*
+ * The forward pass and the input gradient of a training 3x3 convolution,
+ * one image at a time, through the inference kernels (conv.h): the plain
+ * NCHW image is copied into the kernel's channel-blocked, zero-bordered
+ * layout, the kernel runs without pooling or ReLU, and its output is copied
+ * back.  The input gradient is itself a 3x3 convolution of the output
+ * gradient, with the weights transposed (in <-> out) and turned 180 degrees.
+ * With AVX-512 this is the direct AVX-512 kernel (about 1.5x sgemm's rate on
+ * these shapes, no im2col and no col2im); elsewhere the portable gemm kernel,
+ * which is the im2col + sgemm of before.
+ *
+ * The weight gradient stays with the caller (im2col + sgemm).
+ */
+#ifndef INSTSIM_TRAIN_CONV_H
+#define INSTSIM_TRAIN_CONV_H
+
+#include <stddef.h>
+
+#include "conv.h"
+#include "nn.h"
+
+typedef struct is_train_conv
+{
+	const is_conv_impl *impl;
+	is_conv_op	fwd;			/* x -> y, the layer's weights and bias */
+	is_conv_op	bwd;			/* dy -> dx, turned weights, zero bias; unused without dx */
+	int			need_dx;
+	float	   *wf, *bf, *wb, *bb;	/* packed weights and biases of fwd and bwd */
+} is_train_conv;
+
+/*
+ * Sets up c for conv layer l with kernel kind (Winograd kinds mean the direct
+ * kernel of their instruction set: there is no pooling here); returns the
+ * floats of parameter memory it needs at mem (mem NULL: only measures).
+ * need_dx: the input gradient is wanted.
+ */
+size_t		is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx,
+							   is_conv_kind kind, float *mem);
+
+/* Per-worker scratch floats for one image of this layer. */
+size_t		is_train_conv_scratch(const is_train_conv *c);
+
+/* Repacks the layer's current weights (after each optimiser step); tmp: in*out*9 floats. */
+void		is_train_conv_pack(is_train_conv *c, const is_layer *l, float *tmp);
+
+/* One image: y (out_c x h x w) = conv(x) + bias. */
+void		is_train_conv_forward(const is_train_conv *c, const float *x, float *y,
+								  float *scratch);
+
+/* One image: dx (in_c x h x w) = the gradient of the conv's input from dy. */
+void		is_train_conv_input_grad(const is_train_conv *c, const float *dy, float *dx,
+									 float *scratch);
+
+#endif
