@@ -7,6 +7,9 @@
 #include "train_net.h"
 
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +53,7 @@ struct is_train
 	float	   *dbuf[2];		/* gradients w.r.t. activations, ping-pong */
 	layer_state ls[IS_NET_MAX_LAYERS];
 	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
+	int			avx512;			/* the fused block's 16-cell path runs here */
 	float	   *col;			/* per worker: im2col for the weight gradient */
 	size_t		col_floats;
 	float	   *conv_scratch;	/* per worker: one image in the kernels' layout */
@@ -260,6 +264,7 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		return NULL;
 	}
 	t->conv_kind = kind;
+	t->avx512 = is_conv_supported(IS_CONV_AVX512);
 	t->net = net;
 	t->max_batch = max_batch;
 	t->workers = is_workers_create(threads, err, errlen);
@@ -839,13 +844,102 @@ cell_winner(const float *r0, const float *r1, int c, float scale, float shift)
 	return f > v ? 3.0f : k;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BLOCK_AVX512 __attribute__((target("avx512f")))
+
+/*
+ * Sixteen cells of a fused block at once with AVX-512: the four batch-norm
+ * outputs of cells c .. c+15 of rows r0, r1 (32 input columns each, split into
+ * even and odd columns), their ReLU'd maximum, and which element won, as
+ * masks (same strict comparisons as cell_winner: first of equals wins).
+ * Written with intrinsics: GCC's generic 16-float vectors gathered the
+ * stride-2 columns one float at a time and turned the selects into scalar
+ * code, slower than the plain loop.
+ */
+BLOCK_AVX512 static inline __m512
+cells16(const float *r0, const float *r1, int c, __m512 scale, __m512 shift,
+		__mmask16 win[4])
+{
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+	const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+	__m512		p0 = _mm512_loadu_ps(r0 + 2 * c),
+				p1 = _mm512_loadu_ps(r0 + 2 * c + 16),
+				q0 = _mm512_loadu_ps(r1 + 2 * c),
+				q1 = _mm512_loadu_ps(r1 + 2 * c + 16);
+	__m512		a = _mm512_fmadd_ps(_mm512_permutex2var_ps(p0, even, p1), scale, shift),
+				b = _mm512_fmadd_ps(_mm512_permutex2var_ps(p0, odd, p1), scale, shift),
+				e = _mm512_fmadd_ps(_mm512_permutex2var_ps(q0, even, q1), scale, shift),
+				f = _mm512_fmadd_ps(_mm512_permutex2var_ps(q0, odd, q1), scale, shift);
+	__m512		v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), a);
+	__mmask16	mb = _mm512_cmp_ps_mask(b, v, _CMP_GT_OQ),
+				me,
+				mf;
+
+	v = _mm512_mask_mov_ps(v, mb, b);
+	me = _mm512_cmp_ps_mask(e, v, _CMP_GT_OQ);
+	v = _mm512_mask_mov_ps(v, me, e);
+	mf = _mm512_cmp_ps_mask(f, v, _CMP_GT_OQ);
+	win[3] = mf;
+	win[2] = me & ~mf;
+	win[1] = mb & ~me & ~mf;
+	win[0] = ~(mb | me | mf);
+	return _mm512_mask_mov_ps(v, mf, f);
+}
+
+/* Forward: pooled outputs yr[0 .. ow) as far as whole groups of 16 go; returns how far. */
+BLOCK_AVX512 static int
+block_forward16(const float *r0, int iw, float *yr, int ow, float scale, float shift)
+{
+	__mmask16	win[4];
+	int			c = 0;
+
+	for (; c + 16 <= ow; c += 16)
+		_mm512_storeu_ps(yr + c, cells16(r0, r0 + iw, c, _mm512_set1_ps(scale),
+										 _mm512_set1_ps(shift), win));
+	return c;
+}
+
+/* Backward: routes g to the winners in rows d0, d0 + iw, like block_forward16. */
+BLOCK_AVX512 static int
+block_backward16(const float *r0, int iw, const float *g, float *d0, int ow, float scale,
+				 float shift)
+{
+	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+	const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+	__mmask16	win[4];
+	int			c = 0;
+
+	for (; c + 16 <= ow; c += 16)
+	{
+		__m512		v = cells16(r0, r0 + iw, c, _mm512_set1_ps(scale), _mm512_set1_ps(shift), win);
+		__mmask16	open = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+		__m512		gv = _mm512_loadu_ps(g + c);
+
+		/* winners 0, 1 on the top row, 2, 3 on the bottom one, interleaved back */
+		for (int k = 0; k < 2; k++)
+		{
+			__m512		left = _mm512_maskz_mov_ps(win[2 * k] & open, gv),
+						right = _mm512_maskz_mov_ps(win[2 * k + 1] & open, gv);
+
+			_mm512_storeu_ps(d0 + k * iw + 2 * c, _mm512_permutex2var_ps(left, lo, right));
+			_mm512_storeu_ps(d0 + k * iw + 2 * c + 16, _mm512_permutex2var_ps(left, hi, right));
+		}
+	}
+	return c;
+}
+#else
+#define block_forward16(r0, iw, yr, ow, scale, shift) 0
+#define block_backward16(r0, iw, g, d0, ow, scale, shift) 0
+#endif
+
 /*
  * Fused block, forward (dx NULL): y = maxpool(relu(batchnorm(x))).
  * Backward, first half: routes the pooled gradient to each cell's winner,
  * gated by the ReLU mask (its batch-norm output was positive), writing the
  * gradient w.r.t. the batch-norm output at full size (zero elsewhere,
  * including the row and column floor pooling drops).  Batch-norm's own
- * backward then runs as usual on it, in place.
+ * backward then runs as usual on it, in place.  Sixteen cells at a time
+ * with AVX-512 where the CPU has it, the rest one by one.
  */
 TRAIN_SIMD static void
 block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
@@ -872,9 +966,9 @@ block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 			{
 				const float *r0 = x + (size_t) 2 * r * iw;
 				float	   *yr = t->act[ph->layer + 3] + p * oplane + (size_t) r * ow;
+				int			cc = t->avx512 ? block_forward16(r0, iw, yr, ow, scale, shift) : 0;
 
-#pragma omp simd
-				for (int cc = 0; cc < ow; cc++)
+				for (; cc < ow; cc++)
 					yr[cc] = cell_max(r0, r0 + iw, cc, scale, shift);
 			}
 			for (int r = 0; r < oh && ph->dx; r++)
@@ -882,9 +976,10 @@ block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 				const float *r0 = x + (size_t) 2 * r * iw;
 				const float *g = ph->dy + p * oplane + (size_t) r * ow;
 				float	   *d0 = ph->dx + p * iplane + (size_t) 2 * r * iw;
+				int			cc = t->avx512 ?
+					block_backward16(r0, iw, g, d0, ow, scale, shift) : 0;
 
-#pragma omp simd
-				for (int cc = 0; cc < ow; cc++)
+				for (; cc < ow; cc++)
 				{
 					float		w = cell_winner(r0, r0 + iw, cc, scale, shift);
 					float		gv = cell_max(r0, r0 + iw, cc, scale, shift) > 0.0f ? g[cc] : 0.0f;
