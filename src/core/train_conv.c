@@ -1,5 +1,6 @@
 #include "train_conv.h"
 
+#include <cblas.h>
 #include <string.h>
 
 #include "transpose16.h"
@@ -17,18 +18,25 @@ round16(size_t n)
 	return (n + 15) & ~(size_t) 15;
 }
 
+typedef void (*wgrad_fn) (const is_conv_op *op, const float *x, const float *dy, float *gw,
+						  float *gb);
+
+/* The kernel, and its weight gradient (NULL: im2col + sgemm over the plain layout). */
 static const is_conv_impl *
-impl_of(is_conv_kind kind)
+impl_of(is_conv_kind kind, wgrad_fn *wgrad)
 {
 	switch (kind)
 	{
 		case IS_CONV_AVX512:
 		case IS_CONV_WINO_AVX512:
+			*wgrad = is_conv_wgrad_avx512;
 			return &is_conv_avx512;
 		case IS_CONV_AVX2:
 		case IS_CONV_WINO_AVX2:
+			*wgrad = is_conv_wgrad_avx2;
 			return &is_conv_avx2;
 		default:
+			*wgrad = NULL;
 			return &is_conv_gemm;
 	}
 }
@@ -37,7 +45,8 @@ size_t
 is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kind kind,
 				   float *mem)
 {
-	const is_conv_impl *impl = impl_of(kind);
+	wgrad_fn	wgrad;
+	const is_conv_impl *impl = impl_of(kind, &wgrad);
 	int			b = impl->block;
 	/* the kernels read their own block or 1 (the network input's one channel) */
 	int			ib = l->in_c == 1 ? 1 : b;
@@ -46,6 +55,7 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 	size_t		size[4];
 
 	c->impl = impl;
+	c->wgrad = wgrad;
 	c->need_dx = need_dx;
 	c->fwd = (is_conv_op) {
 		.in = {l->in_c, l->in_h, l->in_w, ib},
@@ -75,19 +85,20 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 	return off;
 }
 
-static size_t
-op_scratch(const is_train_conv *c, const is_conv_op *op)
-{
-	return round16(is_act_image(&op->in)) + round16(is_act_image(&op->out)) +
-		round16(c->impl->scratch_floats(op));
-}
-
+/*
+ * Scratch: forward, x and y in the kernel's layout; backward, dy, dx and x
+ * in the kernel's layout, or im2col's columns for the sgemm weight gradient.
+ */
 size_t
 is_train_conv_scratch(const is_train_conv *c)
 {
-	size_t		f = op_scratch(c, &c->fwd),
-				b = c->need_dx ? op_scratch(c, &c->bwd) : 0;
+	size_t		f = round16(is_act_image(&c->fwd.in)) + round16(is_act_image(&c->fwd.out)) +
+		round16(c->impl->scratch_floats(&c->fwd));
+	size_t		b = round16(is_act_image(&c->bwd.in)) + round16(is_act_image(&c->bwd.out)) +
+		round16(c->impl->scratch_floats(&c->bwd));
 
+	b += c->wgrad ? round16(is_act_image(&c->fwd.in)) :
+		round16((size_t) c->fwd.in.c * 9 * c->fwd.in.h * c->fwd.in.w);
 	return f > b ? f : b;
 }
 
@@ -189,26 +200,81 @@ from_blocked(const float *src, const is_act *a, float *y)
 	}
 }
 
-static void
-run_op(const is_train_conv *c, const is_conv_op *op, const float *x, float *y, float *scratch)
+/* col[(c * 9 + ky * 3 + kx)][y * w + x] = x[c][y + ky - 1][x + kx - 1], zero outside. */
+CONV_COPY_SIMD static void
+im2col(const float *x, int c, int h, int w, float *col)
 {
-	float	   *in = scratch;
-	float	   *out = in + round16(is_act_image(&op->in));
-	float	   *ks = out + round16(is_act_image(&op->out));
+	for (int ch = 0; ch < c; ch++)
+		for (int k = 0; k < 9; k++)
+		{
+			int			dy = k / 3 - 1,
+						dx = k % 3 - 1;
+			const float *src = x + (size_t) ch * h * w;
 
-	to_blocked(x, &op->in, in);
-	c->impl->run(op, in, out, 0, op->out.h, ks);
-	from_blocked(out, &op->out, y);
+			for (int y = 0; y < h; y++, col += w)
+			{
+				int			sy = y + dy;
+				int			x0 = dx < 0 ? 1 : 0;
+				int			x1 = dx > 0 ? w - 1 : w;
+
+				if (sy < 0 || sy >= h)
+				{
+					memset(col, 0, sizeof(float) * w);
+					continue;
+				}
+				col[0] = 0.0f;
+				col[w - 1] = 0.0f;
+				memcpy(col + x0, src + (size_t) sy * w + x0 + dx, sizeof(float) * (x1 - x0));
+			}
+		}
 }
 
 void
 is_train_conv_forward(const is_train_conv *c, const float *x, float *y, float *scratch)
 {
-	run_op(c, &c->fwd, x, y, scratch);
+	const is_conv_op *op = &c->fwd;
+	float	   *in = scratch;
+	float	   *out = in + round16(is_act_image(&op->in));
+
+	to_blocked(x, &op->in, in);
+	c->impl->run(op, in, out, 0, op->out.h, out + round16(is_act_image(&op->out)));
+	from_blocked(out, &op->out, y);
 }
 
 void
-is_train_conv_input_grad(const is_train_conv *c, const float *dy, float *dx, float *scratch)
+is_train_conv_backward(const is_train_conv *c, const float *x, const float *dy, float *dx,
+					   float *gw, float *gb, float *scratch)
 {
-	run_op(c, &c->bwd, dy, dx, scratch);
+	const is_conv_op *op = &c->bwd;
+	float	   *dyb = scratch;
+	float	   *dxb = dyb + round16(is_act_image(&op->in));
+	float	   *ks = dxb + round16(is_act_image(&op->out));
+	float	   *rest = ks + round16(c->impl->scratch_floats(op));
+	int			hw = c->fwd.in.h * c->fwd.in.w;
+
+	to_blocked(dy, &op->in, dyb);
+	if (dx)
+	{
+		c->impl->run(op, dyb, dxb, 0, op->out.h, ks);
+		from_blocked(dxb, &op->out, dx);
+	}
+	if (c->wgrad)
+	{
+		to_blocked(x, &c->fwd.in, rest);
+		c->wgrad(&c->fwd, rest, dyb, gw, gb);
+		return;
+	}
+	for (int o = 0; o < c->fwd.out.c; o++)
+	{
+		float		s = 0.0f;
+
+#pragma omp simd reduction(+:s)
+		for (int j = 0; j < hw; j++)
+			s += dy[(size_t) o * hw + j];
+		gb[o] += s;
+	}
+	/* gw[oc][ic * 9] += dy[oc][hw] col[ic * 9][hw]^T */
+	im2col(x, c->fwd.in.c, c->fwd.in.h, c->fwd.in.w, rest);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->fwd.out.c, c->fwd.in.c * 9, hw,
+				1.0f, dy, hw, rest, hw, 1.0f, gw, c->fwd.in.c * 9);
 }

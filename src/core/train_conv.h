@@ -5,11 +5,10 @@
  * layout, the kernel runs without pooling or ReLU, and its output is copied
  * back.  The input gradient is itself a 3x3 convolution of the output
  * gradient, with the weights transposed (in <-> out) and turned 180 degrees.
- * With AVX-512 this is the direct AVX-512 kernel (about 1.5x sgemm's rate on
- * these shapes, no im2col and no col2im); elsewhere the portable gemm kernel,
- * which is the im2col + sgemm of before.
- *
- * The weight gradient stays with the caller (im2col + sgemm).
+ * The weight gradient is a correlation of the two blocked images
+ * (conv_wgrad.h).  With AVX-512 these are the direct AVX-512 kernels (about
+ * 1.5x sgemm's rate on these shapes, no im2col and no col2im); elsewhere the
+ * portable gemm kernel and im2col + sgemm for the weight gradient.
  */
 #ifndef INSTSIM_TRAIN_CONV_H
 #define INSTSIM_TRAIN_CONV_H
@@ -22,6 +21,9 @@
 typedef struct is_train_conv
 {
 	const is_conv_impl *impl;
+	/* weight gradient over the kernel's layout; NULL: im2col + sgemm */
+	void		(*wgrad) (const is_conv_op *op, const float *x, const float *dy, float *gw,
+						  float *gb);
 	is_conv_op	fwd;			/* x -> y, the layer's weights and bias */
 	is_conv_op	bwd;			/* dy -> dx, turned weights, zero bias; unused without dx */
 	int			need_dx;
@@ -47,8 +49,13 @@ void		is_train_conv_pack(is_train_conv *c, const is_layer *l, float *tmp);
 void		is_train_conv_forward(const is_train_conv *c, const float *x, float *y,
 								  float *scratch);
 
-/* One image: dx (in_c x h x w) = the gradient of the conv's input from dy. */
-void		is_train_conv_input_grad(const is_train_conv *c, const float *dy, float *dx,
-									 float *scratch);
+/*
+ * One image: gw[out_c][in_c][9] and gb[out_c] += the weight and bias
+ * gradients, and dx (in_c x h x w) = the input gradient (set up with
+ * need_dx; dx NULL skips it), from the layer's input x and the output
+ * gradient dy.
+ */
+void		is_train_conv_backward(const is_train_conv *c, const float *x, const float *dy,
+								   float *dx, float *gw, float *gb, float *scratch);
 
 #endif

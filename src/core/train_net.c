@@ -1,6 +1,6 @@
 /*
  * Training forward/backward over plain NCHW activations (no halo: the
- * padding lives in im2col).  Each layer is one or two parallel phases over
+ * convolutions copy each image into their kernels' layout, train_conv.c).  Each layer is one or two parallel phases over
  * the batch; cross-image sums (batch-norm statistics, parameter gradients)
  * are kept per worker and reduced in worker order by the caller's thread.
  */
@@ -54,8 +54,6 @@ struct is_train
 	layer_state ls[IS_NET_MAX_LAYERS];
 	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
 	int			avx512;			/* the fused block's 16-cell path runs here */
-	float	   *col;			/* per worker: im2col for the weight gradient */
-	size_t		col_floats;
 	float	   *conv_scratch;	/* per worker: one image in the kernels' layout */
 	size_t		conv_scratch_floats;
 	float	   *flip;			/* turned weights while packing */
@@ -149,7 +147,6 @@ layout(is_train *t, float *base)
 	size_t		nb = (size_t) t->max_batch;
 	size_t		off = 0;
 	size_t		max_act = nb * act_floats(net->in_c, net->in_h, net->in_w);
-	size_t		max_col = 1;
 	size_t		max_c = 1;
 	size_t		max_scratch = 1;
 	size_t		max_w = 1;
@@ -172,7 +169,6 @@ layout(is_train *t, float *base)
 			max_act = out;
 		if (l->kind == IS_LAYER_CONV3X3)
 		{
-			size_t		col = (size_t) l->in_c * 9 * l->in_h * l->in_w;
 			is_train_conv *c = &t->ls[i].conv;
 			/* the network input needs no gradient */
 			size_t		params = is_train_conv_init(c, l, i > 0, t->conv_kind, NULL);
@@ -181,8 +177,6 @@ layout(is_train *t, float *base)
 			take(base, &off, &mem, params);
 			if (base)
 				is_train_conv_init(c, l, i > 0, t->conv_kind, mem);
-			if (col > max_col)
-				max_col = col;
 			if (is_train_conv_scratch(c) > max_scratch)
 				max_scratch = is_train_conv_scratch(c);
 			if ((size_t) l->in_c * l->out_c * 9 > max_w)
@@ -201,8 +195,6 @@ layout(is_train *t, float *base)
 	}
 	take(base, &off, &t->dbuf[0], max_act);
 	take(base, &off, &t->dbuf[1], max_act);
-	t->col_floats = (max_col + 15) & ~(size_t) 15;
-	take(base, &off, &t->col, t->col_floats * t->n_workers);
 	t->conv_scratch_floats = (max_scratch + 15) & ~(size_t) 15;
 	take(base, &off, &t->conv_scratch, t->conv_scratch_floats * t->n_workers);
 	take(base, &off, &t->flip, max_w);
@@ -311,37 +303,6 @@ is_train_arena_bytes(const is_train *t)
 	return t->arena_floats * sizeof(float);
 }
 
-/* ---- im2col ------------------------------------------------------------ */
-
-/* col[(c * 9 + ky * 3 + kx)][y * w + x] = x[c][y + ky - 1][x + kx - 1], zero outside. */
-TRAIN_SIMD static void
-im2col(const float *x, int c, int h, int w, float *col)
-{
-	for (int ch = 0; ch < c; ch++)
-		for (int k = 0; k < 9; k++)
-		{
-			int			dy = k / 3 - 1,
-						dx = k % 3 - 1;
-			const float *src = x + (size_t) ch * h * w;
-
-			for (int y = 0; y < h; y++, col += w)
-			{
-				int			sy = y + dy;
-				int			x0 = dx < 0 ? 1 : 0;
-				int			x1 = dx > 0 ? w - 1 : w;
-
-				if (sy < 0 || sy >= h)
-				{
-					memset(col, 0, sizeof(float) * w);
-					continue;
-				}
-				col[0] = 0.0f;
-				col[w - 1] = 0.0f;
-				memcpy(col + x0, src + (size_t) sy * w + x0 + dx, sizeof(float) * (x1 - x0));
-			}
-		}
-}
-
 /* ---- parallel phases --------------------------------------------------- */
 
 typedef struct phase phase;
@@ -400,33 +361,14 @@ static void
 conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
-	int			hw = l->in_h * l->in_w,
-				kdim = l->in_c * 9;
-	float	   *col = t->col + t->col_floats * id;
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
-	float	   *gb = gw + (size_t) l->out_c * kdim;
 
 	for (int b = lo; b < hi; b++)
-	{
-		const float *dy = ph->dy + (size_t) b * layer_out(l);
-
-		for (int o = 0; o < l->out_c; o++)
-		{
-			float		s = 0.0f;
-
-#pragma omp simd reduction(+:s)
-			for (int j = 0; j < hw; j++)
-				s += dy[(size_t) o * hw + j];
-			gb[o] += s;
-		}
-		im2col(t->act[ph->layer] + (size_t) b * layer_in(l), l->in_c, l->in_h, l->in_w, col);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->out_c, kdim, hw,
-					1.0f, dy, hw, col, hw, 1.0f, gw, kdim);
-		if (ph->dx)
-			is_train_conv_input_grad(&t->ls[ph->layer].conv, dy,
-									 ph->dx + (size_t) b * layer_in(l),
-									 t->conv_scratch + t->conv_scratch_floats * id);
-	}
+		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + (size_t) b * layer_in(l),
+							   ph->dy + (size_t) b * layer_out(l),
+							   ph->dx ? ph->dx + (size_t) b * layer_in(l) : NULL,
+							   gw, gw + (size_t) l->out_c * l->in_c * 9,
+							   t->conv_scratch + t->conv_scratch_floats * id);
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * Training convolutions through the inference kernels (train_conv.c): the
- * forward pass and the input gradient of one image against direct loops in
- * double, for every kernel this CPU runs, with channel counts that fill whole
+ * forward pass, the input gradient and the weight gradient of one image
+ * against direct loops in double, for every kernel this CPU runs, with channel counts that fill whole
  * 16-channel blocks and ones that leave a partial block, and widths with a
  * vectorised part and a tail, so every layout-copy path runs.
  */
@@ -41,12 +41,16 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	float	   *y = malloc(sizeof(float) * ny);
 	float	   *dy = malloc(sizeof(float) * ny);
 	float	   *dx = malloc(sizeof(float) * nx);
+	float	   *gw = calloc((size_t) oc * ic * 9, sizeof(float));
+	float	   *gb = calloc(oc, sizeof(float));
 	float	   *mem,
 			   *scratch,
 			   *tmp = malloc(sizeof(float) * oc * ic * 9);
 	uint32_t	state = (uint32_t) (ic * 1000 + oc);
 	double		fwd_err = 0,
-				bwd_err = 0;
+				bwd_err = 0,
+				w_err = 0,
+				b_err = 0;
 
 	for (size_t i = 0; i < (size_t) oc * ic * 9; i++)
 		wt[i] = uniform(&state);
@@ -66,7 +70,12 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 		scratch[i] = 1e6f;
 	is_train_conv_pack(&c, &l, tmp);
 	is_train_conv_forward(&c, x, y, scratch);
-	is_train_conv_input_grad(&c, dy, dx, scratch);
+	/* gw accumulates: starting from 1 checks that it adds */
+	for (size_t i = 0; i < (size_t) oc * ic * 9; i++)
+		gw[i] = 1.0f;
+	for (int o = 0; o < oc; o++)
+		gb[o] = 1.0f;
+	is_train_conv_backward(&c, x, dy, dx, gw, gb, scratch);
 
 	for (int o = 0; o < oc; o++)
 		for (int r = 0; r < h; r++)
@@ -93,16 +102,42 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 							input_at(dy, o, h, w, r - (t / 3 - 1), i - (t % 3 - 1));
 				bwd_err = fmax(bwd_err, fabs(s - dx[((size_t) k * h + r) * w + i]));
 			}
+	for (int o = 0; o < oc; o++)
+		for (int k = 0; k < ic; k++)
+			for (int t = 0; t < 9; t++)
+			{
+				double		s = 1.0;
+
+				for (int r = 0; r < h; r++)
+					for (int i = 0; i < w; i++)
+						s += dy[((size_t) o * h + r) * w + i] *
+							input_at(x, k, h, w, r + t / 3 - 1, i + t % 3 - 1);
+				w_err = fmax(w_err, fabs(s - gw[((size_t) o * ic + k) * 9 + t]));
+			}
+	for (int o = 0; o < oc; o++)
+	{
+		double		s = 1.0;
+
+		for (size_t j = 0; j < (size_t) h * w; j++)
+			s += dy[o * (size_t) h * w + j];
+		b_err = fmax(b_err, fabs(s - gb[o]));
+	}
 	tap_ok(fwd_err < 1e-4, "%s (%d-channel blocks), %d -> %d channels, %d x %d: forward (max error %.2g)",
 		   is_conv_kind_name(kind), c.impl->block, ic, oc, h, w, fwd_err);
 	tap_ok(bwd_err < 1e-4, "%s, %d -> %d channels, %d x %d: input gradient (max error %.2g)",
 		   is_conv_kind_name(kind), ic, oc, h, w, bwd_err);
+	tap_ok(w_err < 1e-4, "%s, %d -> %d channels, %d x %d: weight gradient (max error %.2g)",
+		   is_conv_kind_name(kind), ic, oc, h, w, w_err);
+	tap_ok(b_err < 1e-4, "%s, %d -> %d channels, %d x %d: bias gradient (max error %.2g)",
+		   is_conv_kind_name(kind), ic, oc, h, w, b_err);
 	free(wt);
 	free(bias);
 	free(x);
 	free(y);
 	free(dy);
 	free(dx);
+	free(gw);
+	free(gb);
 	free(mem);
 	free(scratch);
 	free(tmp);
