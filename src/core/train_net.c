@@ -53,7 +53,7 @@ struct is_train
 	float	   *dbuf[2];		/* gradients w.r.t. activations, ping-pong */
 	layer_state ls[IS_NET_MAX_LAYERS];
 	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
-	int			avx512;			/* the fused block's 16-cell path runs here */
+	int			avx512;			/* the fused block runs 16 cells at a time (with the AVX-512 kernel) */
 	float	   *conv_scratch;	/* per worker: one image in the kernels' layout */
 	size_t		conv_scratch_floats;
 	float	   *flip;			/* turned weights while packing */
@@ -256,7 +256,7 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		return NULL;
 	}
 	t->conv_kind = kind;
-	t->avx512 = is_conv_supported(IS_CONV_AVX512);
+	t->avx512 = kind == IS_CONV_AVX512;
 	t->net = net;
 	t->max_batch = max_batch;
 	t->workers = is_workers_create(threads, err, errlen);
@@ -787,31 +787,40 @@ cell_winner(const float *r0, const float *r1, int c, float scale, float shift)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BLOCK16 1
 #define BLOCK_AVX512 __attribute__((target("avx512f")))
 
 /*
  * Sixteen cells of a fused block at once with AVX-512: the four batch-norm
  * outputs of cells c .. c+15 of rows r0, r1 (32 input columns each, split into
- * even and odd columns), their ReLU'd maximum, and which element won, as
- * masks (same strict comparisons as cell_winner: first of equals wins).
+ * even and odd columns), their ReLU'd maximum, which element won, as masks
+ * (same strict comparisons as cell_winner: first of equals wins), and the
+ * winner's input value.  A last group of n < 16 cells loads only its 2n
+ * columns (the other lanes are computed on zeros and never stored).
  * Written with intrinsics: GCC's generic 16-float vectors gathered the
  * stride-2 columns one float at a time and turned the selects into scalar
  * code, slower than the plain loop.
  */
 BLOCK_AVX512 static inline __m512
-cells16(const float *r0, const float *r1, int c, __m512 scale, __m512 shift,
-		__mmask16 win[4])
+cells16(const float *r0, const float *r1, int c, int n, __m512 scale, __m512 shift,
+		__mmask16 win[4], __m512 *xwin)
 {
 	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
 	const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-	__m512		p0 = _mm512_loadu_ps(r0 + 2 * c),
-				p1 = _mm512_loadu_ps(r0 + 2 * c + 16),
-				q0 = _mm512_loadu_ps(r1 + 2 * c),
-				q1 = _mm512_loadu_ps(r1 + 2 * c + 16);
-	__m512		a = _mm512_fmadd_ps(_mm512_permutex2var_ps(p0, even, p1), scale, shift),
-				b = _mm512_fmadd_ps(_mm512_permutex2var_ps(p0, odd, p1), scale, shift),
-				e = _mm512_fmadd_ps(_mm512_permutex2var_ps(q0, even, q1), scale, shift),
-				f = _mm512_fmadd_ps(_mm512_permutex2var_ps(q0, odd, q1), scale, shift);
+	__mmask16	m0 = n >= 8 ? 0xffff : (__mmask16) ((1u << 2 * n) - 1),
+				m1 = n >= 16 ? 0xffff : n > 8 ? (__mmask16) ((1u << (2 * n - 16)) - 1) : 0;
+	__m512		p0 = _mm512_maskz_loadu_ps(m0, r0 + 2 * c),
+				p1 = _mm512_maskz_loadu_ps(m1, r0 + 2 * c + 16),
+				q0 = _mm512_maskz_loadu_ps(m0, r1 + 2 * c),
+				q1 = _mm512_maskz_loadu_ps(m1, r1 + 2 * c + 16);
+	__m512		xa = _mm512_permutex2var_ps(p0, even, p1),
+				xb = _mm512_permutex2var_ps(p0, odd, p1),
+				xe = _mm512_permutex2var_ps(q0, even, q1),
+				xf = _mm512_permutex2var_ps(q0, odd, q1);
+	__m512		a = _mm512_fmadd_ps(xa, scale, shift),
+				b = _mm512_fmadd_ps(xb, scale, shift),
+				e = _mm512_fmadd_ps(xe, scale, shift),
+				f = _mm512_fmadd_ps(xf, scale, shift);
 	__m512		v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), a);
 	__mmask16	mb = _mm512_cmp_ps_mask(b, v, _CMP_GT_OQ),
 				me,
@@ -825,63 +834,90 @@ cells16(const float *r0, const float *r1, int c, __m512 scale, __m512 shift,
 	win[2] = me & ~mf;
 	win[1] = mb & ~me & ~mf;
 	win[0] = ~(mb | me | mf);
+	*xwin = _mm512_mask_mov_ps(_mm512_mask_mov_ps(_mm512_mask_mov_ps(xa, win[1], xb), win[2], xe),
+							   win[3], xf);
 	return _mm512_mask_mov_ps(v, mf, f);
 }
 
-/* Forward: pooled outputs yr[0 .. ow) as far as whole groups of 16 go; returns how far. */
-BLOCK_AVX512 static int
+/* Forward: the pooled outputs yr[0 .. ow). */
+BLOCK_AVX512 static void
 block_forward16(const float *r0, int iw, float *yr, int ow, float scale, float shift)
 {
 	__mmask16	win[4];
-	int			c = 0;
+	__m512		xwin;
 
-	for (; c + 16 <= ow; c += 16)
-		_mm512_storeu_ps(yr + c, cells16(r0, r0 + iw, c, _mm512_set1_ps(scale),
-										 _mm512_set1_ps(shift), win));
-	return c;
+	for (int c = 0; c < ow; c += 16)
+	{
+		int			n = ow - c < 16 ? ow - c : 16;
+
+		_mm512_mask_storeu_ps(yr + c, (__mmask16) ((1u << n) - 1),
+							  cells16(r0, r0 + iw, c, n, _mm512_set1_ps(scale),
+									  _mm512_set1_ps(shift), win, &xwin));
+	}
 }
 
-/* Backward: routes g to the winners in rows d0, d0 + iw, like block_forward16. */
-BLOCK_AVX512 static int
+/*
+ * Backward: routes g to the winners in rows d0, d0 + iw (the 2 ow columns of
+ * cells), and adds to sums[0], sums[1] the sums of the routed gradient and of
+ * it times the winner's normalised input (x - mean) invstd: batch-norm's
+ * backward sums, taken here so that no pass reads the routed gradient again.
+ */
+BLOCK_AVX512 static void
 block_backward16(const float *r0, int iw, const float *g, float *d0, int ow, float scale,
-				 float shift)
+				 float shift, float mean, float invstd, float sums[2])
 {
 	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 	const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+	__m512		s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps();
 	__mmask16	win[4];
-	int			c = 0;
 
-	for (; c + 16 <= ow; c += 16)
+	for (int c = 0; c < ow; c += 16)
 	{
-		__m512		v = cells16(r0, r0 + iw, c, _mm512_set1_ps(scale), _mm512_set1_ps(shift), win);
+		int			n = ow - c < 16 ? ow - c : 16;
+		__mmask16	m0 = n >= 8 ? 0xffff : (__mmask16) ((1u << 2 * n) - 1),
+					m1 = n >= 16 ? 0xffff : n > 8 ? (__mmask16) ((1u << (2 * n - 16)) - 1) : 0;
+		__m512		xwin;
+		__m512		v = cells16(r0, r0 + iw, c, n, _mm512_set1_ps(scale), _mm512_set1_ps(shift),
+								win, &xwin);
 		__mmask16	open = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
-		__m512		gv = _mm512_loadu_ps(g + c);
+		__m512		gv = _mm512_maskz_loadu_ps(open & (__mmask16) ((1u << n) - 1), g + c);
 
+		s1 = _mm512_add_ps(s1, gv);
+		s2 = _mm512_fmadd_ps(gv, _mm512_mul_ps(_mm512_sub_ps(xwin, _mm512_set1_ps(mean)),
+											   _mm512_set1_ps(invstd)), s2);
 		/* winners 0, 1 on the top row, 2, 3 on the bottom one, interleaved back */
 		for (int k = 0; k < 2; k++)
 		{
-			__m512		left = _mm512_maskz_mov_ps(win[2 * k] & open, gv),
-						right = _mm512_maskz_mov_ps(win[2 * k + 1] & open, gv);
+			__m512		left = _mm512_maskz_mov_ps(win[2 * k], gv),
+						right = _mm512_maskz_mov_ps(win[2 * k + 1], gv);
 
-			_mm512_storeu_ps(d0 + k * iw + 2 * c, _mm512_permutex2var_ps(left, lo, right));
-			_mm512_storeu_ps(d0 + k * iw + 2 * c + 16, _mm512_permutex2var_ps(left, hi, right));
+			_mm512_mask_storeu_ps(d0 + k * iw + 2 * c, m0, _mm512_permutex2var_ps(left, lo, right));
+			_mm512_mask_storeu_ps(d0 + k * iw + 2 * c + 16, m1,
+								  _mm512_permutex2var_ps(left, hi, right));
 		}
 	}
-	return c;
+	sums[0] += _mm512_reduce_add_ps(s1);
+	sums[1] += _mm512_reduce_add_ps(s2);
 }
-#else
-#define block_forward16(r0, iw, yr, ow, scale, shift) 0
-#define block_backward16(r0, iw, g, d0, ow, scale, shift) 0
 #endif
+
+/* The input value of cell c's winner w (0..3, as cell_winner). */
+static inline float
+cell_input(const float *r0, const float *r1, int c, float w)
+{
+	return w < 2.0f ? r0[2 * c + (w == 1.0f)] : r1[2 * c + (w == 3.0f)];
+}
 
 /*
  * Fused block, forward (dx NULL): y = maxpool(relu(batchnorm(x))).
  * Backward, first half: routes the pooled gradient to each cell's winner,
  * gated by the ReLU mask (its batch-norm output was positive), writing the
  * gradient w.r.t. the batch-norm output at full size (zero elsewhere,
- * including the row and column floor pooling drops).  Batch-norm's own
- * backward then runs as usual on it, in place.  Sixteen cells at a time
- * with AVX-512 where the CPU has it, the rest one by one.
+ * including the row and column floor pooling drops), and leaves batch-norm's
+ * backward sums of it in this worker's partial sums, as bn_sums would.
+ * Batch-norm's backward then runs as usual on it, in place.  Sixteen cells
+ * at a time with AVX-512 where the CPU has it, else one by one.
  */
 TRAIN_SIMD static void
 block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
@@ -895,7 +931,10 @@ block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 				oh = pl->out_h;
 	const size_t iplane = (size_t) ih * iw,
 				oplane = (size_t) oh * ow;
+	double	   *part = t->part + t->part_doubles * id;
 
+	if (ph->dx)
+		memset(part, 0, sizeof(double) * 2 * l->in_c);
 	for (int b = lo; b < hi; b++)
 		for (int c = 0; c < l->in_c; c++)
 		{
@@ -903,14 +942,21 @@ block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 			const float *x = t->act[ph->layer] + p * iplane;
 			const float scale = s->invstd[c] * l->param[0][c];
 			const float shift = l->param[1][c] - s->mean[c] * scale;
+			float		sums[2] = {0.0f, 0.0f};
 
 			for (int r = 0; r < oh && !ph->dx; r++)
 			{
 				const float *r0 = x + (size_t) 2 * r * iw;
 				float	   *yr = t->act[ph->layer + 3] + p * oplane + (size_t) r * ow;
-				int			cc = t->avx512 ? block_forward16(r0, iw, yr, ow, scale, shift) : 0;
 
-				for (; cc < ow; cc++)
+#if BLOCK16
+				if (t->avx512)
+				{
+					block_forward16(r0, iw, yr, ow, scale, shift);
+					continue;
+				}
+#endif
+				for (int cc = 0; cc < ow; cc++)
 					yr[cc] = cell_max(r0, r0 + iw, cc, scale, shift);
 			}
 			for (int r = 0; r < oh && ph->dx; r++)
@@ -918,24 +964,31 @@ block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 				const float *r0 = x + (size_t) 2 * r * iw;
 				const float *g = ph->dy + p * oplane + (size_t) r * ow;
 				float	   *d0 = ph->dx + p * iplane + (size_t) 2 * r * iw;
-				int			cc = t->avx512 ?
-					block_backward16(r0, iw, g, d0, ow, scale, shift) : 0;
 
-				for (; cc < ow; cc++)
-				{
-					float		w = cell_winner(r0, r0 + iw, cc, scale, shift);
-					float		gv = cell_max(r0, r0 + iw, cc, scale, shift) > 0.0f ? g[cc] : 0.0f;
+#if BLOCK16
+				if (t->avx512)
+					block_backward16(r0, iw, g, d0, ow, scale, shift, s->mean[c], s->invstd[c], sums);
+				else
+#endif
+					for (int cc = 0; cc < ow; cc++)
+					{
+						float		w = cell_winner(r0, r0 + iw, cc, scale, shift);
+						float		gv = cell_max(r0, r0 + iw, cc, scale, shift) > 0.0f ? g[cc] : 0.0f;
 
-					d0[2 * cc] = w == 0.0f ? gv : 0.0f;
-					d0[2 * cc + 1] = w == 1.0f ? gv : 0.0f;
-					d0[iw + 2 * cc] = w == 2.0f ? gv : 0.0f;
-					d0[iw + 2 * cc + 1] = w == 3.0f ? gv : 0.0f;
-				}
+						d0[2 * cc] = w == 0.0f ? gv : 0.0f;
+						d0[2 * cc + 1] = w == 1.0f ? gv : 0.0f;
+						d0[iw + 2 * cc] = w == 2.0f ? gv : 0.0f;
+						d0[iw + 2 * cc + 1] = w == 3.0f ? gv : 0.0f;
+						sums[0] += gv;
+						sums[1] += gv * ((cell_input(r0, r0 + iw, cc, w) - s->mean[c]) * s->invstd[c]);
+					}
 				if (iw & 1)
 					d0[iw - 1] = d0[2 * iw - 1] = 0.0f;
 			}
 			if (ph->dx && (ih & 1))
 				memset(ph->dx + p * iplane + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
+			part[2 * c] += sums[0];
+			part[2 * c + 1] += sums[1];
 		}
 }
 
@@ -1061,7 +1114,8 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 				ph.dy = ph.dx;
 				ph.relu = 0;
 			}
-			run_phase(bn_sums, &ph);
+			else
+				run_phase(bn_sums, &ph);
 			reduce_parts(t, l->in_c);
 			for (int c = 0; c < l->in_c; c++)
 			{

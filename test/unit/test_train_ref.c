@@ -109,5 +109,13 @@ main(void)
 {
 	run(1);
 	run(2);
+	/* the portable kernels and fused-block path too, where the default is AVX-512 */
+	if (is_conv_supported(IS_CONV_AVX512))
+	{
+		tap_diag("again with INSTSIM_CONV_KERNEL=gemm");
+		setenv("INSTSIM_CONV_KERNEL", "gemm", 1);
+		run(1);
+		unsetenv("INSTSIM_CONV_KERNEL");
+	}
 	return tap_done();
 }
