@@ -161,9 +161,13 @@ to_blocked(const float *x, const is_act *a, float *dst)
 	}
 }
 
-/* The inverse for the interior: the blocked image src of a into y (c x h x w). */
+/*
+ * The inverse for the interior: the blocked image src of a into y (c x h x w).
+ * With sums, also adds each channel's sum and sum of squares into sums[2 c],
+ * sums[2 c + 1] (float within a row, double across rows).
+ */
 CONV_COPY_SIMD static void
-from_blocked(const float *src, const is_act *a, float *y)
+from_blocked(const float *src, const is_act *a, float *y, double *sums)
 {
 	const int	b = a->block,
 				pw = a->w + 2;
@@ -179,6 +183,8 @@ from_blocked(const float *src, const is_act *a, float *y)
 		for (int r = 0; r < a->h; r++, dst += a->w)
 		{
 			const float *row = p + (size_t) (r + 1) * pw * b;
+			is_v16		s1 = {0},
+						s2 = {0};
 			int			i = 0;
 
 			for (; full && i + 16 <= a->w; i += 16)
@@ -186,8 +192,12 @@ from_blocked(const float *src, const is_act *a, float *y)
 				is_v16		v[16];
 
 #pragma GCC unroll 16
-				for (int s = 0; s < 16; s++)
-					memcpy(&v[s], row + (size_t) (i + 1 + s) * 16, sizeof(is_v16));
+				for (int k = 0; k < 16; k++)
+				{
+					memcpy(&v[k], row + (size_t) (i + 1 + k) * 16, sizeof(is_v16));
+					s1 += v[k];
+					s2 += v[k] * v[k];
+				}
 				is_transpose16(v);
 #pragma GCC unroll 16
 				for (int j = 0; j < 16; j++)
@@ -195,7 +205,18 @@ from_blocked(const float *src, const is_act *a, float *y)
 			}
 			for (; i < a->w; i++)
 				for (int j = 0; j < nj; j++)
-					dst[j * hw + i] = row[(size_t) (i + 1) * b + j];
+				{
+					float		v = row[(size_t) (i + 1) * b + j];
+
+					dst[j * hw + i] = v;
+					s1[j] += v;
+					s2[j] += v * v;
+				}
+			for (int j = 0; sums && j < nj; j++)
+			{
+				sums[2 * (cb * b + j)] += s1[j];
+				sums[2 * (cb * b + j) + 1] += s2[j];
+			}
 		}
 	}
 }
@@ -230,7 +251,8 @@ im2col(const float *x, int c, int h, int w, float *col)
 }
 
 void
-is_train_conv_forward(const is_train_conv *c, const float *x, float *y, float *scratch)
+is_train_conv_forward(const is_train_conv *c, const float *x, float *y, double *sums,
+					  float *scratch)
 {
 	const is_conv_op *op = &c->fwd;
 	float	   *in = scratch;
@@ -238,7 +260,7 @@ is_train_conv_forward(const is_train_conv *c, const float *x, float *y, float *s
 
 	to_blocked(x, &op->in, in);
 	c->impl->run(op, in, out, 0, op->out.h, out + round16(is_act_image(&op->out)));
-	from_blocked(out, &op->out, y);
+	from_blocked(out, &op->out, y, sums);
 }
 
 void
@@ -256,7 +278,7 @@ is_train_conv_backward(const is_train_conv *c, const float *x, const float *dy, 
 	if (dx)
 	{
 		c->impl->run(op, dyb, dxb, 0, op->out.h, ks);
-		from_blocked(dxb, &op->out, dx);
+		from_blocked(dxb, &op->out, dx, NULL);
 	}
 	if (c->wgrad)
 	{

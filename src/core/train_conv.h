@@ -45,9 +45,13 @@ size_t		is_train_conv_scratch(const is_train_conv *c);
 /* Repacks the layer's current weights (after each optimiser step); tmp: in*out*9 floats. */
 void		is_train_conv_pack(is_train_conv *c, const is_layer *l, float *tmp);
 
-/* One image: y (out_c x h x w) = conv(x) + bias. */
+/*
+ * One image: y (out_c x h x w) = conv(x) + bias.  sums (or NULL): each
+ * output channel's sum and sum of squares are added into sums[2 o],
+ * sums[2 o + 1], for the batch-norm after it.
+ */
 void		is_train_conv_forward(const is_train_conv *c, const float *x, float *y,
-								  float *scratch);
+								  double *sums, float *scratch);
 
 /*
  * One image: gw[out_c][in_c][9] and gb[out_c] += the weight and bias

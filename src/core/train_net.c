@@ -345,16 +345,33 @@ worker_grad(is_train *t, int id)
 	return t->gacc + ((t->net->n_floats + 15) & ~(size_t) 15) * id;
 }
 
+/*
+ * A batch-norm right after a convolution takes its forward sums from the
+ * convolution, which has each output image in cache (one pass less).
+ */
+static int
+conv_sums(const is_net *net, int i)
+{
+	return net->layers[i].kind == IS_LAYER_BATCHNORM && i > 0 &&
+		net->layers[i - 1].kind == IS_LAYER_CONV3X3;
+}
+
 static void
 conv_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
 	float	   *scratch = t->conv_scratch + t->conv_scratch_floats * id;
+	double	   *part = NULL;
 
+	if (ph->layer + 1 < t->net->n_layers && conv_sums(t->net, ph->layer + 1))
+	{
+		part = t->part + t->part_doubles * id;
+		memset(part, 0, sizeof(double) * 2 * l->out_c);
+	}
 	for (int b = lo; b < hi; b++)
 		is_train_conv_forward(&t->ls[ph->layer].conv,
 							  t->act[ph->layer] + (size_t) b * layer_in(l),
-							  t->act[ph->layer + 1] + (size_t) b * layer_out(l), scratch);
+							  t->act[ph->layer + 1] + (size_t) b * layer_out(l), part, scratch);
 }
 
 static void
@@ -1062,7 +1079,8 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 			int			block = fused_block(net, i);
 
 			ph.relu = fuses_relu(net, i);
-			run_phase(bn_sums, &ph);
+			if (!conv_sums(net, i))
+				run_phase(bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
 			run_phase(block ? block_phase : bn_apply, &ph);

@@ -43,6 +43,7 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	float	   *dx = malloc(sizeof(float) * nx);
 	float	   *gw = calloc((size_t) oc * ic * 9, sizeof(float));
 	float	   *gb = calloc(oc, sizeof(float));
+	double	   *sums = calloc(2 * (size_t) oc, sizeof(double));
 	float	   *mem,
 			   *scratch,
 			   *tmp = malloc(sizeof(float) * oc * ic * 9);
@@ -50,7 +51,8 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	double		fwd_err = 0,
 				bwd_err = 0,
 				w_err = 0,
-				b_err = 0;
+				b_err = 0,
+				s_err = 0;
 
 	for (size_t i = 0; i < (size_t) oc * ic * 9; i++)
 		wt[i] = uniform(&state);
@@ -69,7 +71,7 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	for (size_t i = 0; i < is_train_conv_scratch(&c); i++)
 		scratch[i] = 1e6f;
 	is_train_conv_pack(&c, &l, tmp);
-	is_train_conv_forward(&c, x, y, scratch);
+	is_train_conv_forward(&c, x, y, sums, scratch);
 	/* gw accumulates: starting from 1 checks that it adds */
 	for (size_t i = 0; i < (size_t) oc * ic * 9; i++)
 		gw[i] = 1.0f;
@@ -122,12 +124,26 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 			s += dy[o * (size_t) h * w + j];
 		b_err = fmax(b_err, fabs(s - gb[o]));
 	}
+	for (int o = 0; o < oc; o++)
+	{
+		double		s1 = 0,
+					s2 = 0;
+
+		for (size_t j = 0; j < (size_t) h * w; j++)
+		{
+			s1 += y[o * (size_t) h * w + j];
+			s2 += (double) y[o * (size_t) h * w + j] * y[o * (size_t) h * w + j];
+		}
+		s_err = fmax(s_err, fmax(fabs(s1 - sums[2 * o]), fabs(s2 - sums[2 * o + 1]) / s2));
+	}
 	tap_ok(fwd_err < 1e-4, "%s (%d-channel blocks), %d -> %d channels, %d x %d: forward (max error %.2g)",
 		   is_conv_kind_name(kind), c.impl->block, ic, oc, h, w, fwd_err);
 	tap_ok(bwd_err < 1e-4, "%s, %d -> %d channels, %d x %d: input gradient (max error %.2g)",
 		   is_conv_kind_name(kind), ic, oc, h, w, bwd_err);
 	tap_ok(w_err < 1e-4, "%s, %d -> %d channels, %d x %d: weight gradient (max error %.2g)",
 		   is_conv_kind_name(kind), ic, oc, h, w, w_err);
+	tap_ok(s_err < 1e-4, "%s, %d -> %d channels, %d x %d: output sums for batch-norm (max error %.2g)",
+		   is_conv_kind_name(kind), ic, oc, h, w, s_err);
 	tap_ok(b_err < 1e-4, "%s, %d -> %d channels, %d x %d: bias gradient (max error %.2g)",
 		   is_conv_kind_name(kind), ic, oc, h, w, b_err);
 	free(wt);
@@ -138,6 +154,7 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	free(dx);
 	free(gw);
 	free(gb);
+	free(sums);
 	free(mem);
 	free(scratch);
 	free(tmp);
