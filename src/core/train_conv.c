@@ -41,15 +41,21 @@ impl_of(is_conv_kind kind, wgrad_fn *wgrad)
 	}
 }
 
+int
+is_train_conv_block(is_conv_kind kind)
+{
+	wgrad_fn	wgrad;
+
+	return impl_of(kind, &wgrad)->block;
+}
+
 size_t
 is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kind kind,
-				   float *mem)
+				   int ib, float *mem)
 {
 	wgrad_fn	wgrad;
 	const is_conv_impl *impl = impl_of(kind, &wgrad);
 	int			b = impl->block;
-	/* the kernels read their own block or 1 (the network input's one channel) */
-	int			ib = l->in_c == 1 ? 1 : b;
 	size_t		off = 0;
 	float	   *at[4];
 	size_t		size[4];
@@ -86,20 +92,20 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 }
 
 /*
- * Scratch: forward, x and y in the kernel's layout; backward, dy, dx and x
- * in the kernel's layout, or im2col's columns for the sgemm weight gradient.
+ * Scratch: the kernels' own; for the sgemm weight gradient, dense copies of x
+ * and dy and im2col's columns.
  */
 size_t
 is_train_conv_scratch(const is_train_conv *c)
 {
-	size_t		f = round16(is_act_image(&c->fwd.in)) + round16(is_act_image(&c->fwd.out)) +
-		round16(c->impl->scratch_floats(&c->fwd));
-	size_t		b = round16(is_act_image(&c->bwd.in)) + round16(is_act_image(&c->bwd.out)) +
-		round16(c->impl->scratch_floats(&c->bwd));
+	size_t		f = c->impl->scratch_floats(&c->fwd),
+				b = c->need_dx ? c->impl->scratch_floats(&c->bwd) : 0;
+	size_t		hw = (size_t) c->fwd.in.h * c->fwd.in.w;
 
-	b += c->wgrad ? round16(is_act_image(&c->fwd.in)) :
-		round16((size_t) c->fwd.in.c * 9 * c->fwd.in.h * c->fwd.in.w);
-	return f > b ? f : b;
+	if (!c->wgrad)
+		b += round16((size_t) c->fwd.in.c * hw) + round16((size_t) c->fwd.out.c * hw) +
+			round16((size_t) c->fwd.in.c * 9 * hw);
+	return round16(f > b ? f : b);
 }
 
 void
@@ -119,9 +125,8 @@ is_train_conv_pack(is_train_conv *c, const is_layer *l, float *tmp)
 	c->impl->pack(tmp, l->out_c, c->bwd.in.block, l->in_c, c->wb);
 }
 
-/* x (c x h x w) into the blocked layout of a: every float of the image written, border zero. */
-CONV_COPY_SIMD static void
-to_blocked(const float *x, const is_act *a, float *dst)
+CONV_COPY_SIMD void
+is_act_from_nchw(const float *x, const is_act *a, float *dst)
 {
 	const int	b = a->block,
 				pw = a->w + 2;
@@ -161,13 +166,8 @@ to_blocked(const float *x, const is_act *a, float *dst)
 	}
 }
 
-/*
- * The inverse for the interior: the blocked image src of a into y (c x h x w).
- * With sums, also adds each channel's sum and sum of squares into sums[2 c],
- * sums[2 c + 1] (float within a row, double across rows).
- */
-CONV_COPY_SIMD static void
-from_blocked(const float *src, const is_act *a, float *y, double *sums)
+CONV_COPY_SIMD void
+is_act_to_nchw(const float *src, const is_act *a, float *y)
 {
 	const int	b = a->block,
 				pw = a->w + 2;
@@ -183,8 +183,6 @@ from_blocked(const float *src, const is_act *a, float *y, double *sums)
 		for (int r = 0; r < a->h; r++, dst += a->w)
 		{
 			const float *row = p + (size_t) (r + 1) * pw * b;
-			is_v16		s1 = {0},
-						s2 = {0};
 			int			i = 0;
 
 			for (; full && i + 16 <= a->w; i += 16)
@@ -193,11 +191,7 @@ from_blocked(const float *src, const is_act *a, float *y, double *sums)
 
 #pragma GCC unroll 16
 				for (int k = 0; k < 16; k++)
-				{
 					memcpy(&v[k], row + (size_t) (i + 1 + k) * 16, sizeof(is_v16));
-					s1 += v[k];
-					s2 += v[k] * v[k];
-				}
 				is_transpose16(v);
 #pragma GCC unroll 16
 				for (int j = 0; j < 16; j++)
@@ -205,18 +199,7 @@ from_blocked(const float *src, const is_act *a, float *y, double *sums)
 			}
 			for (; i < a->w; i++)
 				for (int j = 0; j < nj; j++)
-				{
-					float		v = row[(size_t) (i + 1) * b + j];
-
-					dst[j * hw + i] = v;
-					s1[j] += v;
-					s2[j] += v * v;
-				}
-			for (int j = 0; sums && j < nj; j++)
-			{
-				sums[2 * (cb * b + j)] += s1[j];
-				sums[2 * (cb * b + j) + 1] += s2[j];
-			}
+					dst[j * hw + i] = row[(size_t) (i + 1) * b + j];
 		}
 	}
 }
@@ -251,52 +234,66 @@ im2col(const float *x, int c, int h, int w, float *col)
 }
 
 void
-is_train_conv_forward(const is_train_conv *c, const float *x, float *y, double *sums,
-					  float *scratch)
+is_train_conv_forward(const is_train_conv *c, const float *x, float *y, float *scratch)
 {
-	const is_conv_op *op = &c->fwd;
-	float	   *in = scratch;
-	float	   *out = in + round16(is_act_image(&op->in));
+	c->impl->run(&c->fwd, x, y, 0, c->fwd.out.h, scratch);
+}
 
-	to_blocked(x, &op->in, in);
-	c->impl->run(op, in, out, 0, op->out.h, out + round16(is_act_image(&op->out)));
-	from_blocked(out, &op->out, y, sums);
+/* Zeroes the border of every channel block of image x in layout a. */
+static void
+clear_border(const is_act *a, float *x)
+{
+	const size_t pw = (size_t) a->w + 2;
+
+	for (int cb = 0; cb < is_act_blocks(a); cb++)
+	{
+		float	   *p = x + cb * is_act_plane(a);
+
+		memset(p, 0, sizeof(float) * pw * a->block);
+		memset(p + (a->h + 1) * pw * a->block, 0, sizeof(float) * pw * a->block);
+		for (int y = 1; y <= a->h; y++)
+		{
+			memset(p + y * pw * a->block, 0, sizeof(float) * a->block);
+			memset(p + (y * pw + a->w + 1) * a->block, 0, sizeof(float) * a->block);
+		}
+	}
 }
 
 void
-is_train_conv_backward(const is_train_conv *c, const float *x, const float *dy, float *dx,
+is_train_conv_backward(const is_train_conv *c, const float *x, float *dy, float *dx,
 					   float *gw, float *gb, float *scratch)
 {
-	const is_conv_op *op = &c->bwd;
-	float	   *dyb = scratch;
-	float	   *dxb = dyb + round16(is_act_image(&op->in));
-	float	   *ks = dxb + round16(is_act_image(&op->out));
-	float	   *rest = ks + round16(c->impl->scratch_floats(op));
-	int			hw = c->fwd.in.h * c->fwd.in.w;
+	const is_conv_op *op = &c->fwd;
+	int			hw = op->in.h * op->in.w;
+	float	   *xd,
+			   *dyd,
+			   *col;
 
-	to_blocked(dy, &op->in, dyb);
+	/* the input gradient reads dy's border, which may hold another layer's values */
+	clear_border(&c->bwd.in, dy);
 	if (dx)
-	{
-		c->impl->run(op, dyb, dxb, 0, op->out.h, ks);
-		from_blocked(dxb, &op->out, dx, NULL);
-	}
+		c->impl->run(&c->bwd, dy, dx, 0, c->bwd.out.h, scratch);
 	if (c->wgrad)
 	{
-		to_blocked(x, &c->fwd.in, rest);
-		c->wgrad(&c->fwd, rest, dyb, gw, gb);
+		c->wgrad(op, x, dy, gw, gb);
 		return;
 	}
-	for (int o = 0; o < c->fwd.out.c; o++)
+	/* gw[oc][ic * 9] += dy[oc][hw] col[ic * 9][hw]^T over dense copies */
+	xd = scratch + round16(dx ? c->impl->scratch_floats(&c->bwd) : 0);
+	dyd = xd + round16((size_t) op->in.c * hw);
+	col = dyd + round16((size_t) op->out.c * hw);
+	is_act_to_nchw(x, &op->in, xd);
+	is_act_to_nchw(dy, &op->out, dyd);
+	im2col(xd, op->in.c, op->in.h, op->in.w, col);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, op->out.c, op->in.c * 9, hw,
+				1.0f, dyd, hw, col, hw, 1.0f, gw, op->in.c * 9);
+	for (int o = 0; o < op->out.c; o++)
 	{
 		float		s = 0.0f;
 
 #pragma omp simd reduction(+:s)
 		for (int j = 0; j < hw; j++)
-			s += dy[(size_t) o * hw + j];
+			s += dyd[(size_t) o * hw + j];
 		gb[o] += s;
 	}
-	/* gw[oc][ic * 9] += dy[oc][hw] col[ic * 9][hw]^T */
-	im2col(x, c->fwd.in.c, c->fwd.in.h, c->fwd.in.w, rest);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->fwd.out.c, c->fwd.in.c * 9, hw,
-				1.0f, dy, hw, rest, hw, 1.0f, gw, c->fwd.in.c * 9);
 }

@@ -1,14 +1,12 @@
 /*
- * The forward pass and the input gradient of a training 3x3 convolution,
- * one image at a time, through the inference kernels (conv.h): the plain
- * NCHW image is copied into the kernel's channel-blocked, zero-bordered
- * layout, the kernel runs without pooling or ReLU, and its output is copied
- * back.  The input gradient is itself a 3x3 convolution of the output
- * gradient, with the weights transposed (in <-> out) and turned 180 degrees.
- * The weight gradient is a correlation of the two blocked images
- * (conv_wgrad.h).  With AVX-512 these are the direct AVX-512 kernels (about
- * 1.5x sgemm's rate on these shapes, no im2col and no col2im); elsewhere the
- * portable gemm kernel and im2col + sgemm for the weight gradient.
+ * The 3x3 convolutions of training through the inference kernels (conv.h),
+ * one image at a time, on activations kept in the kernels' channel-blocked,
+ * zero-bordered layout (train_internal.h): the forward pass; the input
+ * gradient, itself a 3x3 convolution of the output gradient with the weights
+ * transposed (in <-> out) and turned 180 degrees; and the weight and bias
+ * gradients, a correlation of the two images (conv_wgrad.h).  With AVX-512
+ * these are our direct AVX-512 kernels; elsewhere the portable gemm kernel,
+ * and im2col + sgemm over dense copies for the weight gradient.
  */
 #ifndef INSTSIM_TRAIN_CONV_H
 #define INSTSIM_TRAIN_CONV_H
@@ -30,36 +28,40 @@ typedef struct is_train_conv
 	float	   *wf, *bf, *wb, *bb;	/* packed weights and biases of fwd and bwd */
 } is_train_conv;
 
+/* Channels per block of kernel kind's layout (16, 8 or 1). */
+int			is_train_conv_block(is_conv_kind kind);
+
 /*
  * Sets up c for conv layer l with kernel kind (Winograd kinds mean the direct
- * kernel of their instruction set: there is no pooling here); returns the
- * floats of parameter memory it needs at mem (mem NULL: only measures).
- * need_dx: the input gradient is wanted.
+ * kernel of their instruction set: there is no pooling here), reading input
+ * in blocks of ib channels (the kind's block, or 1); returns the floats of
+ * parameter memory it needs at mem (mem NULL: only measures).  need_dx: the
+ * input gradient is wanted.
  */
 size_t		is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx,
-							   is_conv_kind kind, float *mem);
+							   is_conv_kind kind, int ib, float *mem);
 
-/* Per-worker scratch floats for one image of this layer. */
+/* Per-worker scratch floats for one image of this layer (64-byte multiple). */
 size_t		is_train_conv_scratch(const is_train_conv *c);
 
 /* Repacks the layer's current weights (after each optimiser step); tmp: in*out*9 floats. */
 void		is_train_conv_pack(is_train_conv *c, const is_layer *l, float *tmp);
 
-/*
- * One image: y (out_c x h x w) = conv(x) + bias.  sums (or NULL): each
- * output channel's sum and sum of squares are added into sums[2 o],
- * sums[2 o + 1], for the batch-norm after it.
- */
+/* One image, in the layouts c->fwd.in and c->fwd.out: y = conv(x) + bias (interior). */
 void		is_train_conv_forward(const is_train_conv *c, const float *x, float *y,
-								  double *sums, float *scratch);
+								  float *scratch);
 
 /*
  * One image: gw[out_c][in_c][9] and gb[out_c] += the weight and bias
- * gradients, and dx (in_c x h x w) = the input gradient (set up with
- * need_dx; dx NULL skips it), from the layer's input x and the output
- * gradient dy.
+ * gradients, and dx (interior, layout c->bwd.out) = the input gradient (set
+ * up with need_dx; dx NULL skips it), from the layer's input x and the output
+ * gradient dy (layout c->fwd.out), whose border this zeroes.
  */
-void		is_train_conv_backward(const is_train_conv *c, const float *x, const float *dy,
+void		is_train_conv_backward(const is_train_conv *c, const float *x, float *dy,
 								   float *dx, float *gw, float *gb, float *scratch);
+
+/* A dense c x h x w image into layout a (every float written, border zero), and back. */
+void		is_act_from_nchw(const float *x, const is_act *a, float *dst);
+void		is_act_to_nchw(const float *src, const is_act *a, float *y);
 
 #endif

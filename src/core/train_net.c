@@ -1,86 +1,23 @@
 /*
- * Training forward/backward over plain NCHW activations (no halo: the
- * convolutions copy each image into their kernels' layout, train_conv.c).  Each layer is one or two parallel phases over
- * the batch; cross-image sums (batch-norm statistics, parameter gradients)
- * are kept per worker and reduced in worker order by the caller's thread.
+ * Training forward/backward: the arena, the passes, and the convolution and
+ * vector layers; the element-wise feature-map layers are in train_fmap.c,
+ * the activation layout in train_internal.h.  Each layer is one or two
+ * parallel phases over the batch; cross-image sums (batch-norm statistics,
+ * parameter gradients) are kept per worker and reduced in worker order by
+ * the caller's thread.
  */
 #include "train_net.h"
 
 #include <cblas.h>
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#include <immintrin.h>
-#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rng.h"
-#include "train_conv.h"
-#include "workers.h"
+#include "train_internal.h"
 
 #define L2NORM_EPS 1e-12f
-
-/*
- * The element-wise passes are memory- and vector-bound: each is compiled for
- * AVX-512, AVX2 and the baseline, and the loader picks one for the CPU (the
- * build itself stays portable).  Not for clang, which PGXS uses for bitcode.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TRAIN_SIMD __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define TRAIN_SIMD
-#endif
-
-typedef struct layer_state
-{
-	float	   *mean, *invstd;	/* batchnorm: batch statistics of the last forward */
-	float	   *norm;			/* l2norm: |x| per input */
-	is_train_conv conv;			/* conv3x3: forward and input gradient */
-	size_t		param_off;		/* offset of param[0] in net->params */
-} layer_state;
-
-struct is_train
-{
-	is_net	   *net;
-	int			max_batch;
-	is_workers *workers;
-	int			n_workers;
-	float	   *arena;
-	size_t		arena_floats;
-
-	float	   *act[IS_NET_MAX_LAYERS + 1];	/* act[i] = input of layer i */
-	float	   *dbuf[2];		/* gradients w.r.t. activations, ping-pong */
-	layer_state ls[IS_NET_MAX_LAYERS];
-	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
-	int			avx512;			/* the fused block runs 16 cells at a time (with the AVX-512 kernel) */
-	float	   *conv_scratch;	/* per worker: one image in the kernels' layout */
-	size_t		conv_scratch_floats;
-	float	   *flip;			/* turned weights while packing */
-	float	   *gacc;			/* per worker: parameter gradients */
-	double	   *part;			/* per worker: per-channel partial sums */
-	size_t		part_doubles;
-
-	int			n;				/* batch of the last forward */
-};
-
-static size_t
-act_floats(int c, int h, int w)
-{
-	return (size_t) c * h * w;
-}
-
-static size_t
-layer_in(const is_layer *l)
-{
-	return act_floats(l->in_c, l->in_h, l->in_w);
-}
-
-static size_t
-layer_out(const is_layer *l)
-{
-	return act_floats(l->out_c, l->out_h, l->out_w);
-}
 
 /* ReLU overwrites its input unless the layer before needs its own output. */
 static int
@@ -139,6 +76,55 @@ take(float *base, size_t *off, float **ptr, size_t count)
 	*off += (count + 15) & ~(size_t) 15;
 }
 
+static train_view
+fmap_view(int c, int h, int w, int b)
+{
+	is_act		a = {c, h, w, b};
+
+	return (train_view) {
+		c, h, w, b, 1, is_act_plane(&a), is_act_image(&a)
+	};
+}
+
+static train_view
+vector_view(int c)
+{
+	return (train_view) {
+		c, 1, 1, 1, 0, 1, (size_t) c
+	};
+}
+
+/*
+ * The layout of every activation: feature maps in the kernels' blocks (the
+ * convolutions' outputs; other layers keep their input's block), vectors from
+ * gap on.  False when the network does not end in vectors.
+ */
+static int
+set_views(is_train *t)
+{
+	const is_net *net = t->net;
+	int			b = is_train_conv_block(t->conv_kind);
+
+	/*
+	 * A one-channel input read by the first convolution stays in blocks of 1
+	 * (16 times smaller); the input gradient, which the kernels write in
+	 * their own blocks, is never needed there.
+	 */
+	t->view[0] = fmap_view(net->in_c, net->in_h, net->in_w,
+						   net->in_c == 1 && net->layers[0].kind == IS_LAYER_CONV3X3 ? 1 : b);
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		const is_layer *l = &net->layers[i];
+
+		if (l->kind == IS_LAYER_GAP || !t->view[i].halo)
+			t->view[i + 1] = vector_view(l->out_c);
+		else
+			t->view[i + 1] = fmap_view(l->out_c, l->out_h, l->out_w,
+									   l->kind == IS_LAYER_CONV3X3 ? b : t->view[i].b);
+	}
+	return !t->view[net->n_layers].halo;
+}
+
 /* Lays the arena out (base == NULL only measures); returns its float count. */
 static size_t
 layout(is_train *t, float *base)
@@ -146,7 +132,7 @@ layout(is_train *t, float *base)
 	const is_net *net = t->net;
 	size_t		nb = (size_t) t->max_batch;
 	size_t		off = 0;
-	size_t		max_act = nb * act_floats(net->in_c, net->in_h, net->in_w);
+	size_t		max_act = nb * t->view[0].image;
 	size_t		max_c = 1;
 	size_t		max_scratch = 1;
 	size_t		max_w = 1;
@@ -155,7 +141,7 @@ layout(is_train *t, float *base)
 	for (int i = 0; i < net->n_layers; i++)
 	{
 		const is_layer *l = &net->layers[i];
-		size_t		out = nb * layer_out(l);
+		size_t		out = nb * t->view[i + 1].image;
 
 		if (l->kind == IS_LAYER_RELU && relu_in_place(net, i))
 		{
@@ -171,12 +157,12 @@ layout(is_train *t, float *base)
 		{
 			is_train_conv *c = &t->ls[i].conv;
 			/* the network input needs no gradient */
-			size_t		params = is_train_conv_init(c, l, i > 0, t->conv_kind, NULL);
+			size_t		params = is_train_conv_init(c, l, i > 0, t->conv_kind, t->view[i].b, NULL);
 			float	   *mem = NULL;
 
 			take(base, &off, &mem, params);
 			if (base)
-				is_train_conv_init(c, l, i > 0, t->conv_kind, mem);
+				is_train_conv_init(c, l, i > 0, t->conv_kind, t->view[i].b, mem);
 			if (is_train_conv_scratch(c) > max_scratch)
 				max_scratch = is_train_conv_scratch(c);
 			if ((size_t) l->in_c * l->out_c * 9 > max_w)
@@ -195,7 +181,7 @@ layout(is_train *t, float *base)
 	}
 	take(base, &off, &t->dbuf[0], max_act);
 	take(base, &off, &t->dbuf[1], max_act);
-	t->conv_scratch_floats = (max_scratch + 15) & ~(size_t) 15;
+	t->conv_scratch_floats = max_scratch;
 	take(base, &off, &t->conv_scratch, t->conv_scratch_floats * t->n_workers);
 	take(base, &off, &t->flip, max_w);
 	take(base, &off, &t->gacc, ((net->n_floats + 15) & ~(size_t) 15) * t->n_workers);
@@ -256,7 +242,6 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		return NULL;
 	}
 	t->conv_kind = kind;
-	t->avx512 = kind == IS_CONV_AVX512;
 	t->net = net;
 	t->max_batch = max_batch;
 	t->workers = is_workers_create(threads, err, errlen);
@@ -266,6 +251,12 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		return NULL;
 	}
 	t->n_workers = threads;
+	if (!set_views(t))
+	{
+		snprintf(err, errlen, "the network must end in vector layers (after a gap)");
+		is_train_free(t);
+		return NULL;
+	}
 	t->arena_floats = layout(t, NULL);
 	t->arena = aligned_alloc(64, t->arena_floats * sizeof(float));
 	t->part = calloc(t->part_doubles * threads, sizeof(double));
@@ -304,21 +295,6 @@ is_train_arena_bytes(const is_train *t)
 }
 
 /* ---- parallel phases --------------------------------------------------- */
-
-typedef struct phase phase;
-
-/* One worker's share of a phase: images [lo, hi) of the batch. */
-typedef void (*phase_fn) (const phase *ph, const is_layer *l, int id, int lo, int hi);
-
-struct phase
-{
-	is_train   *t;
-	int			layer;
-	const float *dy;			/* backward: gradient w.r.t. the layer's output */
-	float	   *dx;				/* backward: gradient w.r.t. its input (or NULL) */
-	int			relu;			/* batch-norm fused with the in-place ReLU after it */
-	phase_fn	fn;
-};
 
 static void
 phase_worker(void *arg, int id, int count)
@@ -360,6 +336,8 @@ static void
 conv_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
+	const train_view *vi = &t->view[ph->layer],
+			   *vo = &t->view[ph->layer + 1];
 	float	   *scratch = t->conv_scratch + t->conv_scratch_floats * id;
 	double	   *part = NULL;
 
@@ -368,90 +346,31 @@ conv_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 		part = t->part + t->part_doubles * id;
 		memset(part, 0, sizeof(double) * 2 * l->out_c);
 	}
-	for (int b = lo; b < hi; b++)
-		is_train_conv_forward(&t->ls[ph->layer].conv,
-							  t->act[ph->layer] + (size_t) b * layer_in(l),
-							  t->act[ph->layer + 1] + (size_t) b * layer_out(l), part, scratch);
+	for (int n = lo; n < hi; n++)
+	{
+		is_train_conv_forward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * vi->image,
+							  t->act[ph->layer + 1] + n * vo->image, scratch);
+		/* the image is still in cache */
+		if (part)
+			train_image_sums(vo, t->act[ph->layer + 1], n, part);
+	}
 }
 
+/* dy is one of the gradient buffers (a network ends in vector layers), so it may be written. */
 static void
 conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
+	const train_view *vi = &t->view[ph->layer],
+			   *vo = &t->view[ph->layer + 1];
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
 
-	for (int b = lo; b < hi; b++)
-		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + (size_t) b * layer_in(l),
-							   ph->dy + (size_t) b * layer_out(l),
-							   ph->dx ? ph->dx + (size_t) b * layer_in(l) : NULL,
+	for (int n = lo; n < hi; n++)
+		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * vi->image,
+							   (float *) ph->dy + n * vo->image,
+							   ph->dx ? ph->dx + n * vi->image : NULL,
 							   gw, gw + (size_t) l->out_c * l->in_c * 9,
 							   t->conv_scratch + t->conv_scratch_floats * id);
-}
-
-/*
- * Batch-norm phase 1: per-channel sums of x and x^2 (forward) or of dy and
- * dy * xhat (backward) over this worker's images: one image's plane in float
- * vector lanes (fast, and a plane is short enough for float), the planes
- * added up in double.
- */
-TRAIN_SIMD static void
-bn_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	const layer_state *s = &t->ls[ph->layer];
-	int			hw = l->in_h * l->in_w;
-	double	   *part = t->part + t->part_doubles * id;
-
-	memset(part, 0, sizeof(double) * 2 * l->in_c);
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
-		{
-			const float *x = t->act[ph->layer] + ((size_t) b * l->in_c + c) * hw;
-			double		s1 = 0.0,
-						s2 = 0.0;
-
-			if (!ph->dy)
-			{
-				float		f1 = 0.0f,
-							f2 = 0.0f;
-
-#pragma omp simd reduction(+:f1,f2)
-				for (int j = 0; j < hw; j++)
-				{
-					f1 += x[j];
-					f2 += x[j] * x[j];
-				}
-				s1 = f1;
-				s2 = f2;
-			}
-			else
-			{
-				size_t		off = ((size_t) b * l->in_c + c) * hw;
-				const float *dy = ph->dy + off;
-				/* without a fused ReLU y is never used (and may not exist) */
-				const float *y = ph->relu ? t->act[ph->layer + 1] + off : dy;
-				float		m = s->mean[c],
-							is = s->invstd[c],
-							f1 = 0.0f,
-							f2 = 0.0f;
-				const int	relu = ph->relu;
-
-#pragma omp simd reduction(+:f1,f2)
-				for (int j = 0; j < hw; j++)
-				{
-					float		g = dy[j],
-								v = y[j];
-
-					g = relu && !(v > 0.0f) ? 0.0f : g;
-					f1 += g;
-					f2 += g * ((x[j] - m) * is);
-				}
-				s1 = f1;
-				s2 = f2;
-			}
-			part[2 * c] += s1;
-			part[2 * c + 1] += s2;
-		}
 }
 
 /* Sums the workers' partials into worker 0's, in worker order. */
@@ -461,224 +380,6 @@ reduce_parts(is_train *t, int channels)
 	for (int w = 1; w < t->n_workers; w++)
 		for (int i = 0; i < 2 * channels; i++)
 			t->part[i] += t->part[t->part_doubles * w + i];
-}
-
-/* Phase 2 forward: y = (x - mean) * invstd * gamma + beta. */
-TRAIN_SIMD static void
-bn_apply(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	const layer_state *s = &t->ls[ph->layer];
-	int			hw = l->in_h * l->in_w;
-
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
-		{
-			size_t		off = ((size_t) b * l->in_c + c) * hw;
-			const float *x = t->act[ph->layer] + off;
-			float	   *y = t->act[ph->layer + 1] + off;
-			float		scale = s->invstd[c] * l->param[0][c];
-			float		shift = l->param[1][c] - s->mean[c] * scale;
-			const int	relu = ph->relu;
-
-#pragma omp simd
-			for (int j = 0; j < hw; j++)
-			{
-				float		v = x[j] * scale + shift;
-
-				y[j] = relu && !(v > 0.0f) ? 0.0f : v;
-			}
-		}
-}
-
-/* Phase 2 backward: dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy xhat)/M). */
-TRAIN_SIMD static void
-bn_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	const layer_state *s = &t->ls[ph->layer];
-	int			hw = l->in_h * l->in_w;
-	double		inv_m = 1.0 / ((double) t->n * hw);
-
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
-		{
-			size_t		off = ((size_t) b * l->in_c + c) * hw;
-			const float *x = t->act[ph->layer] + off;
-			const float *dy = ph->dy + off;
-			const float *y = ph->relu ? t->act[ph->layer + 1] + off : dy;
-			float	   *dx = ph->dx + off;
-			float		m = s->mean[c],
-						is = s->invstd[c];
-			float		k = l->param[0][c] * is;
-			const int	relu = ph->relu;
-			float		mdy = (float) (t->part[2 * c] * inv_m);
-			float		mdyx = (float) (t->part[2 * c + 1] * inv_m);
-
-#pragma omp simd
-			for (int j = 0; j < hw; j++)
-			{
-				float		g = dy[j],
-							v = y[j];
-
-				g = relu && !(v > 0.0f) ? 0.0f : g;
-				dx[j] = k * (g - mdy - (x[j] - m) * is * mdyx);
-			}
-		}
-}
-
-/*
- * In place is fine both ways: y > 0 exactly where x > 0.  (Pointers are
- * copied to locals: with -fno-strict-aliasing a store through a float
- * pointer could otherwise change ph's fields and block vectorisation.)
- */
-TRAIN_SIMD static void
-relu_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	size_t		per = layer_in(l);
-	float	   *y = t->act[ph->layer + 1];
-	const float *x = t->act[ph->layer];
-	const float *dy = ph->dy;
-	float	   *dx = ph->dx;
-
-	if (dx)
-	{
-#pragma omp simd
-		for (size_t j = per * lo; j < per * hi; j++)
-		{
-			/* unconditional loads: a conditional one would not vectorise */
-			float		g = dy[j],
-						v = y[j];
-
-			dx[j] = v > 0.0f ? g : 0.0f;
-		}
-	}
-	else
-	{
-#pragma omp simd
-		for (size_t j = per * lo; j < per * hi; j++)
-		{
-			float		v = x[j];
-
-			y[j] = v > 0.0f ? v : 0.0f;
-		}
-	}
-}
-
-/*
- * 2x2 max-pool, floor.  The backward pass finds the winner again from the
- * input (the output may have been overwritten by an in-place ReLU); ties go
- * to the first in row-major order, as in PyTorch.  The backward pass writes
- * every input element (no separate zeroing pass); the row and column that
- * floor pooling drops get zero gradient.  (Explicit vectorisation of these
- * stride-2 loops was slower: gathers and scatters.)
- */
-TRAIN_SIMD static void
-pool_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	const int	iw = l->in_w,
-				ih = l->in_h,
-				ow = l->out_w,
-				oh = l->out_h;
-	const size_t iplane = (size_t) ih * iw,
-				oplane = (size_t) oh * ow;
-	const float *x = t->act[ph->layer];
-	float	   *y = t->act[ph->layer + 1];
-	const float *dy = ph->dy;
-	float	   *dx = ph->dx;
-
-	for (size_t p = (size_t) lo * l->in_c; p < (size_t) hi * l->in_c; p++)
-		for (int r = 0; r < oh; r++)
-		{
-			const float *r0 = x + p * iplane + (size_t) 2 * r * iw;
-			const float *r1 = r0 + iw;
-
-			if (!dx)
-			{
-				float	   *yo = y + p * oplane + (size_t) r * ow;
-
-#pragma omp simd
-				for (int c = 0; c < ow; c++)
-				{
-					float		m = r0[2 * c];
-
-					m = r0[2 * c + 1] > m ? r0[2 * c + 1] : m;
-					m = r1[2 * c] > m ? r1[2 * c] : m;
-					m = r1[2 * c + 1] > m ? r1[2 * c + 1] : m;
-					yo[c] = m;
-				}
-			}
-			else
-			{
-				const float *g = dy + p * oplane + (size_t) r * ow;
-				float	   *d0 = dx + p * iplane + (size_t) 2 * r * iw;
-				float	   *d1 = d0 + iw;
-
-#pragma omp simd
-				for (int c = 0; c < ow; c++)
-				{
-					float		a = r0[2 * c],
-								b = r0[2 * c + 1],
-								e = r1[2 * c],
-								f = r1[2 * c + 1];
-					float		m = a;
-					int			wa,
-								wb,
-								we;
-
-					m = b > m ? b : m;
-					m = e > m ? e : m;
-					m = f > m ? f : m;
-					wa = a == m;
-					wb = !wa && b == m;
-					we = !wa && !wb && e == m;
-					d0[2 * c] = wa ? g[c] : 0.0f;
-					d0[2 * c + 1] = wb ? g[c] : 0.0f;
-					d1[2 * c] = we ? g[c] : 0.0f;
-					d1[2 * c + 1] = !wa && !wb && !we ? g[c] : 0.0f;
-				}
-				if (iw & 1)
-				{
-					d0[iw - 1] = 0.0f;
-					d1[iw - 1] = 0.0f;
-				}
-			}
-			if (dx && r == oh - 1 && (ih & 1))
-				memset(dx + p * iplane + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
-		}
-}
-
-TRAIN_SIMD static void
-gap_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	int			hw = l->in_h * l->in_w;
-
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
-		{
-			size_t		ci = (size_t) b * l->in_c + c;
-
-			if (ph->dx)
-			{
-				float		g = ph->dy[ci] / hw;
-
-				for (int j = 0; j < hw; j++)
-					ph->dx[ci * hw + j] = g;
-			}
-			else
-			{
-				const float *x = t->act[ph->layer] + ci * hw;
-				float		s = 0.0f;
-
-#pragma omp simd reduction(+:s)
-				for (int j = 0; j < hw; j++)
-					s += x[j];
-				t->act[ph->layer + 1][ci] = s / hw;
-			}
-		}
 }
 
 static void
@@ -763,268 +464,22 @@ l2norm_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	}
 }
 
-/*
- * One pooled cell of a fused block: the ReLU'd maximum of the four
- * batch-norm outputs of the 2x2 input cell at column 2c of rows r0 and r1,
- * and which of them won (0..3, row-major, first of equals as in PyTorch; a
- * cell that is all zero after the ReLU goes to element 0).  Branch-free, so
- * the loops over cells vectorise; the backward pass recomputes the winner
- * instead of storing it.
- */
-static inline __attribute__((always_inline)) float
-cell_max(const float *r0, const float *r1, int c, float scale, float shift)
-{
-	float		a = r0[2 * c] * scale + shift,
-				b = r0[2 * c + 1] * scale + shift,
-				e = r1[2 * c] * scale + shift,
-				f = r1[2 * c + 1] * scale + shift;
-	float		v = a > 0.0f ? a : 0.0f;
-
-	v = b > v ? b : v;
-	v = e > v ? e : v;
-	return f > v ? f : v;
-}
-
-/* Same comparisons as cell_max, tracking which element won. */
-static inline __attribute__((always_inline)) float
-cell_winner(const float *r0, const float *r1, int c, float scale, float shift)
-{
-	float		a = r0[2 * c] * scale + shift,
-				b = r0[2 * c + 1] * scale + shift,
-				e = r1[2 * c] * scale + shift,
-				f = r1[2 * c + 1] * scale + shift;
-	float		v = a > 0.0f ? a : 0.0f;
-	float		k = 0.0f;
-
-	k = b > v ? 1.0f : k;
-	v = b > v ? b : v;
-	k = e > v ? 2.0f : k;
-	v = e > v ? e : v;
-	return f > v ? 3.0f : k;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BLOCK16 1
-#define BLOCK_AVX512 __attribute__((target("avx512f")))
-
-/*
- * Sixteen cells of a fused block at once with AVX-512: the four batch-norm
- * outputs of cells c .. c+15 of rows r0, r1 (32 input columns each, split into
- * even and odd columns), their ReLU'd maximum, which element won, as masks
- * (same strict comparisons as cell_winner: first of equals wins), and the
- * winner's input value.  A last group of n < 16 cells loads only its 2n
- * columns (the other lanes are computed on zeros and never stored).
- * Written with intrinsics: GCC's generic 16-float vectors gathered the
- * stride-2 columns one float at a time and turned the selects into scalar
- * code, slower than the plain loop.
- */
-BLOCK_AVX512 static inline __m512
-cells16(const float *r0, const float *r1, int c, int n, __m512 scale, __m512 shift,
-		__mmask16 win[4], __m512 *xwin)
-{
-	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-	const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-	__mmask16	m0 = n >= 8 ? 0xffff : (__mmask16) ((1u << 2 * n) - 1),
-				m1 = n >= 16 ? 0xffff : n > 8 ? (__mmask16) ((1u << (2 * n - 16)) - 1) : 0;
-	__m512		p0 = _mm512_maskz_loadu_ps(m0, r0 + 2 * c),
-				p1 = _mm512_maskz_loadu_ps(m1, r0 + 2 * c + 16),
-				q0 = _mm512_maskz_loadu_ps(m0, r1 + 2 * c),
-				q1 = _mm512_maskz_loadu_ps(m1, r1 + 2 * c + 16);
-	__m512		xa = _mm512_permutex2var_ps(p0, even, p1),
-				xb = _mm512_permutex2var_ps(p0, odd, p1),
-				xe = _mm512_permutex2var_ps(q0, even, q1),
-				xf = _mm512_permutex2var_ps(q0, odd, q1);
-	__m512		a = _mm512_fmadd_ps(xa, scale, shift),
-				b = _mm512_fmadd_ps(xb, scale, shift),
-				e = _mm512_fmadd_ps(xe, scale, shift),
-				f = _mm512_fmadd_ps(xf, scale, shift);
-	__m512		v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), a);
-	__mmask16	mb = _mm512_cmp_ps_mask(b, v, _CMP_GT_OQ),
-				me,
-				mf;
-
-	v = _mm512_mask_mov_ps(v, mb, b);
-	me = _mm512_cmp_ps_mask(e, v, _CMP_GT_OQ);
-	v = _mm512_mask_mov_ps(v, me, e);
-	mf = _mm512_cmp_ps_mask(f, v, _CMP_GT_OQ);
-	win[3] = mf;
-	win[2] = me & ~mf;
-	win[1] = mb & ~me & ~mf;
-	win[0] = ~(mb | me | mf);
-	*xwin = _mm512_mask_mov_ps(_mm512_mask_mov_ps(_mm512_mask_mov_ps(xa, win[1], xb), win[2], xe),
-							   win[3], xf);
-	return _mm512_mask_mov_ps(v, mf, f);
-}
-
-/* Forward: the pooled outputs yr[0 .. ow). */
-BLOCK_AVX512 static void
-block_forward16(const float *r0, int iw, float *yr, int ow, float scale, float shift)
-{
-	__mmask16	win[4];
-	__m512		xwin;
-
-	for (int c = 0; c < ow; c += 16)
-	{
-		int			n = ow - c < 16 ? ow - c : 16;
-
-		_mm512_mask_storeu_ps(yr + c, (__mmask16) ((1u << n) - 1),
-							  cells16(r0, r0 + iw, c, n, _mm512_set1_ps(scale),
-									  _mm512_set1_ps(shift), win, &xwin));
-	}
-}
-
-/*
- * Backward: routes g to the winners in rows d0, d0 + iw (the 2 ow columns of
- * cells), and adds to sums[0], sums[1] the sums of the routed gradient and of
- * it times the winner's normalised input (x - mean) invstd: batch-norm's
- * backward sums, taken here so that no pass reads the routed gradient again.
- */
-BLOCK_AVX512 static void
-block_backward16(const float *r0, int iw, const float *g, float *d0, int ow, float scale,
-				 float shift, float mean, float invstd, float sums[2])
-{
-	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-	const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-	__m512		s1 = _mm512_setzero_ps(),
-				s2 = _mm512_setzero_ps();
-	__mmask16	win[4];
-
-	for (int c = 0; c < ow; c += 16)
-	{
-		int			n = ow - c < 16 ? ow - c : 16;
-		__mmask16	m0 = n >= 8 ? 0xffff : (__mmask16) ((1u << 2 * n) - 1),
-					m1 = n >= 16 ? 0xffff : n > 8 ? (__mmask16) ((1u << (2 * n - 16)) - 1) : 0;
-		__m512		xwin;
-		__m512		v = cells16(r0, r0 + iw, c, n, _mm512_set1_ps(scale), _mm512_set1_ps(shift),
-								win, &xwin);
-		__mmask16	open = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
-		__m512		gv = _mm512_maskz_loadu_ps(open & (__mmask16) ((1u << n) - 1), g + c);
-
-		s1 = _mm512_add_ps(s1, gv);
-		s2 = _mm512_fmadd_ps(gv, _mm512_mul_ps(_mm512_sub_ps(xwin, _mm512_set1_ps(mean)),
-											   _mm512_set1_ps(invstd)), s2);
-		/* winners 0, 1 on the top row, 2, 3 on the bottom one, interleaved back */
-		for (int k = 0; k < 2; k++)
-		{
-			__m512		left = _mm512_maskz_mov_ps(win[2 * k], gv),
-						right = _mm512_maskz_mov_ps(win[2 * k + 1], gv);
-
-			_mm512_mask_storeu_ps(d0 + k * iw + 2 * c, m0, _mm512_permutex2var_ps(left, lo, right));
-			_mm512_mask_storeu_ps(d0 + k * iw + 2 * c + 16, m1,
-								  _mm512_permutex2var_ps(left, hi, right));
-		}
-	}
-	sums[0] += _mm512_reduce_add_ps(s1);
-	sums[1] += _mm512_reduce_add_ps(s2);
-}
-#endif
-
-/* The input value of cell c's winner w (0..3, as cell_winner). */
-static inline float
-cell_input(const float *r0, const float *r1, int c, float w)
-{
-	return w < 2.0f ? r0[2 * c + (w == 1.0f)] : r1[2 * c + (w == 3.0f)];
-}
-
-/*
- * Fused block, forward (dx NULL): y = maxpool(relu(batchnorm(x))).
- * Backward, first half: routes the pooled gradient to each cell's winner,
- * gated by the ReLU mask (its batch-norm output was positive), writing the
- * gradient w.r.t. the batch-norm output at full size (zero elsewhere,
- * including the row and column floor pooling drops), and leaves batch-norm's
- * backward sums of it in this worker's partial sums, as bn_sums would.
- * Batch-norm's backward then runs as usual on it, in place.  Sixteen cells
- * at a time with AVX-512 where the CPU has it, else one by one.
- */
-TRAIN_SIMD static void
-block_phase(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	is_train   *t = ph->t;
-	const is_layer *pl = &t->net->layers[ph->layer + 2];
-	const layer_state *s = &t->ls[ph->layer];
-	const int	iw = l->in_w,
-				ih = l->in_h,
-				ow = pl->out_w,
-				oh = pl->out_h;
-	const size_t iplane = (size_t) ih * iw,
-				oplane = (size_t) oh * ow;
-	double	   *part = t->part + t->part_doubles * id;
-
-	if (ph->dx)
-		memset(part, 0, sizeof(double) * 2 * l->in_c);
-	for (int b = lo; b < hi; b++)
-		for (int c = 0; c < l->in_c; c++)
-		{
-			size_t		p = (size_t) b * l->in_c + c;
-			const float *x = t->act[ph->layer] + p * iplane;
-			const float scale = s->invstd[c] * l->param[0][c];
-			const float shift = l->param[1][c] - s->mean[c] * scale;
-			float		sums[2] = {0.0f, 0.0f};
-
-			for (int r = 0; r < oh && !ph->dx; r++)
-			{
-				const float *r0 = x + (size_t) 2 * r * iw;
-				float	   *yr = t->act[ph->layer + 3] + p * oplane + (size_t) r * ow;
-
-#if BLOCK16
-				if (t->avx512)
-				{
-					block_forward16(r0, iw, yr, ow, scale, shift);
-					continue;
-				}
-#endif
-				for (int cc = 0; cc < ow; cc++)
-					yr[cc] = cell_max(r0, r0 + iw, cc, scale, shift);
-			}
-			for (int r = 0; r < oh && ph->dx; r++)
-			{
-				const float *r0 = x + (size_t) 2 * r * iw;
-				const float *g = ph->dy + p * oplane + (size_t) r * ow;
-				float	   *d0 = ph->dx + p * iplane + (size_t) 2 * r * iw;
-
-#if BLOCK16
-				if (t->avx512)
-					block_backward16(r0, iw, g, d0, ow, scale, shift, s->mean[c], s->invstd[c], sums);
-				else
-#endif
-					for (int cc = 0; cc < ow; cc++)
-					{
-						float		w = cell_winner(r0, r0 + iw, cc, scale, shift);
-						float		gv = cell_max(r0, r0 + iw, cc, scale, shift) > 0.0f ? g[cc] : 0.0f;
-
-						d0[2 * cc] = w == 0.0f ? gv : 0.0f;
-						d0[2 * cc + 1] = w == 1.0f ? gv : 0.0f;
-						d0[iw + 2 * cc] = w == 2.0f ? gv : 0.0f;
-						d0[iw + 2 * cc + 1] = w == 3.0f ? gv : 0.0f;
-						sums[0] += gv;
-						sums[1] += gv * ((cell_input(r0, r0 + iw, cc, w) - s->mean[c]) * s->invstd[c]);
-					}
-				if (iw & 1)
-					d0[iw - 1] = d0[2 * iw - 1] = 0.0f;
-			}
-			if (ph->dx && (ih & 1))
-				memset(ph->dx + p * iplane + (size_t) (ih - 1) * iw, 0, sizeof(float) * iw);
-			part[2 * c] += sums[0];
-			part[2 * c + 1] += sums[1];
-		}
-}
-
 /* ---- passes ------------------------------------------------------------ */
 
 /* One parallel phase per layer kind (batch-norm needs a reduction between two). */
 static const phase_fn forward_phase[] = {
 	[IS_LAYER_CONV3X3] = conv_forward,
-	[IS_LAYER_RELU] = relu_phase,
-	[IS_LAYER_MAXPOOL2] = pool_phase,
-	[IS_LAYER_GAP] = gap_phase,
+	[IS_LAYER_RELU] = train_relu,
+	[IS_LAYER_MAXPOOL2] = train_pool,
+	[IS_LAYER_GAP] = train_gap,
 	[IS_LAYER_LINEAR] = linear_forward,
 	[IS_LAYER_L2NORM] = l2norm_phase,
 };
 static const phase_fn backward_phase[] = {
 	[IS_LAYER_CONV3X3] = conv_backward,
-	[IS_LAYER_RELU] = relu_phase,
-	[IS_LAYER_MAXPOOL2] = pool_phase,
-	[IS_LAYER_GAP] = gap_phase,
+	[IS_LAYER_RELU] = train_relu,
+	[IS_LAYER_MAXPOOL2] = train_pool,
+	[IS_LAYER_GAP] = train_gap,
 	[IS_LAYER_LINEAR] = linear_backward,
 	[IS_LAYER_L2NORM] = l2norm_phase,
 };
@@ -1070,7 +525,13 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 	for (int i = 0; i < net->n_layers; i++)
 		if (net->layers[i].kind == IS_LAYER_CONV3X3)
 			is_train_conv_pack(&t->ls[i].conv, &net->layers[i], t->flip);
-	memcpy(t->act[0], in, sizeof(float) * n * act_floats(net->in_c, net->in_h, net->in_w));
+	for (int b = 0; b < n; b++)
+	{
+		is_act		a = {net->in_c, net->in_h, net->in_w, t->view[0].b};
+
+		is_act_from_nchw(in + (size_t) b * net->in_c * net->in_h * net->in_w, &a,
+						 t->act[0] + b * t->view[0].image);
+	}
 	for (int i = 0; i < net->n_layers; i++)
 	{
 		ph.layer = i;
@@ -1080,10 +541,10 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 
 			ph.relu = fuses_relu(net, i);
 			if (!conv_sums(net, i))
-				run_phase(bn_sums, &ph);
+				run_phase(train_bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
-			run_phase(block ? block_phase : bn_apply, &ph);
+			run_phase(block ? train_block : train_bn_apply, &ph);
 			/* the ReLU's output is the same buffer; a fused pool is done */
 			i += ph.relu + block;
 		}
@@ -1128,19 +589,19 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 			if (block)
 			{
 				/* the routed gradient is batch-norm's dy, replaced by dx in place */
-				run_phase(block_phase, &ph);
+				run_phase(train_block, &ph);
 				ph.dy = ph.dx;
 				ph.relu = 0;
 			}
 			else
-				run_phase(bn_sums, &ph);
+				run_phase(train_bn_sums, &ph);
 			reduce_parts(t, l->in_c);
 			for (int c = 0; c < l->in_c; c++)
 			{
 				g[c] += (float) t->part[2 * c + 1];
 				g[l->in_c + c] += (float) t->part[2 * c];
 			}
-			run_phase(bn_backward, &ph);
+			run_phase(train_bn_backward, &ph);
 		}
 		else
 			run_phase(backward_phase[l->kind], &ph);

@@ -4,8 +4,10 @@
  *
  * Batch-norm normalises with the batch mean and biased variance and moves its
  * running statistics towards the batch ones (momentum 0.1, unbiased variance,
- * as torch.nn.BatchNorm2d).  Convolutions are im2col + cblas_sgemm for the
- * output, the input gradient and the weight gradient.
+ * as torch.nn.BatchNorm2d).  Convolutions run on our own kernels (the
+ * inference ones for the output and the input gradient, conv_wgrad.h for the
+ * weights) over activations kept in the kernels' channel-blocked layout
+ * (train_internal.h); the network must end in vector layers (after a gap).
  *
  * One trainer holds an arena with every activation for up to max_batch inputs
  * and per-worker scratch, allocated by is_train_create: forward and backward

@@ -1,0 +1,533 @@
+/*
+ * The element-wise layers of training over the blocked activation layout
+ * (train_internal.h): batch-norm (feature maps and vectors), ReLU, 2x2
+ * max-pool, global average pooling, and the fused batchnorm -> ReLU ->
+ * max-pool block.  Each pass walks the interior pixels of a channel block
+ * and, inside a pixel, its b channels: a loop of constant length (16, 8 or 1,
+ * chosen by BY_BLOCK) that the compiler turns into one vector operation per
+ * statement.  Channels past c in the last block (padding) read zeros and get
+ * zero parameters, so they stay zero.
+ *
+ * Pixel indices are size_t: PostgreSQL builds with -fwrapv, under which an
+ * int index px * b + j may wrap, so GCC would gather and scatter lane by lane.
+ *
+ * Sums over pixels are float within a row and double across rows.  Pooling
+ * is floor pooling; ties go to the first element in row-major order, as in
+ * PyTorch, and the backward passes find the winner again from the input.
+ */
+#include "train_internal.h"
+
+#include <string.h>
+
+#define MAXB TRAIN_MAX_BLOCK
+
+/* Runs call with the constant B_ equal to the view's block (always 16, 8 or 1). */
+#define BY_BLOCK(b, call) \
+	do { \
+		if ((b) == 16) { enum { B_ = 16 }; call; } \
+		else if ((b) == 8) { enum { B_ = 8 }; call; } \
+		else { enum { B_ = 1 }; call; } \
+	} while (0)
+
+/* Per-lane batch-norm parameters of channel block cb: y = x scale + shift. */
+typedef struct bn_lanes
+{
+	float		scale[MAXB], shift[MAXB], mean[MAXB], invstd[MAXB], gamma[MAXB];
+} bn_lanes;
+
+static void
+get_lanes(const is_layer *l, const layer_state *s, int cb, int b, bn_lanes *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (int j = 0; j < b && cb * b + j < l->in_c; j++)
+	{
+		int			c = cb * b + j;
+
+		p->mean[j] = s->mean[c];
+		p->invstd[j] = s->invstd[c];
+		p->gamma[j] = l->param[0][c];
+		p->scale[j] = s->invstd[c] * l->param[0][c];
+		p->shift[j] = l->param[1][c] - s->mean[c] * p->scale[j];
+	}
+}
+
+/* Adds lanes of a block's row sums into the per-channel double sums. */
+static void
+add_lanes(double *part, int cb, int b, int c, const double *s1, const double *s2)
+{
+	for (int j = 0; j < b && cb * b + j < c; j++)
+	{
+		part[2 * (cb * b + j)] += s1[j];
+		part[2 * (cb * b + j) + 1] += s2[j];
+	}
+}
+
+static inline __attribute__((always_inline)) void
+image_sums_b(const train_view *v, const float *x, int n, double *part, const int b)
+{
+	for (int cb = 0; cb < train_blocks(v); cb++)
+	{
+		double		d1[MAXB] = {0},
+					d2[MAXB] = {0};
+
+		for (int y = 0; y < v->h; y++)
+		{
+			const float *r = train_row(v, (float *) x, n, cb, y);
+			float		s1[MAXB] = {0},
+						s2[MAXB] = {0};
+
+			for (size_t px = 0; px < (size_t) v->w; px++)
+#pragma omp simd
+				for (int j = 0; j < b; j++)
+				{
+					s1[j] += r[px * b + j];
+					s2[j] += r[px * b + j] * r[px * b + j];
+				}
+			for (int j = 0; j < b; j++)
+			{
+				d1[j] += s1[j];
+				d2[j] += s2[j];
+			}
+		}
+		add_lanes(part, cb, b, v->c, d1, d2);
+	}
+}
+
+TRAIN_SIMD void
+train_image_sums(const train_view *v, const float *x, int n, double *part)
+{
+	BY_BLOCK(v->b, image_sums_b(v, x, n, part, B_));
+}
+
+/*
+ * dy[i], or 0 where a fused ReLU's output yv[i] is not positive.  Both loads
+ * are unconditional (yv is dy without a ReLU): a conditional one would not
+ * vectorise.
+ */
+static inline __attribute__((always_inline)) float
+masked_grad(const float *dy, const float *yv, size_t i, int relu)
+{
+	float		g = dy[i],
+				u = yv[i];
+
+	return relu && !(u > 0.0f) ? 0.0f : g;
+}
+
+/* Backward sums: of dy (ReLU-masked when fused) and of dy * xhat. */
+static inline __attribute__((always_inline)) void
+bn_grad_sums_b(const phase *ph, const is_layer *l, double *part, int lo, int hi, const int b)
+{
+	const is_train *t = ph->t;
+	const train_view *v = &t->view[ph->layer];
+	const int	relu = ph->relu;
+
+	for (int n = lo; n < hi; n++)
+		for (int cb = 0; cb < train_blocks(v); cb++)
+		{
+			bn_lanes	p;
+			double		d1[MAXB] = {0},
+						d2[MAXB] = {0};
+
+			get_lanes(l, &t->ls[ph->layer], cb, b, &p);
+			for (int y = 0; y < v->h; y++)
+			{
+				const float *x = train_row(v, t->act[ph->layer], n, cb, y);
+				const float *dy = train_row(v, (float *) ph->dy, n, cb, y);
+				/* without a fused ReLU y is never used (and may not exist) */
+				const float *yv = relu ? train_row(v, t->act[ph->layer + 1], n, cb, y) : dy;
+				float		s1[MAXB] = {0},
+							s2[MAXB] = {0};
+
+				for (size_t px = 0; px < (size_t) v->w; px++)
+#pragma omp simd
+					for (int j = 0; j < b; j++)
+					{
+						float		g = masked_grad(dy, yv, px * b + j, relu);
+
+						s1[j] += g;
+						s2[j] += g * ((x[px * b + j] - p.mean[j]) * p.invstd[j]);
+					}
+				for (int j = 0; j < b; j++)
+				{
+					d1[j] += s1[j];
+					d2[j] += s2[j];
+				}
+			}
+			add_lanes(part, cb, b, l->in_c, d1, d2);
+		}
+}
+
+/*
+ * Batch-norm phase 1: per-channel sums of x and x^2 (forward) or of dy and
+ * dy * xhat (backward) over this worker's images, into its partial sums.
+ */
+TRAIN_SIMD void
+train_bn_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	const is_train *t = ph->t;
+	double	   *part = t->part + t->part_doubles * id;
+
+	memset(part, 0, sizeof(double) * 2 * l->in_c);
+	if (!ph->dy)
+		for (int n = lo; n < hi; n++)
+			BY_BLOCK(t->view[ph->layer].b,
+					 image_sums_b(&t->view[ph->layer], t->act[ph->layer], n, part, B_));
+	else
+		BY_BLOCK(t->view[ph->layer].b, bn_grad_sums_b(ph, l, part, lo, hi, B_));
+}
+
+static inline __attribute__((always_inline)) void
+bn_apply_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
+{
+	const is_train *t = ph->t;
+	const train_view *v = &t->view[ph->layer];
+	const int	relu = ph->relu;
+
+	for (int n = lo; n < hi; n++)
+		for (int cb = 0; cb < train_blocks(v); cb++)
+		{
+			bn_lanes	p;
+
+			get_lanes(l, &t->ls[ph->layer], cb, b, &p);
+			for (int y = 0; y < v->h; y++)
+			{
+				const float *x = train_row(v, t->act[ph->layer], n, cb, y);
+				float	   *o = train_row(v, t->act[ph->layer + 1], n, cb, y);
+
+				for (size_t px = 0; px < (size_t) v->w; px++)
+#pragma omp simd
+					for (int j = 0; j < b; j++)
+					{
+						float		u = x[px * b + j] * p.scale[j] + p.shift[j];
+
+						o[px * b + j] = relu && !(u > 0.0f) ? 0.0f : u;
+					}
+			}
+		}
+}
+
+/* Phase 2 forward: y = (x - mean) * invstd * gamma + beta [then ReLU]. */
+TRAIN_SIMD void
+train_bn_apply(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	BY_BLOCK(ph->t->view[ph->layer].b, bn_apply_b(ph, l, lo, hi, B_));
+}
+
+static inline __attribute__((always_inline)) void
+bn_backward_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
+{
+	const is_train *t = ph->t;
+	const train_view *v = &t->view[ph->layer];
+	const int	relu = ph->relu;
+	double		inv_m = 1.0 / ((double) t->n * v->h * v->w);
+
+	for (int n = lo; n < hi; n++)
+		for (int cb = 0; cb < train_blocks(v); cb++)
+		{
+			bn_lanes	p;
+			float		k[MAXB] = {0},
+						mdy[MAXB] = {0},
+						mdyx[MAXB] = {0};
+
+			get_lanes(l, &t->ls[ph->layer], cb, b, &p);
+			for (int j = 0; j < b && cb * b + j < l->in_c; j++)
+			{
+				k[j] = p.gamma[j] * p.invstd[j];
+				mdy[j] = (float) (t->part[2 * (cb * b + j)] * inv_m);
+				mdyx[j] = (float) (t->part[2 * (cb * b + j) + 1] * inv_m);
+			}
+			for (int y = 0; y < v->h; y++)
+			{
+				const float *x = train_row(v, t->act[ph->layer], n, cb, y);
+				const float *dy = train_row(v, (float *) ph->dy, n, cb, y);
+				const float *yv = relu ? train_row(v, t->act[ph->layer + 1], n, cb, y) : dy;
+				float	   *dx = train_row(v, ph->dx, n, cb, y);
+
+				for (size_t px = 0; px < (size_t) v->w; px++)
+#pragma omp simd
+					for (int j = 0; j < b; j++)
+					{
+						float		g = masked_grad(dy, yv, px * b + j, relu);
+
+						dx[px * b + j] = k[j] * (g - mdy[j] -
+												 (x[px * b + j] - p.mean[j]) * p.invstd[j] * mdyx[j]);
+					}
+			}
+		}
+}
+
+/* Phase 2 backward: dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy xhat)/M). */
+TRAIN_SIMD void
+train_bn_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	BY_BLOCK(ph->t->view[ph->layer].b, bn_backward_b(ph, l, lo, hi, B_));
+}
+
+/*
+ * Whole images, borders included (they are zero and stay zero).  In place
+ * is fine both ways: y > 0 exactly where x > 0.  (Pointers are copied to
+ * locals: with -fno-strict-aliasing a store through a float pointer could
+ * otherwise change ph's fields and block vectorisation.)
+ */
+TRAIN_SIMD void
+train_relu(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	const is_train *t = ph->t;
+	size_t		per = t->view[ph->layer].image;
+	float	   *y = t->act[ph->layer + 1];
+	const float *x = t->act[ph->layer];
+	const float *dy = ph->dy;
+	float	   *dx = ph->dx;
+
+	if (dx)
+	{
+#pragma omp simd
+		for (size_t j = per * lo; j < per * hi; j++)
+		{
+			/* unconditional loads: a conditional one would not vectorise */
+			float		g = dy[j],
+						v = y[j];
+
+			dx[j] = v > 0.0f ? g : 0.0f;
+		}
+	}
+	else
+	{
+#pragma omp simd
+		for (size_t j = per * lo; j < per * hi; j++)
+		{
+			float		v = x[j];
+
+			y[j] = v > 0.0f ? v : 0.0f;
+		}
+	}
+}
+
+/*
+ * The zero gradient of the column and row that floor pooling drops (input
+ * view v, image n, block cb); the rest of dx is written cell by cell.
+ */
+static void
+clear_dropped(const train_view *v, float *dx, int n, int cb)
+{
+	if (v->w & 1)
+		for (int y = 0; y < v->h; y++)
+			memset(train_row(v, dx, n, cb, y) + (size_t) (v->w - 1) * v->b, 0,
+				   sizeof(float) * v->b);
+	if (v->h & 1)
+		memset(train_row(v, dx, n, cb, v->h - 1), 0, sizeof(float) * v->w * v->b);
+}
+
+/*
+ * The four inputs of a 2x2 cell in channel lane j (a b / e f, row-major),
+ * the maximum and which one won (strictly greater replaces: ties to the first).
+ */
+#define CELL(r0, r1, px, j, b, A, B, E, F) \
+	float		A = (r0)[2 * (px) * (b) + (j)], \
+				B = (r0)[(2 * (px) + 1) * (b) + (j)], \
+				E = (r1)[2 * (px) * (b) + (j)], \
+				F = (r1)[(2 * (px) + 1) * (b) + (j)]
+
+/* Routes g to the winner k (0..3) of cell px, lane j, in rows d0, d1. */
+#define ROUTE(d0, d1, px, j, b, k, g) \
+	do { \
+		(d0)[2 * (px) * (b) + (j)] = (k) == 0.0f ? (g) : 0.0f; \
+		(d0)[(2 * (px) + 1) * (b) + (j)] = (k) == 1.0f ? (g) : 0.0f; \
+		(d1)[2 * (px) * (b) + (j)] = (k) == 2.0f ? (g) : 0.0f; \
+		(d1)[(2 * (px) + 1) * (b) + (j)] = (k) == 3.0f ? (g) : 0.0f; \
+	} while (0)
+
+/* Cell px, lane j: max (from first, or from 0 with relu) and winner k, ties to the first. */
+#define CELL_MAX(a, bb, e, f, start, m, k) \
+	float		m = (start), \
+				k = 0.0f; \
+	k = (bb) > m ? 1.0f : k; \
+	m = (bb) > m ? (bb) : m; \
+	k = (e) > m ? 2.0f : k; \
+	m = (e) > m ? (e) : m; \
+	k = (f) > m ? 3.0f : k; \
+	m = (f) > m ? (f) : m
+
+static inline __attribute__((always_inline)) void
+gap_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
+{
+	const is_train *t = ph->t;
+	const train_view *v = &t->view[ph->layer];
+	const int	hw = v->h * v->w;
+
+	for (int n = lo; n < hi; n++)
+		for (int cb = 0; cb < train_blocks(v); cb++)
+		{
+			int			nj = l->in_c - cb * b < b ? l->in_c - cb * b : b;
+			float	   *vec = (ph->dx ? (float *) ph->dy : t->act[ph->layer + 1]) +
+				(size_t) n * l->in_c + cb * b;
+
+			if (ph->dx)
+			{
+				float		g[MAXB] = {0};
+
+				for (int j = 0; j < nj; j++)
+					g[j] = vec[j] / hw;
+				for (int y = 0; y < v->h; y++)
+				{
+					float	   *d = train_row(v, ph->dx, n, cb, y);
+
+					for (size_t px = 0; px < (size_t) v->w; px++)
+#pragma omp simd
+						for (int j = 0; j < b; j++)
+							d[px * b + j] = g[j];
+				}
+			}
+			else
+			{
+				double		d1[MAXB] = {0};
+
+				for (int y = 0; y < v->h; y++)
+				{
+					const float *x = train_row(v, t->act[ph->layer], n, cb, y);
+					float		s[MAXB] = {0};
+
+					for (size_t px = 0; px < (size_t) v->w; px++)
+#pragma omp simd
+						for (int j = 0; j < b; j++)
+							s[j] += x[px * b + j];
+					for (int j = 0; j < b; j++)
+						d1[j] += s[j];
+				}
+				for (int j = 0; j < nj; j++)
+					vec[j] = (float) (d1[j] / hw);
+			}
+		}
+}
+
+/* Global average pooling: a feature map to a vector of its channel means. */
+TRAIN_SIMD void
+train_gap(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	BY_BLOCK(ph->t->view[ph->layer].b, gap_b(ph, l, lo, hi, B_));
+}
+
+/* The four batch-norm outputs of a cell (lane j). */
+#define CELL_BN(xa, xb, xe, xf, p, j, a, bb, e, f) \
+	float		a = (xa) * (p).scale[j] + (p).shift[j], \
+				bb = (xb) * (p).scale[j] + (p).shift[j], \
+				e = (xe) * (p).scale[j] + (p).shift[j], \
+				f = (xf) * (p).scale[j] + (p).shift[j]
+
+/*
+ * 2x2 cells, forward or backward: of the fused block (bn = 1: batch-norm
+ * lanes, ReLU, output at layer + 3, backward sums into part) or of a plain
+ * max-pool (bn = 0: scale 1, shift 0, no ReLU, output at layer + 1).
+ */
+static inline __attribute__((always_inline)) void
+cells_b(const phase *ph, const is_layer *l, double *part, int lo, int hi, const int b,
+		const int bn)
+{
+	const is_train *t = ph->t;
+	const int	out = ph->layer + (bn ? 3 : 1);
+	const train_view *vi = &t->view[ph->layer],
+			   *vo = &t->view[out];
+
+	for (int n = lo; n < hi; n++)
+		for (int cb = 0; cb < train_blocks(vi); cb++)
+		{
+			bn_lanes	p;
+			double		d1[MAXB] = {0},
+						d2[MAXB] = {0};
+
+			if (bn)
+				get_lanes(l, &t->ls[ph->layer], cb, b, &p);
+			else
+				for (int j = 0; j < MAXB; j++)
+					p.scale[j] = 1.0f, p.shift[j] = p.mean[j] = p.invstd[j] = 0.0f;
+			for (int oy = 0; oy < vo->h; oy++)
+			{
+				const float *r0 = train_row(vi, t->act[ph->layer], n, cb, 2 * oy);
+				const float *r1 = train_row(vi, t->act[ph->layer], n, cb, 2 * oy + 1);
+
+				if (!ph->dx)
+				{
+					float	   *o = train_row(vo, t->act[out], n, cb, oy);
+
+					for (size_t px = 0; px < (size_t) vo->w; px++)
+#pragma omp simd
+						for (int j = 0; j < b; j++)
+						{
+							CELL(r0, r1, px, j, b, xa, xb, xe, xf);
+							CELL_BN(xa, xb, xe, xf, p, j, a, bb, e, f);
+							CELL_MAX(a, bb, e, f, bn ? (a > 0.0f ? a : 0.0f) : a, m, k);
+
+							(void) k;
+							o[px * b + j] = m;
+						}
+				}
+				else
+				{
+					const float *g = train_row(vo, (float *) ph->dy, n, cb, oy);
+					float	   *d0 = train_row(vi, ph->dx, n, cb, 2 * oy);
+					float	   *d1r = train_row(vi, ph->dx, n, cb, 2 * oy + 1);
+					float		s1[MAXB] = {0},
+								s2[MAXB] = {0};
+
+					for (size_t px = 0; px < (size_t) vo->w; px++)
+#pragma omp simd
+						for (int j = 0; j < b; j++)
+						{
+							CELL(r0, r1, px, j, b, xa, xb, xe, xf);
+							CELL_BN(xa, xb, xe, xf, p, j, a, bb, e, f);
+							CELL_MAX(a, bb, e, f, bn ? (a > 0.0f ? a : 0.0f) : a, m, k);
+							{
+								/* the ReLU passes the gradient where the winner was positive */
+								float		gg = g[px * b + j],
+											gv = !bn || m > 0.0f ? gg : 0.0f,
+											xw = xa;
+
+								xw = k == 1.0f ? xb : xw;
+								xw = k == 2.0f ? xe : xw;
+								xw = k == 3.0f ? xf : xw;
+								ROUTE(d0, d1r, px, j, b, k, gv);
+								s1[j] += gv;
+								s2[j] += gv * ((xw - p.mean[j]) * p.invstd[j]);
+							}
+						}
+					for (int j = 0; j < b; j++)
+					{
+						d1[j] += s1[j];
+						d2[j] += s2[j];
+					}
+				}
+			}
+			if (ph->dx)
+				clear_dropped(vi, ph->dx, n, cb);
+			if (ph->dx && bn)
+				add_lanes(part, cb, b, l->in_c, d1, d2);
+		}
+}
+
+/* 2x2 max-pool, floor. */
+TRAIN_SIMD void
+train_pool(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	BY_BLOCK(ph->t->view[ph->layer].b, cells_b(ph, l, NULL, lo, hi, B_, 0));
+}
+
+/*
+ * Fused block, forward (dx NULL): y = maxpool(relu(batchnorm(x))), the
+ * full-size batch-norm output never stored.  Backward, first half: routes the
+ * pooled gradient to each cell's winner, gated by the ReLU mask (its
+ * batch-norm output was positive), writing the gradient w.r.t. the
+ * batch-norm output at full size (zero elsewhere, including the row and
+ * column floor pooling drops), and leaves batch-norm's backward sums of it in
+ * this worker's partial sums, as train_bn_sums would, without a pass of its
+ * own.  Batch-norm's backward then runs as usual on it, in place.
+ */
+TRAIN_SIMD void
+train_block(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	const is_train *t = ph->t;
+	double	   *part = t->part + t->part_doubles * id;
+
+	if (ph->dx)
+		memset(part, 0, sizeof(double) * 2 * l->in_c);
+	BY_BLOCK(t->view[ph->layer].b, cells_b(ph, l, part, lo, hi, B_, 1));
+}
