@@ -170,12 +170,16 @@ def memory(res):
               % (jit, mib(f[4]), mib(b[4]), mib(p[3]), mib(p[3]) - mib(b[4])))
     off = runs["off"]
     arena = int(split_rows(res)["arena_bytes"][1]) / 2 ** 20
-    bound = 2 + 1 + 132300 * 4 / 2 ** 20 + 16 * 128 * 130 * 4 / 2 ** 20 + arena
+    # mel context (mel.c, n_fft 2048): 16 edge-frame copies, the 16-lane work and power
+    # buffers, FFTW's window / packed / spectrum / two mirrors, the filterbank weights
+    mel_ctx = (16 * 2048 + 2 * 1024 * 16 + 16 * 1025 + 2048 + 2 * 2 * 2048 + 2 * 2048
+               + 2 * 1025) * 4 / 2 ** 20
+    bound = 2 + 1 + 132300 * 4 / 2 ** 20 + 16 * 128 * 130 * 4 / 2 ** 20 + mel_ctx + arena
     print("\nStated bound per call: 2 MiB decoder + 1 MiB TOAST slice + 0.50 MiB window + "
-          "1.02 MiB mel batch + %.2f MiB activation arena (batch 16) = **%.1f MiB**; "
-          "measured private memory of the 8-h call over a fresh backend (jit off, RssAnon "
-          "peak - fresh): **%.1f MiB** (includes the cached model and FFTW plan).\n"
-          % (arena, bound, mib(off["peak"][1]) - mib(off["fresh"][3])))
+          "1.02 MiB mel batch + %.2f MiB mel context + %.2f MiB activation arena (batch 16) "
+          "= **%.1f MiB**; measured private memory of the 8-h call over a fresh backend "
+          "(jit off, RssAnon peak - fresh): **%.1f MiB** (includes the cached model).\n"
+          % (mel_ctx, arena, bound, mib(off["peak"][1]) - mib(off["fresh"][3])))
     for jit, r in runs.items():
         a = r["after"]
         print("jit=%s: 8-h call %s CPU s, %s wall s (%.0f audio s per CPU s), embedding norm %s; "
