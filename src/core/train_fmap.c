@@ -414,101 +414,192 @@ train_gap(const phase *ph, const is_layer *l, int id, int lo, int hi)
 				e = (xe) * (p).scale[j] + (p).shift[j], \
 				f = (xf) * (p).scale[j] + (p).shift[j]
 
+/* Batch-norm backward at one element: gradient g, input x (apply_lanes below). */
+#define BN_BACK(g, x, q, j) \
+	((q).k[j] * ((g) - (q).mdy[j] - ((x) - (q).p.mean[j]) * (q).p.invstd[j] * (q).mdyx[j]))
+
+/* Per-lane batch-norm backward factors from the batch sums. */
+typedef struct apply_lanes
+{
+	bn_lanes	p;
+	float		k[MAXB], mdy[MAXB], mdyx[MAXB];
+} apply_lanes;
+
+static void
+get_apply_lanes(const is_layer *l, const layer_state *s, int cb, int b, const double *sums,
+				double inv_m, apply_lanes *q)
+{
+	get_lanes(l, s, cb, b, &q->p);
+	memset(q->k, 0, sizeof(q->k));
+	memset(q->mdy, 0, sizeof(q->mdy));
+	memset(q->mdyx, 0, sizeof(q->mdyx));
+	for (int j = 0; j < b && cb * b + j < l->in_c; j++)
+	{
+		q->k[j] = q->p.gamma[j] * q->p.invstd[j];
+		q->mdy[j] = (float) (sums[2 * (cb * b + j)] * inv_m);
+		q->mdyx[j] = (float) (sums[2 * (cb * b + j) + 1] * inv_m);
+	}
+}
+
 /*
- * 2x2 cells, forward or backward: of the fused block (bn = 1: batch-norm
- * lanes, ReLU, output at layer + 3, backward sums into part) or of a plain
- * max-pool (bn = 0: scale 1, shift 0, no ReLU, output at layer + 1).
+ * Batch-norm backward (APPLY) at the elements floor pooling drops (the last
+ * column and row when odd): they get no routed gradient, only the mean terms.
  */
 static inline __attribute__((always_inline)) void
-cells_b(const phase *ph, const is_layer *l, double *part, int lo, int hi, const int b,
-		const int bn)
+apply_dropped(const train_view *v, float *x, int cb, const apply_lanes *q, const int b)
+{
+	for (int y = 0; y < v->h; y++)
+	{
+		float	   *r = train_row(v, x, 0, cb, y);
+		size_t		from = (v->h & 1) && y == v->h - 1 ? 0 : (v->w & 1) ? (size_t) v->w - 1 : (size_t) v->w;
+
+		for (size_t px = from; px < (size_t) v->w; px++)
+#pragma omp simd
+			for (int j = 0; j < b; j++)
+				r[px * b + j] = BN_BACK(0.0f, r[px * b + j], *q, j);
+	}
+}
+
+typedef struct cells_io
+{
+	const train_view *vi, *vo;	/* the cells' input and the pooled layout */
+	float	   *x;				/* input image (written by CELLS_APPLY) */
+	float	   *out;			/* CELLS_FWD: pooled image */
+	const float *g;				/* backward: pooled gradient image */
+	float	   *d;				/* CELLS_ROUTE: gradient image */
+	double	   *part;			/* CELLS_ROUTE, CELLS_SUMS with bn: sums added here */
+	const double *sums;			/* CELLS_APPLY: the batch's reduced sums */
+	double		inv_m;			/* CELLS_APPLY: 1 / elements per channel */
+} cells_io;
+
+/*
+ * The 2x2 cells of one image: of the fused block (bn = 1: batch-norm lanes,
+ * ReLU) or of a plain max-pool (bn = 0: scale 1, shift 0, no ReLU), in one of
+ * the modes above.
+ */
+static inline __attribute__((always_inline)) void
+cells_image(const is_layer *l, const layer_state *ls, const cells_io *io, const int b,
+			const int bn, const int mode)
+{
+	const train_view *vi = io->vi,
+			   *vo = io->vo;
+
+	for (int cb = 0; cb < train_blocks(vi); cb++)
+	{
+		apply_lanes q;
+		double		d1[MAXB] = {0},
+					d2[MAXB] = {0};
+
+		if (mode == CELLS_APPLY)
+			get_apply_lanes(l, ls, cb, b, io->sums, io->inv_m, &q);
+		else if (bn)
+			get_lanes(l, ls, cb, b, &q.p);
+		else
+			for (int j = 0; j < MAXB; j++)
+				q.p.scale[j] = 1.0f, q.p.shift[j] = q.p.mean[j] = q.p.invstd[j] = 0.0f;
+		for (int oy = 0; oy < vo->h; oy++)
+		{
+			float	   *r0 = train_row(vi, io->x, 0, cb, 2 * oy);
+			float	   *r1 = train_row(vi, io->x, 0, cb, 2 * oy + 1);
+			float		s1[MAXB] = {0},
+						s2[MAXB] = {0};
+
+			if (mode == CELLS_FWD)
+			{
+				float	   *o = train_row(vo, io->out, 0, cb, oy);
+
+				for (size_t px = 0; px < (size_t) vo->w; px++)
+#pragma omp simd
+					for (int j = 0; j < b; j++)
+					{
+						CELL(r0, r1, px, j, b, xa, xb, xe, xf);
+						CELL_BN(xa, xb, xe, xf, q.p, j, a, bb, e, f);
+						CELL_MAX(a, bb, e, f, bn ? (a > 0.0f ? a : 0.0f) : a, m, k);
+
+						(void) k;
+						o[px * b + j] = m;
+					}
+				continue;
+			}
+			{
+				const float *g = train_row(vo, (float *) io->g, 0, cb, oy);
+				float	   *d0 = mode == CELLS_ROUTE ? train_row(vi, io->d, 0, cb, 2 * oy) : r0;
+				float	   *d1r = mode == CELLS_ROUTE ? train_row(vi, io->d, 0, cb, 2 * oy + 1) : r1;
+
+				for (size_t px = 0; px < (size_t) vo->w; px++)
+#pragma omp simd
+					for (int j = 0; j < b; j++)
+					{
+						CELL(r0, r1, px, j, b, xa, xb, xe, xf);
+						CELL_BN(xa, xb, xe, xf, q.p, j, a, bb, e, f);
+						CELL_MAX(a, bb, e, f, bn ? (a > 0.0f ? a : 0.0f) : a, m, k);
+						{
+							/* the ReLU passes the gradient where the winner was positive */
+							float		gg = g[px * b + j],
+										gv = !bn || m > 0.0f ? gg : 0.0f,
+										xw = xa;
+
+							xw = k == 1.0f ? xb : xw;
+							xw = k == 2.0f ? xe : xw;
+							xw = k == 3.0f ? xf : xw;
+							if (mode == CELLS_ROUTE)
+								ROUTE(d0, d1r, px, j, b, k, gv);
+							if (mode == CELLS_APPLY)
+							{
+								d0[2 * px * b + j] = BN_BACK(k == 0.0f ? gv : 0.0f, xa, q, j);
+								d0[(2 * px + 1) * b + j] = BN_BACK(k == 1.0f ? gv : 0.0f, xb, q, j);
+								d1r[2 * px * b + j] = BN_BACK(k == 2.0f ? gv : 0.0f, xe, q, j);
+								d1r[(2 * px + 1) * b + j] = BN_BACK(k == 3.0f ? gv : 0.0f, xf, q, j);
+							}
+							s1[j] += gv;
+							s2[j] += gv * ((xw - q.p.mean[j]) * q.p.invstd[j]);
+						}
+					}
+			}
+			for (int j = 0; j < b; j++)
+			{
+				d1[j] += s1[j];
+				d2[j] += s2[j];
+			}
+		}
+		if (mode == CELLS_ROUTE)
+			clear_dropped(vi, io->d, 0, cb);
+		if (mode == CELLS_APPLY)
+			apply_dropped(vi, io->x, cb, &q, b);
+		if (bn && (mode == CELLS_ROUTE || mode == CELLS_SUMS))
+			add_lanes(io->part, cb, b, l->in_c, d1, d2);
+	}
+}
+
+/* The cells of the phase's images: max-pool (bn 0) or fused block (bn 1), forward or CELLS_ROUTE. */
+static inline __attribute__((always_inline)) void
+cells_phase(const phase *ph, const is_layer *l, double *part, int lo, int hi, const int b,
+			const int bn)
 {
 	const is_train *t = ph->t;
 	const int	out = ph->layer + (bn ? 3 : 1);
-	const train_view *vi = &t->view[ph->layer],
-			   *vo = &t->view[out];
+	cells_io	io = {.vi = &t->view[ph->layer], .vo = &t->view[out], .part = part};
 
 	for (int n = lo; n < hi; n++)
-		for (int cb = 0; cb < train_blocks(vi); cb++)
+	{
+		io.x = t->act[ph->layer] + n * io.vi->image;
+		if (!ph->dx)
 		{
-			bn_lanes	p;
-			double		d1[MAXB] = {0},
-						d2[MAXB] = {0};
-
-			if (bn)
-				get_lanes(l, &t->ls[ph->layer], cb, b, &p);
-			else
-				for (int j = 0; j < MAXB; j++)
-					p.scale[j] = 1.0f, p.shift[j] = p.mean[j] = p.invstd[j] = 0.0f;
-			for (int oy = 0; oy < vo->h; oy++)
-			{
-				const float *r0 = train_row(vi, t->act[ph->layer], n, cb, 2 * oy);
-				const float *r1 = train_row(vi, t->act[ph->layer], n, cb, 2 * oy + 1);
-
-				if (!ph->dx)
-				{
-					float	   *o = train_row(vo, t->act[out], n, cb, oy);
-
-					for (size_t px = 0; px < (size_t) vo->w; px++)
-#pragma omp simd
-						for (int j = 0; j < b; j++)
-						{
-							CELL(r0, r1, px, j, b, xa, xb, xe, xf);
-							CELL_BN(xa, xb, xe, xf, p, j, a, bb, e, f);
-							CELL_MAX(a, bb, e, f, bn ? (a > 0.0f ? a : 0.0f) : a, m, k);
-
-							(void) k;
-							o[px * b + j] = m;
-						}
-				}
-				else
-				{
-					const float *g = train_row(vo, (float *) ph->dy, n, cb, oy);
-					float	   *d0 = train_row(vi, ph->dx, n, cb, 2 * oy);
-					float	   *d1r = train_row(vi, ph->dx, n, cb, 2 * oy + 1);
-					float		s1[MAXB] = {0},
-								s2[MAXB] = {0};
-
-					for (size_t px = 0; px < (size_t) vo->w; px++)
-#pragma omp simd
-						for (int j = 0; j < b; j++)
-						{
-							CELL(r0, r1, px, j, b, xa, xb, xe, xf);
-							CELL_BN(xa, xb, xe, xf, p, j, a, bb, e, f);
-							CELL_MAX(a, bb, e, f, bn ? (a > 0.0f ? a : 0.0f) : a, m, k);
-							{
-								/* the ReLU passes the gradient where the winner was positive */
-								float		gg = g[px * b + j],
-											gv = !bn || m > 0.0f ? gg : 0.0f,
-											xw = xa;
-
-								xw = k == 1.0f ? xb : xw;
-								xw = k == 2.0f ? xe : xw;
-								xw = k == 3.0f ? xf : xw;
-								ROUTE(d0, d1r, px, j, b, k, gv);
-								s1[j] += gv;
-								s2[j] += gv * ((xw - p.mean[j]) * p.invstd[j]);
-							}
-						}
-					for (int j = 0; j < b; j++)
-					{
-						d1[j] += s1[j];
-						d2[j] += s2[j];
-					}
-				}
-			}
-			if (ph->dx)
-				clear_dropped(vi, ph->dx, n, cb);
-			if (ph->dx && bn)
-				add_lanes(part, cb, b, l->in_c, d1, d2);
+			io.out = t->act[out] + n * io.vo->image;
+			cells_image(l, &t->ls[ph->layer], &io, b, bn, CELLS_FWD);
+			continue;
 		}
+		io.g = ph->dy + n * io.vo->image;
+		io.d = ph->dx + n * io.vi->image;
+		cells_image(l, &t->ls[ph->layer], &io, b, bn, CELLS_ROUTE);
+	}
 }
 
 /* 2x2 max-pool, floor. */
 TRAIN_SIMD void
 train_pool(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	BY_BLOCK(ph->t->view[ph->layer].b, cells_b(ph, l, NULL, lo, hi, B_, 0));
+	BY_BLOCK(ph->t->view[ph->layer].b, cells_phase(ph, l, NULL, lo, hi, B_, 0));
 }
 
 /*
@@ -529,5 +620,24 @@ train_block(const phase *ph, const is_layer *l, int id, int lo, int hi)
 
 	if (ph->dx)
 		memset(part, 0, sizeof(double) * 2 * l->in_c);
-	BY_BLOCK(t->view[ph->layer].b, cells_b(ph, l, part, lo, hi, B_, 1));
+	BY_BLOCK(t->view[ph->layer].b, cells_phase(ph, l, part, lo, hi, B_, 1));
+}
+
+TRAIN_SIMD void
+train_block_image(const is_train *t, int layer, int mode, float *x, float *out,
+				  const float *g, double *part)
+{
+	const is_layer *l = &t->net->layers[layer];
+	const train_view *v = &t->view[layer];
+	cells_io	io = {
+		.vi = v, .vo = &t->view[layer + 3], .x = x, .out = out, .g = g, .part = part,
+		.sums = t->part, .inv_m = 1.0 / ((double) t->n * v->h * v->w),
+	};
+
+	if (mode == CELLS_FWD)
+		BY_BLOCK(v->b, cells_image(l, &t->ls[layer], &io, B_, 1, CELLS_FWD));
+	else if (mode == CELLS_SUMS)
+		BY_BLOCK(v->b, cells_image(l, &t->ls[layer], &io, B_, 1, CELLS_SUMS));
+	else
+		BY_BLOCK(v->b, cells_image(l, &t->ls[layer], &io, B_, 1, CELLS_APPLY));
 }

@@ -119,4 +119,24 @@ void		train_block(const phase *ph, const is_layer *l, int id, int lo, int hi);
 /* Adds image n's per-channel sum and sum of squares of tensor x (view v) into part. */
 void		train_image_sums(const train_view *v, const float *x, int n, double *part);
 
+/* What one pass over the 2x2 cells of an image does (train_fmap.c). */
+enum
+{
+	CELLS_FWD,					/* pooled output into out */
+	CELLS_ROUTE,				/* routed gradient into d (full size) [+ sums] */
+	CELLS_SUMS,					/* only batch-norm's backward sums */
+	CELLS_APPLY					/* routing and batch-norm backward, in place over x */
+};
+
+/*
+ * One image of the fused block whose batch-norm is layer `layer`, its input
+ * x (the convolution's output, layout t->view[layer]) held outside the
+ * activations: CELLS_FWD writes the pooled image out; CELLS_SUMS adds the
+ * backward sums for the pooled gradient g into part; CELLS_APPLY turns x into
+ * the gradient w.r.t. the convolution's output, from g and the reduced sums
+ * in t->part.
+ */
+void		train_block_image(const is_train *t, int layer, int mode, float *x, float *out,
+							  const float *g, double *part);
+
 #endif
