@@ -85,6 +85,9 @@ struct is_train
 	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
 	float	   *conv_scratch;	/* per worker, for the convolutions */
 	size_t		conv_scratch_floats;
+	int			recompute;		/* recompute cheap blocks (train_net.c recomputed()) */
+	float	   *rc;				/* per worker: one recomputed convolution output */
+	size_t		rc_floats;
 	float	   *flip;			/* turned weights while packing */
 	float	   *gacc;			/* per worker: parameter gradients */
 	double	   *part;			/* per worker: per-channel partial sums */

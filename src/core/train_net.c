@@ -51,6 +51,29 @@ fused_block(const is_net *net, int i)
 		net->layers[i + 2].kind == IS_LAYER_MAXPOOL2;
 }
 
+/*
+ * A fused block whose convolution reads at most RECOMPUTE_MAX_IN channels
+ * (the network's first, on the one-channel mel image) keeps no full-size
+ * tensor: its convolution is run again, into per-worker scratch, by each of
+ * the four passes that need its output (batch statistics, pooled output,
+ * backward sums, backward).  That output is the largest tensor of the network
+ * (16 x 128 x 130 per segment) and storing it meant six passes over 200 MB
+ * per batch; four convolutions of 9 multiply-adds per output cost less
+ * (measured on the default network: 305 -> 330 segments/s on one core).
+ * INSTSIM_TRAIN_RECOMPUTE=off turns it off (tests run both paths).
+ */
+#define RECOMPUTE_MAX_IN 2
+
+static int
+recomputed(const is_train *t, int i)
+{
+	const is_net *net = t->net;
+
+	return t->recompute && net->layers[i].kind == IS_LAYER_CONV3X3 &&
+		net->layers[i].in_c <= RECOMPUTE_MAX_IN && i + 1 < net->n_layers &&
+		fused_block(net, i + 1);
+}
+
 int
 is_net_tensor_trained(const is_net *net, int index)
 {
@@ -148,9 +171,11 @@ layout(is_train *t, float *base)
 			if (base)
 				t->act[i + 1] = t->act[i];
 		}
-		else if (!fused_block(net, i))
+		else if (!fused_block(net, i) && !recomputed(t, i))
 			take(base, &off, &t->act[i + 1], out);
 		/* else: the output of a fused block's batch-norm is never stored */
+		if (recomputed(t, i) && t->view[i + 1].image > t->rc_floats)
+			t->rc_floats = t->view[i + 1].image;
 		if (out > max_act)
 			max_act = out;
 		if (l->kind == IS_LAYER_CONV3X3)
@@ -184,6 +209,7 @@ layout(is_train *t, float *base)
 	t->conv_scratch_floats = max_scratch;
 	take(base, &off, &t->conv_scratch, t->conv_scratch_floats * t->n_workers);
 	take(base, &off, &t->flip, max_w);
+	take(base, &off, &t->rc, t->rc_floats * t->n_workers);
 	take(base, &off, &t->gacc, ((net->n_floats + 15) & ~(size_t) 15) * t->n_workers);
 	t->part_doubles = 2 * max_c;
 	return off;
@@ -242,6 +268,8 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		return NULL;
 	}
 	t->conv_kind = kind;
+	t->recompute = !(getenv("INSTSIM_TRAIN_RECOMPUTE") &&
+					 strcmp(getenv("INSTSIM_TRAIN_RECOMPUTE"), "off") == 0);
 	t->net = net;
 	t->max_batch = max_batch;
 	t->workers = is_workers_create(threads, err, errlen);
@@ -371,6 +399,77 @@ conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 							   ph->dx ? ph->dx + n * vi->image : NULL,
 							   gw, gw + (size_t) l->out_c * l->in_c * 9,
 							   t->conv_scratch + t->conv_scratch_floats * id);
+}
+
+/*
+ * The passes of a recomputed block (see recomputed()): ph->layer is the
+ * convolution, its batch-norm is ph->layer + 1, the pooled output or its
+ * gradient is at ph->layer + 4.  Each image's convolution output is made
+ * again into this worker's scratch.
+ */
+static float *
+recompute_conv(const phase *ph, int id, int n)
+{
+	is_train   *t = ph->t;
+	float	   *s = t->rc + t->rc_floats * id;
+
+	is_train_conv_forward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
+						  s, t->conv_scratch + t->conv_scratch_floats * id);
+	return s;
+}
+
+static void
+rc_statistics(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	is_train   *t = ph->t;
+	double	   *part = t->part + t->part_doubles * id;
+
+	memset(part, 0, sizeof(double) * 2 * l->out_c);
+	for (int n = lo; n < hi; n++)
+		train_image_sums(&t->view[ph->layer + 1], recompute_conv(ph, id, n), 0, part);
+}
+
+static void
+rc_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	is_train   *t = ph->t;
+	const int	out = ph->layer + 4;
+
+	for (int n = lo; n < hi; n++)
+		train_block_image(t, ph->layer + 1, CELLS_FWD, recompute_conv(ph, id, n),
+						  t->act[out] + n * t->view[out].image, NULL, NULL);
+}
+
+static void
+rc_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	is_train   *t = ph->t;
+	double	   *part = t->part + t->part_doubles * id;
+
+	memset(part, 0, sizeof(double) * 2 * l->out_c);
+	for (int n = lo; n < hi; n++)
+		train_block_image(t, ph->layer + 1, CELLS_SUMS, recompute_conv(ph, id, n), NULL,
+						  ph->dy + n * t->view[ph->layer + 4].image, part);
+}
+
+/* Batch-norm, ReLU and pool backward in the scratch, then the convolution's. */
+static void
+rc_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
+{
+	is_train   *t = ph->t;
+	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
+
+	for (int n = lo; n < hi; n++)
+	{
+		float	   *s = recompute_conv(ph, id, n);
+
+		train_block_image(t, ph->layer + 1, CELLS_APPLY, s, NULL,
+						  ph->dy + n * t->view[ph->layer + 4].image, NULL);
+		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
+							   s, ph->dx ? ph->dx + n * t->view[ph->layer].image : NULL,
+							   gw, gw + (size_t) l->out_c * l->in_c * 9,
+							   t->conv_scratch + t->conv_scratch_floats * id);
+	}
 }
 
 /* Sums the workers' partials into worker 0's, in worker order. */
@@ -535,6 +634,15 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 	for (int i = 0; i < net->n_layers; i++)
 	{
 		ph.layer = i;
+		if (recomputed(t, i))
+		{
+			run_phase(rc_statistics, &ph);
+			reduce_parts(t, net->layers[i].out_c);
+			bn_statistics(t, i + 1, update_running);
+			run_phase(rc_forward, &ph);
+			i += 3;				/* batch-norm, ReLU, pool */
+			continue;
+		}
 		if (net->layers[i].kind == IS_LAYER_BATCHNORM)
 		{
 			int			block = fused_block(net, i);
@@ -552,6 +660,17 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 			run_phase(forward_phase[net->layers[i].kind], &ph);
 	}
 	return t->act[net->n_layers];
+}
+
+/* Batch-norm's gamma and beta gradients from the reduced backward sums. */
+static void
+add_bn_grads(const is_train *t, const is_layer *l, float *g)
+{
+	for (int c = 0; c < l->in_c; c++)
+	{
+		g[c] += (float) t->part[2 * c + 1];
+		g[l->in_c + c] += (float) t->part[2 * c];
+	}
 }
 
 static void
@@ -582,7 +701,19 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 		ph.dy = dy;
 		/* the network input needs no gradient, and conv's is the costliest */
 		ph.dx = i == 0 && l->kind == IS_LAYER_CONV3X3 ? NULL : t->dbuf[flip];
-		if (l->kind == IS_LAYER_BATCHNORM)
+		if (block && recomputed(t, i - 1))
+		{
+			float	   *g = worker_grad(t, 0) + t->ls[i].param_off;
+
+			/* the block and its convolution in two passes; the input's gradient as a conv's */
+			ph.layer = --i;
+			ph.dx = i == 0 ? NULL : t->dbuf[flip];
+			run_phase(rc_sums, &ph);
+			reduce_parts(t, l->in_c);
+			add_bn_grads(t, l, g);
+			run_phase(rc_backward, &ph);
+		}
+		else if (l->kind == IS_LAYER_BATCHNORM)
 		{
 			float	   *g = worker_grad(t, 0) + t->ls[i].param_off;
 
@@ -596,11 +727,7 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 			else
 				run_phase(train_bn_sums, &ph);
 			reduce_parts(t, l->in_c);
-			for (int c = 0; c < l->in_c; c++)
-			{
-				g[c] += (float) t->part[2 * c + 1];
-				g[l->in_c + c] += (float) t->part[2 * c];
-			}
+			add_bn_grads(t, l, g);
 			run_phase(train_bn_backward, &ph);
 		}
 		else

@@ -117,5 +117,10 @@ main(void)
 		run(1);
 		unsetenv("INSTSIM_CONV_KERNEL");
 	}
+	/* the first block (2 input channels) is recomputed by default: the stored path too */
+	tap_diag("again with INSTSIM_TRAIN_RECOMPUTE=off");
+	setenv("INSTSIM_TRAIN_RECOMPUTE", "off", 1);
+	run(2);
+	unsetenv("INSTSIM_TRAIN_RECOMPUTE");
 	return tap_done();
 }
