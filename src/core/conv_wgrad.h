@@ -66,9 +66,16 @@ wgrad_sweep(const is_conv_op *op, const float *x, const float *dy, size_t tap,
 				bsum = D_ADD(bsum, dv);
 			if (ib == 1)
 			{
+				const float *w = s;
+
+				/*
+				 * Hide that the next pixel's taps reread these floats: kept in
+				 * registers, each broadcast became a shuffle on the FMA port.
+				 */
+				__asm__("" : "+r"(w));
 #pragma GCC unroll 9
 				for (int t = 0; t < 9; t++)
-					acc[t] = D_FMA(D_BCAST(s + (t / 3) * xw + t % 3), dv, acc[t]);
+					acc[t] = D_FMA(D_BCAST(w + (t / 3) * xw + t % 3), dv, acc[t]);
 			}
 			else
 			{
