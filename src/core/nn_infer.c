@@ -12,16 +12,16 @@
  * (no synchronisation at all), with fewer images the rows of each
  * convolution are split and the workers meet at a barrier after it.  With
  * one thread no thread is created and no lock is taken.  Workers persist for
- * the plan's lifetime and sleep on a condition variable between passes.
+ * the plan's lifetime (workers.c: they spin briefly, then sleep, between
+ * passes and at barriers).
  */
 #include "nn.h"
 #include "errmsg.h"
 #include "conv.h"
+#include "workers.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,17 +67,7 @@ struct is_infer
 	float	   *out;
 	int			n;
 
-	/* worker pool (threads > 1) */
-	pthread_t	tid[MAX_THREADS];
-	int			started;
-	int			pool_ready;		/* mutex and condition variables exist */
-	pthread_mutex_t mu;
-	pthread_cond_t cv_start, cv_done;
-	int			bar_count;		/* sync_workers(): arrivals in this phase */
-	unsigned	bar_phase;
-	unsigned	gen;
-	unsigned	done;
-	int			shutdown;
+	is_workers *workers;		/* threads - 1 helper threads (workers.c) */
 };
 
 
@@ -349,53 +339,10 @@ pack(is_infer *p)
 
 /* ---- the forward pass -------------------------------------------------- */
 
-/*
- * Waiting between layers and between passes spins a little before it
- * sleeps: a sleeping thread takes tens of microseconds to wake, which is
- * more than a layer's share of one image, so with pthread's barrier and
- * condition variables alone two threads ran batch 1 no faster than one.
- * WAIT_SPINS pause instructions are some 50-100 us; after that a waiter
- * yields (barrier) or sleeps (passes), so an oversubscribed machine loses
- * little.
- */
-#define WAIT_SPINS 2000
-
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* Sense-reversing barrier of p->threads: spin, then yield. */
 static void
 sync_workers(is_infer *p)
 {
-	unsigned	phase;
-
-	if (p->threads == 1)
-		return;
-	phase = __atomic_load_n(&p->bar_phase, __ATOMIC_ACQUIRE);
-	if (__atomic_add_fetch(&p->bar_count, 1, __ATOMIC_ACQ_REL) == p->threads)
-	{
-		__atomic_store_n(&p->bar_count, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&p->bar_phase, phase + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	for (int i = 0; __atomic_load_n(&p->bar_phase, __ATOMIC_ACQUIRE) == phase; i++)
-		if (i < WAIT_SPINS)
-			cpu_relax();
-		else
-			sched_yield();
-}
-
-/* Spins while *v == value, for at most WAIT_SPINS pauses. */
-static void
-spin_while(const unsigned *v, unsigned value)
-{
-	for (int i = 0; i < WAIT_SPINS && __atomic_load_n(v, __ATOMIC_ACQUIRE) == value; i++)
-		cpu_relax();
+	is_workers_sync(p->workers);
 }
 
 static void
@@ -586,58 +533,10 @@ run_share(is_infer *p, int t)
 			   (size_t) p->out_dim * sizeof(float));
 }
 
-static void *
-worker_main(void *arg)
+static void
+share_worker(void *arg, int id, int count)
 {
-	is_infer   *p = ((void **) arg)[0];
-	int			t = (int) (size_t) ((void **) arg)[1];
-	unsigned	seen = 0;
-
-	free(arg);
-	for (;;)
-	{
-		/* back-to-back passes restart without a sleep */
-		spin_while(&p->gen, seen);
-		pthread_mutex_lock(&p->mu);
-		while (p->gen == seen && !p->shutdown)
-			pthread_cond_wait(&p->cv_start, &p->mu);
-		if (p->shutdown)
-			break;
-		seen = p->gen;
-		pthread_mutex_unlock(&p->mu);
-		run_share(p, t);
-		pthread_mutex_lock(&p->mu);
-		if (__atomic_add_fetch(&p->done, 1, __ATOMIC_RELEASE) == (unsigned) p->threads - 1)
-			pthread_cond_signal(&p->cv_done);
-		pthread_mutex_unlock(&p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-static int
-start_workers(is_infer *p, char *err, size_t errlen)
-{
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv_start, NULL);
-	pthread_cond_init(&p->cv_done, NULL);
-	p->pool_ready = 1;
-	for (int t = 1; t < p->threads; t++)
-	{
-		void	  **arg = malloc(2 * sizeof(void *));
-
-		if (!arg)
-			return is_fail(err, errlen, "out of memory");
-		arg[0] = p;
-		arg[1] = (void *) (size_t) t;
-		if (pthread_create(&p->tid[t], NULL, worker_main, arg) != 0)
-		{
-			free(arg);
-			return is_fail(err, errlen, "cannot start worker thread %d", t);
-		}
-		p->started = t;
-	}
-	return 0;
+	run_share(arg, id);
 }
 
 void
@@ -645,18 +544,7 @@ is_infer_free(is_infer *p)
 {
 	if (!p)
 		return;
-	if (p->pool_ready)
-	{
-		pthread_mutex_lock(&p->mu);
-		p->shutdown = 1;
-		pthread_cond_broadcast(&p->cv_start);
-		pthread_mutex_unlock(&p->mu);
-		for (int t = 1; t <= p->started; t++)
-			pthread_join(p->tid[t], NULL);
-		pthread_cond_destroy(&p->cv_start);
-		pthread_cond_destroy(&p->cv_done);
-		pthread_mutex_destroy(&p->mu);
-	}
+	is_workers_free(p->workers);
 	for (int i = 0; i < p->n_ops; i++)
 	{
 		free(p->ops[i].tmp_w);
@@ -713,7 +601,7 @@ is_infer_create(const is_net *net, const is_infer_opts *opts, char *err, size_t 
 	/* zero once: the halos of every activation stay zero from now on */
 	memset(p->arena, 0, p->arena_floats * sizeof(float));
 	pack(p);
-	if (p->threads > 1 && start_workers(p, err, errlen) < 0)
+	if (!(p->workers = is_workers_create(p->threads, err, errlen)))
 	{
 		is_infer_free(p);
 		return NULL;
@@ -748,24 +636,7 @@ is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t 
 		p->in = in + (size_t) done * in_floats;
 		p->out = out + (size_t) done * p->out_dim;
 		p->n = n - done < p->max_batch ? n - done : p->max_batch;
-		if (p->threads == 1)
-		{
-			run_share(p, 0);
-			continue;
-		}
-		pthread_mutex_lock(&p->mu);
-		p->done = 0;
-		p->gen++;
-		pthread_cond_broadcast(&p->cv_start);
-		pthread_mutex_unlock(&p->mu);
-		run_share(p, 0);
-		for (int i = 0; i < WAIT_SPINS &&
-			 __atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < (unsigned) p->threads - 1; i++)
-			cpu_relax();
-		pthread_mutex_lock(&p->mu);
-		while (p->done < (unsigned) p->threads - 1)
-			pthread_cond_wait(&p->cv_done, &p->mu);
-		pthread_mutex_unlock(&p->mu);
+		is_workers_run(p->workers, share_worker, p);
 	}
 	return 0;
 }

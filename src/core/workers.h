@@ -1,5 +1,6 @@
 /*
- * A fixed team of threads for data-parallel training: the caller's thread is
+ * A fixed team of threads for data-parallel work (training phases, batched
+ * inference): the caller's thread is
  * worker 0 and every run blocks until all workers have returned, so a step is
  * a sequence of parallel phases with the caller's serial code in between
  * (reductions in a fixed order keep results independent of scheduling).
@@ -20,6 +21,9 @@ is_workers *is_workers_create(int n, char *err, size_t errlen);
 void		is_workers_free(is_workers *w);
 int			is_workers_count(const is_workers *w);
 void		is_workers_run(is_workers *w, is_work_fn fn, void *arg);
+
+/* Inside a run: returns once every worker of the run has called it. */
+void		is_workers_sync(is_workers *w);
 
 /* The share [*lo, *hi) of n items that worker id of count takes. */
 static inline void
