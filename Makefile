@@ -32,8 +32,11 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 PG_CPPFLAGS = -Isrc/core -Isrc/pg -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -Wno-unused-parameter: V1 functions and index AM callbacks have fixed
 # signatures whose arguments are not always all needed.
+# -MMD -MP: each object also records the headers it read (*.d, included at the
+# end), so that changing a header rebuilds what uses it; PGXS tracks them only
+# for PostgreSQL builds configured with --enable-depend.
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-              -fopenmp-simd -O2 $(if $(WERROR),-Werror)
+              -fopenmp-simd -O2 $(if $(WERROR),-Werror) -MMD -MP
 CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread -ljson-c -lnettle
 SHLIB_LINK  = $(CORE_LIBS)
 
@@ -140,3 +143,8 @@ tapcheck:
 	PERL5LIB=$(dir $(PGXS))../test/perl:$$PERL5LIB PG_REGRESS=$(dir $(PGXS))../test/regress/pg_regress \
 	PATH=$(shell $(PG_CONFIG) --bindir):$$PATH \
 	prove $(PROVE_FLAGS) test/t/*.pl
+
+# the header dependencies recorded by -MMD (see PG_CFLAGS)
+DEP_FILES := $(wildcard src/core/*.d src/pg/*.d tools/*.d tools/*/*.d build/*.d)
+EXTRA_CLEAN += src/core/*.d src/pg/*.d tools/*.d tools/*/*.d
+-include $(DEP_FILES)

@@ -15,6 +15,8 @@
  * U = G g G^T is computed once when the plan packs the weights.  nn_infer.c
  * uses this kernel only for pooled convolutions whose input has DVL-channel
  * blocks; the others go to the direct kernel of the same instruction set.
+ * Training (train_conv.c) also runs it without pooling, on outputs of even
+ * height and width (whole tiles), and then rows y0, y1 must be even.
  */
 #include "conv.h"
 
@@ -175,7 +177,10 @@ wino_gemm(const is_conv_op *op, const float *v, float *m, int n)
 	}
 }
 
-/* A^T M A, 2x2 max-pool, bias, ReLU into pooled row ty. */
+/*
+ * A^T M A, then bias and ReLU: pooled (2x2 max first) into pooled row ty, or,
+ * without pooling, the tile's four pixels into rows 2 ty and 2 ty + 1.
+ */
 D_TARGET static void
 wino_output(const is_conv_op *op, const float *m, int ty, int tx0, int n, float *out)
 {
@@ -213,6 +218,20 @@ wino_output(const is_conv_op *op, const float *m, int ty, int tx0, int n, float 
 			y01 = D_SUB(D_SUB(s[0][1], s[0][2]), s[0][3]);
 			y10 = D_ADD(D_ADD(s[1][0], s[1][1]), s[1][2]);
 			y11 = D_SUB(D_SUB(s[1][1], s[1][2]), s[1][3]);
+			if (!op->pool)
+			{
+				DV			px[4] = {y00, y01, y10, y11};
+
+				for (int i = 0; i < 4; i++)
+				{
+					y = D_ADD(px[i], b);
+					if (op->relu)
+						y = D_MAX(y, D_ZERO());
+					D_STORE(out + ob * oplane +
+							((2 * ty + i / 2 + 1) * ow + 2 * (tx0 + t) + i % 2 + 1) * DVL, y);
+				}
+				continue;
+			}
 			y = D_ADD(D_MAX(D_MAX(y00, y01), D_MAX(y10, y11)), b);
 			if (op->relu)
 				y = D_MAX(y, D_ZERO());
@@ -227,10 +246,15 @@ wino_run(const is_conv_op *op, const float *in, float *out, int y0, int y1, floa
 	float	   *v = scratch;
 	float	   *m = scratch + (size_t) 16 * W_TB * is_act_blocks(&op->in) * DVL;
 
+	/* a tile is one pooled pixel, or 2 x 2 pixels (even sizes only) without pooling */
+	const int	tiles_w = op->pool ? op->out.w : op->out.w / 2;
+
+	if (!op->pool)
+		y0 /= 2, y1 /= 2;
 	for (int ty = y0; ty < y1; ty++)
-		for (int tx0 = 0; tx0 < op->out.w; tx0 += W_TB)
+		for (int tx0 = 0; tx0 < tiles_w; tx0 += W_TB)
 		{
-			int			n = op->out.w - tx0 < W_TB ? op->out.w - tx0 : W_TB;
+			int			n = tiles_w - tx0 < W_TB ? tiles_w - tx0 : W_TB;
 
 			wino_input(op, in, ty, tx0, n, v);
 			wino_gemm(op, v, m, n);

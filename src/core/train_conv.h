@@ -5,8 +5,9 @@
  * gradient, itself a 3x3 convolution of the output gradient with the weights
  * transposed (in <-> out) and turned 180 degrees; and the weight and bias
  * gradients, a correlation of the two images (conv_wgrad.h).  With AVX-512
- * these are our direct AVX-512 kernels; elsewhere the portable gemm kernel,
- * and im2col + sgemm over dense copies for the weight gradient.
+ * these are our kernels (Winograd where the sizes allow, else direct);
+ * elsewhere the portable gemm kernel, and im2col + sgemm over dense copies
+ * for the weight gradient.
  */
 #ifndef INSTSIM_TRAIN_CONV_H
 #define INSTSIM_TRAIN_CONV_H
@@ -18,7 +19,8 @@
 
 typedef struct is_train_conv
 {
-	const is_conv_impl *impl;
+	const is_conv_impl *impl;	/* the kind's direct (or gemm) kernel: its block */
+	const is_conv_impl *fimpl, *bimpl;	/* what runs fwd and bwd: it, or Winograd */
 	/* weight gradient over the kernel's layout; NULL: im2col + sgemm */
 	void		(*wgrad) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);

@@ -148,8 +148,9 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 			s += dy[o * (size_t) h * w + j];
 		b_err = fmax(b_err, fabs(s - gb[o]));
 	}
-	tap_ok(fwd_err < 1e-4, "%s (%d-channel blocks), %d -> %d channels, %d x %d: forward (max error %.2g)",
-		   is_conv_kind_name(kind), c.impl->block, ic, oc, h, w, fwd_err);
+	tap_ok(fwd_err < 1e-4, "%s (%d-channel blocks%s), %d -> %d channels, %d x %d: forward (max error %.2g)",
+		   is_conv_kind_name(kind), c.impl->block, c.fimpl != c.impl ? ", Winograd" : "",
+		   ic, oc, h, w, fwd_err);
 	tap_ok(bwd_err < 1e-4, "%s, %d -> %d channels, %d x %d: input gradient (max error %.2g)",
 		   is_conv_kind_name(kind), ic, oc, h, w, bwd_err);
 	tap_ok(w_err < 1e-4, "%s, %d -> %d channels, %d x %d: weight gradient (max error %.2g)",
@@ -188,6 +189,7 @@ main(void)
 		check(kinds[k], 1, 16, 9, 37);	/* the network input: one channel */
 		check(kinds[k], 16, 32, 6, 35);	/* whole blocks, 2 x 16 columns + tail */
 		check(kinds[k], 17, 5, 5, 19);	/* partial blocks both ways */
+		check(kinds[k], 32, 40, 8, 18);	/* even sizes: Winograd both ways (SIMD kinds) */
 	}
 	return tap_done();
 }
