@@ -467,7 +467,7 @@ typedef struct cells_io
 	float	   *out;			/* CELLS_FWD: pooled image */
 	const float *g;				/* backward: pooled gradient image */
 	float	   *d;				/* CELLS_ROUTE: gradient image */
-	double	   *part;			/* CELLS_ROUTE, CELLS_SUMS with bn: sums added here */
+	double	   *part;			/* CELLS_SUMS: sums added here */
 	const double *sums;			/* CELLS_APPLY: the batch's reduced sums */
 	double		inv_m;			/* CELLS_APPLY: 1 / elements per channel */
 } cells_io;
@@ -566,32 +566,30 @@ cells_image(const is_layer *l, const layer_state *ls, const cells_io *io, const 
 			clear_dropped(vi, io->d, 0, cb);
 		if (mode == CELLS_APPLY)
 			apply_dropped(vi, io->x, cb, &q, b);
-		if (bn && (mode == CELLS_ROUTE || mode == CELLS_SUMS))
+		if (bn && mode == CELLS_SUMS)
 			add_lanes(io->part, cb, b, l->in_c, d1, d2);
 	}
 }
 
-/* The cells of the phase's images: max-pool (bn 0) or fused block (bn 1), forward or CELLS_ROUTE. */
+/* The max-pool cells of the phase's images, forward or CELLS_ROUTE. */
 static inline __attribute__((always_inline)) void
-cells_phase(const phase *ph, const is_layer *l, double *part, int lo, int hi, const int b,
-			const int bn)
+pool_phase(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 {
 	const is_train *t = ph->t;
-	const int	out = ph->layer + (bn ? 3 : 1);
-	cells_io	io = {.vi = &t->view[ph->layer], .vo = &t->view[out], .part = part};
+	cells_io	io = {.vi = &t->view[ph->layer], .vo = &t->view[ph->layer + 1]};
 
 	for (int n = lo; n < hi; n++)
 	{
 		io.x = t->act[ph->layer] + n * io.vi->image;
 		if (!ph->dx)
 		{
-			io.out = t->act[out] + n * io.vo->image;
-			cells_image(l, &t->ls[ph->layer], &io, b, bn, CELLS_FWD);
+			io.out = t->act[ph->layer + 1] + n * io.vo->image;
+			cells_image(l, &t->ls[ph->layer], &io, b, 0, CELLS_FWD);
 			continue;
 		}
 		io.g = ph->dy + n * io.vo->image;
 		io.d = ph->dx + n * io.vi->image;
-		cells_image(l, &t->ls[ph->layer], &io, b, bn, CELLS_ROUTE);
+		cells_image(l, &t->ls[ph->layer], &io, b, 0, CELLS_ROUTE);
 	}
 }
 
@@ -599,28 +597,7 @@ cells_phase(const phase *ph, const is_layer *l, double *part, int lo, int hi, co
 TRAIN_SIMD void
 train_pool(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
-	BY_BLOCK(ph->t->view[ph->layer].b, cells_phase(ph, l, NULL, lo, hi, B_, 0));
-}
-
-/*
- * Fused block, forward (dx NULL): y = maxpool(relu(batchnorm(x))), the
- * full-size batch-norm output never stored.  Backward, first half: routes the
- * pooled gradient to each cell's winner, gated by the ReLU mask (its
- * batch-norm output was positive), writing the gradient w.r.t. the
- * batch-norm output at full size (zero elsewhere, including the row and
- * column floor pooling drops), and leaves batch-norm's backward sums of it in
- * this worker's partial sums, as train_bn_sums would, without a pass of its
- * own.  Batch-norm's backward then runs as usual on it, in place.
- */
-TRAIN_SIMD void
-train_block(const phase *ph, const is_layer *l, int id, int lo, int hi)
-{
-	const is_train *t = ph->t;
-	double	   *part = t->part + t->part_doubles * id;
-
-	if (ph->dx)
-		memset(part, 0, sizeof(double) * 2 * l->in_c);
-	BY_BLOCK(t->view[ph->layer].b, cells_phase(ph, l, part, lo, hi, B_, 1));
+	BY_BLOCK(ph->t->view[ph->layer].b, pool_phase(ph, l, lo, hi, B_));
 }
 
 TRAIN_SIMD void

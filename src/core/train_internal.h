@@ -111,14 +111,13 @@ struct phase
 	phase_fn	fn;
 };
 
-/* train_fmap.c: the element-wise layers (batch-norm also on vectors). */
+/* train_fmap.c: the element-wise layers (batch-norm also on vectors); the fused block is train_block_image. */
 void		train_bn_sums(const phase *ph, const is_layer *l, int id, int lo, int hi);
 void		train_bn_apply(const phase *ph, const is_layer *l, int id, int lo, int hi);
 void		train_bn_backward(const phase *ph, const is_layer *l, int id, int lo, int hi);
 void		train_relu(const phase *ph, const is_layer *l, int id, int lo, int hi);
 void		train_pool(const phase *ph, const is_layer *l, int id, int lo, int hi);
 void		train_gap(const phase *ph, const is_layer *l, int id, int lo, int hi);
-void		train_block(const phase *ph, const is_layer *l, int id, int lo, int hi);
 /* Adds image n's per-channel sum and sum of squares of tensor x (view v) into part. */
 void		train_image_sums(const train_view *v, const float *x, int n, double *part);
 
@@ -126,7 +125,7 @@ void		train_image_sums(const train_view *v, const float *x, int n, double *part)
 enum
 {
 	CELLS_FWD,					/* pooled output into out */
-	CELLS_ROUTE,				/* routed gradient into d (full size) [+ sums] */
+	CELLS_ROUTE,				/* routed gradient into d (full size); max-pool only */
 	CELLS_SUMS,					/* only batch-norm's backward sums */
 	CELLS_APPLY					/* routing and batch-norm backward, in place over x */
 };

@@ -39,16 +39,16 @@ fuses_relu(const is_net *net, int i)
 }
 
 /*
- * batchnorm -> relu -> maxpool2 (the default block after each convolution)
- * runs fused: forward writes only the pooled output, backward routes the pooled gradient through the winner, the ReLU mask
- * (recomputed from the batch-norm input) and batch-norm in two passes.  The
- * full-size batch-norm/ReLU output is never written or read.
+ * conv3x3 -> batchnorm -> relu -> maxpool2 (the default block) runs fused,
+ * with i the batch-norm: see conv_block() and the block_* passes.  The
+ * full-size batch-norm/ReLU output is never written or read.  (Batch-norm on
+ * a feature map follows a convolution in every network inference accepts.)
  */
 static int
 fused_block(const is_net *net, int i)
 {
-	return fuses_relu(net, i) && i + 2 < net->n_layers &&
-		net->layers[i + 2].kind == IS_LAYER_MAXPOOL2;
+	return i > 0 && net->layers[i - 1].kind == IS_LAYER_CONV3X3 && fuses_relu(net, i) &&
+		i + 2 < net->n_layers && net->layers[i + 2].kind == IS_LAYER_MAXPOOL2;
 }
 
 /*
@@ -402,71 +402,96 @@ conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 }
 
 /*
- * The passes of a recomputed block (see recomputed()): ph->layer is the
- * convolution, its batch-norm is ph->layer + 1, the pooled output or its
- * gradient is at ph->layer + 4.  Each image's convolution output is made
- * again into this worker's scratch.
+ * A convolution followed by a fused block runs as one unit, in four passes:
+ * statistics (the convolution, then its output's sums), forward (the block's
+ * pooled output), backward sums (routing the pooled gradient), backward
+ * (batch-norm, ReLU and pool backward in place over the convolution's
+ * output, which nothing needs afterwards, then the convolution's own
+ * backward on it).  So the full-size gradient is written once and never
+ * stored apart.  ph->layer is the convolution, its batch-norm ph->layer + 1,
+ * the pooled output (or its gradient) is at ph->layer + 4.
+ */
+static int
+conv_block(const is_net *net, int i)
+{
+	return net->layers[i].kind == IS_LAYER_CONV3X3 && i + 1 < net->n_layers &&
+		fused_block(net, i + 1);
+}
+
+/*
+ * Image n's convolution output: in the activations, or, for a recomputed
+ * block, made again into this worker's scratch.
  */
 static float *
-recompute_conv(const phase *ph, int id, int n)
+conv_output(const phase *ph, int id, int n)
 {
 	is_train   *t = ph->t;
 	float	   *s = t->rc + t->rc_floats * id;
 
+	if (!recomputed(t, ph->layer))
+		return t->act[ph->layer + 1] + n * t->view[ph->layer + 1].image;
 	is_train_conv_forward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
 						  s, t->conv_scratch + t->conv_scratch_floats * id);
 	return s;
 }
 
 static void
-rc_statistics(const phase *ph, const is_layer *l, int id, int lo, int hi)
+block_statistics(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
 	double	   *part = t->part + t->part_doubles * id;
 
 	memset(part, 0, sizeof(double) * 2 * l->out_c);
 	for (int n = lo; n < hi; n++)
-		train_image_sums(&t->view[ph->layer + 1], recompute_conv(ph, id, n), 0, part);
+	{
+		float	   *y = conv_output(ph, id, n);
+
+		if (!recomputed(t, ph->layer))
+			is_train_conv_forward(&t->ls[ph->layer].conv,
+								  t->act[ph->layer] + n * t->view[ph->layer].image, y,
+								  t->conv_scratch + t->conv_scratch_floats * id);
+		/* the image is still in cache */
+		train_image_sums(&t->view[ph->layer + 1], y, 0, part);
+	}
 }
 
 static void
-rc_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
+block_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
 	const int	out = ph->layer + 4;
 
 	for (int n = lo; n < hi; n++)
-		train_block_image(t, ph->layer + 1, CELLS_FWD, recompute_conv(ph, id, n),
+		train_block_image(t, ph->layer + 1, CELLS_FWD, conv_output(ph, id, n),
 						  t->act[out] + n * t->view[out].image, NULL, NULL);
 }
 
 static void
-rc_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
+block_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
 	double	   *part = t->part + t->part_doubles * id;
 
 	memset(part, 0, sizeof(double) * 2 * l->out_c);
 	for (int n = lo; n < hi; n++)
-		train_block_image(t, ph->layer + 1, CELLS_SUMS, recompute_conv(ph, id, n), NULL,
+		train_block_image(t, ph->layer + 1, CELLS_SUMS, conv_output(ph, id, n), NULL,
 						  ph->dy + n * t->view[ph->layer + 4].image, part);
 }
 
-/* Batch-norm, ReLU and pool backward in the scratch, then the convolution's. */
 static void
-rc_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
+block_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
 
 	for (int n = lo; n < hi; n++)
 	{
-		float	   *s = recompute_conv(ph, id, n);
+		float	   *y = conv_output(ph, id, n);
 
-		train_block_image(t, ph->layer + 1, CELLS_APPLY, s, NULL,
+		train_block_image(t, ph->layer + 1, CELLS_APPLY, y, NULL,
 						  ph->dy + n * t->view[ph->layer + 4].image, NULL);
 		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
-							   s, ph->dx ? ph->dx + n * t->view[ph->layer].image : NULL,
+							   y, ph->dx ? ph->dx + n * t->view[ph->layer].image : NULL,
 							   gw, gw + (size_t) l->out_c * l->in_c * 9,
 							   t->conv_scratch + t->conv_scratch_floats * id);
 	}
@@ -634,27 +659,25 @@ is_train_forward(is_train *t, const float *in, int n, int update_running)
 	for (int i = 0; i < net->n_layers; i++)
 	{
 		ph.layer = i;
-		if (recomputed(t, i))
+		if (conv_block(net, i))
 		{
-			run_phase(rc_statistics, &ph);
+			run_phase(block_statistics, &ph);
 			reduce_parts(t, net->layers[i].out_c);
 			bn_statistics(t, i + 1, update_running);
-			run_phase(rc_forward, &ph);
+			run_phase(block_forward, &ph);
 			i += 3;				/* batch-norm, ReLU, pool */
 			continue;
 		}
 		if (net->layers[i].kind == IS_LAYER_BATCHNORM)
 		{
-			int			block = fused_block(net, i);
-
 			ph.relu = fuses_relu(net, i);
 			if (!conv_sums(net, i))
 				run_phase(train_bn_sums, &ph);
 			reduce_parts(t, net->layers[i].in_c);
 			bn_statistics(t, i, update_running);
-			run_phase(block ? train_block : train_bn_apply, &ph);
-			/* the ReLU's output is the same buffer; a fused pool is done */
-			i += ph.relu + block;
+			run_phase(train_bn_apply, &ph);
+			/* the ReLU's output is the same buffer */
+			i += ph.relu;
 		}
 		else
 			run_phase(forward_phase[net->layers[i].kind], &ph);
@@ -701,31 +724,23 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 		ph.dy = dy;
 		/* the network input needs no gradient, and conv's is the costliest */
 		ph.dx = i == 0 && l->kind == IS_LAYER_CONV3X3 ? NULL : t->dbuf[flip];
-		if (block && recomputed(t, i - 1))
+		if (block)
 		{
 			float	   *g = worker_grad(t, 0) + t->ls[i].param_off;
 
 			/* the block and its convolution in two passes; the input's gradient as a conv's */
 			ph.layer = --i;
 			ph.dx = i == 0 ? NULL : t->dbuf[flip];
-			run_phase(rc_sums, &ph);
+			run_phase(block_sums, &ph);
 			reduce_parts(t, l->in_c);
 			add_bn_grads(t, l, g);
-			run_phase(rc_backward, &ph);
+			run_phase(block_backward, &ph);
 		}
 		else if (l->kind == IS_LAYER_BATCHNORM)
 		{
 			float	   *g = worker_grad(t, 0) + t->ls[i].param_off;
 
-			if (block)
-			{
-				/* the routed gradient is batch-norm's dy, replaced by dx in place */
-				run_phase(train_block, &ph);
-				ph.dy = ph.dx;
-				ph.relu = 0;
-			}
-			else
-				run_phase(train_bn_sums, &ph);
+			run_phase(train_bn_sums, &ph);
 			reduce_parts(t, l->in_c);
 			add_bn_grads(t, l, g);
 			run_phase(train_bn_backward, &ph);
