@@ -74,7 +74,11 @@ UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(patsubst test/unit/%.c,build/%,$(UNIT_SRCS))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_BINS := $(patsubst tools/%.c,build/instsim-%,$(TOOL_SRCS))
-HOST_CFLAGS = $(filter-out -fvisibility=hidden,$(CFLAGS)) $(PG_CFLAGS) -Isrc/core -Itest/unit
+# (no -MMD for the programs: each is compiled and linked in one step, relinked
+# whenever an object changes, and build/ must hold only programs: prove runs
+# build/test_*)
+HOST_CFLAGS = $(filter-out -fvisibility=hidden -MMD -MP,$(CFLAGS) $(PG_CFLAGS)) \
+              -Isrc/core -Itest/unit
 
 build:
 	mkdir -p build
@@ -145,6 +149,6 @@ tapcheck:
 	prove $(PROVE_FLAGS) test/t/*.pl
 
 # the header dependencies recorded by -MMD (see PG_CFLAGS)
-DEP_FILES := $(wildcard src/core/*.d src/pg/*.d tools/*.d tools/*/*.d build/*.d)
-EXTRA_CLEAN += src/core/*.d src/pg/*.d tools/*.d tools/*/*.d
+DEP_FILES := $(wildcard src/core/*.d src/pg/*.d tools/*/*.d)
+EXTRA_CLEAN += src/core/*.d src/pg/*.d tools/*/*.d
 -include $(DEP_FILES)
