@@ -149,6 +149,6 @@ tapcheck:
 	prove $(PROVE_FLAGS) test/t/*.pl
 
 # the header dependencies recorded by -MMD (see PG_CFLAGS)
-DEP_FILES := $(wildcard src/core/*.d src/pg/*.d tools/*/*.d)
-EXTRA_CLEAN += src/core/*.d src/pg/*.d tools/*/*.d
+DEP_FILES := $(wildcard src/core/*.d src/pg/*.d)
+EXTRA_CLEAN += src/core/*.d src/pg/*.d
 -include $(DEP_FILES)

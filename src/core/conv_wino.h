@@ -1,12 +1,13 @@
 /*
- * Winograd F(2x2, 3x3) convolution with 2x2 max-pooling fused, written once
- * and compiled per instruction set (conv_wino_avx512.c, conv_wino_avx2.c
- * define the vector macros of conv_direct.h plus D_SUB and W_TP, W_IMPL).
+ * Winograd F(2x2, 3x3) convolution, with 2x2 max-pooling fused (inference)
+ * or without (training), written once and compiled per instruction set
+ * (conv_wino_avx512.c, conv_wino_avx2.c define the vector macros of
+ * conv_direct.h plus D_SUB and W_TP, W_IMPL).
  *
  * Each 2x2 output tile needs 16 multiplies per channel pair instead of 36,
  * and a 2x2 tile is exactly one pooling window, so the output transform ends
- * in max, bias, ReLU and one store of the pooled pixel.  Per strip of TB tiles
- * of one tile row:
+ * in max, bias, ReLU and one store of the pooled pixel (or, unpooled, bias,
+ * ReLU and the tile's four pixels).  Per strip of TB tiles of one tile row:
  *   1. input transform  V[xi][tile][c]  = (B^T d B)[xi], vectorised over a
  *      block of DVL channels (needs the input in DVL-channel blocks);
  *   2. 16 small GEMMs   M[xi][tile][oc] = sum_c V[xi][tile][c] U[xi][c][oc],

@@ -12,8 +12,8 @@
  * (no synchronisation at all), with fewer images the rows of each
  * convolution are split and the workers meet at a barrier after it.  With
  * one thread no thread is created and no lock is taken.  Workers persist for
- * the plan's lifetime (workers.c: they spin briefly, then sleep, between
- * passes and at barriers).
+ * the plan's lifetime (workers.c: between passes they spin briefly, then
+ * sleep; at a barrier they spin, then yield).
  */
 #include "nn.h"
 #include "errmsg.h"
@@ -514,10 +514,11 @@ run_vector(is_infer *p, const op *o, int a, int b, float **v)
 static void
 run_share(is_infer *p, int t)
 {
-	int			a = (int) ((size_t) p->n * t / p->threads),
-				b = (int) ((size_t) p->n * (t + 1) / p->threads);
+	int			a,
+				b;
 	float	   *v[2] = {p->arena + p->vec_off[0], p->arena + p->vec_off[1]};
 
+	is_work_range(p->n, t, p->threads, &a, &b);
 	run_maps(p, t, a, b);
 	for (int i = 0; i < p->n_ops; i++)
 	{

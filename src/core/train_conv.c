@@ -145,6 +145,26 @@ is_train_conv_pack(is_train_conv *c, const is_layer *l, float *tmp)
 	c->bimpl->pack(tmp, l->out_c, c->bwd.in.block, l->in_c, c->wb);
 }
 
+/* Zeroes the border of every channel block of image x in layout a. */
+static void
+clear_border(const is_act *a, float *x)
+{
+	const size_t pw = (size_t) a->w + 2;
+
+	for (int cb = 0; cb < is_act_blocks(a); cb++)
+	{
+		float	   *p = x + cb * is_act_plane(a);
+
+		memset(p, 0, sizeof(float) * pw * a->block);
+		memset(p + (a->h + 1) * pw * a->block, 0, sizeof(float) * pw * a->block);
+		for (int y = 1; y <= a->h; y++)
+		{
+			memset(p + y * pw * a->block, 0, sizeof(float) * a->block);
+			memset(p + (y * pw + a->w + 1) * a->block, 0, sizeof(float) * a->block);
+		}
+	}
+}
+
 CONV_COPY_SIMD void
 is_act_from_nchw(const float *x, const is_act *a, float *dst)
 {
@@ -152,21 +172,18 @@ is_act_from_nchw(const float *x, const is_act *a, float *dst)
 				pw = a->w + 2;
 	const size_t hw = (size_t) a->h * a->w;
 
+	clear_border(a, dst);
 	for (int cb = 0; cb < is_act_blocks(a); cb++)
 	{
 		float	   *p = dst + cb * is_act_plane(a);
 		const float *src = x + (size_t) cb * b * hw;
 		int			full = b == 16 && (cb + 1) * 16 <= a->c;
 
-		memset(p, 0, sizeof(float) * pw * b);
-		memset(p + (size_t) (a->h + 1) * pw * b, 0, sizeof(float) * pw * b);
 		for (int y = 0; y < a->h; y++, src += a->w)
 		{
 			float	   *row = p + (size_t) (y + 1) * pw * b;
 			int			i = 0;
 
-			memset(row, 0, sizeof(float) * b);
-			memset(row + (size_t) (a->w + 1) * b, 0, sizeof(float) * b);
 			for (; full && i + 16 <= a->w; i += 16)
 			{
 				is_v16		r[16];
@@ -257,26 +274,6 @@ void
 is_train_conv_forward(const is_train_conv *c, const float *x, float *y, float *scratch)
 {
 	c->fimpl->run(&c->fwd, x, y, 0, c->fwd.out.h, scratch);
-}
-
-/* Zeroes the border of every channel block of image x in layout a. */
-static void
-clear_border(const is_act *a, float *x)
-{
-	const size_t pw = (size_t) a->w + 2;
-
-	for (int cb = 0; cb < is_act_blocks(a); cb++)
-	{
-		float	   *p = x + cb * is_act_plane(a);
-
-		memset(p, 0, sizeof(float) * pw * a->block);
-		memset(p + (a->h + 1) * pw * a->block, 0, sizeof(float) * pw * a->block);
-		for (int y = 1; y <= a->h; y++)
-		{
-			memset(p + y * pw * a->block, 0, sizeof(float) * a->block);
-			memset(p + (y * pw + a->w + 1) * a->block, 0, sizeof(float) * a->block);
-		}
-	}
 }
 
 void

@@ -4,8 +4,8 @@
  * zero-bordered layout (train_internal.h): the forward pass; the input
  * gradient, itself a 3x3 convolution of the output gradient with the weights
  * transposed (in <-> out) and turned 180 degrees; and the weight and bias
- * gradients, a correlation of the two images (conv_wgrad.h).  With AVX-512
- * these are our kernels (Winograd where the sizes allow, else direct);
+ * gradients, a correlation of the two images (conv_wgrad.h).  With AVX-512 or
+ * AVX2 these are our kernels (Winograd where the sizes allow, else direct);
  * elsewhere the portable gemm kernel, and im2col + sgemm over dense copies
  * for the weight gradient.
  */
@@ -34,11 +34,11 @@ typedef struct is_train_conv
 int			is_train_conv_block(is_conv_kind kind);
 
 /*
- * Sets up c for conv layer l with kernel kind (Winograd kinds mean the direct
- * kernel of their instruction set: there is no pooling here), reading input
- * in blocks of ib channels (the kind's block, or 1); returns the floats of
- * parameter memory it needs at mem (mem NULL: only measures).  need_dx: the
- * input gradient is wanted.
+ * Sets up c for conv layer l with kernel kind (a Winograd kind means its
+ * instruction set: each op takes Winograd where its sizes allow, else the
+ * direct kernel), reading input in blocks of ib channels (the kind's block,
+ * or 1); returns the floats of parameter memory it needs at mem (mem NULL:
+ * only measures).  need_dx: the input gradient is wanted.
  */
 size_t		is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx,
 							   is_conv_kind kind, int ib, float *mem);

@@ -62,6 +62,33 @@ add_lanes(double *part, int cb, int b, int c, const double *s1, const double *s2
 	}
 }
 
+/* Batch-norm backward at one element: gradient g, input x (apply_lanes below). */
+#define BN_BACK(g, x, q, j) \
+	((q).k[j] * ((g) - (q).mdy[j] - ((x) - (q).p.mean[j]) * (q).p.invstd[j] * (q).mdyx[j]))
+
+/* Per-lane batch-norm backward factors from the batch sums. */
+typedef struct apply_lanes
+{
+	bn_lanes	p;
+	float		k[MAXB], mdy[MAXB], mdyx[MAXB];
+} apply_lanes;
+
+static void
+get_apply_lanes(const is_layer *l, const layer_state *s, int cb, int b, const double *sums,
+				double inv_m, apply_lanes *q)
+{
+	get_lanes(l, s, cb, b, &q->p);
+	memset(q->k, 0, sizeof(q->k));
+	memset(q->mdy, 0, sizeof(q->mdy));
+	memset(q->mdyx, 0, sizeof(q->mdyx));
+	for (int j = 0; j < b && cb * b + j < l->in_c; j++)
+	{
+		q->k[j] = q->p.gamma[j] * q->p.invstd[j];
+		q->mdy[j] = (float) (sums[2 * (cb * b + j)] * inv_m);
+		q->mdyx[j] = (float) (sums[2 * (cb * b + j) + 1] * inv_m);
+	}
+}
+
 static inline __attribute__((always_inline)) void
 image_sums_b(const train_view *v, const float *x, int n, double *part, const int b)
 {
@@ -224,18 +251,9 @@ bn_backward_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 	for (int n = lo; n < hi; n++)
 		for (int cb = 0; cb < train_blocks(v); cb++)
 		{
-			bn_lanes	p;
-			float		k[MAXB] = {0},
-						mdy[MAXB] = {0},
-						mdyx[MAXB] = {0};
+			apply_lanes q;
 
-			get_lanes(l, &t->ls[ph->layer], cb, b, &p);
-			for (int j = 0; j < b && cb * b + j < l->in_c; j++)
-			{
-				k[j] = p.gamma[j] * p.invstd[j];
-				mdy[j] = (float) (t->part[2 * (cb * b + j)] * inv_m);
-				mdyx[j] = (float) (t->part[2 * (cb * b + j) + 1] * inv_m);
-			}
+			get_apply_lanes(l, &t->ls[ph->layer], cb, b, t->part, inv_m, &q);
 			for (int y = 0; y < v->h; y++)
 			{
 				const float *x = train_row(v, t->act[ph->layer], n, cb, y);
@@ -246,12 +264,8 @@ bn_backward_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 				for (size_t px = 0; px < (size_t) v->w; px++)
 #pragma omp simd
 					for (int j = 0; j < b; j++)
-					{
-						float		g = masked_grad(dy, yv, px * b + j, relu);
-
-						dx[px * b + j] = k[j] * (g - mdy[j] -
-												 (x[px * b + j] - p.mean[j]) * p.invstd[j] * mdyx[j]);
-					}
+						dx[px * b + j] = BN_BACK(masked_grad(dy, yv, px * b + j, relu),
+												 x[px * b + j], q, j);
 			}
 		}
 }
@@ -413,33 +427,6 @@ train_gap(const phase *ph, const is_layer *l, int id, int lo, int hi)
 				bb = (xb) * (p).scale[j] + (p).shift[j], \
 				e = (xe) * (p).scale[j] + (p).shift[j], \
 				f = (xf) * (p).scale[j] + (p).shift[j]
-
-/* Batch-norm backward at one element: gradient g, input x (apply_lanes below). */
-#define BN_BACK(g, x, q, j) \
-	((q).k[j] * ((g) - (q).mdy[j] - ((x) - (q).p.mean[j]) * (q).p.invstd[j] * (q).mdyx[j]))
-
-/* Per-lane batch-norm backward factors from the batch sums. */
-typedef struct apply_lanes
-{
-	bn_lanes	p;
-	float		k[MAXB], mdy[MAXB], mdyx[MAXB];
-} apply_lanes;
-
-static void
-get_apply_lanes(const is_layer *l, const layer_state *s, int cb, int b, const double *sums,
-				double inv_m, apply_lanes *q)
-{
-	get_lanes(l, s, cb, b, &q->p);
-	memset(q->k, 0, sizeof(q->k));
-	memset(q->mdy, 0, sizeof(q->mdy));
-	memset(q->mdyx, 0, sizeof(q->mdyx));
-	for (int j = 0; j < b && cb * b + j < l->in_c; j++)
-	{
-		q->k[j] = q->p.gamma[j] * q->p.invstd[j];
-		q->mdy[j] = (float) (sums[2 * (cb * b + j)] * inv_m);
-		q->mdyx[j] = (float) (sums[2 * (cb * b + j) + 1] * inv_m);
-	}
-}
 
 /*
  * Batch-norm backward (APPLY) at the elements floor pooling drops (the last

@@ -78,7 +78,12 @@ struct is_train
 	float	   *arena;
 	size_t		arena_floats;
 
-	float	   *act[IS_NET_MAX_LAYERS + 1];	/* act[i] = input of layer i */
+	/*
+	 * act[i] = input of layer i; NULL where it is never stored (the
+	 * batch-norm and ReLU outputs of a fused block, a recomputed
+	 * convolution's output: train_net.c).
+	 */
+	float	   *act[IS_NET_MAX_LAYERS + 1];
 	train_view	view[IS_NET_MAX_LAYERS + 1];	/* and its layout */
 	float	   *dbuf[2];		/* gradients w.r.t. activations, ping-pong */
 	layer_state ls[IS_NET_MAX_LAYERS];

@@ -216,9 +216,8 @@ layout(is_train *t, float *base)
 }
 
 /*
- * The convolution kernel: the direct AVX-512 one where the CPU has it, else
- * the portable gemm one (the AVX2 kernel's 8-channel layout copies are not
- * vectorised, so it is only taken when asked for).  INSTSIM_CONV_KERNEL
+ * The convolution kernels: the widest instruction set the CPU runs (AVX-512,
+ * then AVX2 + FMA), else the portable gemm one.  INSTSIM_CONV_KERNEL
  * overrides, as for inference.
  */
 static int
@@ -233,7 +232,8 @@ choose_conv(is_conv_kind *kind, char *err, size_t errlen)
 		return -1;
 	}
 	if (*kind == IS_CONV_AUTO)
-		*kind = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 : IS_CONV_GEMM;
+		*kind = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
+			is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
 	if (!is_conv_supported(*kind))
 	{
 		snprintf(err, errlen, "convolution kernel %s is not supported by this CPU",
@@ -419,20 +419,22 @@ conv_block(const is_net *net, int i)
 }
 
 /*
- * Image n's convolution output: in the activations, or, for a recomputed
- * block, made again into this worker's scratch.
+ * Image n's convolution output: in the activations (computed there first when
+ * compute is set: the statistics pass), or, for a recomputed block, made
+ * again into this worker's scratch.
  */
 static float *
-conv_output(const phase *ph, int id, int n)
+conv_output(const phase *ph, int id, int n, int compute)
 {
 	is_train   *t = ph->t;
-	float	   *s = t->rc + t->rc_floats * id;
+	int			again = recomputed(t, ph->layer);
+	float	   *y = again ? t->rc + t->rc_floats * id :
+		t->act[ph->layer + 1] + n * t->view[ph->layer + 1].image;
 
-	if (!recomputed(t, ph->layer))
-		return t->act[ph->layer + 1] + n * t->view[ph->layer + 1].image;
-	is_train_conv_forward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
-						  s, t->conv_scratch + t->conv_scratch_floats * id);
-	return s;
+	if (again || compute)
+		is_train_conv_forward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
+							  y, t->conv_scratch + t->conv_scratch_floats * id);
+	return y;
 }
 
 static void
@@ -442,17 +444,9 @@ block_statistics(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	double	   *part = t->part + t->part_doubles * id;
 
 	memset(part, 0, sizeof(double) * 2 * l->out_c);
+	/* each image's sums while it is still in cache */
 	for (int n = lo; n < hi; n++)
-	{
-		float	   *y = conv_output(ph, id, n);
-
-		if (!recomputed(t, ph->layer))
-			is_train_conv_forward(&t->ls[ph->layer].conv,
-								  t->act[ph->layer] + n * t->view[ph->layer].image, y,
-								  t->conv_scratch + t->conv_scratch_floats * id);
-		/* the image is still in cache */
-		train_image_sums(&t->view[ph->layer + 1], y, 0, part);
-	}
+		train_image_sums(&t->view[ph->layer + 1], conv_output(ph, id, n, 1), 0, part);
 }
 
 static void
@@ -462,7 +456,7 @@ block_forward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	const int	out = ph->layer + 4;
 
 	for (int n = lo; n < hi; n++)
-		train_block_image(t, ph->layer + 1, CELLS_FWD, conv_output(ph, id, n),
+		train_block_image(t, ph->layer + 1, CELLS_FWD, conv_output(ph, id, n, 0),
 						  t->act[out] + n * t->view[out].image, NULL, NULL);
 }
 
@@ -474,7 +468,7 @@ block_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
 
 	memset(part, 0, sizeof(double) * 2 * l->out_c);
 	for (int n = lo; n < hi; n++)
-		train_block_image(t, ph->layer + 1, CELLS_SUMS, conv_output(ph, id, n), NULL,
+		train_block_image(t, ph->layer + 1, CELLS_SUMS, conv_output(ph, id, n, 0), NULL,
 						  ph->dy + n * t->view[ph->layer + 4].image, part);
 }
 
@@ -486,7 +480,7 @@ block_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 
 	for (int n = lo; n < hi; n++)
 	{
-		float	   *y = conv_output(ph, id, n);
+		float	   *y = conv_output(ph, id, n, 0);
 
 		train_block_image(t, ph->layer + 1, CELLS_APPLY, y, NULL,
 						  ph->dy + n * t->view[ph->layer + 4].image, NULL);
@@ -703,7 +697,7 @@ zero_grads(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	memset(worker_grad(ph->t, id), 0, sizeof(float) * ph->t->net->n_floats);
 }
 
-void
+int
 is_train_backward(is_train *t, const float *dout, float *grad)
 {
 	const is_net *net = t->net;
@@ -711,6 +705,8 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 	int			flip = 0;
 	phase		ph = {.t = t};
 
+	if (t->n == 0)
+		return -1;
 	run_phase(zero_grads, &ph);
 	for (int i = net->n_layers - 1; i >= 0; i--)
 	{
@@ -758,6 +754,9 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 		for (size_t j = 0; j < net->n_floats; j++)
 			grad[j] += g[j];
 	}
+	/* the block passes overwrote the stored convolution outputs */
+	t->n = 0;
+	return 0;
 }
 
 /* ---- parameters ---------------------------------------------------------- */

@@ -47,9 +47,11 @@ const float *is_train_forward(is_train *t, const float *in, int n, int update_ru
 /*
  * Backward of the last forward: dout is dL/doutput (n x out_dim).  grad (the
  * layout of net->params, net->n_floats) receives dL/dparams; running
- * statistics get 0.
+ * statistics get 0.  The backward consumes the forward (it works in place over
+ * stored activations): once per forward.  Returns 0, or -1 (grad untouched)
+ * when there is no forward to go back through.
  */
-void		is_train_backward(is_train *t, const float *dout, float *grad);
+int			is_train_backward(is_train *t, const float *dout, float *grad);
 
 /* Whether the i-th parameter tensor (is_net_tensor order) is trained. */
 int			is_net_tensor_trained(const is_net *net, int i);

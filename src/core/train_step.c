@@ -59,7 +59,8 @@ is_step_run(is_step *s, const float *batch, const int *label, int n, int *active
 		s->trip[i] = (is_triplet) {i, n + i, 2 * n + i};
 	is_triplet_mine(emb, 3 * n, dim, label, s->trip, n, s->mining);
 	loss = is_triplet_loss(emb, 3 * n, dim, s->trip, n, s->margin, s->dout, active);
-	is_train_backward(s->train, s->dout, s->grad);
+	if (is_train_backward(s->train, s->dout, s->grad) < 0)
+		return -1.0;
 	is_adam_begin(&s->adam);
 	for (int i = 0; i < is_net_tensor_count(s->net); i++)
 	{

@@ -3,7 +3,8 @@
  * generation and wakes everyone; the caller then works as worker 0 and waits
  * until the count of finished helpers reaches n - 1.
  *
- * Every wait spins a little before it sleeps (or, in is_workers_sync, yields):
+ * Every wait spins a little before it sleeps (in is_workers_sync: before it
+ * yields the core, without sleeping, until the last worker arrives):
  * a thread woken from a condition variable takes tens of microseconds to run,
  * more than a short phase's share of work, so with sleeping alone two threads
  * ran one-image inference no faster than one.  WAIT_SPINS pause instructions
@@ -133,7 +134,8 @@ is_workers_free(is_workers *w)
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
-	w->quit = 1;
+	/* atomic stores, under the lock: helpers also read them while spinning */
+	__atomic_store_n(&w->quit, 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	for (int i = 1; i <= w->started; i++)
@@ -159,8 +161,8 @@ is_workers_run(is_workers *w, is_work_fn fn, void *arg)
 		pthread_mutex_lock(&w->lock);
 		w->fn = fn;
 		w->arg = arg;
-		w->finished = 0;
-		w->generation++;
+		__atomic_store_n(&w->finished, 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->generation, 1, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&w->wake);
 		pthread_mutex_unlock(&w->lock);
 	}

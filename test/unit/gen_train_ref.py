@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-BATCH, C, H, W = 6, 2, 9, 71  # 71: the fused block's 16-cell vector path, its tail, an odd column
+BATCH, C, H, W = 6, 2, 9, 71  # odd: floor pooling drops a row and a column; 71: long rows
 
 
 def net():
