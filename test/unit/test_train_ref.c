@@ -119,7 +119,7 @@ main(void)
 		run(1);
 		unsetenv("INSTSIM_CONV_KERNEL");
 	}
-	/* the first block (2 input channels) is recomputed by default: the stored path too */
+	/* the first block (one input channel) is recomputed by default: the stored path too */
 	tap_diag("again with INSTSIM_TRAIN_RECOMPUTE=off");
 	setenv("INSTSIM_TRAIN_RECOMPUTE", "off", 1);
 	run(2);
