@@ -32,11 +32,18 @@ is_act_plane(const is_act *a)
 	return (size_t) (a->h + 2) * (a->w + 2) * a->block;
 }
 
+/* n floats rounded up to whole 64-byte cache lines (arena and scratch layouts). */
+static inline size_t
+is_round16(size_t n)
+{
+	return (n + 15) & ~(size_t) 15;
+}
+
 /* Floats per image, rounded up to a cache line so every image starts aligned. */
 static inline size_t
 is_act_image(const is_act *a)
 {
-	return ((size_t) is_act_blocks(a) * is_act_plane(a) + 15) & ~(size_t) 15;
+	return is_round16((size_t) is_act_blocks(a) * is_act_plane(a));
 }
 
 /* Pointer to interior pixel (y, x) of channel c. */

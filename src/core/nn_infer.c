@@ -262,7 +262,7 @@ reserve(size_t *top, size_t floats)
 {
 	size_t		at = *top;
 
-	*top += (floats + 15) & ~(size_t) 15;
+	*top += is_round16(floats);
 	return at;
 }
 
@@ -301,7 +301,7 @@ layout(is_infer *p)
 	}
 	p->vec_off[0] = reserve(&top, (size_t) p->max_batch * p->max_f);
 	p->vec_off[1] = reserve(&top, (size_t) p->max_batch * p->max_f);
-	p->scratch_floats = (scratch + 15) & ~(size_t) 15;
+	p->scratch_floats = is_round16(scratch);
 	p->scratch_off = reserve(&top, p->scratch_floats * p->threads);
 	p->arena_floats = top;
 }

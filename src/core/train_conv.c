@@ -12,12 +12,6 @@
 #define CONV_COPY_SIMD
 #endif
 
-static size_t
-round16(size_t n)
-{
-	return (n + 15) & ~(size_t) 15;
-}
-
 typedef void (*wgrad_fn) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);
 
@@ -98,7 +92,7 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 	for (int i = 0; i < 4; i++)
 	{
 		at[i] = mem ? mem + off : NULL;
-		off += round16(size[i]);
+		off += is_round16(size[i]);
 	}
 	c->wf = at[0];
 	c->bf = at[1];
@@ -123,9 +117,9 @@ is_train_conv_scratch(const is_train_conv *c)
 	size_t		hw = (size_t) c->fwd.in.h * c->fwd.in.w;
 
 	if (!c->wgrad)
-		b += round16((size_t) c->fwd.in.c * hw) + round16((size_t) c->fwd.out.c * hw) +
-			round16((size_t) c->fwd.in.c * 9 * hw);
-	return round16(f > b ? f : b);
+		b += is_round16((size_t) c->fwd.in.c * hw) + is_round16((size_t) c->fwd.out.c * hw) +
+			is_round16((size_t) c->fwd.in.c * 9 * hw);
+	return is_round16(f > b ? f : b);
 }
 
 void
@@ -296,9 +290,9 @@ is_train_conv_backward(const is_train_conv *c, const float *x, float *dy, float 
 		return;
 	}
 	/* gw[oc][ic * 9] += dy[oc][hw] col[ic * 9][hw]^T over dense copies */
-	xd = scratch + round16(dx ? c->bimpl->scratch_floats(&c->bwd) : 0);
-	dyd = xd + round16((size_t) op->in.c * hw);
-	col = dyd + round16((size_t) op->out.c * hw);
+	xd = scratch + is_round16(dx ? c->bimpl->scratch_floats(&c->bwd) : 0);
+	dyd = xd + is_round16((size_t) op->in.c * hw);
+	col = dyd + is_round16((size_t) op->out.c * hw);
 	is_act_to_nchw(x, &op->in, xd);
 	is_act_to_nchw(dy, &op->out, dyd);
 	im2col(xd, op->in.c, op->in.h, op->in.w, col);

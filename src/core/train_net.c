@@ -96,7 +96,7 @@ take(float *base, size_t *off, float **ptr, size_t count)
 {
 	if (base)
 		*ptr = base + *off;
-	*off += (count + 15) & ~(size_t) 15;
+	*off += is_round16(count);
 }
 
 static train_view
@@ -210,7 +210,7 @@ layout(is_train *t, float *base)
 	take(base, &off, &t->conv_scratch, t->conv_scratch_floats * t->n_workers);
 	take(base, &off, &t->flip, max_w);
 	take(base, &off, &t->rc, t->rc_floats * t->n_workers);
-	take(base, &off, &t->gacc, ((net->n_floats + 15) & ~(size_t) 15) * t->n_workers);
+	take(base, &off, &t->gacc, is_round16(net->n_floats) * t->n_workers);
 	t->part_doubles = 2 * max_c;
 	return off;
 }
@@ -346,7 +346,7 @@ run_phase(phase_fn fn, phase *ph)
 static float *
 worker_grad(is_train *t, int id)
 {
-	return t->gacc + ((t->net->n_floats + 15) & ~(size_t) 15) * id;
+	return t->gacc + is_round16(t->net->n_floats) * id;
 }
 
 /*
