@@ -1,6 +1,7 @@
 /*
- * Internal interface between the inference plan (nn.c) and the 3x3
- * convolution kernels (conv_gemm.c, conv_avx2.c, conv_avx512.c).
+ * Internal interface between the inference plan (nn_infer.c), the training
+ * convolutions (train_conv.c) and the 3x3 convolution kernels (conv_gemm.c,
+ * conv_avx2.c, conv_avx512.c, conv_wino_*.c).
  *
  * Activation layout, per image: ceil(C/B) channel blocks, each a zero-bordered
  * (H+2) x (W+2) plane of B-float pixels ("NCHW{B}c" with a one-pixel halo).
@@ -14,6 +15,8 @@
 #define INSTSIM_CONV_H
 
 #include <stddef.h>
+
+#include "nn.h"
 
 typedef struct is_act
 {
@@ -89,6 +92,27 @@ void		is_conv_wgrad_avx2(const is_conv_op *op, const float *x, const float *dy,
 							   float *gw, float *gb);
 void		is_conv_wgrad_avx512(const is_conv_op *op, const float *x, const float *dy,
 								 float *gw, float *gb);
+
+/* The implementation of kernel kind (AUTO: gemm); the table is in nn_infer.c. */
+const is_conv_impl *is_conv_impl_of(is_conv_kind kind);
+
+/* The direct kernel of a Winograd kind's instruction set; other kinds unchanged. */
+static inline is_conv_kind
+is_conv_direct_kind(is_conv_kind kind)
+{
+	return kind == IS_CONV_WINO_AVX2 ? IS_CONV_AVX2 :
+		kind == IS_CONV_WINO_AVX512 ? IS_CONV_AVX512 : kind;
+}
+
+/* The Winograd kind of a kind's instruction set; IS_CONV_AUTO where there is none. */
+static inline is_conv_kind
+is_conv_winograd_kind(is_conv_kind kind)
+{
+	is_conv_kind d = is_conv_direct_kind(kind);
+
+	return d == IS_CONV_AVX2 ? IS_CONV_WINO_AVX2 :
+		d == IS_CONV_AVX512 ? IS_CONV_WINO_AVX512 : IS_CONV_AUTO;
+}
 
 extern const is_conv_impl is_conv_gemm;
 extern const is_conv_impl is_conv_avx2;

@@ -140,10 +140,15 @@ conv_choose(is_conv_kind want, const is_act *in, int pool)
 	if (want == IS_CONV_AUTO)
 		want = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO_AVX512 :
 			is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO_AVX2 : IS_CONV_GEMM;
-	if ((want == IS_CONV_WINO_AVX2 || want == IS_CONV_WINO_AVX512) &&
-		!(pool && in->block == conv_impls[want]->block))
-		want = want == IS_CONV_WINO_AVX2 ? IS_CONV_AVX2 : IS_CONV_AVX512;
+	if (want != is_conv_direct_kind(want) && !(pool && in->block == conv_impls[want]->block))
+		want = is_conv_direct_kind(want);
 	return want;
+}
+
+const is_conv_impl *
+is_conv_impl_of(is_conv_kind kind)
+{
+	return conv_impls[kind];
 }
 
 /* Applies batch-norm layer bn to the rows (output channels) of w and b. */

@@ -15,24 +15,14 @@
 typedef void (*wgrad_fn) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);
 
-/* The kernel, and its weight gradient (NULL: im2col + sgemm over the plain layout). */
+/* The direct kernel, and its weight gradient (NULL: im2col + sgemm over the plain layout). */
 static const is_conv_impl *
 impl_of(is_conv_kind kind, wgrad_fn *wgrad)
 {
-	switch (kind)
-	{
-		case IS_CONV_AVX512:
-		case IS_CONV_WINO_AVX512:
-			*wgrad = is_conv_wgrad_avx512;
-			return &is_conv_avx512;
-		case IS_CONV_AVX2:
-		case IS_CONV_WINO_AVX2:
-			*wgrad = is_conv_wgrad_avx2;
-			return &is_conv_avx2;
-		default:
-			*wgrad = NULL;
-			return &is_conv_gemm;
-	}
+	kind = is_conv_direct_kind(kind);
+	*wgrad = kind == IS_CONV_AVX512 ? is_conv_wgrad_avx512 :
+		kind == IS_CONV_AVX2 ? is_conv_wgrad_avx2 : NULL;
+	return is_conv_impl_of(*wgrad ? kind : IS_CONV_GEMM);
 }
 
 /*
@@ -44,8 +34,8 @@ impl_of(is_conv_kind kind, wgrad_fn *wgrad)
 static const is_conv_impl *
 winograd_for(is_conv_kind kind, const is_conv_op *op, const is_conv_impl *direct)
 {
-	const is_conv_impl *w = kind == IS_CONV_AVX512 || kind == IS_CONV_WINO_AVX512 ? &is_conv_wino_avx512 :
-		kind == IS_CONV_AVX2 || kind == IS_CONV_WINO_AVX2 ? &is_conv_wino_avx2 : NULL;
+	is_conv_kind wk = is_conv_winograd_kind(kind);
+	const is_conv_impl *w = wk == IS_CONV_AUTO ? NULL : is_conv_impl_of(wk);
 
 	if (w && op->in.block == w->block && op->out.h % 2 == 0 && op->out.w % 2 == 0)
 		return w;
