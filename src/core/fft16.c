@@ -35,10 +35,11 @@ struct is_fft16
 	float	   *post;			/* cos, sin of 2 pi k / n for k <= m / 2 */
 };
 
+/* The sizes it handles: powers of two, 64 .. 65536. */
 static bool
-power_of_two(int n)
+size_ok(int n)
 {
-	return n > 0 && (n & (n - 1)) == 0;
+	return n >= 64 && n <= 65536 && (n & (n - 1)) == 0;
 }
 
 bool
@@ -46,7 +47,7 @@ is_fft16_usable(int n)
 {
 #if FFT16_AVAILABLE
 	__builtin_cpu_init();
-	return n >= 64 && n <= 65536 && power_of_two(n) && __builtin_cpu_supports("avx512f");
+	return size_ok(n) && __builtin_cpu_supports("avx512f");
 #else
 	(void) n;
 	return false;
@@ -80,7 +81,7 @@ is_fft16_new(int n)
 	is_fft16   *f;
 	int			depth = 0;
 
-	if (!(n >= 64 && n <= 65536 && power_of_two(n)))
+	if (!size_ok(n))
 		return NULL;
 	f = calloc(1, sizeof(*f));
 	if (!f)

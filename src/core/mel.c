@@ -50,7 +50,6 @@ struct is_mel
 	float	   *mirror[2];		/* edge frames, reflect-padded copies */
 	fftwf_complex *packed;		/* two windowed frames as re + i im, n_fft */
 	fftwf_complex *spectrum;	/* their joint DFT, n_fft */
-	int			block;			/* frames per block: FFTW_BLOCK or MAX_BLOCK */
 	float	   *power;			/* |DFT|^2 of a block of frames, interleaved */
 	/* Sparse filterbank: band b covers bins first[b] .. first[b]+count[b]-1. */
 	int		   *first;
@@ -63,6 +62,13 @@ struct is_mel
 	float	   *lane_work;
 	float	   *lane_mirror;	/* MAX_BLOCK reflect-padded edge frames */
 };
+
+/* Frames per block: the 16-lane FFT's, or FFTW's pairs' (see MAX_BLOCK). */
+static inline int
+block_of(const is_mel *m)
+{
+	return m->lanes ? MAX_BLOCK : FFTW_BLOCK;
+}
 
 /* Slaney's auditory-toolbox mel scale: linear below 1 kHz, log above. */
 #define SLANEY_F_SP		(200.0 / 3.0)
@@ -182,7 +188,6 @@ init_context(is_mel *m, const is_frontend *fe, int n_samples)
 	m->spectrum = fftwf_alloc_complex(m->n_fft);
 	m->mirror[0] = fftwf_alloc_real(m->n_fft);
 	m->mirror[1] = fftwf_alloc_real(m->n_fft);
-	m->block = FFTW_BLOCK;
 	m->power = aligned_alloc(64, sizeof(float) * MAX_BLOCK * m->n_bins);
 	if (!m->window || !m->packed || !m->spectrum || !m->mirror[0] || !m->mirror[1] ||
 		!m->power || build_filters(m, fe) != 0)
@@ -213,7 +218,6 @@ choose_transform(is_mel *m)
 	if (!is_fft16_usable(m->n_fft))
 		return fft16 ? "INSTSIM_MEL_FFT=fft16 needs AVX-512 and a power-of-two n_fft of 64 or more" : NULL;
 	m->lanes = is_fft16_new(m->n_fft);
-	m->block = MAX_BLOCK;
 	m->lane_mirror = malloc(sizeof(float) * MAX_BLOCK * m->n_fft);
 	if (m->lanes)
 		m->lane_work = aligned_alloc(64, sizeof(float) * is_fft16_work_floats(m->lanes));
@@ -450,7 +454,7 @@ split_power(const float *restrict z, float *restrict pt, int block, int slot, in
 MEL_MULTIVERSION static void
 apply_filters(const is_mel *m, const float *pt, float *out, int t0, int n)
 {
-	if (m->block == FFTW_BLOCK)
+	if (!m->lanes)
 		apply_filters_strided(m, pt, FFTW_BLOCK, out, t0, n);
 	else
 		apply_filters_strided(m, pt, MAX_BLOCK, out, t0, n);
@@ -479,7 +483,7 @@ fftw_block(is_mel *m, const float *x, int t0, int n)
 		}
 		pack_frames((float *) m->packed, a, b, m->window, m->n_fft);
 		fftwf_execute(m->plan);
-		split_power((const float *) m->spectrum, m->power, m->block, j, m->n_fft);
+		split_power((const float *) m->spectrum, m->power, block_of(m), j, m->n_fft);
 	}
 }
 
@@ -505,9 +509,11 @@ log_all(float *out, size_t n, float offset)
 void
 is_mel_compute(is_mel *m, const float *x, float *out)
 {
-	for (int t0 = 0; t0 < m->n_frames; t0 += m->block)
+	const int	block = block_of(m);
+
+	for (int t0 = 0; t0 < m->n_frames; t0 += block)
 	{
-		int			n = m->n_frames - t0 < m->block ? m->n_frames - t0 : m->block;
+		int			n = m->n_frames - t0 < block ? m->n_frames - t0 : block;
 
 		/* a short last block would waste lanes: FFTW pairs are cheaper there */
 		if (m->lanes && n == MAX_BLOCK)
