@@ -197,8 +197,7 @@ train_bn_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	memset(part, 0, sizeof(double) * 2 * l->in_c);
 	if (!ph->dy)
 		for (int n = lo; n < hi; n++)
-			BY_BLOCK(t->view[ph->layer].b,
-					 image_sums_b(&t->view[ph->layer], t->act[ph->layer], n, part, B_));
+			train_image_sums(&t->view[ph->layer], t->act[ph->layer], n, part);
 	else
 		BY_BLOCK(t->view[ph->layer].b, bn_grad_sums_b(ph, l, part, lo, hi, B_));
 }
