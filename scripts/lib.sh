@@ -4,7 +4,9 @@
 set -euo pipefail
 
 INSTSIM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_BIN=/usr/lib/postgresql/15/bin
+# INSTSIM_PG_BIN: another PostgreSQL 15 build (a relocated copy lets several
+# checkouts install and test side by side without sharing one extension dir).
+PG_BIN=${INSTSIM_PG_BIN:-/usr/lib/postgresql/15/bin}
 export PATH="$PG_BIN:$PATH"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
