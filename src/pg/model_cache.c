@@ -129,7 +129,7 @@ static void
 reload(CachedModel *entry, const char *name)
 {
 	bool		found;
-	Datum		d = fetch_model_column("SELECT weights FROM instsim.model WHERE name = $1",
+	Datum		d = fetch_model_column("SELECT weights FROM instsim.model WHERE name OPERATOR(pg_catalog.=) $1",
 									   name, &found);
 	bytea	   *weights = (bytea *) DatumGetPointer(d);
 	is_model	m;
@@ -179,7 +179,7 @@ pg_model_embedder(const char *name)
 		entry->checked_cid == GetCurrentCommandId(false))
 		return entry->embedder;
 
-	sha = (text *) DatumGetPointer(fetch_model_column("SELECT sha256 FROM instsim.model WHERE name = $1",
+	sha = (text *) DatumGetPointer(fetch_model_column("SELECT sha256 FROM instsim.model WHERE name OPERATOR(pg_catalog.=) $1",
 													  name, &found));
 	if (!found)
 		unknown_model(name);

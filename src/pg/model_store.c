@@ -60,13 +60,19 @@ store_model(const char *name, bytea *weights, bool builtin)
 	args[3] = PointerGetDatum(weights);
 	args[4] = CStringGetTextDatum(sha);
 	args[5] = BoolGetDatum(builtin);
+	/*
+	 * Every name qualified: the caller's search_path may hold a schema where
+	 * anyone can create functions or operators.  A shipped row is refreshed
+	 * only while it is still the shipped one: a model that replaced it stays.
+	 */
 	SPI_connect();
 	rc = SPI_execute_with_args(
 							   "INSERT INTO instsim.model AS m (name, instrument, params, weights, sha256, builtin) "
-							   "VALUES ($1, $2, $3::jsonb, $4, $5, $6) "
+							   "VALUES ($1, $2, $3::pg_catalog.jsonb, $4, $5, $6) "
 							   "ON CONFLICT (name) DO UPDATE SET instrument = EXCLUDED.instrument, "
 							   "params = EXCLUDED.params, weights = EXCLUDED.weights, sha256 = EXCLUDED.sha256, "
-							   "builtin = EXCLUDED.builtin, created = now()",
+							   "builtin = EXCLUDED.builtin, created = pg_catalog.now() "
+							   "WHERE NOT EXCLUDED.builtin OR m.builtin",
 							   6, argtypes, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "storing model \"%s\" failed: %s", name, SPI_result_code_string(rc));
@@ -118,44 +124,113 @@ compare_names(const ListCell *a, const ListCell *b)
 }
 
 /*
- * Files <share>/extension/instsim_models/NAME.safetensors become models NAME,
- * in name order so the result does not depend on directory order.
+ * Names of the shipped models: files <share>/extension/instsim_models/
+ * NAME.safetensors, in name order so that loading them does not depend on
+ * directory order.  dir receives the directory (MAXPGPATH bytes).
  */
-PG_FUNCTION_INFO_V1(instsim_install_builtin_models);
-Datum
-instsim_install_builtin_models(PG_FUNCTION_ARGS)
+static List *
+shipped_names(char *dir)
 {
 	char		share[MAXPGPATH];
-	char		dir[MAXPGPATH];
 	DIR		   *d;
 	struct dirent *de;
 	List	   *names = NIL;
-	ListCell   *lc;
-	int			count = 0;
+	const char *ext = ".safetensors";
 
 	get_share_path(my_exec_path, share);
-	snprintf(dir, sizeof(dir), "%s/extension/instsim_models", share);
+	snprintf(dir, MAXPGPATH, "%s/extension/instsim_models", share);
 	d = AllocateDir(dir);
 	if (!d)
-		PG_RETURN_INT32(0);
+		return NIL;
 	while ((de = ReadDir(d, dir)) != NULL)
 	{
 		size_t		len = strlen(de->d_name);
-		const char *ext = ".safetensors";
 
 		if (len > strlen(ext) && strcmp(de->d_name + len - strlen(ext), ext) == 0)
 			names = lappend(names, pnstrdup(de->d_name, len - strlen(ext)));
 	}
 	FreeDir(d);
 	list_sort(names, compare_names);
+	return names;
+}
+
+static void
+store_shipped(const char *dir, const char *name)
+{
+	char		path[MAXPGPATH];
+
+	snprintf(path, sizeof(path), "%s/%s.safetensors", dir, name);
+	store_model(name, read_whole_file(path), true);
+}
+
+PG_FUNCTION_INFO_V1(instsim_install_builtin_models);
+Datum
+instsim_install_builtin_models(PG_FUNCTION_ARGS)
+{
+	char		dir[MAXPGPATH];
+	List	   *names = shipped_names(dir);
+	ListCell   *lc;
+
 	foreach(lc, names)
 	{
-		char		path[MAXPGPATH];
-
 		CHECK_FOR_INTERRUPTS();
-		snprintf(path, sizeof(path), "%s/%s.safetensors", dir, (char *) lfirst(lc));
-		store_model(lfirst(lc), read_whole_file(path), true);
-		count++;
+		store_shipped(dir, lfirst(lc));
 	}
-	PG_RETURN_INT32(count);
+	PG_RETURN_INT32(list_length(names));
+}
+
+static bool
+is_shipped_name(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Drops a model.  A shipped model cannot be dropped (CREATE EXTENSION and so
+ * every restore would bring it back, so a dump could not say it was gone);
+ * dropping a model that replaced a shipped one puts the shipped one back.
+ */
+PG_FUNCTION_INFO_V1(instsim_model_drop);
+Datum
+instsim_model_drop(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char		dir[MAXPGPATH];
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {PG_GETARG_DATUM(0)};
+	bool		isnull;
+	bool		builtin;
+	int			rc;
+
+	SPI_connect();
+	rc = SPI_execute_with_args("DELETE FROM instsim.model m WHERE m.name OPERATOR(pg_catalog.=) $1 "
+							   "RETURNING m.builtin", 1, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "dropping model \"%s\" failed: %s", name, SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_BOOL(false);
+	}
+	builtin = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (builtin)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot drop model \"%s\": it is shipped with instsim", name),
+				 errdetail("CREATE EXTENSION, and so every restore of a dump, re-creates the shipped models."),
+				 errhint("Replace it with instsim_model_load('%s', ...), or load your model under another name.",
+						 name)));
+	if (is_shipped_name(shipped_names(dir), name))
+	{
+		store_shipped(dir, name);
+		ereport(NOTICE,
+				(errmsg("model \"%s\" is the shipped model again", name)));
+	}
+	PG_RETURN_BOOL(true);
 }

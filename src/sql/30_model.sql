@@ -21,6 +21,23 @@ ALTER TABLE instsim.model ALTER COLUMN weights SET STORAGE EXTERNAL;
 COMMENT ON TABLE instsim.model IS
 	'embedding models (safetensors files) by name; instsim_model_load() adds them';
 SELECT pg_catalog.pg_extension_config_dump('instsim.model', 'WHERE NOT builtin');
+
+-- A restore runs CREATE EXTENSION (which stores the shipped models) before it
+-- copies the dumped rows, among them any model that replaced a shipped one
+-- under the same name: the copied row takes the shipped row's place instead of
+-- failing the whole COPY on the primary key (and losing every user model).
+CREATE FUNCTION instsim.model_replace_shipped() RETURNS trigger
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+	IF NOT NEW.builtin THEN
+		DELETE FROM instsim.model m
+		WHERE m.name OPERATOR(pg_catalog.=) NEW.name AND m.builtin;
+	END IF;
+	RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER replace_shipped BEFORE INSERT ON instsim.model
+	FOR EACH ROW EXECUTE FUNCTION instsim.model_replace_shipped();
 -- Everyone may embed with the models; only the owner (or whom it grants)
 -- may add, replace or remove them.
 GRANT SELECT ON instsim.model TO PUBLIC;
@@ -38,15 +55,14 @@ CREATE FUNCTION instsim_model_load(name text, weights bytea) RETURNS text
 -- privilege check: superusers, or roles granted pg_read_server_files (and
 -- EXECUTE on pg_read_binary_file).
 CREATE FUNCTION instsim_model_load_file(name text, path text) RETURNS text
-	LANGUAGE sql VOLATILE STRICT
-	RETURN instsim_model_load(name, pg_catalog.pg_read_binary_file(path));
+	LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+	RETURN @extschema@.instsim_model_load(name, pg_catalog.pg_read_binary_file(path));
 
+-- A model that replaced a shipped one gives the shipped one back when dropped,
+-- and a shipped one cannot be dropped: so every shipped name always exists,
+-- which is what makes a restore (CREATE EXTENSION re-creates them all) lossless.
 CREATE FUNCTION instsim_model_drop(name text) RETURNS boolean
-	LANGUAGE sql VOLATILE STRICT
-	BEGIN ATOMIC
-		WITH d AS (DELETE FROM instsim.model m WHERE m.name = instsim_model_drop.name RETURNING 1)
-		SELECT count(*) > 0 FROM d;
-	END;
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
 
 CREATE VIEW instsim.models AS
 SELECT name, instrument, (params ->> 'embedding_dim')::int AS dims,
@@ -56,7 +72,14 @@ GRANT SELECT ON instsim.models TO PUBLIC;
 
 -- Loads the models shipped in the extension's share directory
 -- (models/*.safetensors in the source tree; the file name is the model name).
--- Run by CREATE EXTENSION; call it again to restore them after a drop.
+-- Run by CREATE EXTENSION; calling it again refreshes the shipped rows and
+-- leaves models that replaced them alone.
 CREATE FUNCTION instsim_install_builtin_models() RETURNS integer
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
 SELECT instsim_install_builtin_models();
+
+-- DROP EXTENSION without CASCADE refuses to drop user-loaded models with it.
+CREATE FUNCTION instsim.drop_guard() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'instsim_drop_guard' LANGUAGE C;
+CREATE EVENT TRIGGER instsim_drop_guard ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION instsim.drop_guard();

@@ -1,9 +1,22 @@
 -- ---------------------------------------------------------------------------
 -- Filling an embedding column of a whole catalogue in committed batches.
+--
+-- Security: the procedure is called by whoever may UPDATE the table, often a
+-- superuser, with that caller's search_path, which may name a schema where
+-- anyone can create functions and operators.  So every name here is either
+-- schema-qualified or resolved while search_path is pinned to pg_catalog
+-- (the functions' SET clauses); a procedure that COMMITs cannot carry such a
+-- clause, so instsim_fill_embeddings itself only calls qualified functions.
+-- The UPDATE that embeds is built fully qualified (the key's operators by
+-- OID) and runs under the caller's own search_path, so that the table's
+-- triggers see the environment they were written for.
 -- ---------------------------------------------------------------------------
 
 -- One row per (table, column) being filled; updated and committed after every
 -- batch, so other sessions can watch progress while the procedure runs.
+-- Any role that may UPDATE a table may fill it, so any such role may write
+-- its progress row (row-level security, below); rows of dropped tables and
+-- columns are removed by an event trigger.
 CREATE TABLE instsim.fill_progress (
 	tbl          regclass NOT NULL,
 	emb_column   name NOT NULL,
@@ -12,23 +25,291 @@ CREATE TABLE instsim.fill_progress (
 	rows_done    bigint NOT NULL DEFAULT 0,
 	rows_null    bigint NOT NULL DEFAULT 0,
 	rows_failed  bigint NOT NULL DEFAULT 0,
-	started      timestamptz NOT NULL DEFAULT now(),
-	updated      timestamptz NOT NULL DEFAULT now(),
+	started      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated      timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	finished     timestamptz,
+	filled_by    name NOT NULL DEFAULT CURRENT_USER,
 	PRIMARY KEY (tbl, emb_column)
 );
 COMMENT ON TABLE instsim.fill_progress IS
 	'progress of instsim_fill_embeddings(): rows embedded so far, per table and column';
-GRANT SELECT ON instsim.fill_progress TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON instsim.fill_progress TO PUBLIC;
+ALTER TABLE instsim.fill_progress ENABLE ROW LEVEL SECURITY;
+-- Seen by the role that started the fill and by every role that may update
+-- the table; written only as oneself, and only for a table one may update.
+CREATE POLICY fill_progress_access ON instsim.fill_progress
+	USING (filled_by OPERATOR(pg_catalog.=) CURRENT_USER
+	       OR pg_catalog.has_any_column_privilege(tbl, 'UPDATE'))
+	WITH CHECK (filled_by OPERATOR(pg_catalog.=) CURRENT_USER
+	            AND pg_catalog.has_any_column_privilege(tbl, 'UPDATE'));
+
+-- Everything a fill carries from one committed batch to the next.
+CREATE TYPE instsim.fill_job AS (
+	tbl          regclass,
+	audio_column name,
+	emb_column   name,
+	model        text,
+	batch_size   integer,
+	key_column   name,
+	key_type     text,      -- the key's type, qualified
+	key_eq       text,      -- OPERATOR(schema.=) of the key's btree family
+	key_gt       text,      -- OPERATOR(schema.>)
+	caller_path  text,      -- the caller's search_path, for the UPDATE
+	last_key     text,      -- the walk in key order has done every key <= this
+	null_ctids   tid[],     -- rows with a NULL key, done by row address after the walk
+	null_pos     integer,   -- how many of null_ctids are done
+	done         bigint,
+	nulls        bigint,
+	failed       bigint,
+	t0           timestamptz,
+	finished     boolean
+);
+
+-- The advisory lock that keeps two sessions from filling one column at once:
+-- (instsim's fill class, hash of table OID and column).
+CREATE FUNCTION instsim.fill_lock_key(tbl regclass, emb_column name, OUT k1 integer, OUT k2 integer)
+	LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+	RETURN (hashtext('instsim_fill_embeddings'), hashtext(tbl::oid::text || '/' || emb_column));
+
+-- The key's equality and greater-than operators, by OID: those of the
+-- default btree class of its type (or of the type it is binary-coercible to,
+-- as varchar is to text), the order that ORDER BY and DISTINCT use too.
+CREATE FUNCTION instsim.fill_key_operators(tbl regclass, key_column name, OUT eq text, OUT gt text)
+	LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	WITH key AS (
+		SELECT a.atttypid AS typ,
+		       CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS base
+		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		WHERE a.attrelid = tbl AND a.attname = key_column AND NOT a.attisdropped),
+	class AS (
+		SELECT c.opcfamily AS fam, c.opcintype AS typ
+		FROM pg_opclass c, key
+		WHERE c.opcmethod = (SELECT oid FROM pg_am WHERE amname = 'btree') AND c.opcdefault
+		  AND (c.opcintype IN (key.typ, key.base)
+		       OR EXISTS (SELECT 1 FROM pg_cast k WHERE k.castsource = key.base
+		                  AND k.casttarget = c.opcintype AND k.castmethod = 'b'))
+		ORDER BY c.opcintype = key.typ DESC, c.opcintype = key.base DESC LIMIT 1)
+	SELECT max(format('OPERATOR(%I.%s)', n.nspname, o.oprname)) FILTER (WHERE a.amopstrategy = 3),
+	       max(format('OPERATOR(%I.%s)', n.nspname, o.oprname)) FILTER (WHERE a.amopstrategy = 5)
+	FROM class
+	JOIN pg_amop a ON a.amopfamily = class.fam AND a.amoplefttype = class.typ
+	                AND a.amoprighttype = class.typ
+	JOIN pg_operator o ON o.oid = a.amopopr
+	JOIN pg_namespace n ON n.oid = o.oprnamespace;
+END;
+
+-- Checks the arguments, takes the column's lock, writes the progress row and
+-- returns the job.  Runs as the caller: the privileges are the caller's.
+CREATE FUNCTION instsim.fill_start(tbl regclass, audio_column name, emb_column name,
+	model text, batch_size integer, key_column name, caller_path text) RETURNS instsim.fill_job
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	job instsim.fill_job;
+	lk record;
+	holder integer;
+	total bigint;
+BEGIN
+	IF batch_size < 1 THEN
+		RAISE EXCEPTION 'batch_size must be at least 1, not %', batch_size
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	job.key_column := key_column;
+	IF job.key_column IS NULL THEN
+		SELECT a.attname INTO job.key_column
+		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+		WHERE i.indrelid = tbl AND i.indisprimary AND i.indnkeyatts = 1;
+		IF job.key_column IS NULL THEN
+			RAISE EXCEPTION 'table % has no single-column primary key', tbl
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'Pass key_column => a column to walk the table in order (best a unique one).';
+		END IF;
+	END IF;
+	SELECT format_type(atttypid, atttypmod) INTO job.key_type
+	FROM pg_attribute WHERE attrelid = tbl AND attname = job.key_column AND NOT attisdropped;
+	IF job.key_type IS NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', job.key_column, tbl
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	SELECT k.eq, k.gt INTO job.key_eq, job.key_gt
+	FROM instsim.fill_key_operators(tbl, job.key_column) k;
+	IF job.key_gt IS NULL THEN
+		RAISE EXCEPTION 'key column "%" of type % has no btree ordering', job.key_column, job.key_type
+			USING ERRCODE = 'undefined_function',
+			      HINT = 'Pass key_column => a column of an ordered type (integer, text, uuid, ...).';
+	END IF;
+
+	SELECT * INTO lk FROM instsim.fill_lock_key(tbl, emb_column);
+	IF NOT EXISTS (SELECT 1 FROM pg_locks l
+	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
+	                 AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2)
+	   AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
+		SELECT l.pid INTO holder FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted
+		  AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2;
+		RAISE EXCEPTION '%.% is being filled by another session (backend PID %)', tbl, emb_column, holder
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Watch it in instsim.fill_progress, or wait for it to finish; a fill that '
+			             'ended in an error holds the lock until its session ends.';
+	END IF;
+
+	-- as the UPDATE would: a role without the privilege learns it before any work
+	IF NOT has_column_privilege(tbl, emb_column, 'UPDATE') THEN
+		RAISE EXCEPTION 'permission denied to fill %.%', tbl, emb_column
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
+	               tbl, emb_column, audio_column) INTO total;
+	INSERT INTO instsim.fill_progress AS p (tbl, emb_column, model, rows_total)
+	VALUES (tbl, emb_column, model, total)
+	ON CONFLICT ON CONSTRAINT fill_progress_pkey DO UPDATE
+		SET model = EXCLUDED.model, rows_total = EXCLUDED.rows_total, rows_done = 0,
+		    rows_null = 0, rows_failed = 0, started = now(), updated = now(), finished = NULL,
+		    filled_by = CURRENT_USER;
+
+	job.tbl := tbl;
+	job.audio_column := audio_column;
+	job.emb_column := emb_column;
+	job.model := model;
+	job.batch_size := batch_size;
+	job.caller_path := caller_path;
+	job.done := 0;
+	job.nulls := 0;
+	job.failed := 0;
+	job.t0 := clock_timestamp();
+	job.finished := false;
+	RETURN job;
+END
+$fn$;
+
+-- Embeds rows whose key (or, with key_pred on ctid, whose address) is in keys.
+-- Returns (rows done, of them left NULL, of them failed).  A batch whose audio
+-- is bad somewhere is redone key by key, so that only the bad rows are
+-- skipped (with a WARNING).
+CREATE FUNCTION instsim.fill_rows(job instsim.fill_job, key_pred text, keys text[],
+	OUT done bigint, OUT nulls bigint, OUT failed bigint)
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	where_sql text := format('%s AND %I IS NULL AND %I IS NOT NULL',
+	                         key_pred, job.emb_column, job.audio_column);
+	update_sql text := format($q$
+		WITH upd AS (
+			UPDATE %1$s SET %2$I = @extschema@.instsim_embed(%3$I, $2)
+			WHERE %4$s
+			RETURNING %2$I IS NULL AS still_null)
+		SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE still_null) FROM upd$q$,
+		job.tbl, job.emb_column, job.audio_column, where_sql);
+	one text;
+	n bigint;
+	n_null bigint;
+BEGIN
+	done := 0;
+	nulls := 0;
+	failed := 0;
+	-- instsim_embed's high cost would have every batch JIT-compiled, for
+	-- nothing (the time is in the C function)
+	PERFORM pg_catalog.set_config('jit', 'off', true);
+	BEGIN
+		PERFORM pg_catalog.set_config('search_path', job.caller_path, true);
+		EXECUTE update_sql USING keys, job.model INTO done, nulls;
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+		FOREACH one IN ARRAY keys LOOP
+			BEGIN
+				PERFORM pg_catalog.set_config('search_path', job.caller_path, true);
+				EXECUTE update_sql USING ARRAY[one], job.model INTO n, n_null;
+				PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+				done := done + n;
+				nulls := nulls + n_null;
+			EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+				RAISE WARNING 'instsim: %.% = %: %', job.tbl, job.key_column, one, SQLERRM;
+				EXECUTE format('SELECT pg_catalog.count(*) FROM %s WHERE %s', job.tbl, where_sql)
+					USING ARRAY[one] INTO n;
+				done := done + n;
+				failed := failed + n;
+			END;
+		END LOOP;
+	END;
+END
+$fn$;
+
+-- One committed batch of a fill: the next batch_size distinct keys after
+-- last_key; when the keys are exhausted, the rows whose key is NULL, by
+-- address; then the end (progress row finished, lock released).
+CREATE FUNCTION instsim.fill_step(job instsim.fill_job) RETURNS instsim.fill_job
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	keys text[];
+	key_pred text;
+	r record;
+	lk record;
+BEGIN
+	IF job.null_ctids IS NULL THEN
+		EXECUTE format($q$
+			SELECT array_agg(key::text ORDER BY key) FROM (
+				SELECT DISTINCT %1$I AS key FROM %2$s
+				WHERE %3$I IS NULL AND %4$I IS NOT NULL AND %1$I IS NOT NULL
+				  AND ($1 IS NULL OR %1$I %5$s $1::%6$s)
+				ORDER BY 1 LIMIT $2) b$q$,
+			job.key_column, job.tbl, job.emb_column, job.audio_column, job.key_gt, job.key_type)
+		USING job.last_key, job.batch_size INTO keys;
+		IF keys IS NOT NULL THEN
+			job.last_key := keys[array_length(keys, 1)];
+			key_pred := format('%I %s ANY ($1::%s[])', job.key_column, job.key_eq, job.key_type);
+		ELSE
+			EXECUTE format('SELECT coalesce(array_agg(ctid), ''{}'') FROM %s '
+			               'WHERE %I IS NULL AND %I IS NULL AND %I IS NOT NULL',
+			               job.tbl, job.key_column, job.emb_column, job.audio_column)
+			INTO job.null_ctids;
+			job.null_pos := 0;
+			IF cardinality(job.null_ctids) > 0 THEN
+				RAISE NOTICE 'instsim: % rows of % have a NULL %; they are embedded last, by row address',
+					cardinality(job.null_ctids), job.tbl, job.key_column;
+			END IF;
+		END IF;
+	END IF;
+	IF keys IS NULL THEN
+		keys := job.null_ctids[job.null_pos + 1 : job.null_pos + job.batch_size]::text[];
+		job.null_pos := job.null_pos + cardinality(keys);
+		key_pred := 'ctid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.tid[])';
+	END IF;
+
+	IF cardinality(keys) = 0 THEN
+		UPDATE instsim.fill_progress p SET finished = now(), updated = now()
+		WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column;
+		SELECT * INTO lk FROM instsim.fill_lock_key(job.tbl, job.emb_column);
+		PERFORM pg_advisory_unlock(lk.k1, lk.k2);
+		job.finished := true;
+		RETURN job;
+	END IF;
+
+	SELECT * INTO r FROM instsim.fill_rows(job, key_pred, keys);
+	job.done := job.done + r.done;
+	job.nulls := job.nulls + r.nulls;
+	job.failed := job.failed + r.failed;
+	UPDATE instsim.fill_progress p
+	SET rows_done = job.done, rows_null = job.nulls, rows_failed = job.failed, updated = now()
+	WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column;
+	RAISE NOTICE 'instsim: %/% rows embedded (% rows/s)%', job.done,
+		(SELECT p.rows_total FROM instsim.fill_progress p
+		 WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column),
+		round(job.done / greatest(extract(epoch FROM clock_timestamp() - job.t0), 1e-3)::numeric, 1),
+		CASE WHEN job.nulls > 0 THEN format(', %s with no audible segment', job.nulls) ELSE '' END
+		|| CASE WHEN job.failed > 0 THEN format(', %s failed', job.failed) ELSE '' END;
+	RETURN job;
+END
+$fn$;
 
 -- Embeds audio_column into emb_column for every row where emb_column is NULL,
--- batch_size rows per transaction, in key order.  Interrupted, it can simply
--- be called again: committed batches stay done.  Rows whose audio has no
+-- batch_size keys per transaction, in key order (rows sharing a key value go
+-- together; rows whose key is NULL come last).  Interrupted, it can simply be
+-- called again: committed batches stay done.  Rows whose audio has no
 -- non-silent segment stay NULL (instsim_embed returns NULL; rows_null counts
 -- them).  A row whose audio cannot be decoded is skipped with a WARNING and
 -- counted in rows_failed; the rest of its batch is still embedded.  Must be
 -- called outside an explicit transaction block (CALL in autocommit mode),
--- since it commits.
+-- since it commits.  The table's triggers run as the caller, with the
+-- caller's search_path.
 CREATE PROCEDURE instsim_fill_embeddings(
 	tbl regclass,
 	audio_column name,
@@ -38,98 +319,29 @@ CREATE PROCEDURE instsim_fill_embeddings(
 	key_column name DEFAULT NULL)
 LANGUAGE plpgsql AS $proc$
 DECLARE
-	k name := key_column;
-	k_type text;
-	keys text[];
-	last_key text;
-	one text;
-	update_sql text;
-	total bigint;
-	done bigint := 0;
-	nulls bigint := 0;
-	failed bigint := 0;
-	n_null bigint;
-	t0 timestamptz := clock_timestamp();
+	job instsim.fill_job;
 BEGIN
-	IF batch_size < 1 THEN
-		RAISE EXCEPTION 'batch_size must be at least 1, not %', batch_size
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF k IS NULL THEN
-		SELECT a.attname INTO k
-		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-		WHERE i.indrelid = tbl AND i.indisprimary AND i.indnkeyatts = 1;
-		IF k IS NULL THEN
-			RAISE EXCEPTION 'table % has no single-column primary key', tbl
-				USING ERRCODE = 'invalid_parameter_value',
-				      HINT = 'Pass key_column => a unique, not-null column to walk the table in order.';
-		END IF;
-	END IF;
-	SELECT format_type(atttypid, atttypmod) INTO k_type
-	FROM pg_attribute WHERE attrelid = tbl AND attname = k AND NOT attisdropped;
-	IF k_type IS NULL THEN
-		RAISE EXCEPTION 'column "%" does not exist in %', k, tbl USING ERRCODE = 'undefined_column';
-	END IF;
-
-	EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
-	               tbl, emb_column, audio_column) INTO total;
-	INSERT INTO instsim.fill_progress AS p (tbl, emb_column, model, rows_total)
-	VALUES (tbl, emb_column, model, total)
-	ON CONFLICT ON CONSTRAINT fill_progress_pkey DO UPDATE
-		SET model = EXCLUDED.model, rows_total = EXCLUDED.rows_total, rows_done = 0,
-		    rows_null = 0, rows_failed = 0, started = now(), updated = now(), finished = NULL;
+	job := instsim.fill_start(tbl, audio_column, emb_column, model, batch_size, key_column,
+	                          pg_catalog.current_setting('search_path'));
 	COMMIT;
-
-	-- $1: keys (text[]) of the rows to embed; returns how many stayed NULL
-	update_sql := format($q$
-		WITH upd AS (
-			UPDATE %1$s SET %2$I = instsim_embed(%3$I, $2)
-			WHERE %4$I = ANY ($1::%5$s[])
-			RETURNING %2$I IS NULL AS still_null)
-		SELECT count(*) FILTER (WHERE still_null) FROM upd$q$,
-		tbl, emb_column, audio_column, k, k_type);
 	LOOP
-		EXECUTE format($q$
-			SELECT array_agg(key::text ORDER BY key) FROM (
-				SELECT %1$I AS key FROM %2$s
-				WHERE %3$I IS NULL AND %4$I IS NOT NULL AND ($1 IS NULL OR %1$I > $1::%5$s)
-				ORDER BY %1$I LIMIT $2) b$q$,
-			k, tbl, emb_column, audio_column, k_type)
-		USING last_key, batch_size INTO keys;
-		EXIT WHEN keys IS NULL;
-		last_key := keys[array_length(keys, 1)];
-		-- instsim_embed's high cost would have every batch JIT-compiled, for
-		-- nothing (the time is in the C function); local to this transaction
-		PERFORM set_config('jit', 'off', true);
-		BEGIN
-			EXECUTE update_sql USING keys, model INTO n_null;
-			nulls := nulls + n_null;
-		EXCEPTION WHEN invalid_binary_representation OR invalid_parameter_value
-		               OR program_limit_exceeded THEN
-			-- some audio in the batch is bad: redo it row by row to skip just those
-			FOREACH one IN ARRAY keys LOOP
-				BEGIN
-					EXECUTE update_sql USING ARRAY[one], model INTO n_null;
-					nulls := nulls + n_null;
-				EXCEPTION WHEN invalid_binary_representation OR invalid_parameter_value
-				               OR program_limit_exceeded THEN
-					RAISE WARNING 'instsim: %.% = %: %', tbl, k, one, SQLERRM;
-					failed := failed + 1;
-				END;
-			END LOOP;
-		END;
-		done := done + array_length(keys, 1);
-		UPDATE instsim.fill_progress p
-		SET rows_done = done, rows_null = nulls, rows_failed = failed, updated = now()
-		WHERE p.tbl = instsim_fill_embeddings.tbl AND p.emb_column = instsim_fill_embeddings.emb_column;
+		job := instsim.fill_step(job);
 		COMMIT;
-		RAISE NOTICE 'instsim: %/% rows embedded (% rows/s)%', done, total,
-			round(done / greatest(extract(epoch FROM clock_timestamp() - t0), 1e-3)::numeric, 1),
-			CASE WHEN nulls > 0 THEN format(', %s with no audible segment', nulls) ELSE '' END
-			|| CASE WHEN failed > 0 THEN format(', %s failed', failed) ELSE '' END;
+		EXIT WHEN job.finished;
 	END LOOP;
-	UPDATE instsim.fill_progress p SET finished = now(), updated = now()
-	WHERE p.tbl = instsim_fill_embeddings.tbl AND p.emb_column = instsim_fill_embeddings.emb_column;
-	COMMIT;
 END
 $proc$;
+
+-- A dropped table or column takes its progress row with it.  SECURITY
+-- DEFINER: the role dropping a table may not see rows that others wrote.
+CREATE FUNCTION instsim.fill_progress_forget() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+	DELETE FROM instsim.fill_progress p
+	USING pg_event_trigger_dropped_objects() d
+	WHERE d.classid = 'pg_class'::regclass AND p.tbl::oid = d.objid
+	  AND (d.objsubid = 0 OR p.emb_column = d.address_names[3]);
+END
+$fn$;
+CREATE EVENT TRIGGER instsim_fill_progress_forget ON sql_drop
+	EXECUTE FUNCTION instsim.fill_progress_forget();

@@ -1,5 +1,8 @@
 # pg_dump / pg_restore round trip of a table with embedding columns, in both
-# the plain and custom formats: every value, typmod and NULL must survive.
+# the plain and custom formats: every value, typmod and NULL must survive, and
+# so must every model (user-loaded ones, and user models that replaced
+# shipped ones: the restore's CREATE EXTENSION has re-created those already).
+# Also: DROP EXTENSION does not take user models with it without CASCADE.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -26,7 +29,12 @@ $node->safe_psql('src', q{
 		CASE WHEN i % 5 = 0 THEN NULL ELSE ARRAY[i, 1.0 / i]::embedding END,
 		'track ' || i
 	FROM generate_series(1, 500) i;
+	SELECT instsim_model_load('mine', weights) FROM instsim.model WHERE name = 'drums';
+	SELECT instsim_model_load('mix', weights) FROM instsim.model WHERE name = 'bass';
 });
+my $models_sql = 'SELECT name, builtin, sha256 FROM instsim.model ORDER BY name';
+my $models = $node->safe_psql('src', $models_sql);
+like($models, qr/^mix\|f\|/m, 'the shipped mix model is replaced by a user model');
 
 my $expected = $node->safe_psql('src',
 	'SELECT id, drums::text, bass::text FROM tracks ORDER BY id');
@@ -60,9 +68,28 @@ for my $format ('plain', 'custom')
 	is($node->safe_psql("dst_$format",
 			"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'tracks'::regclass AND attname = 'drums'"),
 		'embedding(4)', "$format: the typmod survives");
+	is($node->safe_psql("dst_$format", $models_sql), $models,
+		"$format: every model is restored (user-loaded, replaced shipped, shipped)");
 	my ($ret, $out, $err) = $node->psql("dst_$format", "INSERT INTO tracks VALUES (9999, '[1,2,3]', NULL, 'x')");
 	like($err, qr/expected 4 dimensions, not 3/, "$format: the restored column still checks dimensions");
 }
+
+# DROP EXTENSION would drop instsim.model with the models users loaded
+$node->safe_psql('postgres', 'CREATE DATABASE guard');
+$node->safe_psql('guard', q{
+	CREATE EXTENSION instsim;
+	SELECT instsim_model_load('mine', weights) FROM instsim.model WHERE name = 'drums';
+});
+my ($ret, $out, $err) = $node->psql('guard', 'DROP EXTENSION instsim');
+isnt($ret, 0, 'DROP EXTENSION without CASCADE is refused while user models exist');
+like($err, qr/instsim\.model holds 1 model\(s\) loaded by users/, '... saying why');
+is($node->safe_psql('guard', "SELECT count(*) FROM instsim.model WHERE name = 'mine'"), '1',
+	'... and the model is still there');
+$node->safe_psql('guard', 'DROP EXTENSION instsim CASCADE');
+is($node->safe_psql('guard', "SELECT count(*) FROM pg_extension WHERE extname = 'instsim'"), '0',
+	'DROP EXTENSION ... CASCADE drops it');
+$node->safe_psql('guard', 'CREATE EXTENSION instsim; DROP EXTENSION instsim');
+pass('with only shipped models, a plain DROP EXTENSION works');
 
 $node->stop;
 done_testing();
