@@ -127,7 +127,19 @@ is_dot_checked(const float *a, const float *b, size_t n)
 double
 is_norm_squared_checked(const float *a, size_t n)
 {
-	return is_dot_checked(a, a, n);
+	double		s = is_norm_squared(a, n);
+
+	return float_sum_trusted(s) ? s : is_norm_squared_double(a, n);
+}
+
+double
+is_norm_squared_double(const float *a, size_t n)
+{
+	double		s = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		s += (double) a[i] * a[i];
+	return s;
 }
 
 double

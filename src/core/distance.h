@@ -25,6 +25,12 @@ double		is_l2_squared_checked(const float *a, const float *b, size_t n);
 double		is_norm_squared_checked(const float *a, size_t n);
 
 /*
+ * |a|^2 summed in double: good to double rounding at any length, where the
+ * float kernel's error bound grows with n (~3e-5 relative for 16000).
+ */
+double		is_norm_squared_double(const float *a, size_t n);
+
+/*
  * Cosine distance 1 - a.b / (|a| |b|), clamped to [0, 2] against rounding.
  * With a zero-length operand the angle is undefined and the result is NaN:
  * this matches pgvector, sorts after every real distance in ORDER BY and lets

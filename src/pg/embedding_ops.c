@@ -96,10 +96,10 @@ embedding_dims(PG_FUNCTION_ARGS)
 
 /*
  * A zero vector has no direction; it is returned unchanged rather than NaN.
- * The norm comes from a double sum when the float one under- or overflows, and
- * the quotients are formed in double, so any finite non-zero input, from
- * subnormal to FLT_MAX, gives a unit vector (each element then rounds to
- * float4 within 6e-8 relative).
+ * The norm is summed in double, which neither under- nor overflows on float4
+ * input and, unlike the float kernel, stays exact to float rounding at 16000
+ * dimensions; so any finite non-zero input, subnormal to FLT_MAX, gives a unit
+ * vector to within the rounding of its elements to float4 (6e-8).
  */
 PG_FUNCTION_INFO_V1(embedding_l2_normalize);
 Datum
@@ -107,7 +107,7 @@ embedding_l2_normalize(PG_FUNCTION_ARGS)
 {
 	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
 	Embedding  *r = new_embedding(a->dim);
-	double		norm = sqrt(is_norm_squared_checked(a->x, a->dim));
+	double		norm = sqrt(is_norm_squared_double(a->x, a->dim));
 
 	for (int i = 0; i < a->dim; i++)
 		r->x[i] = norm > 0.0 ? (float) (a->x[i] / norm) : 0.0f;

@@ -62,6 +62,7 @@ check_extremes(void)
 			tap_rel(is_dot_checked(a, b, n), dot, 1e-6, "checked dot", n);
 			tap_rel(is_l2_squared_checked(a, b, n), l2, 1e-6, "checked l2 squared", n);
 			tap_rel(is_norm_squared_checked(a, n), na, 1e-6, "checked norm squared", n);
+			tap_rel(is_norm_squared_double(a, n), na, 1e-12, "double norm squared", n);
 			tap_near(is_cosine_distance(a, b, n), 1.0 - dot / sqrt(na * nb), 1e-6,
 					 "cosine distance at extreme scale");
 		}
