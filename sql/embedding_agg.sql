@@ -17,10 +17,36 @@ SELECT embedding_accum('{}', '[1]');
 SELECT embedding_accum('{{1,2}}', '[1]');
 SELECT embedding_accum('{1,NULL}', '[1]');
 SELECT embedding_combine('{1,2}', '{1,2,3}');
+-- issue #15: states with non-finite values, a count that is not a
+-- non-negative integer, or sums that do not match the count are rejected
+SELECT embedding_avg('{1,NaN}');
+SELECT embedding_sum('{1,Infinity}');
+SELECT embedding_avg('{-1,5}');
+SELECT embedding_avg('{0.5,5}');
+SELECT embedding_avg('{Infinity,5}');
+SELECT embedding_avg('{NaN,5}');
+SELECT embedding_avg('{3}');
+SELECT embedding_avg('{0,5}');
+SELECT embedding_accum('{1,NaN}', '[1]');
+SELECT embedding_accum('{-1,2}', '[1]');
+SELECT embedding_accum('{2}', '[1]');
+SELECT embedding_combine('{1,2}', '{1,-Infinity}');
+SELECT embedding_combine('{1,NaN}', '{0}');
+SELECT embedding_combine('{0}', '{1.5,2}');
+-- sums that overflow float4 in the final function, or double in combine
+SELECT embedding_sum('{2,1e300}');
+SELECT embedding_combine('{1,1e308}', '{1,1e308}');
+SELECT sum(e) FROM (SELECT '[3e38,1]'::embedding FROM generate_series(1, 3)) s(e);
+-- an aggregate of one's own with a bad INITCOND hits the same checks
+CREATE AGGREGATE bad_avg(embedding) (SFUNC = embedding_accum, STYPE = float8[],
+	FINALFUNC = embedding_avg, INITCOND = '{1,NaN}');
+SELECT bad_avg(e) FROM (VALUES ('[1]'::embedding), ('[2]')) s(e);
+DROP AGGREGATE bad_avg(embedding);
 \set VERBOSITY default
 SELECT embedding_accum('{0}', '[1,2]'), embedding_accum('{1,1,1}', '[1,2]'),
        embedding_combine('{1,1,1}', '{2,3,4}'), embedding_combine('{0}', '{2,3,4}'),
        embedding_avg('{2,4,6}'), embedding_avg('{0}');
+SELECT embedding_avg('{0.5,5}');
 
 -- parallel aggregation gives the same result as serial
 CREATE TABLE segs AS

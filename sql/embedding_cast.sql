@@ -11,6 +11,11 @@ INSERT INTO c (e) VALUES (ARRAY[1,2]), (ARRAY[1.5,2]::float8[]), (ARRAY[3,4]::nu
 UPDATE c SET r = e;
 SELECT * FROM c;
 DROP TABLE c;
+-- a float8 or numeric that rounds to float4's largest value is accepted, as
+-- in the text form (so embedding -> text -> float8[] -> embedding round-trips)
+SELECT ARRAY[3.4028235e38, -3.4028235e38]::float8[]::embedding,
+       ARRAY[3.4028235e38]::numeric[]::embedding,
+       ('{' || trim('[]' FROM '[3.4028235e38]'::embedding::text) || '}')::float8[]::embedding;
 -- float8 and numeric are rounded to float4
 SELECT ARRAY[0.1::float8]::embedding, ARRAY[1.00000001::numeric]::embedding;
 

@@ -25,6 +25,31 @@ SELECT '[1,2,3]'::embedding + '[10,20,30]', '[1,2,3]'::embedding - '[1,1,1]',
        '[1,2,3]'::embedding * '[2,2,-1]';
 SELECT embedding_norm('[3,4]'), embedding_dims('[1,2,3]'),
        l2_normalize('[3,4]'), l2_normalize('[0,0]');
+-- issue #15: extreme but finite magnitudes give unit vectors and finite,
+-- correct norms and distances (float sums of squares under- or overflow here)
+SELECT l2_normalize('[3e38,3e38]') AS huge, l2_normalize('[1e-30,1e-30]') AS tiny,
+       l2_normalize('[1e-20]') AS one, l2_normalize('[1e-45,0]') AS subnormal,
+       l2_normalize('[3e38,-1e-30,1]') AS mixed;
+-- (to 7 digits: past that, float8 shows the float4 inputs' binary noise)
+SELECT to_char(embedding_norm('[3e38,3e38]'), '9.999999EEEE') AS norm_huge,
+       to_char(embedding_norm('[3e-30,4e-30]'), '9.999999EEEE') AS norm_tiny,
+       to_char(l2_distance('[3e38]', '[-3e38]'), '9.999999EEEE') AS l2_huge,
+       to_char(l2_squared_distance('[3e38]', '[-3e38]'), '9.999999EEEE') AS l2sq_huge,
+       to_char(l2_distance('[3e-30,0]', '[0,4e-30]'), '9.999999EEEE') AS l2_tiny,
+       to_char(l2_squared_distance('[1e-30]', '[0]'), '9.999999EEEE') AS l2sq_tiny;
+SELECT inner_product('[3e38,3e38]', '[3e38,-3e38]') AS ip_cancel,
+       to_char(inner_product('[3e38]', '[3e38]'), '9.999999EEEE') AS ip_huge,
+       to_char('[1e-30]'::embedding <#> '[1e-30]', '9.999999EEEE') AS neg_ip_tiny,
+       round(cosine_distance('[1e-22,2e-22]', '[2e-22,1e-22]')::numeric, 6) AS cos_tiny,
+       round(cosine_distance('[3e38,1e38]', '[1e38,3e38]')::numeric, 6) AS cos_huge;
+-- the same distances on a 40-d vector, through the SIMD kernel
+SELECT to_char(embedding_norm(a), '9.999999EEEE') AS norm,
+       to_char(l2_distance(a, b), '9.999999EEEE') AS l2,
+       to_char(inner_product(a, b), '9.999999EEEE') AS ip,
+       round(cosine_distance(a, b)::numeric, 6) AS cos,
+       round(embedding_norm(l2_normalize(a))::numeric, 6) AS unit
+FROM (SELECT array_fill(1e38::real, ARRAY[40])::embedding AS a,
+             array_fill(-1e38::real, ARRAY[40])::embedding AS b) s;
 SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 4, 10),
        subvector('[1,2,3,4,5]', -1, 3);
 

@@ -1,6 +1,7 @@
 #include "distance.h"
 
 #include <math.h>
+#include <stdbool.h>
 
 /*
  * The kernels are written with GCC vector extensions: 16-float vectors that
@@ -96,9 +97,68 @@ is_norm_squared(const float *a, size_t n)
 
 /*
  * Float sums of squares underflow below ~1e-19 per element and overflow above
- * ~1e19, so a tiny or huge but valid vector would look zero or infinite.  Those
- * rare cases are redone here in double, which covers the whole float4 range.
+ * ~1e19, so a tiny or huge but valid vector would look zero or infinite.  Any
+ * overflow leaves the float sum infinite or NaN.  Underflow costs each of the
+ * at most 2 * 16000 float operations no more than 2^-150 (~7e-46) absolute, so
+ * a sum of at least 1e-30 is still good to float rounding; below that, or when
+ * not finite, the sum is redone in double, which covers the whole float4 range.
  */
+#define FLOAT_SUM_TRUSTED_MIN 1e-30
+
+static inline bool
+float_sum_trusted(double s)
+{
+	return fabs(s) >= FLOAT_SUM_TRUSTED_MIN && isfinite(s);
+}
+
+double
+is_dot_checked(const float *a, const float *b, size_t n)
+{
+	double		s = is_dot(a, b, n);
+	double		na,
+				nb;
+
+	/* the rare fallback also sums both norms; not worth a loop of its own */
+	if (!float_sum_trusted(s))
+		is_dot_norms_double(a, b, n, &s, &na, &nb);
+	return s;
+}
+
+double
+is_norm_squared_checked(const float *a, size_t n)
+{
+	double		s = is_norm_squared(a, n);
+
+	return float_sum_trusted(s) ? s : is_norm_squared_double(a, n);
+}
+
+double
+is_norm_squared_double(const float *a, size_t n)
+{
+	double		s = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		s += (double) a[i] * a[i];
+	return s;
+}
+
+double
+is_l2_squared_checked(const float *a, const float *b, size_t n)
+{
+	double		s = is_l2_squared(a, b, n);
+
+	if (float_sum_trusted(s))
+		return s;
+	s = 0.0;
+	for (size_t i = 0; i < n; i++)
+	{
+		double		d = (double) a[i] - b[i];
+
+		s += d * d;
+	}
+	return s;
+}
+
 void
 is_dot_norms_double(const float *a, const float *b, size_t n,
 					double *dot, double *na, double *nb)
@@ -135,12 +195,15 @@ double
 is_cosine_distance_qn(const float *a, const float *b, size_t n, double b_norm_sq)
 {
 	double		na = is_norm_squared(a, n);
-	double		denom = sqrt(na * b_norm_sq);
 	float		dot = is_dot(a, b, n);
 	double		sim;
 
-	if (denom > 0.0 && isfinite(denom) && isfinite(dot))
-		sim = dot / denom;
+	/*
+	 * With both norms trusted, what underflow took from the dot product is
+	 * negligible against their product, however small the dot product is.
+	 */
+	if (float_sum_trusted(na) && float_sum_trusted(b_norm_sq) && isfinite(dot))
+		sim = dot / sqrt(na * b_norm_sq);
 	else
 		sim = cosine_similarity_double(a, b, n);
 	if (isnan(sim))

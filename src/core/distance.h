@@ -15,6 +15,22 @@ float		is_l2_squared(const float *a, const float *b, size_t n);
 float		is_norm_squared(const float *a, size_t n);
 
 /*
+ * The same sums for the SQL functions, which must be right for any finite
+ * float4 input: the float kernel's result when it can be trusted, else the sum
+ * redone in double.  Double holds every such sum (16000 * FLT_MAX^2 ~ 2e81;
+ * the smallest subnormal squared ~ 2e-90), so the result is always finite.
+ */
+double		is_dot_checked(const float *a, const float *b, size_t n);
+double		is_l2_squared_checked(const float *a, const float *b, size_t n);
+double		is_norm_squared_checked(const float *a, size_t n);
+
+/*
+ * |a|^2 summed in double: good to double rounding at any length, where the
+ * float kernel's error bound grows with n (~3e-5 relative for 16000).
+ */
+double		is_norm_squared_double(const float *a, size_t n);
+
+/*
  * Cosine distance 1 - a.b / (|a| |b|), clamped to [0, 2] against rounding.
  * With a zero-length operand the angle is undefined and the result is NaN:
  * this matches pgvector, sorts after every real distance in ORDER BY and lets

@@ -32,5 +32,6 @@ extern void check_embedding_dim(int dim);
 extern void check_same_dims(const Embedding *a, const Embedding *b);
 extern void check_typmod_dim(int dim, int32 typmod);
 extern void check_element(float value);
+extern float element_from_double(double v);
 
 #endif

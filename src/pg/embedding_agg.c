@@ -9,7 +9,6 @@
  */
 #include "postgres.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -36,17 +35,58 @@ new_state(int dim, MemoryContext cxt)
 	return r;
 }
 
-/* Validates a state array (it can come from a user calling the function). */
+static void
+bad_state(const char *detail, double value)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid embedding aggregate state"),
+			 errdetail(detail, value),
+			 errhint("The state is {count, sum_1 .. sum_n}, as built by embedding_accum.")));
+}
+
+/*
+ * The state can come from a user: a direct call, or an aggregate of their own
+ * with any INITCOND.  Checks its shape and count, in constant time: one
+ * dimension, no NULLs, a count that is a non-negative integer, and sums present
+ * exactly when the count is not zero.
+ */
+static float8 *
+state_header(ArrayType *state, int *dim)
+{
+	float8	   *s;
+
+	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
+		ARR_DIMS(state)[0] < 1 || ARR_DIMS(state)[0] > EMBEDDING_MAX_DIM + 1)
+		bad_state("It must be a one-dimensional array of 1 to %.0f numbers without NULLs.",
+				  EMBEDDING_MAX_DIM + 1);
+	*dim = ARR_DIMS(state)[0] - 1;
+	s = (float8 *) ARR_DATA_PTR(state);
+	if (!(s[0] >= 0.0) || !isfinite(s[0]) || s[0] != floor(s[0]))
+		bad_state("The count is %g; it must be a non-negative integer.", s[0]);
+	if (s[0] == 0.0 && *dim != 0)
+		bad_state("A count of %g cannot have sums.", s[0]);
+	if (s[0] != 0.0 && *dim == 0)
+		bad_state("A count of %g needs its sums.", s[0]);
+	return s;
+}
+
+/* NaN or infinity in a sum can only come from a state made by hand. */
+static void
+check_sums(const float8 *s, int dim)
+{
+	for (int i = 1; i <= dim; i++)
+		if (!isfinite(s[i]))
+			bad_state("It holds a NaN or infinite sum (count %g).", s[0]);
+}
+
 static float8 *
 state_values(ArrayType *state, int *dim)
 {
-	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
-		ARR_DIMS(state)[0] < 1 || ARR_DIMS(state)[0] > EMBEDDING_MAX_DIM + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid embedding aggregate state")));
-	*dim = ARR_DIMS(state)[0] - 1;
-	return (float8 *) ARR_DATA_PTR(state);
+	float8	   *s = state_header(state, dim);
+
+	check_sums(s, *dim);
+	return s;
 }
 
 static void
@@ -71,7 +111,14 @@ embedding_accum(PG_FUNCTION_ARGS)
 	MemoryContext aggcxt;
 	bool		in_agg = AggCheckCallContext(fcinfo, &aggcxt) != 0;
 	int			dim;
-	float8	   *s = state_values(state, &dim);
+
+	/*
+	 * Inside an aggregate only the O(1) part is checked on each row: adding
+	 * float4 values to finite sums keeps them finite (2^53 rows of FLT_MAX are
+	 * ~3e54), and a non-finite sum from a hand-made INITCOND is carried to the
+	 * combine and final functions, which check every sum.
+	 */
+	float8	   *s = in_agg ? state_header(state, &dim) : state_values(state, &dim);
 
 	if (dim == 0 || !in_agg)
 	{
@@ -123,7 +170,12 @@ embedding_combine(PG_FUNCTION_ARGS)
 	r = new_state(da, AggCheckCallContext(fcinfo, &aggcxt) ? aggcxt : CurrentMemoryContext);
 	sr = (float8 *) ARR_DATA_PTR(r);
 	for (int i = 0; i <= da; i++)
+	{
 		sr[i] = sa[i] + sb[i];
+		/* only hand-made states get near double's range */
+		if (unlikely(isinf(sr[i])))
+			float_overflow_error();
+	}
 	PG_RETURN_ARRAYTYPE_P(r);
 }
 
@@ -142,13 +194,7 @@ finish(FunctionCallInfo fcinfo, bool mean)
 	divide_by = mean ? s[0] : 1.0;
 	r = new_embedding(dim);
 	for (int i = 0; i < dim; i++)
-	{
-		double		v = s[i + 1] / divide_by;
-
-		if (fabs(v) > FLT_MAX)
-			float_overflow_error();
-		r->x[i] = (float) v;
-	}
+		r->x[i] = element_from_double(s[i + 1] / divide_by);
 	PG_RETURN_EMBEDDING_P(r);
 }
 

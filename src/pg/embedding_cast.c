@@ -11,7 +11,6 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
@@ -43,11 +42,7 @@ element_to_float(Datum d, Oid type)
 					 errmsg("cannot cast %s to embedding", format_type_be(type)),
 					 errhint("Use real[], double precision[], integer[] or numeric[].")));
 	}
-	if (isfinite(v) && fabs(v) > FLT_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("value %g is out of range for type embedding", v)));
-	return (float) v;
+	return element_from_double(v);
 }
 
 PG_FUNCTION_INFO_V1(array_to_embedding);

@@ -65,6 +65,24 @@ check_element(float value)
 				 errmsg("infinite value not allowed in embedding")));
 }
 
+/*
+ * A double as an element: rounded to float4 as float8::float4 does, so values
+ * just past FLT_MAX that round to it are accepted (like the text form), and
+ * larger ones are out of range rather than infinite.
+ */
+float
+element_from_double(double v)
+{
+	float		f = (float) v;
+
+	if (unlikely(isinf(f)) && isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value %g is out of range for type embedding", v)));
+	check_element(f);
+	return f;
+}
+
 /* Checks a value against the column's declared dimension, if any. */
 void
 check_typmod_dim(int dim, int32 typmod)

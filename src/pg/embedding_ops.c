@@ -14,28 +14,20 @@
 
 typedef double (*pair_fn) (const float *a, const float *b, size_t n);
 
+/*
+ * The _checked sums: right and finite for every pair of finite embeddings,
+ * at the cost of a double pass only when the float kernel under- or overflows.
+ */
 static double
 l2(const float *a, const float *b, size_t n)
 {
-	return sqrt((double) is_l2_squared(a, b, n));
-}
-
-static double
-l2_squared(const float *a, const float *b, size_t n)
-{
-	return is_l2_squared(a, b, n);
-}
-
-static double
-dot(const float *a, const float *b, size_t n)
-{
-	return is_dot(a, b, n);
+	return sqrt(is_l2_squared_checked(a, b, n));
 }
 
 static double
 negative_dot(const float *a, const float *b, size_t n)
 {
-	return -(double) is_dot(a, b, n);
+	return -is_dot_checked(a, b, n);
 }
 
 /* Every binary distance goes through the same dimension check. */
@@ -60,14 +52,14 @@ PG_FUNCTION_INFO_V1(embedding_l2_squared_distance);
 Datum
 embedding_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	return pair_distance(fcinfo, l2_squared);
+	return pair_distance(fcinfo, is_l2_squared_checked);
 }
 
 PG_FUNCTION_INFO_V1(embedding_inner_product);
 Datum
 embedding_inner_product(PG_FUNCTION_ARGS)
 {
-	return pair_distance(fcinfo, dot);
+	return pair_distance(fcinfo, is_dot_checked);
 }
 
 PG_FUNCTION_INFO_V1(embedding_negative_inner_product);
@@ -90,7 +82,7 @@ embedding_norm(PG_FUNCTION_ARGS)
 {
 	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
 
-	PG_RETURN_FLOAT8(sqrt((double) is_norm_squared(a->x, a->dim)));
+	PG_RETURN_FLOAT8(sqrt(is_norm_squared_checked(a->x, a->dim)));
 }
 
 PG_FUNCTION_INFO_V1(embedding_dims);
@@ -102,14 +94,20 @@ embedding_dims(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(a->dim);
 }
 
-/* A zero vector has no direction; it is returned unchanged rather than NaN. */
+/*
+ * A zero vector has no direction; it is returned unchanged rather than NaN.
+ * The norm is summed in double, which neither under- nor overflows on float4
+ * input and, unlike the float kernel, stays exact to float rounding at 16000
+ * dimensions; so any finite non-zero input, subnormal to FLT_MAX, gives a unit
+ * vector to within the rounding of its elements to float4 (6e-8).
+ */
 PG_FUNCTION_INFO_V1(embedding_l2_normalize);
 Datum
 embedding_l2_normalize(PG_FUNCTION_ARGS)
 {
 	Embedding  *a = PG_GETARG_EMBEDDING_P(0);
 	Embedding  *r = new_embedding(a->dim);
-	double		norm = sqrt((double) is_norm_squared(a->x, a->dim));
+	double		norm = sqrt(is_norm_squared_double(a->x, a->dim));
 
 	for (int i = 0; i < a->dim; i++)
 		r->x[i] = norm > 0.0 ? (float) (a->x[i] / norm) : 0.0f;

@@ -19,6 +19,60 @@ next_float(void)
 	return (float) (2.0 * is_rng_unit(&rng) - 1.0);
 }
 
+/* got within rel of want, relative (want may be far outside float range) */
+static void
+tap_rel(double got, double want, double rel, const char *what, size_t n)
+{
+	int			ok = isfinite(got) && fabs(got - want) <= rel * fabs(want);
+
+	tap_ok(ok, "%s, n = %zu", what, n);
+	if (!ok)
+		tap_diag("got %.9g, want %.9g", got, want);
+}
+
+/*
+ * The _checked sums at magnitudes where float sums of squares overflow (1e38,
+ * 1e19), underflow completely (1e-30, subnormals) or partly (1e-22), on a
+ * short vector (scalar tail) and a long one (SIMD body), against double
+ * references.
+ */
+static void
+check_extremes(void)
+{
+	static const float scales[] = {1e38f, 1e19f, 1e-22f, 1e-30f, 1e-44f};
+	static const size_t lens[] = {2, 40};
+	static float a[40], b[40];
+
+	for (size_t k = 0; k < sizeof(scales) / sizeof(scales[0]); k++)
+		for (size_t m = 0; m < sizeof(lens) / sizeof(lens[0]); m++)
+		{
+			size_t		n = lens[m];
+			double		dot = 0, l2 = 0, na = 0, nb = 0;
+
+			for (size_t i = 0; i < n; i++)
+			{
+				a[i] = scales[k] * (float) (1 + i % 3);
+				b[i] = scales[k] * (i % 2 ? -1.0f : 0.5f);
+				dot += (double) a[i] * b[i];
+				l2 += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+				na += (double) a[i] * a[i];
+				nb += (double) b[i] * b[i];
+			}
+			tap_diag("scale %g", scales[k]);
+			tap_rel(is_dot_checked(a, b, n), dot, 1e-6, "checked dot", n);
+			tap_rel(is_l2_squared_checked(a, b, n), l2, 1e-6, "checked l2 squared", n);
+			tap_rel(is_norm_squared_checked(a, n), na, 1e-6, "checked norm squared", n);
+			tap_rel(is_norm_squared_double(a, n), na, 1e-12, "double norm squared", n);
+			tap_near(is_cosine_distance(a, b, n), 1.0 - dot / sqrt(na * nb), 1e-6,
+					 "cosine distance at extreme scale");
+		}
+
+	/* the float sum overflows in opposite directions and would say inf or NaN */
+	a[0] = a[1] = b[0] = 3e38f;
+	b[1] = -3e38f;
+	tap_ok(is_dot_checked(a, b, 2) == 0.0, "checked dot: huge products that cancel give 0");
+}
+
 int
 main(void)
 {
@@ -67,5 +121,6 @@ main(void)
 	tap_near(is_cosine_distance(b, b, 4), 0.0, 1e-6, "huge vectors: distance to itself is 0");
 	tap_near(is_cosine_distance(a, b, 4), 1.0 - 2.0 / (sqrt(30.0) * 2.0), 1e-6,
 			 "tiny against huge vector");
+	check_extremes();
 	return tap_done();
 }
