@@ -27,6 +27,22 @@ ensure_deps() {
 	fi
 }
 
+# Citus (for the scale-out tests, demo and benchmark) from the tarball and
+# script in ../shared/anchors, built once into the system PostgreSQL (~5 min).
+# Not for a relocated INSTSIM_PG_BIN copy: those run without Citus.
+ensure_citus() {
+	local script="$INSTSIM_ROOT/../shared/anchors/install-citus.sh"
+	[[ -f "$(pg_config --pkglibdir)/citus.so" ]] && return 0
+	if [[ -n "${INSTSIM_PG_BIN:-}" ]]; then
+		log "INSTSIM_PG_BIN is set: no Citus there, its tests will be skipped"
+	elif [[ -f "$script" ]]; then
+		log "building Citus into PostgreSQL 15 (once, about 5 minutes)"
+		bash "$script"
+	else
+		log "no $script: the Citus tests will be skipped"
+	fi
+}
+
 build_install() {
 	log "building and installing the extension"
 	make -C "$INSTSIM_ROOT" -s -j"$(nproc)" WERROR=1 all

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
 ensure_deps
+ensure_citus
 build_install
 make -s unit
 logs="$INSTSIM_ROOT/.tmp/logs"
@@ -49,6 +50,8 @@ cp -r test/t "$tapdir/t"
 # the tools and the plot script too, for the end-to-end evaluation test
 mkdir -p "$tapdir/bin"
 cp build/instsim-* tools/plot_eval.py "$tapdir/bin/"
+# and the audio and model fixtures, for the tests that embed
+cp -r "${INSTSIM_FIXTURES:-build/fixtures}" "$tapdir/fixtures"
 chown -R postgres: "$tapdir"
 pgxs=$(dirname "$(dirname "$(dirname "$(pg_config --pgxs)")")")
 rc=0
@@ -56,6 +59,7 @@ rc=0
 	PERL5LIB="$pgxs/src/test/perl" PG_REGRESS="$pgxs/src/test/regress/pg_regress" \
 	PATH="$PATH" TESTDIR="$tapdir" INSTSIM_ROOT="$INSTSIM_ROOT" \
 	INSTSIM_BIN="$tapdir/bin" INSTSIM_PLOT="$tapdir/bin/plot_eval.py" \
+	INSTSIM_FIXTURES="$tapdir/fixtures" \
 	prove -v t/*.pl) >"$logs/tap.log" 2>&1 || rc=$?
 count_tap tap "$rc" "$logs/tap.log"
 ((rc == 0)) || grep -E 'not ok|Dubious|Failed|died' "$logs/tap.log" | head -40 || true

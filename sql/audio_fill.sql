@@ -41,6 +41,7 @@ BEGIN;
 CALL instsim_fill_embeddings('catalogue', 'audio', 'mix');
 ROLLBACK;
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 CALL instsim_fill_embeddings('nokey', 'audio', 'e');
 
 -- ---- the key: non-unique values and NULLs --------------------------------

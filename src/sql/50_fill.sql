@@ -71,34 +71,6 @@ CREATE FUNCTION instsim.fill_lock_key(tbl regclass, emb_column name, OUT k1 inte
 	LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
 	RETURN (hashtext('instsim_fill_embeddings'), hashtext(tbl::oid::text || '/' || emb_column));
 
--- The key's equality and greater-than operators, by OID: those of the
--- default btree class of its type (or of the type it is binary-coercible to,
--- as varchar is to text), the order that ORDER BY and DISTINCT use too.
-CREATE FUNCTION instsim.fill_key_operators(tbl regclass, key_column name, OUT eq text, OUT gt text)
-	LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	WITH key AS (
-		SELECT a.atttypid AS typ,
-		       CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS base
-		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-		WHERE a.attrelid = tbl AND a.attname = key_column AND NOT a.attisdropped),
-	class AS (
-		SELECT c.opcfamily AS fam, c.opcintype AS typ
-		FROM pg_opclass c, key
-		WHERE c.opcmethod = (SELECT oid FROM pg_am WHERE amname = 'btree') AND c.opcdefault
-		  AND (c.opcintype IN (key.typ, key.base)
-		       OR EXISTS (SELECT 1 FROM pg_cast k WHERE k.castsource = key.base
-		                  AND k.casttarget = c.opcintype AND k.castmethod = 'b'))
-		ORDER BY c.opcintype = key.typ DESC, c.opcintype = key.base DESC LIMIT 1)
-	SELECT max(format('OPERATOR(%I.%s)', n.nspname, o.oprname)) FILTER (WHERE a.amopstrategy = 3),
-	       max(format('OPERATOR(%I.%s)', n.nspname, o.oprname)) FILTER (WHERE a.amopstrategy = 5)
-	FROM class
-	JOIN pg_amop a ON a.amopfamily = class.fam AND a.amoplefttype = class.typ
-	                AND a.amoprighttype = class.typ
-	JOIN pg_operator o ON o.oid = a.amopopr
-	JOIN pg_namespace n ON n.oid = o.oprnamespace;
-END;
-
 -- Checks the arguments, takes the column's lock, writes the progress row and
 -- returns the job.  Runs as the caller: the privileges are the caller's.
 CREATE FUNCTION instsim.fill_start(tbl regclass, audio_column name, emb_column name,
@@ -116,9 +88,7 @@ BEGIN
 	END IF;
 	job.key_column := key_column;
 	IF job.key_column IS NULL THEN
-		SELECT a.attname INTO job.key_column
-		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-		WHERE i.indrelid = tbl AND i.indisprimary AND i.indnkeyatts = 1;
+		job.key_column := instsim.primary_key_column(tbl);
 		IF job.key_column IS NULL THEN
 			RAISE EXCEPTION 'table % has no single-column primary key', tbl
 				USING ERRCODE = 'invalid_parameter_value',
@@ -132,7 +102,7 @@ BEGIN
 			USING ERRCODE = 'undefined_column';
 	END IF;
 	SELECT k.eq, k.gt INTO job.key_eq, job.key_gt
-	FROM instsim.fill_key_operators(tbl, job.key_column) k;
+	FROM instsim.key_operators(tbl, job.key_column) k;
 	IF job.key_gt IS NULL THEN
 		RAISE EXCEPTION 'key column "%" of type % has no btree ordering', job.key_column, job.key_type
 			USING ERRCODE = 'undefined_function',
