@@ -248,7 +248,7 @@ typedef struct HnswAdjacency
 
 /* hnsw_reach.c */
 extern int64 hnsw_link_unreachable(HnswAdjacency *g, int32 entry);
-extern void hnsw_reach_mark(HnswAdjacency *g, int32 entry, bool *reached, bool *back);
+extern bool hnsw_reach_mark(HnswAdjacency *g, int32 entry, bool *reached, bool *back);
 
 /* Level 0 of the on-disk graph as an HnswAdjacency, one id per line pointer. */
 typedef struct HnswLevel0
@@ -275,9 +275,11 @@ extern Buffer hnsw_pin_buffer(Relation index, BlockNumber blkno);
 
 /* hnsw_relink.c */
 extern double hnsw_relink(Relation index, BufferAccessStrategy strategy);
+extern void hnsw_warn_unrepaired(Relation index);
 
 /* hnsw_utils.c */
 extern void *hnsw_grow(void *p, Size elem, uint64 *cap, uint64 need);
+extern void *hnsw_alloc_or_null(Size size);
 extern void hnsw_heap_push(HnswHeap *h, float key, uint32 id);
 extern HnswHeapItem hnsw_heap_pop(HnswHeap *h);
 extern HnswMetric hnsw_index_metric(Relation index);

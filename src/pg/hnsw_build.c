@@ -490,7 +490,8 @@ graph_relink(BuildState *bs)
 	g.count = bs->count0;
 	g.live = live;
 	g.changed = MemoryContextAllocHuge(bs->graph_ctx, sizeof(bool) * Max(bs->n, 1));
-	hnsw_link_unreachable(&g, bs->entry);
+	if (hnsw_link_unreachable(&g, bs->entry) < 0)
+		hnsw_warn_unrepaired(bs->index);
 	pfree(live);
 	pfree(g.changed);
 }

@@ -47,6 +47,16 @@ open_hnsw_index(Oid relid)
 	return rel;
 }
 
+static void
+no_memory(Relation index)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory"),
+			 errdetail("Checking index \"%s\" needs its level-0 links in memory.",
+					   RelationGetRelationName(index))));
+}
+
 /* The heap TID of the element with level-0 id `id`. */
 static bool
 element_heaptid(HnswLevel0 *l0, int32 id, ItemPointer out)
@@ -95,7 +105,8 @@ instsim_hnsw_check(PG_FUNCTION_ARGS)
 		bool	   *reached = MemoryContextAllocHuge(ctx, l0.g.n);
 		bool	   *back = MemoryContextAllocHuge(ctx, l0.g.n);
 
-		hnsw_reach_mark(&l0.g, l0.entry, reached, back);
+		if (!hnsw_reach_mark(&l0.g, l0.entry, reached, back))
+			no_memory(index);
 		for (int64 id = 0; id < l0.g.n; id++)
 		{
 			ItemPointerData heaptid;
@@ -115,11 +126,7 @@ instsim_hnsw_check(PG_FUNCTION_ARGS)
 		}
 	}
 	else if (l0.entry >= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
-				 errdetail("Checking index \"%s\" needs its level-0 links in memory.",
-						   RelationGetRelationName(index))));
+		no_memory(index);
 	UnlockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 	MemoryContextSwitchTo(old);
 

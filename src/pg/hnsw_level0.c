@@ -114,17 +114,10 @@ load_lists(HnswLevel0 *l0)
 	}
 }
 
-static void *
-alloc_or_null(Size size)
-{
-	return MemoryContextAllocExtended(CurrentMemoryContext, Max(size, 1),
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-}
-
 /*
  * Fills l0 (allocating in the current memory context) from the index whose
  * meta page is `meta`.  l0->live is always set; the lists are loaded only
- * when the graph has an entry point and the memory (about 150 bytes per
+ * when the graph has an entry point and the memory (about 135 bytes per
  * element with m = 16) can be had: returns false when not.
  */
 bool
@@ -148,10 +141,10 @@ hnsw_level0_load(Relation index, BufferAccessStrategy strategy,
 	n = l0->g.n;
 	if (l0->entry < 0 || n > PG_INT32_MAX)
 		return false;
-	l0->g.links = alloc_or_null(sizeof(int32) * l0->g.cap * n);
-	l0->g.count = alloc_or_null(sizeof(int32) * n);
-	l0->g.live = alloc_or_null(sizeof(bool) * n);
-	l0->g.changed = alloc_or_null(sizeof(bool) * n);
+	l0->g.links = hnsw_alloc_or_null(sizeof(int32) * l0->g.cap * n);
+	l0->g.count = hnsw_alloc_or_null(sizeof(int32) * n);
+	l0->g.live = hnsw_alloc_or_null(sizeof(bool) * n);
+	l0->g.changed = hnsw_alloc_or_null(sizeof(bool) * n);
 	if (!l0->g.links || !l0->g.count || !l0->g.live || !l0->g.changed)
 		return false;
 	load_lists(l0);

@@ -292,29 +292,37 @@ back_pass(Reach *r, int32 entry)
 }
 
 static void
+reach_free(Reach *r)
+{
+	void	   *all[] = {r->reached, r->back, r->queue, r->parent, r->in_start, r->in_links};
+
+	for (size_t i = 0; i < lengthof(all); i++)
+		if (all[i] != NULL)
+			pfree(all[i]);
+}
+
+/* The walks' memory, about 146 bytes per element with m = 16; false if not to be had. */
+static bool
 reach_init(Reach *r, HnswAdjacency *g)
 {
 	r->g = g;
-	r->reached = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * g->n);
-	r->back = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * g->n);
-	r->queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * g->n);
-	r->parent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * g->n);
-	r->in_start = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * (g->n + 1));
-	r->in_links = MemoryContextAllocHuge(CurrentMemoryContext,
-										 sizeof(int32) * Max((int64) g->n * g->cap, 1));
+	r->reached = hnsw_alloc_or_null(sizeof(bool) * g->n);
+	r->back = hnsw_alloc_or_null(sizeof(bool) * g->n);
+	r->queue = hnsw_alloc_or_null(sizeof(int32) * g->n);
+	r->parent = hnsw_alloc_or_null(sizeof(int32) * g->n);
+	r->in_start = hnsw_alloc_or_null(sizeof(int64) * (g->n + 1));
+	r->in_links = hnsw_alloc_or_null(sizeof(int32) * (int64) g->n * g->cap);
+	if (r->reached && r->back && r->queue && r->parent && r->in_start && r->in_links)
+		return true;
+	reach_free(r);
+	return false;
 }
 
-static void
-reach_free(Reach *r)
-{
-	pfree(r->reached);
-	pfree(r->back);
-	pfree(r->queue);
-	pfree(r->parent);
-	pfree(r->in_start);
-	pfree(r->in_links);
-}
-
+/*
+ * Repairs g so that every live element is reachable from the entry and
+ * reaches it.  Returns the links added, or -1 when the memory for the walks
+ * cannot be had.
+ */
 int64
 hnsw_link_unreachable(HnswAdjacency *g, int32 entry)
 {
@@ -324,7 +332,8 @@ hnsw_link_unreachable(HnswAdjacency *g, int32 entry)
 	if (g->n == 0 || entry < 0)
 		return 0;
 	memset(g->changed, 0, sizeof(bool) * g->n);
-	reach_init(&r, g);
+	if (!reach_init(&r, g))
+		return -1;
 	for (int pass = 0; pass < REACH_PASSES; pass++)
 	{
 		int64		added = forward_pass(&r, entry);
@@ -338,7 +347,11 @@ hnsw_link_unreachable(HnswAdjacency *g, int32 entry)
 	return total;
 }
 
-void
+/*
+ * Marks what is reachable from the entry and what reaches it, without
+ * repairing anything; false when the memory cannot be had.
+ */
+bool
 hnsw_reach_mark(HnswAdjacency *g, int32 entry, bool *reached, bool *back)
 {
 	Reach		r;
@@ -346,8 +359,9 @@ hnsw_reach_mark(HnswAdjacency *g, int32 entry, bool *reached, bool *back)
 	memset(reached, 0, sizeof(bool) * g->n);
 	memset(back, 0, sizeof(bool) * g->n);
 	if (g->n == 0 || entry < 0)
-		return;
-	reach_init(&r, g);
+		return true;
+	if (!reach_init(&r, g))
+		return false;
 	memset(r.reached, 0, sizeof(bool) * g->n);
 	memset(r.back, 0, sizeof(bool) * g->n);
 	walk(&r, entry, -1);
@@ -356,4 +370,5 @@ hnsw_reach_mark(HnswAdjacency *g, int32 entry, bool *reached, bool *back)
 	memcpy(reached, r.reached, sizeof(bool) * g->n);
 	memcpy(back, r.back, sizeof(bool) * g->n);
 	reach_free(&r);
+	return true;
 }

@@ -48,6 +48,17 @@ write_list(HnswLevel0 *l0, int32 id)
 	UnlockReleaseBuffer(buf);
 }
 
+void
+hnsw_warn_unrepaired(Relation index)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("instsim_hnsw index \"%s\": reachability repair skipped for lack of memory",
+					RelationGetRelationName(index)),
+			 errdetail("An index scan may miss rows until the repair runs."),
+			 errhint("VACUUM the table again when more memory is free.")));
+}
+
 /*
  * Links every live element that a search cannot reach.  Returns the number
  * of live elements (VACUUM's index statistics).
@@ -57,28 +68,20 @@ hnsw_relink(Relation index, BufferAccessStrategy strategy)
 {
 	HnswMetaPageData meta;
 	HnswLevel0	l0;
+	int64		added;
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "instsim_hnsw relink",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(ctx);
 
 	LockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 	hnsw_read_meta(index, &meta);
-	if (hnsw_level0_load(index, strategy, &meta, &l0))
-	{
-		if (hnsw_link_unreachable(&l0.g, l0.entry) > 0)
-		{
-			for (int64 id = 0; id < l0.g.n; id++)
-				if (l0.g.changed[id])
-					write_list(&l0, (int32) id);
-		}
-	}
-	else if (l0.entry >= 0)
-		ereport(WARNING,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("instsim_hnsw index \"%s\": reachability repair skipped for lack of memory",
-						RelationGetRelationName(index)),
-				 errdetail("An index scan may miss rows until the repair runs."),
-				 errhint("VACUUM the table again when more memory is free.")));
+	added = hnsw_level0_load(index, strategy, &meta, &l0) ?
+		hnsw_link_unreachable(&l0.g, l0.entry) : -1;
+	for (int64 id = 0; added > 0 && id < l0.g.n; id++)
+		if (l0.g.changed[id])
+			write_list(&l0, (int32) id);
+	if (added < 0 && l0.entry >= 0)
+		hnsw_warn_unrepaired(index);
 	UnlockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
