@@ -22,8 +22,9 @@
  * may move the entry point); VACUUM takes it exclusively only while it repairs
  * links and frees dead elements, so no insert can link to a freed slot.
  * Scans take no heavyweight lock and validate every TID they follow.
- * After every VACUUM, elements that pruning left with no incoming link are
- * linked again (hnsw_reach.c), so a search can reach every row.
+ * After every build and VACUUM, level 0 is repaired so that every live
+ * element is reachable from the entry point and reaches it (hnsw_reach.c):
+ * a search then reaches every row from wherever it enters level 0.
  */
 #ifndef INSTSIM_HNSW_H
 #define INSTSIM_HNSW_H
@@ -247,6 +248,25 @@ typedef struct HnswAdjacency
 
 /* hnsw_reach.c */
 extern int64 hnsw_link_unreachable(HnswAdjacency *g, int32 entry);
+extern bool hnsw_reach_mark(HnswAdjacency *g, int32 entry, bool *reached, bool *back);
+
+/* Level 0 of the on-disk graph as an HnswAdjacency, one id per line pointer. */
+typedef struct HnswLevel0
+{
+	Relation	index;
+	HnswShape	shape;
+	BufferAccessStrategy strategy;
+	BlockNumber nblocks;
+	int64	   *first_id;		/* per block, nblocks + 1 entries */
+	HnswAdjacency g;
+	int32		entry;			/* the entry point's id, or -1 */
+	double		live;			/* elements not flagged deleted */
+} HnswLevel0;
+
+/* hnsw_level0.c */
+extern bool hnsw_level0_load(Relation index, BufferAccessStrategy strategy,
+							 const HnswMetaPageData *meta, HnswLevel0 *l0);
+extern void hnsw_level0_tid(const HnswLevel0 *l0, int32 id, ItemPointer tid);
 
 /* hnsw_bufcache.c */
 extern Buffer hnsw_guess_buffer(Relation index, BlockNumber blkno);
@@ -255,9 +275,11 @@ extern Buffer hnsw_pin_buffer(Relation index, BlockNumber blkno);
 
 /* hnsw_relink.c */
 extern double hnsw_relink(Relation index, BufferAccessStrategy strategy);
+extern void hnsw_warn_unrepaired(Relation index);
 
 /* hnsw_utils.c */
 extern void *hnsw_grow(void *p, Size elem, uint64 *cap, uint64 need);
+extern void *hnsw_alloc_or_null(Size size);
 extern void hnsw_heap_push(HnswHeap *h, float key, uint32 id);
 extern HnswHeapItem hnsw_heap_pop(HnswHeap *h);
 extern HnswMetric hnsw_index_metric(Relation index);

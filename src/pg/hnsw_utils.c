@@ -379,3 +379,11 @@ hnsw_read_vector(Relation index, const HnswShape *sh, ItemPointer tid, float *ou
 	UnlockReleaseBuffer(buf);
 	return ok;
 }
+
+/* A huge allocation in the current context, or NULL where palloc would fail. */
+void *
+hnsw_alloc_or_null(Size size)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext, Max(size, 1),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}

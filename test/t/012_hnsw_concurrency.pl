@@ -1,8 +1,9 @@
 # Concurrent inserts and searches on one instsim_hnsw index (pgbench with
 # custom scripts): no error, no lost row (VACUUM's exact count of live index
 # elements equals the table's), and the graph still reaches every row: after
-# VACUUM (which relinks elements that pruning left without incoming links) an
-# exhaustive iterative walk must return all of them.
+# VACUUM (which relinks elements that pruning left without incoming links)
+# instsim_hnsw_check finds none unreachable and an exhaustive iterative walk
+# returns all of them.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -52,6 +53,9 @@ sub check_complete
 		my $entries = $node->safe_psql('postgres',
 			"SELECT reltuples::bigint FROM pg_class WHERE relname = '$ix'");
 		is($entries, $rows, "$label: $ix holds one element per row ($rows)");
+		my $check = $node->safe_psql('postgres',
+			"SELECT unreachable, stranded FROM instsim_hnsw_check('$ix')");
+		is($check, '0|0', "$label: instsim_hnsw_check finds every row of $ix reachable");
 	}
 	for my $op ('<->', '<=>')
 	{
