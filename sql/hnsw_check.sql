@@ -50,3 +50,14 @@ RESET ROLE;
 DROP ROLE hnsw_c_user;
 
 DROP TABLE hnsw_c;
+
+-- vectors at the ends of float4's range keep their direction in a cosine
+-- index (their norm would overflow or underflow in float)
+CREATE TABLE extreme (id int, e embedding(2));
+INSERT INTO extreme VALUES (1, '[3e38,3e38]'), (2, '[1e-30,1e-30]'), (3, '[1,0]'), (4, '[0,1]');
+CREATE INDEX extreme_cos ON extreme USING instsim_hnsw (e embedding_cosine_ops);
+SET enable_seqscan = off;
+SELECT id FROM extreme ORDER BY e <=> '[1,1]', id LIMIT 4;
+RESET enable_seqscan;
+SELECT live, reachable, unreachable FROM instsim_hnsw_check('extreme_cos');
+DROP TABLE extreme;

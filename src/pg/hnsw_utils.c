@@ -166,7 +166,8 @@ hnsw_prepare_vector(HnswMetric metric, const float *in, float *out, int dim)
 		memcpy(out, in, sizeof(float) * dim);
 	if (metric == HNSW_METRIC_COSINE)
 	{
-		double		norm = sqrt((double) is_norm_squared(in, dim));
+		/* checked: the float kernel overflows at 3e38 and underflows at 1e-30 */
+		double		norm = sqrt(is_norm_squared_checked(in, dim));
 
 		if (!(norm > 0.0) || !isfinite(norm))
 			return false;
