@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# One node against a Citus cluster (coordinator + WORKERS workers) on this
+# machine, same data, same client: index build time, search queries/s and
+# recall@10 (exact top 10 from numpy), per-shard search cost (for the
+# projection to N machines), and embedding-fill throughput (seconds of audio
+# embedded per second) on rendered songs.
+#
+# Usage (as root): bench/citus/run.sh
+#   N=200000 NQ=300 SONGS=12 bench/citus/run.sh     # a quicker run
+# Env: N vectors (default 1000000) x 128 `clustered` (../shared/bench/vectors.py),
+# NQ queries, EFS ef_search values, SHARDS (citus.shard_count, default 32),
+# WORKERS (2), SONGS rendered for the fill (24, 30 s each), OUT (results.jsonl).
+# The single node and the cluster run one after the other, never side by side.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/lib.sh"
+N=${N:-1000000}; NQ=${NQ:-1000}; DIM=128; EFS=${EFS:-"20 40 100"}
+SHARDS=${SHARDS:-32}; WORKERS=${WORKERS:-2}; SONGS=${SONGS:-24}
+M=16; EFC=64
+PY=${PY:-/usr/bin/python3}
+VECTORS=${VECTORS:-$INSTSIM_ROOT/../shared/bench/vectors.py}
+OUT=${OUT:-$here/results.jsonl}
+ensure_deps
+ensure_citus
+build_install
+make -C "$INSTSIM_ROOT" -s all
+WORK=$(postgres_workdir citus-bench)
+
+# ---- inputs -------------------------------------------------------------------
+log "vectors: $N x $DIM clustered, $NQ queries"
+"$PY" "$VECTORS" clustered "$N" "$DIM" 1 "$WORK/x.tsv"
+"$PY" "$VECTORS" clustered "$NQ" "$DIM" 2 "$WORK/q.tsv"
+"$PY" "$here/../hnsw/truth.py" "$WORK/x.tsv" "$WORK/q.tsv" >"$WORK/truth.txt"
+log "rendering $SONGS songs for the fill"
+"$INSTSIM_ROOT/build/instsim-synth" generate --out "$WORK/corpus" --tracks "$SONGS" \
+	--seed 7 --seconds 30 --jobs "$(nproc)" >/dev/null
+find "$WORK/corpus" -name mix.flac | sort >"$WORK/songs.txt"
+chmod -R a+rX "$WORK"
+echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ shards=$SHARDS workers=$WORKERS songs=$SONGS m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') cores=$(nproc)" | tee -a "$OUT"
+
+# ---- nodes ----------------------------------------------------------------------
+PORTS=()
+node_start() {	# name
+	local port dir="$WORK/$1"
+	port=$(free_port)
+	as_postgres initdb -D "$dir" -A trust -U postgres >/dev/null
+	cat >>"$dir/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$WORK'
+shared_preload_libraries = 'citus'
+shared_buffers = 1GB
+maintenance_work_mem = 1GB
+max_connections = 200
+max_wal_size = 8GB
+jit = off
+CONF
+	as_pg_ctl "$1" start
+	PORTS+=("$port")
+	psql -X -q -h "$WORK" -p "$port" -U postgres -c 'CREATE EXTENSION citus'
+}
+as_pg_ctl() { as_postgres pg_ctl -D "$WORK/$1" -l "$WORK/$1.log" -w "$2" >/dev/null; }
+psql_at() { local port=$1; shift; psql -X -q -At -h "$WORK" -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+ms() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {printf "%.1f", s / 1000}'; }
+emit() { echo "$1" | tee -a "$OUT"; }
+
+# Runs the NQ queries as one prepared statement, after a warm-up pass;
+# prints "qps recall".  ef_search is set on every node (ALTER SYSTEM).
+queries() {	# port ef nodes...
+	local port=$1 ef=$2 p f="$WORK/q.sql" t0 t1
+	shift 2
+	for p in "$@"; do
+		psql_at "$p" -c "LOAD 'instsim'" -c "ALTER SYSTEM SET instsim.ef_search = $ef" -c 'SELECT pg_reload_conf()' >/dev/null
+	done
+	{
+		echo "PREPARE q(embedding) AS SELECT string_agg(id::text, ',') FROM (SELECT id FROM vec ORDER BY e <=> \$1 LIMIT 10) s;"
+		cut -f2 "$WORK/q.tsv" | sed "s/.*/EXECUTE q('&');/"
+	} >"$f"
+	psql_at "$port" -f "$f" >/dev/null
+	t0=$(date +%s.%N); psql_at "$port" -f "$f" >"$WORK/ids.txt"; t1=$(date +%s.%N)
+	echo "$(echo "$NQ / ($t1 - $t0)" | bc -l | xargs printf '%.0f') $("$PY" "$here/../hnsw/recall.py" "$WORK/truth.txt" "$WORK/ids.txt")"
+}
+
+# Embeds every song's mix with the shipped drums model; prints audio s per s.
+fill() {	# port single|citus
+	local port=$1 secs t
+	psql_at "$port" -c "CREATE TABLE song (id int PRIMARY KEY, audio bytea, drums embedding(128))" \
+		-c "ALTER TABLE song ALTER COLUMN audio SET STORAGE EXTERNAL"
+	[ "$2" = citus ] &&
+		psql_at "$port" -c "SELECT create_distributed_table('song', 'id', shard_count => $SHARDS)" >/dev/null
+	nl -v1 -w1 -s$'\t' "$WORK/songs.txt" | while IFS=$'\t' read -r i path; do
+		echo "INSERT INTO song VALUES ($i, pg_read_binary_file('$path'), NULL);"
+	done | psql_at "$port" >/dev/null
+	secs=$(psql_at "$port" -c "SELECT sum((instsim_audio_info(audio)).seconds) FROM song")
+	t=$(psql_at "$port" -c '\timing on' -c "SET client_min_messages = warning" \
+		-c "CALL instsim_fill_embeddings('song', 'audio', 'drums', 'drums', batch_size => $SONGS)" | ms)
+	echo "$(echo "$secs / $t" | bc -l | xargs printf '%.1f') $secs $t"
+}
+
+# ---- one node -----------------------------------------------------------------------
+log "one node"
+node_start single
+P=${PORTS[0]}
+psql_at "$P" -c 'CREATE EXTENSION instsim' -c "CREATE TABLE vec (id int PRIMARY KEY, e embedding($DIM))" \
+	-c "\\copy vec FROM '$WORK/x.tsv'" -c 'VACUUM ANALYZE vec'
+build=$(psql_at "$P" -c '\timing on' -c "CREATE INDEX vec_e ON vec USING instsim_hnsw (e embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
+emit "{\"setup\":\"one node\",\"build_s\":$build,\"index_mb\":$(($(psql_at "$P" -c "SELECT pg_relation_size('vec_e')") / 1048576))}"
+for ef in $EFS; do
+	read -r qps rec < <(queries "$P" "$ef" "$P")
+	emit "{\"setup\":\"one node\",\"ef\":$ef,\"qps\":$qps,\"recall\":$rec}"
+done
+read -r rate secs t < <(fill "$P" single)
+emit "{\"setup\":\"one node\",\"fill_audio_s_per_s\":$rate,\"audio_s\":$secs,\"fill_s\":$t}"
+as_pg_ctl single stop
+PORTS=()
+
+# ---- Citus ------------------------------------------------------------------------------
+log "Citus: coordinator + $WORKERS workers, $SHARDS shards"
+node_start coordinator
+for ((w = 1; w <= WORKERS; w++)); do node_start "worker$w"; done
+C=${PORTS[0]}
+psql_at "$C" -c "SELECT citus_set_coordinator_host('127.0.0.1', $C)" >/dev/null
+for p in "${PORTS[@]:1}"; do psql_at "$C" -c "SELECT citus_add_node('127.0.0.1', $p)" >/dev/null; done
+psql_at "$C" -c 'CREATE EXTENSION instsim' -c "CREATE TABLE vec (id int PRIMARY KEY, e embedding($DIM))" \
+	-c "SELECT create_distributed_table('vec', 'id', shard_count => $SHARDS)" >/dev/null
+psql_at "$C" -c "\\copy vec FROM '$WORK/x.tsv'" -c 'VACUUM ANALYZE vec'
+build=$(psql_at "$C" -c '\timing on' -c "CREATE INDEX vec_e ON vec USING instsim_hnsw (e embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
+index_bytes=0
+for p in "${PORTS[@]:1}"; do
+	index_bytes=$((index_bytes + $(psql_at "$p" -c "SELECT coalesce(sum(pg_relation_size(oid)), 0) FROM pg_class WHERE relname ~ '^vec_e_[0-9]+$'")))
+done
+emit "{\"setup\":\"citus\",\"build_s\":$build,\"index_mb\":$((index_bytes / 1048576))}"
+for ef in $EFS; do
+	read -r qps rec < <(queries "$C" "$ef" "${PORTS[@]}")
+	# one shard's cost: the same queries on one shard table, directly on its worker
+	shard=$(psql_at "$C" -c "SELECT shard_name, nodeport FROM citus_shards WHERE table_name = 'vec'::regclass ORDER BY shardid LIMIT 1")
+	sed "s/FROM vec /FROM ${shard%%|*} /" "$WORK/q.sql" >"$WORK/q1.sql"
+	psql_at "${shard##*|}" -f "$WORK/q1.sql" >/dev/null
+	t0=$(date +%s.%N); psql_at "${shard##*|}" -f "$WORK/q1.sql" >/dev/null; t1=$(date +%s.%N)
+	emit "{\"setup\":\"citus\",\"ef\":$ef,\"qps\":$qps,\"recall\":$rec,\"one_shard_ms\":$(echo "($t1 - $t0) * 1000 / $NQ" | bc -l | xargs printf '%.3f')}"
+done
+read -r rate secs t < <(fill "$C" citus)
+emit "{\"setup\":\"citus\",\"fill_audio_s_per_s\":$rate,\"audio_s\":$secs,\"fill_s\":$t}"
+for n in coordinator $(seq -f 'worker%g' 1 "$WORKERS"); do as_pg_ctl "$n" stop; done
