@@ -79,6 +79,10 @@ is_audio_status_name(is_audio_status status)
 			return "out of memory";
 		case IS_AUDIO_SOURCE_ERROR:
 			return "source read error";
+		case IS_AUDIO_NOT_FINITE:
+			return "non-finite embedding";
+		case IS_AUDIO_STOPPED:
+			return "stopped";
 	}
 	return "unknown status";
 }

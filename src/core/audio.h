@@ -56,7 +56,9 @@ typedef enum is_audio_status
 	IS_AUDIO_CORRUPT,			/* decoding failed part-way or bad samples */
 	IS_AUDIO_TOO_LONG,			/* is_audio_decode(): more than max_frames */
 	IS_AUDIO_NO_MEMORY,
-	IS_AUDIO_SOURCE_ERROR		/* the caller's read callback failed */
+	IS_AUDIO_SOURCE_ERROR,		/* the caller's read callback failed */
+	IS_AUDIO_NOT_FINITE,		/* embed.c: a network gave a non-finite output */
+	IS_AUDIO_STOPPED			/* embed.c: the interrupt callback stopped a pass */
 } is_audio_status;
 
 typedef struct is_audio_error
