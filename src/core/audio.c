@@ -1,5 +1,6 @@
 #include "audio.h"
 #include "audio_vio.h"
+#include "audio_ogg.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -208,9 +209,13 @@ open_sndfile(is_audio_stream *s, is_audio_error *err)
 	SF_VIRTUAL_IO vio = {vio_length, vio_seek, vio_read, vio_write, vio_tell};
 	SF_INFO		sfi = {0};
 	is_audio_info *info = &s->info;
+	is_audio_status st;
 
 	if (s->src.length <= 0)
 		return is_audio_set_error(err, IS_AUDIO_EMPTY, "audio data is empty");
+	st = is_ogg_check_headers(&s->src, err);
+	if (st != IS_AUDIO_OK)
+		return st;
 	s->sf = sf_open_virtual(&vio, SFM_READ, &sfi, s);
 	if (s->source_failed)
 		return is_audio_set_error(err, IS_AUDIO_SOURCE_ERROR, "could not read the audio data");
