@@ -1,6 +1,6 @@
 #include "audio.h"
 #include "audio_vio.h"
-#include "audio_ogg.h"
+#include "audio_sniff.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -213,7 +213,7 @@ open_sndfile(is_audio_stream *s, is_audio_error *err)
 
 	if (s->src.length <= 0)
 		return is_audio_set_error(err, IS_AUDIO_EMPTY, "audio data is empty");
-	st = is_ogg_check_headers(&s->src, err);
+	st = is_audio_sniff(&s->src, err);
 	if (st != IS_AUDIO_OK)
 		return st;
 	s->sf = sf_open_virtual(&vio, SFM_READ, &sfi, s);

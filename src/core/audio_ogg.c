@@ -1,4 +1,5 @@
 #include "audio_ogg.h"
+#include "audio_sniff.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,28 +37,6 @@ static uint32_t
 le32(const unsigned char *p)
 {
 	return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-/* n bytes at offset, or false at the end of the source or on a read error. */
-static bool
-read_full(const is_audio_source *src, int64_t at, void *buf, size_t n, bool *failed)
-{
-	size_t		got = 0;
-
-	if (at < 0 || at > src->length || (int64_t) n > src->length - at)
-		return false;
-	while (got < n)
-	{
-		ssize_t		r = src->read_at(src->ctx, at + (int64_t) got, (char *) buf + got, n - got);
-
-		if (r <= 0)
-		{
-			*failed = r < 0;
-			return false;
-		}
-		got += (size_t) r;
-	}
-	return true;
 }
 
 /* The length-prefixed strings of a Vorbis or Opus comment header from byte at. */
@@ -142,17 +121,17 @@ walk_page(ogg_walk *w, uint32_t *serial, bool *failed)
 	uint32_t	crc;
 	const char *bad = NULL;
 
-	if (!read_full(w->src, w->pos, hdr, 27, failed) || memcmp(hdr, "OggS", 4) != 0 || hdr[4] != 0)
+	if (!is_audio_read_exact(w->src, w->pos, hdr, 27, failed) || memcmp(hdr, "OggS", 4) != 0 || hdr[4] != 0)
 		return *failed ? NULL : "the header pages are truncated or not Ogg pages";
 	nseg = hdr[26];
-	if (!read_full(w->src, w->pos + 27, hdr + 27, nseg, failed))
+	if (!is_audio_read_exact(w->src, w->pos + 27, hdr + 27, nseg, failed))
 		return *failed ? NULL : "the header pages are truncated";
 	for (size_t i = 0; i < nseg; i++)
 		body_len += hdr[27 + i];
 	body = malloc(body_len ? body_len : 1);
 	if (!body)
 		return "out of memory";
-	if (!read_full(w->src, w->pos + 27 + (int64_t) nseg, body, body_len, failed))
+	if (!is_audio_read_exact(w->src, w->pos + 27 + (int64_t) nseg, body, body_len, failed))
 	{
 		free(body);
 		return *failed ? NULL : "the header pages are truncated";
@@ -199,7 +178,7 @@ is_ogg_check_headers(const is_audio_source *src, is_audio_error *err)
 	uint32_t	serial = 0;
 	const char *bad = NULL;
 
-	if (!read_full(src, 0, magic, 4, &failed) || memcmp(magic, "OggS", 4) != 0)
+	if (!is_audio_read_exact(src, 0, magic, 4, &failed) || memcmp(magic, "OggS", 4) != 0)
 		return failed ? is_audio_set_error(err, IS_AUDIO_SOURCE_ERROR, "could not read the audio data")
 			: IS_AUDIO_OK;
 	for (int page = 0; !bad && !failed && more_headers(&w); page++)
