@@ -121,6 +121,6 @@ is_audio_sniff(const is_audio_source *src, is_audio_error *err)
 		return IS_AUDIO_OK;
 	if (failed)
 		return is_audio_set_error(err, IS_AUDIO_SOURCE_ERROR, "could not read the audio data");
-	return is_audio_set_error(err, IS_AUDIO_UNRECOGNISED,
-							  "not a recognised audio file (WAV, FLAC, OGG, AIFF, CAF, W64 or RF64)");
+	/* libsndfile's words for it, which users and tests already know */
+	return is_audio_set_error(err, IS_AUDIO_UNRECOGNISED, "not a recognised audio file: Format not recognised.");
 }
