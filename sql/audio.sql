@@ -81,13 +81,13 @@ RESET instsim.max_model_arena;
 SELECT instsim_model_load(repeat('n', 64), f('model1'));
 SELECT instsim_embed(f('chord.flac'), repeat('n', 128));
 \set VERBOSITY default
-SELECT instsim_model_load('nyquist', reseal(overlay(f('model1') PLACING '30000'::bytea
-       FROM position(convert_to('f_max\":22050', 'UTF8') IN f('model1')) + 8 FOR 5)));
-SELECT instsim_model_load('overflow', huge_weights(f('model1')));
+SELECT instsim_model_load(repeat('n', 64), f('model1'));
 SET instsim.max_model_gflops = 0.01;
 SELECT instsim_model_load('costly', f('model1'));
 RESET instsim.max_model_gflops;
-SELECT instsim_model_load(repeat('n', 64), f('model1'));
+SELECT instsim_model_load('overflow', huge_weights(f('model1')));
+SELECT instsim_model_load('nyquist', reseal(overlay(f('model1') PLACING '30000'::bytea
+       FROM position(convert_to('f_max\":22050', 'UTF8') IN f('model1')) + 8 FOR 5)));
 SELECT count(*) FROM instsim.model WHERE NOT builtin;  -- failed loads stored nothing
 -- a 63-byte name is fine
 SELECT length(instsim_model_load(repeat('n', 63), f('model1'))) AS sha_len;

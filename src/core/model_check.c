@@ -6,37 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct probe
-{
-	float	   *x;
-	size_t		n,
-				at;
-} probe;
-
-static ssize_t
-probe_read(void *ctx, float *buf, size_t max, is_audio_error *err)
-{
-	probe	   *p = ctx;
-	size_t		k = p->n - p->at < max ? p->n - p->at : max;
-
-	memcpy(buf, p->x + p->at, k * sizeof(float));
-	p->at += k;
-	return (ssize_t) k;
-}
-
 /* One segment: three partials an octave apart over LCG noise, about -9 dBFS. */
 static void
-probe_fill(probe *p, const is_frontend *fe)
+probe_fill(float *x, size_t n, const is_frontend *fe)
 {
 	uint32_t	s = 12345;
 
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < n; i++)
 	{
 		double		t = (double) i / fe->sample_rate;
 
 		s = s * 1664525u + 1013904223u;
-		p->x[i] = (float) (0.4 * sin(2 * M_PI * 220.0 * t) + 0.25 * sin(2 * M_PI * 440.0 * t) +
-						   0.15 * sin(2 * M_PI * 880.0 * t) + 0.2 * ((double) s / 4294967296.0 - 0.5));
+		x[i] = (float) (0.4 * sin(2 * M_PI * 220.0 * t) + 0.25 * sin(2 * M_PI * 440.0 * t) +
+						0.15 * sin(2 * M_PI * 880.0 * t) + 0.2 * ((double) s / 4294967296.0 - 0.5));
 	}
 }
 
@@ -44,24 +26,25 @@ static int
 run_probe(is_embedder *e, char *err, size_t errlen)
 {
 	const is_frontend *fe = is_embedder_frontend(e);
-	probe		p = {.n = (size_t) is_segment_samples(fe)};
+	size_t		n = (size_t) is_segment_samples(fe);
+	float	   *x = malloc(sizeof(float) * n);
+	is_sample_buffer p = {.x = x,.n = n};
 	float	   *emb = malloc(sizeof(float) * (size_t) is_embedder_dim(e));
 	is_embed_run *r;
 	is_audio_error aerr = {0};
 	int			got = -1;
 
-	p.x = malloc(sizeof(float) * p.n);
-	if (!p.x || !emb)
+	if (!x || !emb)
 		is_audio_set_error(&aerr, IS_AUDIO_NO_MEMORY, "out of memory");
 	else
 	{
-		probe_fill(&p, fe);
-		r = is_embed_begin(e, probe_read, &p, 1, &aerr);
+		probe_fill(x, n, fe);
+		r = is_embed_begin(e, is_segment_read_buffer, &p, 1, &aerr);
 		if (r)
 			got = is_embed_next(r, emb, NULL, NULL, &aerr);
 		is_embed_end(r);
 	}
-	free(p.x);
+	free(x);
 	free(emb);
 	if (got < 0)
 		return is_fail(err, errlen, "probe input: %s", aerr.message);

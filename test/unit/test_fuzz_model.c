@@ -68,31 +68,13 @@ mutate(unsigned char *buf, size_t *len, size_t cap)
 	}
 }
 
-typedef struct samples
-{
-	float	   *x;
-	size_t		n,
-				at;
-} samples;
-
-static ssize_t
-read_samples(void *ctx, float *buf, size_t max, is_audio_error *err)
-{
-	samples    *s = ctx;
-	size_t		k = s->n - s->at < max ? s->n - s->at : max;
-
-	memcpy(buf, s->x + s->at, k * sizeof(float));
-	s->at += k;
-	return (ssize_t) k;
-}
-
 /*
  * A model that passed every check embeds 4.5 s of noise (not the probe's
  * chord): finite unit-length vectors (the synthetic table ends in l2norm,
  * which a mutant cannot drop without changing a tensor) or IS_AUDIO_NOT_FINITE.
  */
 static int
-embeds_soundly(const is_model *m, samples *audio, int *overflowed)
+embeds_soundly(const is_model *m, is_sample_buffer *audio, int *overflowed)
 {
 	char		err[256];
 	is_embedder *e = is_embedder_new(m, 4, 1, err, sizeof(err));
@@ -108,7 +90,7 @@ embeds_soundly(const is_model *m, samples *audio, int *overflowed)
 	dim = is_embedder_dim(e);
 	emb = malloc(sizeof(float) * 4 * dim);
 	audio->at = 0;
-	r = is_embed_begin(e, read_samples, audio, 0, &aerr);
+	r = is_embed_begin(e, is_segment_read_buffer, audio, 0, &aerr);
 	n = r ? is_embed_next(r, emb, NULL, NULL, &aerr) : -1;
 	if (n < 0)
 	{
@@ -147,7 +129,8 @@ main(void)
 			   *out;
 	is_model_limits lim = {.max_batch = 1, .max_arena = (size_t) IS_MODEL_DEFAULT_MAX_ARENA_MB << 20,
 	.max_flops = IS_MODEL_DEFAULT_MAX_GFLOPS * 1e9};
-	samples		noise = {.n = (size_t) (4.5 * fe.sample_rate)};
+	is_sample_buffer noise = {.n = (size_t) (4.5 * fe.sample_rate)};
+	float	   *noise_x;
 
 	if (is_model_synth(&m, "bass", &fe, 3, err, sizeof(err)) < 0 ||
 		is_model_save(&m, &orig, &orig_len, err, sizeof(err)) < 0)
@@ -157,9 +140,9 @@ main(void)
 	}
 	is_model_free(&m);
 	buf = malloc(orig_len + 64);
-	noise.x = malloc(sizeof(float) * noise.n);
+	noise.x = noise_x = malloc(sizeof(float) * noise.n);
 	for (size_t i = 0; i < noise.n; i++)
-		noise.x[i] = (float) rnd(2001) / 1000.0f - 1.0f;
+		noise_x[i] = (float) rnd(2001) / 1000.0f - 1.0f;
 	in = calloc(128 * 130, sizeof(float));
 	out = calloc(4096, sizeof(float));
 	for (int r = 0; r < ROUNDS; r++)
@@ -207,6 +190,6 @@ main(void)
 	free(orig);
 	free(in);
 	free(out);
-	free(noise.x);
+	free(noise_x);
 	return tap_done();
 }
