@@ -5,7 +5,8 @@
  * deeper checks.  The loader must return an error with a message or a model;
  * a model that also passes is_model_check (the server's load-time check) must
  * embed audio into finite, unit-length vectors or fail with the documented
- * IS_AUDIO_NOT_FINITE, never return a non-finite one.  Never crash.
+ * IS_AUDIO_NOT_FINITE, never return a non-finite one, and save and load back
+ * unchanged.  Never crash.
  * Deterministic (fixed seed).
  */
 #define _GNU_SOURCE				/* memmem in model_edit.h */
@@ -111,6 +112,27 @@ embeds_soundly(const is_model *m, is_sample_buffer *audio, int *overflowed)
 	return ok;
 }
 
+/* save(m) loads back to m: what the server stores is what it runs. */
+static int
+saves_identically(is_model *m)
+{
+	unsigned char *buf;
+	size_t		len;
+	char		err[256];
+	is_model	back;
+	int			same;
+
+	if (is_model_save(m, &buf, &len, err, sizeof(err)) < 0)
+		return 0;
+	same = is_model_load(&back, buf, len, err, sizeof(err)) == 0 &&
+		back.net.n_floats == m->net.n_floats &&
+		memcmp(back.net.params, m->net.params, m->net.n_floats * sizeof(float)) == 0 &&
+		!is_frontend_differs(&back.fe, &m->fe, err, sizeof(err)) && strcmp(back.instrument, m->instrument) == 0;
+	is_model_free(&back);
+	free(buf);
+	return same;
+}
+
 int
 main(void)
 {
@@ -124,7 +146,8 @@ main(void)
 				accepted = 0,
 				overflowed = 0,
 				ran = 1,
-				sound = 1;
+				sound = 1,
+				round_trip = 1;
 	float	   *in,
 			   *out;
 	is_model_limits lim = {.max_batch = 1, .max_arena = (size_t) IS_MODEL_DEFAULT_MAX_ARENA_MB << 20,
@@ -172,6 +195,7 @@ main(void)
 			{
 				accepted++;
 				sound &= embeds_soundly(&m, &noise, &overflowed);
+				round_trip &= saves_identically(&m);
 			}
 			else
 				sound &= (rc == -1 || rc == IS_MODEL_OVER_LIMIT) && err[0];
@@ -184,6 +208,7 @@ main(void)
 	tap_ok(ran, "every rejection has a message and every loaded model runs");
 	tap_ok(sound, "every model that passes is_model_check embeds into finite unit vectors or says it overflows; "
 		   "every refusal is documented");
+	tap_ok(round_trip, "every accepted model saves and loads back to the same parameters and metadata");
 	tap_diag("%d of %d mutants still loaded (changed weights with a valid checksum), %d passed "
 			 "is_model_check, %d of them overflowed on noise", loaded, ROUNDS, accepted, overflowed);
 	free(buf);

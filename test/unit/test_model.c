@@ -192,8 +192,16 @@ test_header_edits(void)
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++)
 		expect_edit_fail(edits[i].from, edits[i].to, edits[i].want, edits[i].what);
 
+	/* a NaN weight, checksum redone: the network would only ever give NaN */
+	buf = malloc(model_len);
+	memcpy(buf, model_buf, model_len);
+	memcpy(buf + 8 + edit_hlen(buf) + 4, "\x00\x00\xc0\x7f", 4);
+	edit_reseal(buf, model_len);
+	expect_fail(buf, model_len, "not finite", "non-finite parameter");
+	free(buf);
+
 	{
-		size_t		len;
+		size_t		len = 0;
 		unsigned char *b = edit_header(model_buf, model_len, "\"instrument\":\"drums\"", "\"instrument\":\"bass!\"", &len);
 		unsigned char *hex = (unsigned char *) memmem(b + 8, edit_hlen(b), "\"sha256\":\"", 10) + 10;
 
