@@ -3,6 +3,8 @@
 -- and instsim-makemodel), loaded client-side with \lo_import.
 \getenv fixtures INSTSIM_FIXTURES
 CREATE TABLE files (name text PRIMARY KEY, data bytea NOT NULL);
+-- audio is read in slices only from uncompressed values (see below)
+ALTER TABLE files ALTER COLUMN data SET STORAGE EXTERNAL;
 \lo_import :fixtures/model1.safetensors
 INSERT INTO files VALUES ('model1', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
 \lo_import :fixtures/model2.safetensors
@@ -23,7 +25,22 @@ INSERT INTO files VALUES ('short.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LAST
 INSERT INTO files VALUES ('truncated.flac', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
 \lo_import :fixtures/junk.bin
 INSERT INTO files VALUES ('junk.bin', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/heavy.safetensors
+INSERT INTO files VALUES ('heavy', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\lo_import :fixtures/beat8k.wav
+INSERT INTO files VALUES ('beat8k.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
 CREATE FUNCTION f(text) RETURNS bytea LANGUAGE sql AS 'SELECT data FROM files WHERE name = $1';
+-- a model file with its checksum recomputed after an edit (format in model.h)
+CREATE FUNCTION reseal(d bytea) RETURNS bytea LANGUAGE sql AS $$
+  SELECT overlay(z PLACING convert_to(encode(sha256(z), 'hex'), 'UTF8') FROM at FOR 64)
+  FROM (SELECT position(convert_to('"sha256":"', 'UTF8') IN d) + 10 AS at) p,
+       LATERAL (SELECT overlay(d PLACING convert_to(repeat('0', 64), 'UTF8') FROM p.at FOR 64) AS z) q
+$$;
+-- the last linear layer of the default network (128 x 128 weights and 128
+-- biases, the file's last bytes) set to the float 3e38: its outputs overflow
+CREATE FUNCTION huge_weights(d bytea) RETURNS bytea LANGUAGE sql AS $$
+  SELECT reseal(overlay(d PLACING decode(repeat('e6b1617f', 16512), 'hex') FROM length(d) - 66047))
+$$;
 
 -- ---- models ---------------------------------------------------------------
 -- the shipped models, loaded by CREATE EXTENSION
@@ -48,7 +65,60 @@ SELECT instsim_embed(f('chord.flac'), 'no such model');
 \set VERBOSITY default
 SELECT instsim_model_inspect(overlay(f('model1') PLACING '\xff' FROM 4000 FOR 1));
 SELECT instsim_embed(f('chord.flac'), 'no such model');
+
+-- models that parse but cannot run are refused when loaded, not at first use
+SELECT reseal(f('model1')) = f('model1') AS reseal_is_identity;
+\set VERBOSITY sqlstate
+SELECT instsim_model_load('nyquist', reseal(overlay(f('model1') PLACING '30000'::bytea
+       FROM position(convert_to('f_max\":22050', 'UTF8') IN f('model1')) + 8 FOR 5)));
+SELECT instsim_model_load('overflow', huge_weights(f('model1')));
+SET instsim.max_model_gflops = 0.01;
+SELECT instsim_model_load('costly', f('model1'));
+RESET instsim.max_model_gflops;
+SET instsim.max_model_arena = '1MB';
+SELECT instsim_model_load('big', f('model1'));
+RESET instsim.max_model_arena;
+SELECT instsim_model_load(repeat('n', 64), f('model1'));
+SELECT instsim_embed(f('chord.flac'), repeat('n', 128));
+\set VERBOSITY default
+SELECT instsim_model_load(repeat('n', 64), f('model1'));
+SET instsim.max_model_gflops = 0.01;
+SELECT instsim_model_load('costly', f('model1'));
+RESET instsim.max_model_gflops;
+SELECT instsim_model_load('overflow', huge_weights(f('model1')));
+SELECT instsim_model_load('nyquist', reseal(overlay(f('model1') PLACING '30000'::bytea
+       FROM position(convert_to('f_max\":22050', 'UTF8') IN f('model1')) + 8 FOR 5)));
 SELECT count(*) FROM instsim.model WHERE NOT builtin;  -- failed loads stored nothing
+-- a 63-byte name is fine
+SELECT length(instsim_model_load(repeat('n', 63), f('model1'))) AS sha_len;
+SELECT instsim_embed(f('chord.flac'), repeat('n', 63)) = instsim_embed(f('chord.flac'), 'mix') AS same;
+SELECT instsim_model_drop(repeat('n', 63));
+-- a model row written around instsim_model_load whose weights overflow: an
+-- error naming the model, never a NaN embedding
+INSERT INTO instsim.model (name, instrument, params, weights, sha256)
+SELECT 'stored_overflow', 'mix', '{}', d, convert_from(substr(d, position(convert_to('"sha256":"', 'UTF8') IN d) + 10, 64), 'UTF8')
+FROM (SELECT huge_weights(f('model1')) AS d) s;
+\set VERBOSITY sqlstate
+SELECT instsim_embed(f('chord.flac'), 'stored_overflow');
+\set VERBOSITY default
+SELECT instsim_embed(f('chord.flac'), 'stored_overflow');
+DELETE FROM instsim.model WHERE name = 'stored_overflow';
+
+-- a pass is cancelled between the network's layers, not only between batches
+-- of 16 segments: a cancelled call ends far sooner than a whole one (16
+-- segments of a 4-GFLOP model); times vary too much to compare with constants
+SELECT length(instsim_model_load('heavy', f('heavy'))) AS sha_len;
+SELECT embedding_dims(instsim_embed(f('beat8k.wav'), 'heavy')) AS dims;  -- warm the model cache
+SELECT clock_timestamp() AS t0 \gset
+SELECT embedding_dims(instsim_embed(f('beat8k.wav'), 'heavy')) AS dims;
+SELECT clock_timestamp() - :'t0' AS whole_call \gset
+SET statement_timeout = '20ms';
+SELECT clock_timestamp() AS t0 \gset
+SELECT instsim_embed(f('beat8k.wav'), 'heavy');
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0' < :'whole_call'::interval / 2 AS cancelled_between_layers;
+SELECT instsim_model_drop('heavy');
+DELETE FROM files WHERE name IN ('heavy', 'beat8k.wav');
 
 -- ---- audio ----------------------------------------------------------------
 SELECT name, i.sample_rate, i.channels, i.frames, round(i.seconds::numeric, 3) AS seconds, i.format
@@ -65,6 +135,20 @@ SELECT instsim_embed('\x00');
 SELECT instsim_embed(f('truncated.flac'));
 \set VERBOSITY default
 SELECT instsim_embed(f('junk.bin'));
+
+-- a compressed value cannot be read in slices: once per session, a NOTICE
+-- recommends STORAGE EXTERNAL (100 s of silence, 8-kHz 16-bit mono WAV)
+CREATE TABLE packed (audio bytea);
+CREATE TABLE sliced (audio bytea);
+ALTER TABLE sliced ALTER COLUMN audio SET STORAGE EXTERNAL;
+INSERT INTO packed SELECT decode('52494646246a180057415645666d74201000000001000100401f0000803e000002001000'
+                                 || '64617461006a1800' || repeat('00', 1600000), 'hex');
+INSERT INTO sliced SELECT audio FROM packed;
+SELECT pg_column_size(audio) < 100000 AS compressed FROM packed;
+SELECT i.frames FROM sliced, instsim_audio_info(audio) i;
+SELECT i.frames FROM packed, instsim_audio_info(audio) i;
+SELECT i.frames FROM packed, instsim_audio_info(audio) i;
+DROP TABLE packed, sliced;
 
 -- track embeddings: unit length; NULL without an audible 3-s segment
 SELECT name, embedding_dims(e) AS dims, round(embedding_norm(e)::numeric, 5) AS norm

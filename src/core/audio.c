@@ -1,5 +1,6 @@
 #include "audio.h"
 #include "audio_vio.h"
+#include "audio_sniff.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -79,6 +80,10 @@ is_audio_status_name(is_audio_status status)
 			return "out of memory";
 		case IS_AUDIO_SOURCE_ERROR:
 			return "source read error";
+		case IS_AUDIO_NOT_FINITE:
+			return "non-finite embedding";
+		case IS_AUDIO_STOPPED:
+			return "stopped";
 	}
 	return "unknown status";
 }
@@ -204,9 +209,13 @@ open_sndfile(is_audio_stream *s, is_audio_error *err)
 	SF_VIRTUAL_IO vio = {vio_length, vio_seek, vio_read, vio_write, vio_tell};
 	SF_INFO		sfi = {0};
 	is_audio_info *info = &s->info;
+	is_audio_status st;
 
 	if (s->src.length <= 0)
 		return is_audio_set_error(err, IS_AUDIO_EMPTY, "audio data is empty");
+	st = is_audio_sniff(&s->src, err);
+	if (st != IS_AUDIO_OK)
+		return st;
 	s->sf = sf_open_virtual(&vio, SFM_READ, &sfi, s);
 	if (s->source_failed)
 		return is_audio_set_error(err, IS_AUDIO_SOURCE_ERROR, "could not read the audio data");

@@ -24,10 +24,12 @@
  * capped by its max_frames argument.
  *
  * No function aborts or prints: every failure returns a status and fills
- * is_audio_error with a message fit to show a user.  Known upstream defect:
- * libsndfile 1.2.0 / libvorbis leak about 6 KiB (malloc, outside any
- * PostgreSQL memory context) per malformed OGG file that fails to open
- * (vorbis_info_init on the open error path; test_fuzz_audio under ASan).
+ * is_audio_error with a message fit to show a user.  Upstream defect guarded
+ * against: libsndfile 1.2.0 leaks about 6 KiB (libvorbis's codec setup,
+ * malloc'd outside any PostgreSQL memory context) per OGG file it fails to
+ * open, so audio_ogg.c refuses damaged OGG headers before libsndfile opens
+ * them.  A file crafted with valid CRCs and a malformed Vorbis setup header
+ * still reaches that path.
  */
 #ifndef INSTSIM_AUDIO_H
 #define INSTSIM_AUDIO_H
@@ -56,7 +58,9 @@ typedef enum is_audio_status
 	IS_AUDIO_CORRUPT,			/* decoding failed part-way or bad samples */
 	IS_AUDIO_TOO_LONG,			/* is_audio_decode(): more than max_frames */
 	IS_AUDIO_NO_MEMORY,
-	IS_AUDIO_SOURCE_ERROR		/* the caller's read callback failed */
+	IS_AUDIO_SOURCE_ERROR,		/* the caller's read callback failed */
+	IS_AUDIO_NOT_FINITE,		/* embed.c: a network gave a non-finite output */
+	IS_AUDIO_STOPPED			/* embed.c: the interrupt callback stopped a pass */
 } is_audio_status;
 
 typedef struct is_audio_error

@@ -24,14 +24,27 @@ struct is_embed_run
 	is_segmenter *sg;
 	int			batch;			/* smallest max_batch of the embedders */
 	int			n_models;
+	/* a batch whose mel images are made but not yet through every network */
+	int			pending;		/* its segments; 0 when none */
+	int			next_model;		/* the first network it has not been through */
+	int			failed_model;	/* the network behind IS_AUDIO_NOT_FINITE */
+	double	   *start_s;		/* batch start times, for messages */
 	is_embedder *e[];			/* e[0]'s mel context and buffer serve all */
 };
 
 is_embedder *
 is_embedder_new(const is_model *m, int max_batch, int threads, char *err, size_t errlen)
 {
-	is_embedder *e = calloc(1, sizeof(is_embedder));
 	is_infer_opts opts = {.max_batch = max_batch, .threads = threads, .conv = IS_CONV_AUTO};
+
+	return is_embedder_new_opts(m, &opts, err, errlen);
+}
+
+is_embedder *
+is_embedder_new_opts(const is_model *m, const is_infer_opts *opts, char *err, size_t errlen)
+{
+	is_embedder *e = calloc(1, sizeof(is_embedder));
+	int			max_batch = opts->max_batch;
 
 	if (!e)
 	{
@@ -53,7 +66,7 @@ is_embedder_new(const is_model *m, int max_batch, int threads, char *err, size_t
 				 is_mel_frames(e->mel));
 		goto fail;
 	}
-	e->plan = is_infer_create(&m->net, &opts, err, errlen);
+	e->plan = is_infer_create(&m->net, opts, err, errlen);
 	if (!e->plan)
 		goto fail;
 	e->mel_buf = malloc(sizeof(float) * (size_t) max_batch * e->mel_size);
@@ -67,6 +80,12 @@ is_embedder_new(const is_model *m, int max_batch, int threads, char *err, size_t
 fail:
 	is_embedder_free(e);
 	return NULL;
+}
+
+void
+is_embedder_set_interrupt(is_embedder *e, is_interrupt_fn fn, void *arg)
+{
+	is_infer_set_interrupt(e->plan, fn, arg);
 }
 
 void
@@ -171,8 +190,16 @@ is_embed_begin_multi(is_embedder *const *e, int n_models, is_sample_reader read,
 		if (e[m]->max_batch < r->batch)
 			r->batch = e[m]->max_batch;
 	}
+	r->start_s = malloc(sizeof(double) * (size_t) r->batch);
+	if (!r->start_s)
+	{
+		is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "out of memory");
+		free(r);
+		return NULL;
+	}
 	if (is_segmenter_new(&e[0]->fe, max_segments, read, read_ctx, &r->sg, err) != IS_AUDIO_OK)
 	{
+		free(r->start_s);
 		free(r);
 		return NULL;
 	}
@@ -186,13 +213,12 @@ is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx, int max_se
 	return is_embed_begin_multi(&e, 1, read, read_ctx, max_segments, err);
 }
 
-int
-is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *start_s,
-					is_audio_error *err)
+/* The next batch's mel images into e[0]'s buffer; the segment count, or -1. */
+static int
+next_images(is_embed_run *r, int64_t *index, double *start_s, is_audio_error *err)
 {
 	is_embedder *first = r->e[0];
 	int			n = 0;
-	char		msg[256];
 
 	while (n < r->batch)
 	{
@@ -208,17 +234,75 @@ is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *
 			index[n] = seg.index;
 		if (start_s)
 			start_s[n] = seg.start_s;
+		r->start_s[n] = seg.start_s;
 		n++;
 	}
+	return n;
+}
+
+/*
+ * A network whose weights overflow gives inf or NaN, which would poison every
+ * distance computed from the embedding: refused, naming the first segment.
+ */
+static int
+check_finite(is_embed_run *r, int m, const float *emb, int n, is_audio_error *err)
+{
+	int			dim = r->e[m]->dim;
+
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < dim; d++)
+			if (!isfinite(emb[(size_t) i * dim + d]))
+			{
+				r->failed_model = m;
+				is_audio_set_error(err, IS_AUDIO_NOT_FINITE,
+								   "the network gave a non-finite embedding for the segment at %.1f s",
+								   r->start_s[i]);
+				return -1;
+			}
+	return 0;
+}
+
+int
+is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *start_s,
+					is_audio_error *err)
+{
+	int			n = r->pending;
+	char		msg[256];
+
 	if (n == 0)
-		return 0;
-	for (int m = 0; m < r->n_models; m++)
-		if (is_infer_run(r->e[m]->plan, first->mel_buf, n, emb[m], msg, sizeof(msg)) != 0)
+	{
+		n = next_images(r, index, start_s, err);
+		if (n <= 0)
+			return n;
+		r->next_model = 0;
+	}
+	r->pending = n;
+	for (; r->next_model < r->n_models; r->next_model++)
+	{
+		int			m = r->next_model;
+		int			rc = is_infer_run(r->e[m]->plan, r->e[0]->mel_buf, n, emb[m], msg, sizeof(msg));
+
+		if (rc == IS_INFER_STOPPED)
+		{
+			is_audio_set_error(err, IS_AUDIO_STOPPED, "stopped by the interrupt callback");
+			return -1;
+		}
+		if (rc != 0)
 		{
 			is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "%s", msg);
 			return -1;
 		}
+		if (check_finite(r, m, emb[m], n, err) < 0)
+			return -1;
+	}
+	r->pending = 0;
 	return n;
+}
+
+int
+is_embed_failed_model(const is_embed_run *r)
+{
+	return r->failed_model;
 }
 
 int
@@ -258,6 +342,7 @@ is_embed_end(is_embed_run *r)
 	if (!r)
 		return;
 	is_segmenter_free(r->sg);
+	free(r->start_s);
 	free(r);
 }
 

@@ -32,6 +32,11 @@ typedef struct is_embed_run is_embed_run;
 /* Copies what it needs from m: the model may be freed afterwards. */
 is_embedder *is_embedder_new(const is_model *m, int max_batch, int threads,
 							 char *err, size_t errlen);
+/* The same with every inference option (e.g. an arena limit). */
+is_embedder *is_embedder_new_opts(const is_model *m, const is_infer_opts *opts,
+								  char *err, size_t errlen);
+/* Interrupt callback of the embedder's network (see is_infer_set_interrupt). */
+void		is_embedder_set_interrupt(is_embedder *e, is_interrupt_fn fn, void *arg);
 void		is_embedder_free(is_embedder *e);
 
 int			is_embedder_dim(const is_embedder *e);
@@ -63,10 +68,15 @@ is_embed_run *is_embed_begin_multi(is_embedder *const *e, int n_models,
  * Embeds up to the smallest max_batch of the run's embedders further
  * non-silent segments: emb[m] receives n x dim floats from model m, index /
  * start_s (either may be NULL) each segment's window number and start time.
- * Returns n (0 at the end) or -1 with err set.
+ * Returns n (0 at the end) or -1 with err set.  Every output is finite: a
+ * network that overflows fails with IS_AUDIO_NOT_FINITE (is_embed_failed_model
+ * tells which).  IS_AUDIO_STOPPED means an interrupt callback stopped a pass:
+ * the run stays usable, and the next call with the same buffers resumes the
+ * same batch.
  */
 int			is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index,
 								double *start_s, is_audio_error *err);
+int			is_embed_failed_model(const is_embed_run *r);
 
 /* The one-model case of the two above. */
 is_embed_run *is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx,

@@ -10,6 +10,7 @@
 #include "model_meta.h"
 
 #include <errno.h>
+#include <math.h>
 #include <nettle/sha2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,6 +172,9 @@ load_tensors(is_model *m, json_object *hdr, const unsigned char *data, uint64_t 
 		{
 			found[idx] = 1;
 			read_f32(t.data, data + spans[ns - 1].begin, t.count);
+			for (size_t k = 0; rc == 0 && k < t.count; k++)
+				if (!isfinite(t.data[k]))
+					rc = is_fail(err, errlen, "tensor %s: element %zu is not finite", name, k);
 		}
 	}
 	for (int i = 0; rc == 0 && i < nt; i++)

@@ -203,6 +203,9 @@ decode_frontend(is_frontend *fe, const char *text, char *err, size_t errlen)
 	}
 	if (rc == 0 && !(fe->f_max > fe->f_min && fe->hop_length <= fe->n_fft))
 		rc = is_fail(err, errlen, "frontend needs f_min < f_max and hop_length <= n_fft");
+	if (rc == 0 && fe->f_max > fe->sample_rate / 2.0)
+		rc = is_fail(err, errlen, "frontend f_max = %g is above the Nyquist frequency %g of sample_rate %d",
+					 fe->f_max, fe->sample_rate / 2.0, fe->sample_rate);
 	json_object_put(o);
 	return rc;
 }

@@ -125,11 +125,19 @@ typedef struct is_infer_opts
 								 * openblas_set_num_threads(1)). */
 	is_conv_kind conv;			/* IS_CONV_AUTO honours env INSTSIM_CONV_KERNEL
 								 * (auto, gemm, avx2, avx512, wino-avx2, wino-avx512) */
+	size_t		max_arena;		/* bytes; 0 means IS_INFER_MAX_ARENA */
 } is_infer_opts;
+
+/*
+ * Asked between layers, on the caller's thread only, whether to stop the pass
+ * (e.g. a query was cancelled): nonzero stops it.  The callback must return;
+ * it must not longjmp, since helper threads may be inside the pass.
+ */
+typedef int (*is_interrupt_fn) (void *arg);
 
 typedef struct is_infer is_infer;
 
-/* Plans larger than this are refused, so a hostile layer table cannot exhaust memory. */
+/* Plans larger than this (or opts.max_arena) are refused, so a hostile layer table cannot exhaust memory. */
 #define IS_INFER_MAX_ARENA ((size_t) 2 << 30)
 
 /*
@@ -140,6 +148,9 @@ typedef struct is_infer is_infer;
 is_infer   *is_infer_create(const is_net *net, const is_infer_opts *opts,
 							char *err, size_t errlen);
 void		is_infer_free(is_infer *plan);
+/* The arena bytes is_infer_create would allocate for these options; 0 or -1. */
+int			is_infer_plan_bytes(const is_net *net, const is_infer_opts *opts, size_t *bytes,
+								char *err, size_t errlen);
 size_t		is_infer_arena_bytes(const is_infer *plan);
 /*
  * The kernel chosen for the k-th convolution (k counts convolutions only).
@@ -150,9 +161,17 @@ size_t		is_infer_arena_bytes(const is_infer *plan);
  */
 is_conv_kind is_infer_conv_kind(const is_infer *plan, int k);
 
+/* Installs fn (NULL: none), polled by every later is_infer_run between layers. */
+void		is_infer_set_interrupt(is_infer *plan, is_interrupt_fn fn, void *arg);
+
+/* is_infer_run's result when the interrupt callback stopped the pass. */
+#define IS_INFER_STOPPED 1
+
 /*
  * Forward pass of n inputs (n x in_c x in_h x in_w) into n x out_dim outputs.
- * Returns 0, or -1 with a message on bad arguments (n < 0, NULL buffers).
+ * Returns 0; IS_INFER_STOPPED when the interrupt callback asked to stop (every
+ * thread has then left the pass and the outputs are undefined); or -1 with a
+ * message on bad arguments (n < 0, NULL buffers).
  * Not reentrant on one plan: one plan per concurrent caller.
  */
 int			is_infer_run(is_infer *plan, const float *in, int n, float *out,

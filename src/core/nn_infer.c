@@ -14,6 +14,12 @@
  * one thread no thread is created and no lock is taken.  Workers persist for
  * the plan's lifetime (workers.c: between passes they spin briefly, then
  * sleep; at a barrier they spin, then yield).
+ *
+ * Interrupts: after every convolution the caller's thread (worker 0) asks the
+ * plan's interrupt callback whether to stop.  Its answer is published as the
+ * step it was given at; in the barrier mode every worker reads it after the
+ * barrier that follows, so all leave at the same layer and none is left
+ * waiting at a barrier.  The pass then returns normally to the caller.
  */
 #include "nn.h"
 #include "errmsg.h"
@@ -21,6 +27,7 @@
 #include "workers.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +73,10 @@ struct is_infer
 	const float *in;
 	float	   *out;
 	int			n;
+	int			stop_step;		/* INT_MAX, or the step at which worker 0 stopped */
 
+	is_interrupt_fn interrupt;
+	void	   *interrupt_arg;
 	is_workers *workers;		/* threads - 1 helper threads (workers.c) */
 };
 
@@ -395,6 +405,20 @@ run_conv(is_infer *p, const op *o, int t)
 	}
 }
 
+/* Worker 0 alone calls the callback: the server's may only run on its own thread. */
+static void
+poll_stop(is_infer *p, int t, int step)
+{
+	if (t == 0 && p->interrupt && p->stop_step == INT_MAX && p->interrupt(p->interrupt_arg))
+		__atomic_store_n(&p->stop_step, step, __ATOMIC_RELEASE);
+}
+
+static int
+stop_seen(is_infer *p, int step)
+{
+	return __atomic_load_n(&p->stop_step, __ATOMIC_ACQUIRE) <= step;
+}
+
 /*
  * The feature-map layers for worker t, whose images are [a, b).  When every
  * worker has an image, image by image through all convolutions: an image's
@@ -407,22 +431,31 @@ run_maps(is_infer *p, int t, int a, int b)
 {
 	if (p->n >= p->threads)
 	{
+		/* no barrier here: a worker leaves as soon as it sees the stop */
 		for (int n = a; n < b; n++)
 		{
 			copy_input(p, n, n + 1);
 			for (int i = 0; i < p->n_ops; i++)
 				if (p->ops[i].kind == OP_CONV)
+				{
 					conv_rows(p, &p->ops[i], n, 0, p->ops[i].conv.out.h, t);
+					poll_stop(p, t, 0);
+					if (stop_seen(p, 0))
+						return;
+				}
 		}
 		return;					/* GAP and the head stay on the same images */
 	}
 	copy_input(p, a, b);
 	sync_workers(p);
-	for (int i = 0; i < p->n_ops; i++)
+	for (int i = 0, step = 0; i < p->n_ops; i++)
 		if (p->ops[i].kind == OP_CONV)
 		{
 			run_conv(p, &p->ops[i], t);
+			poll_stop(p, t, ++step);
 			sync_workers(p);
+			if (stop_seen(p, step))
+				return;
 		}
 }
 
@@ -525,6 +558,8 @@ run_share(is_infer *p, int t)
 
 	is_work_range(p->n, t, p->threads, &a, &b);
 	run_maps(p, t, a, b);
+	if (stop_seen(p, INT_MAX - 1))
+		return;
 	for (int i = 0; i < p->n_ops; i++)
 	{
 		const op   *o = &p->ops[i];
@@ -560,8 +595,9 @@ is_infer_free(is_infer *p)
 	free(p);
 }
 
-is_infer *
-is_infer_create(const is_net *net, const is_infer_opts *opts, char *err, size_t errlen)
+/* The plan up to its layout: operations and arena size, no arena yet. */
+static is_infer *
+plan_layout(const is_net *net, const is_infer_opts *opts, char *err, size_t errlen)
 {
 	is_conv_kind want = opts->conv;
 	const char *env = getenv("INSTSIM_CONV_KERNEL");
@@ -590,10 +626,34 @@ is_infer_create(const is_net *net, const is_infer_opts *opts, char *err, size_t 
 		return NULL;
 	}
 	layout(p);
-	if (p->arena_floats > IS_INFER_MAX_ARENA / sizeof(float))
+	return p;
+}
+
+int
+is_infer_plan_bytes(const is_net *net, const is_infer_opts *opts, size_t *bytes,
+					char *err, size_t errlen)
+{
+	is_infer   *p = plan_layout(net, opts, err, errlen);
+
+	if (!p)
+		return -1;
+	*bytes = p->arena_floats * sizeof(float);
+	is_infer_free(p);
+	return 0;
+}
+
+is_infer *
+is_infer_create(const is_net *net, const is_infer_opts *opts, char *err, size_t errlen)
+{
+	size_t		max_arena = opts->max_arena ? opts->max_arena : IS_INFER_MAX_ARENA;
+	is_infer   *p = plan_layout(net, opts, err, errlen);
+
+	if (!p)
+		return NULL;
+	if (p->arena_floats > max_arena / sizeof(float))
 	{
 		is_fail(err, errlen, "the network needs a %zu-MB arena for batch %d, more than the %zu-MB limit",
-				p->arena_floats * sizeof(float) >> 20, p->max_batch, IS_INFER_MAX_ARENA >> 20);
+				p->arena_floats * sizeof(float) >> 20, p->max_batch, max_arena >> 20);
 		is_infer_free(p);
 		return NULL;
 	}
@@ -621,6 +681,13 @@ is_infer_arena_bytes(const is_infer *p)
 	return p->arena_floats * sizeof(float);
 }
 
+void
+is_infer_set_interrupt(is_infer *p, is_interrupt_fn fn, void *arg)
+{
+	p->interrupt = fn;
+	p->interrupt_arg = arg;
+}
+
 is_conv_kind
 is_infer_conv_kind(const is_infer *p, int k)
 {
@@ -642,7 +709,10 @@ is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t 
 		p->in = in + (size_t) done * in_floats;
 		p->out = out + (size_t) done * p->out_dim;
 		p->n = n - done < p->max_batch ? n - done : p->max_batch;
+		p->stop_step = INT_MAX;
 		is_workers_run(p->workers, share_worker, p);
+		if (p->stop_step != INT_MAX)
+			return IS_INFER_STOPPED;
 	}
 	return 0;
 }

@@ -53,6 +53,17 @@ is_segment_read_stream(void *stream, float *buf, size_t max, is_audio_error *err
 	return is_audio_read(stream, buf, max, err);
 }
 
+ssize_t
+is_segment_read_buffer(void *buffer, float *buf, size_t max, is_audio_error *err)
+{
+	is_sample_buffer *b = buffer;
+	size_t		k = b->n - b->at < max ? b->n - b->at : max;
+
+	memcpy(buf, b->x + b->at, k * sizeof(float));
+	b->at += k;
+	return (ssize_t) k;
+}
+
 is_audio_status
 is_segmenter_new(const is_frontend *fe, int max_segments, is_sample_reader read,
 				 void *read_ctx, is_segmenter **out, is_audio_error *err)

@@ -40,6 +40,18 @@ typedef ssize_t (*is_sample_reader) (void *ctx, float *buf, size_t max,
 ssize_t		is_segment_read_stream(void *stream, float *buf, size_t max,
 								   is_audio_error *err);
 
+/* Samples in memory, read from at onwards; the context of is_segment_read_buffer. */
+typedef struct is_sample_buffer
+{
+	const float *x;
+	size_t		n,
+				at;
+} is_sample_buffer;
+
+/* is_sample_reader over an is_sample_buffer (pass it as ctx). */
+ssize_t		is_segment_read_buffer(void *buffer, float *buf, size_t max,
+								   is_audio_error *err);
+
 typedef struct is_segment
 {
 	int64_t		index;			/* window number k, counting silent ones too */

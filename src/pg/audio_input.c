@@ -9,6 +9,8 @@
 /* TOAST bytes fetched per slice: libsndfile reads a few KB at a time. */
 #define SLICE_BYTES (1024 * 1024)
 
+static bool compressed_notice_sent = false;
+
 struct AudioInput
 {
 	is_audio_stream *stream;
@@ -118,6 +120,27 @@ audio_input_error(AudioInput *in, const is_audio_error *err)
 			 errhint("instsim reads WAV, FLAC, OGG (Vorbis/Opus) and AIFF files stored as bytea.")));
 }
 
+/*
+ * A compressed value cannot be read in slices (PostgreSQL inflates it from
+ * the start), so it is detoasted whole: once per session, say so when that is
+ * more than one slice, with the fix.  Compressing audio gains little anyway.
+ */
+static void
+notice_compressed(struct varlena *raw)
+{
+	Size		size = toast_raw_datum_size(PointerGetDatum(raw)) - VARHDRSZ;
+
+	if (compressed_notice_sent || size <= SLICE_BYTES)
+		return;
+	compressed_notice_sent = true;
+	ereport(NOTICE,
+			(errmsg("compressed audio value of %zu bytes is decompressed whole in memory", size),
+			 errdetail("Uncompressed out-of-line values are read in %d-MB slices.",
+					   SLICE_BYTES >> 20),
+			 errhint("Use ALTER TABLE ... ALTER COLUMN ... SET STORAGE EXTERNAL for audio columns; "
+					 "it applies to values stored afterwards.")));
+}
+
 AudioInput *
 audio_input_open(Datum audio, int target_rate)
 {
@@ -149,6 +172,8 @@ audio_input_open(Datum audio, int target_rate)
 			return in;
 		}
 	}
+	if (VARATT_IS_EXTERNAL_ONDISK(raw) || VARATT_IS_COMPRESSED(raw))
+		notice_compressed(raw);
 	{
 		bytea	   *b = DatumGetByteaPP(audio);
 

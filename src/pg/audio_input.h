@@ -16,7 +16,8 @@ typedef struct AudioInput AudioInput;
  * Opens the (possibly toasted) bytea datum as mono audio at target_rate.  A
  * large uncompressed out-of-line value is read in slices through the TOAST
  * table, never detoasted whole; anything else is detoasted (it is small, or
- * compressed and so must be inflated anyway).  Raises an error for audio the
+ * compressed and so must be inflated anyway: a NOTICE, once per session,
+ * recommends SET STORAGE EXTERNAL when that is more than one slice).  Raises an error for audio the
  * decoder refuses.  Everything the decoder allocates is released when the
  * current memory context is reset, including after an error.
  */

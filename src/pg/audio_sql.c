@@ -1,7 +1,8 @@
 /*
  * The SQL functions that turn stored audio into embeddings.  Each is a thin
  * loop over the core pipeline (src/core/embed.c): decode, segment, log-mel,
- * CNN, checking for interrupts between batches of segments.
+ * CNN, checking for interrupts between batches of segments and, through the
+ * plan's interrupt callback (model_cache.c), between the network's layers.
  *
  * Memory per call, whatever the audio's length: the input as described in
  * audio_input.h (a 1 MiB TOAST slice for large out-of-line values), about
@@ -56,6 +57,7 @@ typedef struct EmbedCall
 {
 	AudioInput *in;
 	int			n_models;
+	char	  **models;
 	is_embedder **embedders;
 	is_embed_run *run;
 	int		   *dim;
@@ -76,6 +78,7 @@ embed_call_begin(EmbedCall *c, Datum audio, char **models, int n_models)
 	char		msg[192];
 
 	c->n_models = n_models;
+	c->models = models;
 	c->embedders = palloc(sizeof(is_embedder *) * n_models);
 	c->dim = palloc(sizeof(int) * n_models);
 	c->emb = palloc(sizeof(float *) * n_models);
@@ -112,15 +115,28 @@ embed_call_begin_one(EmbedCall *c, FunctionCallInfo fcinfo)
 	embed_call_begin(c, PG_GETARG_DATUM(0), &model, 1);
 }
 
-/* The next batch of segment embeddings, every model's; 0 at the end. */
+/*
+ * The next batch of segment embeddings, every model's; 0 at the end.  A pass
+ * the interrupt callback stopped is resumed once CHECK_FOR_INTERRUPTS has
+ * returned (it found nothing to act on after all).
+ */
 static int
 embed_call_next(EmbedCall *c)
 {
 	is_audio_error err;
 	int			n;
 
-	CHECK_FOR_INTERRUPTS();
-	n = is_embed_next_multi(c->run, c->emb, c->index, c->start, &err);
+	do
+	{
+		CHECK_FOR_INTERRUPTS();
+		n = is_embed_next_multi(c->run, c->emb, c->index, c->start, &err);
+	} while (n < 0 && err.status == IS_AUDIO_STOPPED);
+	if (n < 0 && err.status == IS_AUDIO_NOT_FINITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("model \"%s\" overflows: %s",
+						c->models[is_embed_failed_model(c->run)], err.message),
+				 errhint("The model's weights are unusable; load a retrained model.")));
 	if (n < 0)
 		audio_input_error(c->in, &err);
 	return n;

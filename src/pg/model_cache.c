@@ -13,6 +13,8 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -20,13 +22,14 @@
 #include "utils/memutils.h"
 
 #include "model_cache.h"
+#include "model_check.h"
 
-/* One segment batch: small enough to check for interrupts every few ms. */
+/* Segments per pass: instsim.max_model_arena is checked for this batch. */
 #define CACHE_MAX_BATCH 16
 
 typedef struct CachedModel
 {
-	char		name[NAMEDATALEN * 2];	/* hash key */
+	char		name[NAMEDATALEN];	/* hash key; pg_model_check_name bounds names */
 	char		sha256[65];
 	is_embedder *embedder;
 	LocalTransactionId checked_lxid;	/* command in which sha256 was checked */
@@ -35,8 +38,15 @@ typedef struct CachedModel
 
 static HTAB *model_cache;
 
-void
-pg_model_parse(const bytea *weights, is_model *m)
+static size_t
+max_arena_bytes(void)
+{
+	return (size_t) instsim_max_model_arena << 20;
+}
+
+/* The file's format only: what a backend that uses a stored model re-checks. */
+static void
+parse_format(const bytea *weights, is_model *m)
 {
 	char		err[512];
 
@@ -49,6 +59,59 @@ pg_model_parse(const bytea *weights, is_model *m)
 				 errhint("Model files are safetensors files written by instsim-train; "
 						 "a truncated or modified file fails its checksum.")));
 	}
+}
+
+void
+pg_model_parse(const bytea *weights, is_model *m)
+{
+	is_model_limits lim = {.max_batch = CACHE_MAX_BATCH, .max_arena = max_arena_bytes(),
+	.max_flops = instsim_max_model_gflops * 1e9};
+	char		err[512];
+	int			rc;
+
+	parse_format(weights, m);
+	rc = is_model_check(m, &lim, err, sizeof(err));
+	if (rc == IS_MODEL_OVER_LIMIT)
+	{
+		is_model_free(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model too large: %s", err),
+				 errhint("The limits are instsim.max_model_arena and instsim.max_model_gflops.")));
+	}
+	if (rc != 0)
+	{
+		is_model_free(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model cannot be used: %s", err)));
+	}
+}
+
+void
+pg_model_check_name(const char *name)
+{
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name \"%.*s...\" is too long",
+						pg_mbcliplen(name, strlen(name), 20), name),
+				 errdetail("Model names have at most %d bytes; this one has %zu.",
+						   NAMEDATALEN - 1, strlen(name))));
+}
+
+/*
+ * The inference plan's interrupt callback: stop a pass when
+ * CHECK_FOR_INTERRUPTS would act.  Called on this backend's own thread only.
+ */
+static int
+interrupt_pending(void *arg)
+{
+	return INTERRUPTS_PENDING_CONDITION() && INTERRUPTS_CAN_BE_PROCESSED();
 }
 
 char *
@@ -135,17 +198,20 @@ reload(CachedModel *entry, const char *name)
 	is_model	m;
 	char		err[512];
 	is_embedder *e;
+	is_infer_opts opts = {.max_batch = CACHE_MAX_BATCH, .threads = 1, .conv = IS_CONV_AUTO,
+	.max_arena = max_arena_bytes()};
 
 	if (!found)
 		unknown_model(name);
-	pg_model_parse(weights, &m);
-	e = is_embedder_new(&m, CACHE_MAX_BATCH, 1, err, sizeof(err));
+	parse_format(weights, &m);
+	e = is_embedder_new_opts(&m, &opts, err, sizeof(err));
 	strlcpy(entry->sha256, m.sha256, sizeof(entry->sha256));
 	is_model_free(&m);
 	if (!e)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("model \"%s\" cannot be used: %s", name, err)));
+	is_embedder_set_interrupt(e, interrupt_pending, NULL);
 	entry->embedder = e;
 	pfree(weights);
 }
@@ -158,11 +224,10 @@ pg_model_embedder(const char *name)
 	text	   *sha;
 	char	   *current;
 
-	if (strlen(name) >= NAMEDATALEN * 2)
-		unknown_model(name);
+	pg_model_check_name(name);
 	if (!model_cache)
 	{
-		HASHCTL		ctl = {.keysize = NAMEDATALEN * 2,.entrysize = sizeof(CachedModel),
+		HASHCTL		ctl = {.keysize = NAMEDATALEN,.entrysize = sizeof(CachedModel),
 		.hcxt = TopMemoryContext};
 
 		model_cache = hash_create("instsim models", 8, &ctl,

@@ -11,11 +11,23 @@
 #include "embed.h"
 #include "model.h"
 
+/* instsim.max_model_arena (MB) and instsim.max_model_gflops */
+extern int	instsim_max_model_arena;
+extern double instsim_max_model_gflops;
+
 /*
- * Validates a model file; on failure raises 22P03 with the loader's message.
- * On success *m owns malloc'd memory: call is_model_free.
+ * Validates a model file: its format (22P03 with the loader's message), the
+ * limits of the settings above (54000) and that its front end and network
+ * compute (22023: is_model_check's probe).  On success *m owns malloc'd
+ * memory: call is_model_free.
  */
 extern void pg_model_parse(const bytea *weights, is_model *m);
+
+/*
+ * Refuses a name that is empty (22023) or longer than NAMEDATALEN - 1 bytes
+ * (42622), the longest the cache and the error messages handle.
+ */
+extern void pg_model_check_name(const char *name);
 
 /* The metadata of a parsed model as JSON text (instsim.model.params). */
 extern char *pg_model_params_json(const is_model *m);

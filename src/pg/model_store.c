@@ -44,10 +44,7 @@ store_model(const char *name, bytea *weights, bool builtin)
 	Datum		args[6];
 	int			rc;
 
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be empty")));
+	pg_model_check_name(name);
 	pg_model_parse(weights, &m);
 	json = pg_model_params_json(&m);
 	strlcpy(instrument, m.instrument, sizeof(instrument));

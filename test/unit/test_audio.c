@@ -4,6 +4,7 @@
  * stream over a virtual 8-hour WAV.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,10 +386,57 @@ check_long_stream(void)
 	free(buf);
 }
 
+/*
+ * Bytes that look like MPEG (raw frames, or MPEG inside a WAV) are refused
+ * before libsndfile passes them to libmpg123, which would print warnings to
+ * stderr, i.e. unprefixed into the server log.
+ */
+static void
+check_silent_refusals(void)
+{
+	static const unsigned char wav_mpeg[] = {
+		'R', 'I', 'F', 'F', 0x44, 0x4e, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ', 30, 0, 0, 0,
+		0x55, 0, 2, 0, 0x44, 0xac, 0, 0, 0x80, 0x3e, 0, 0, 1, 0, 0, 0, 12, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'd', 'a', 't', 'a', 0x20, 0x4e, 0, 0};
+	size_t		frames_len = 20000;
+	unsigned char *raw = malloc(sizeof(wav_mpeg) + frames_len);
+	char		path[] = "/tmp/instsim_test_stderr_XXXXXX";
+	int			fd = mkstemp(path),
+				saved = dup(2);
+	is_audio_stream *s = NULL;
+	is_audio_error e1 = {0},
+				e2 = {0};
+	is_audio_status st1,
+				st2;
+	off_t		printed;
+
+	for (size_t i = 0; i < frames_len; i++)
+		raw[sizeof(wav_mpeg) + i] = "\xff\xfb\x90\x64"[i % 4];
+	memcpy(raw, wav_mpeg, sizeof(wav_mpeg));
+	fflush(stderr);
+	dup2(fd, 2);
+	st1 = is_audio_open(raw + sizeof(wav_mpeg), frames_len, 44100, &s, &e1);
+	is_audio_close(s);
+	s = NULL;
+	st2 = is_audio_open(raw, sizeof(wav_mpeg) + frames_len, 44100, &s, &e2);
+	is_audio_close(s);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	printed = lseek(fd, 0, SEEK_END);
+	close(fd);
+	unlink(path);
+	tap_ok(st1 == IS_AUDIO_UNRECOGNISED && st2 == IS_AUDIO_UNRECOGNISED,
+		   "MPEG frames and MPEG in WAV are refused: %s; %s", e1.message, e2.message);
+	tap_ok(printed == 0, "nothing printed to stderr (%lld bytes)", (long long) printed);
+	free(raw);
+}
+
 int
 main(void)
 {
 	check_containers();
+	check_silent_refusals();
 	check_resample(48000, 1000.0);
 	check_resample(22050, 440.0);
 	check_streaming();

@@ -1,8 +1,9 @@
 /*
  * The audio -> embedding pipeline: segmentation with silence skipping, batch
  * boundaries that do not change results, unit-length outputs, one run over
- * several models equal to separate runs, and shape checks between a model's
- * front end and its network.
+ * several models equal to separate runs, shape checks between a model's
+ * front end and its network, passes stopped by the interrupt callback and
+ * resumed, and non-finite outputs refused.
  */
 #include <math.h>
 #include <stdint.h>
@@ -126,7 +127,8 @@ embed_models(is_embedder **e, int n_models, const unsigned char *audio, size_t l
 			? is_embed_next(r, out[0], index + total, start + total, &err)
 			: is_embed_next_multi(r, out, index + total, start + total, &err);
 		total += n > 0 ? n : 0;
-	} while (n > 0);
+		/* a stopped pass resumes with the same buffers */
+	} while (n > 0 || (n < 0 && err.status == IS_AUDIO_STOPPED));
 	is_embed_end(r);
 	is_audio_close(s);
 	return n < 0 ? -1 : total;
@@ -217,6 +219,96 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	is_model_free(&m2);
 }
 
+/* An interrupt callback that stops the pass at every `every`-th poll, `max` times. */
+typedef struct stopper
+{
+	int			every,
+				max,
+				polls,
+				stops;
+} stopper;
+
+static int
+stop_sometimes(void *arg)
+{
+	stopper    *s = arg;
+
+	if (++s->polls % s->every || s->stops == s->max)
+		return 0;
+	s->stops++;
+	return 1;
+}
+
+/*
+ * Stopped passes (one thread; three threads with an image each, and with the
+ * rows of each layer split at barriers) leave no thread behind and resume to
+ * the embeddings of an uninterrupted run; one thread is polled after every
+ * convolution of every image.
+ */
+static void
+test_interrupts(const is_model *m, const unsigned char *audio, size_t len,
+				const float *want, int n_want)
+{
+	static const struct
+	{
+		int			batch,
+					threads;
+	}			cases[] = {{16, 1}, {16, 3}, {2, 3}};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+	{
+		is_infer_opts opts = {.max_batch = cases[c].batch, .threads = cases[c].threads};
+		stopper		s = {.every = 2, .max = 2};
+		char		err[256] = "";
+		is_embedder *e = is_embedder_new_opts(m, &opts, err, sizeof(err));
+		float		emb[16 * 16];
+		int64_t		idx[16];
+		double		st[16],
+					maxdiff = 0;
+		int			n = -1;
+
+		if (e)
+		{
+			is_embedder_set_interrupt(e, stop_sometimes, &s);
+			n = embed_all(e, audio, len, emb, idx, st);
+		}
+		for (int i = 0; n == n_want && i < n * 16; i++)
+			maxdiff = fmax(maxdiff, fabs(emb[i] - want[i]));
+		tap_ok(n == n_want && maxdiff < 1e-5 && s.stops == s.max,
+			   "batch %d, %d threads: %d stops in %d polls, resumed to the same embeddings (max diff %.2g) %s",
+			   cases[c].batch, cases[c].threads, s.stops, s.polls, maxdiff, err);
+		if (cases[c].threads == 1)
+			tap_ok(s.polls >= n_want * 2 + s.stops, "one thread: polled after each of 2 convolutions of %d segments",
+				   n_want);
+		is_embedder_free(e);
+	}
+}
+
+/* Weights that overflow float: the run fails, naming the model, never returns NaN. */
+static void
+test_not_finite(is_model *m, const unsigned char *audio, size_t len)
+{
+	char		err[256] = "";
+	is_embedder *e;
+	is_audio_stream *s = NULL;
+	is_audio_error aerr = {0};
+	is_embed_run *r = NULL;
+	float		emb[16 * 16];
+	int			n = 0;
+
+	for (size_t i = 0; i < m->net.n_floats; i++)
+		m->net.params[i] *= 1e20f;
+	e = is_embedder_new(m, 16, 1, err, sizeof(err));
+	if (e && is_audio_open(audio, len, 44100, &s, &aerr) == IS_AUDIO_OK &&
+		(r = is_embed_begin(e, is_segment_read_stream, s, 0, &aerr)) != NULL)
+		n = is_embed_next(r, emb, NULL, NULL, &aerr);
+	tap_ok(n == -1 && aerr.status == IS_AUDIO_NOT_FINITE && is_embed_failed_model(r) == 0,
+		   "an overflowing network is an error: %s", aerr.message);
+	is_embed_end(r);
+	is_audio_close(s);
+	is_embedder_free(e);
+}
+
 int
 main(void)
 {
@@ -269,6 +361,7 @@ main(void)
 	}
 	tap_ok(unit, "every segment embedding has unit length");
 	test_multi(&m, e1, audio, len);
+	test_interrupts(&m, audio, len, emb1, n1);
 
 	/* a network whose input does not match the front end is refused */
 	tap_ok(make_model(&bad, 64) == 0, "mismatched model builds");
@@ -286,6 +379,7 @@ main(void)
 	}
 	is_embedder_free(e1);
 	is_embedder_free(e3);
+	test_not_finite(&m, audio, len);
 	is_model_free(&m);
 	is_model_free(&bad);
 	free(audio);

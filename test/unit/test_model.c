@@ -1,13 +1,15 @@
 /*
  * Model files: write/load round trip, and every validation error of the
  * loader (truncation, flipped bytes, wrong dtype or shape, bad JSON, bad
- * header length, inconsistent metadata, checksum).
+ * header length, inconsistent metadata, checksum), and is_model_check's
+ * limits and probe.
  */
 #define _GNU_SOURCE				/* memmem in model_edit.h */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "model_check.h"
 #include "model_edit.h"
 #include "nn_synth.h"
 #include "tap.h"
@@ -170,6 +172,7 @@ test_header_edits(void)
 		{"{\\\"type\\\":\\\"relu\\\"}", "{\\\"type\\\":\\\"gelu\\\"}", "known", "unknown layer type"},
 		{"\"embedding_dim\":\"128\"", "\"embedding_dim\":\"129\"", "embedding_dim", "embedding_dim"},
 		{"\"layers\":\"[", "\"layers\":\"[[", "JSON", "layer table not JSON"},
+		{"\\\"f_max\\\":22050.0", "\\\"f_max\\\":30000.0", "Nyquist", "f_max above the Nyquist frequency"},
 	};
 	unsigned char *buf = malloc(model_len);
 
@@ -189,8 +192,16 @@ test_header_edits(void)
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++)
 		expect_edit_fail(edits[i].from, edits[i].to, edits[i].want, edits[i].what);
 
+	/* a NaN weight, checksum redone: the network would only ever give NaN */
+	buf = malloc(model_len);
+	memcpy(buf, model_buf, model_len);
+	memcpy(buf + 8 + edit_hlen(buf) + 4, "\x00\x00\xc0\x7f", 4);
+	edit_reseal(buf, model_len);
+	expect_fail(buf, model_len, "not finite", "non-finite parameter");
+	free(buf);
+
 	{
-		size_t		len;
+		size_t		len = 0;
 		unsigned char *b = edit_header(model_buf, model_len, "\"instrument\":\"drums\"", "\"instrument\":\"bass!\"", &len);
 		unsigned char *hex = (unsigned char *) memmem(b + 8, edit_hlen(b), "\"sha256\":\"", 10) + 10;
 
@@ -200,6 +211,88 @@ test_header_edits(void)
 		expect_fail(b, len, "hex", "checksum not hex");
 		free(b);
 	}
+}
+
+/* conv3x3(out) on a 1 x h x w input, then gap, linear(8), l2norm; seeded weights. */
+static int
+one_conv_model(is_model *m, const is_frontend *fe, int out, char *err, size_t errlen)
+{
+	static const is_layer_kind kinds[] = {IS_LAYER_CONV3X3, IS_LAYER_RELU, IS_LAYER_GAP,
+	IS_LAYER_LINEAR, IS_LAYER_L2NORM};
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->instrument, "mix");
+	m->fe = *fe;
+	m->net.in_c = 1;
+	m->net.in_h = fe->n_mels;
+	m->net.in_w = is_frontend_frames(fe);
+	m->net.n_layers = 5;
+	for (int i = 0; i < 5; i++)
+		m->net.layers[i] = (is_layer) {.kind = kinds[i], .out = i == 0 ? out : 8};
+	if (is_net_init(&m->net, err, errlen) < 0)
+		return -1;
+	is_net_synth_params(&m->net, 3);
+	return 0;
+}
+
+/*
+ * is_model_check: the shipped models pass the default limits by a wide
+ * margin; a model over either limit, one whose weights overflow and the
+ * issue's 1024 x 1899-input single-convolution model are refused.
+ */
+static void
+test_checks(void)
+{
+	static const char *const shipped[] = {"mix", "drums", "bass", "guitar", "piano"};
+	is_model_limits lim = {.max_batch = 16,
+		.max_arena = (size_t) IS_MODEL_DEFAULT_MAX_ARENA_MB << 20,
+	.max_flops = IS_MODEL_DEFAULT_MAX_GFLOPS * 1e9};
+	is_infer_opts opts = {.max_batch = 16, .threads = 1};
+	is_frontend wide = IS_FRONTEND_DEFAULT;
+	is_model	m;
+	char		err[256] = "";
+	size_t		arena = 0;
+	is_model_limits tight;
+
+	for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
+	{
+		char		path[64];
+
+		int			ok;
+
+		snprintf(path, sizeof(path), "../../models/%s.safetensors", shipped[i]);
+		ok = is_model_load_file(&m, path, err, sizeof(err)) == 0 &&
+			is_model_check(&m, &lim, err, sizeof(err)) == 0 &&
+			is_infer_plan_bytes(&m.net, &opts, &arena, err, sizeof(err)) == 0;
+		tap_ok(ok && arena * 4 < lim.max_arena && is_net_flops(&m.net) * 20 < lim.max_flops,
+			   "shipped model %s: %.2f GFLOP per segment, %zu-MB arena, within limits/4 %s",
+			   shipped[i], is_net_flops(&m.net) / 1e9, arena >> 20, err);
+		is_model_free(&m);
+	}
+
+	is_model_load(&m, model_buf, model_len, err, sizeof(err));
+	is_infer_plan_bytes(&m.net, &opts, &arena, err, sizeof(err));
+	tight = lim;
+	tight.max_flops = is_net_flops(&m.net) / 2;
+	tap_ok(is_model_check(&m, &tight, err, sizeof(err)) == IS_MODEL_OVER_LIMIT && strstr(err, "GFLOP"),
+		   "FLOPs per segment over the limit: %s", err);
+	tight = lim;
+	tight.max_arena = arena / 2;
+	tap_ok(is_model_check(&m, &tight, err, sizeof(err)) == IS_MODEL_OVER_LIMIT && strstr(err, "arena"),
+		   "arena over the limit: %s", err);
+	for (size_t i = 0; i < m.net.n_floats; i++)
+		m.net.params[i] *= 1e20f;
+	tap_ok(is_model_check(&m, &lim, err, sizeof(err)) == -1 && strstr(err, "non-finite"),
+		   "weights that overflow on the probe: %s", err);
+	is_model_free(&m);
+
+	/* 1024 mels x 1891 frames into conv3x3(1): a 1.7-KB file, a 2-GB arena */
+	wide.n_mels = 1024;
+	wide.hop_length = 70;
+	tap_ok(one_conv_model(&m, &wide, 1, err, sizeof(err)) == 0 &&
+		   is_model_check(&m, &lim, err, sizeof(err)) == IS_MODEL_OVER_LIMIT,
+		   "tiny model with a huge input: %s", err);
+	is_model_free(&m);
 }
 
 int
@@ -219,6 +312,7 @@ main(void)
 	test_truncation();
 	test_flips();
 	test_header_edits();
+	test_checks();
 	is_model_free(&m);
 	free(model_buf);
 	return tap_done();
