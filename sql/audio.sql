@@ -228,6 +228,19 @@ SELECT instsim_embed(f('chord.flac')) <=> :'before' > 1e-4 AS changed;
 SELECT length(instsim_model_load('mix', f('model1'))) AS sha_len;
 SELECT instsim_embed(f('chord.flac')) <=> :'before' < 1e-6 AS restored;
 
+-- ---- a pinned version of a model ------------------------------------------
+-- instsim_embed(audio, model, sha256) is IMMUTABLE: it embeds as the
+-- two-argument form while the model is that version, and refuses otherwise
+SELECT instsim_embed(f('chord.flac'), 'drums', (SELECT sha256 FROM instsim.model WHERE name = 'drums'))
+       = instsim_embed(f('chord.flac'), 'drums') AS same_as_unpinned;
+SELECT provolatile FROM pg_proc WHERE oid = 'instsim_embed(bytea, text, text)'::regprocedure;
+\set VERBOSITY sqlstate
+SELECT instsim_embed(f('chord.flac'), 'drums', repeat('0', 64));
+SELECT instsim_embed(f('chord.flac'), 'no such model', repeat('0', 64));
+\set VERBOSITY terse
+SELECT instsim_embed(f('chord.flac'), 'drums', 'abc');
+\set VERBOSITY default
+
 -- ---- privileges -----------------------------------------------------------
 CREATE ROLE instsim_reader;
 GRANT SELECT ON files TO instsim_reader;

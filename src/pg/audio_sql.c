@@ -192,6 +192,16 @@ instsim_embed(PG_FUNCTION_ARGS)
 	PG_RETURN_EMBEDDING_P(track);
 }
 
+/* instsim_embed(audio, model, sha256): the same, with that version of the model only. */
+PG_FUNCTION_INFO_V1(instsim_embed_version);
+Datum
+instsim_embed_version(PG_FUNCTION_ARGS)
+{
+	pg_model_embedder_version(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							  text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return instsim_embed(fcinfo);
+}
+
 /* instsim_embed(audio, models text[]): one decode and log-mel for all models. */
 PG_FUNCTION_INFO_V1(instsim_embed_models);
 Datum

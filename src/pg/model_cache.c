@@ -259,3 +259,25 @@ pg_model_embedder(const char *name)
 	entry->checked_cid = GetCurrentCommandId(false);
 	return entry->embedder;
 }
+
+/*
+ * As pg_model_embedder, for a caller that names the model's version: unless
+ * the stored model's SHA-256 is sha256, raises 55000.  The same arguments
+ * then embed with the same weights or not at all, which is what lets
+ * instsim_embed(audio, model, sha256) be IMMUTABLE in truth.
+ */
+is_embedder *
+pg_model_embedder_version(const char *name, const char *sha256)
+{
+	is_embedder *e = pg_model_embedder(name);
+	CachedModel *entry = hash_search(model_cache, name, HASH_FIND, NULL);
+
+	if (strcmp(entry->sha256, sha256) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" is not the version named", name),
+				 errdetail("Its SHA-256 is %s, not \"%s\".", entry->sha256, sha256),
+				 errhint("The model was replaced, or the SHA-256 is mistyped: "
+						 "instsim.models shows the current one.")));
+	return e;
+}

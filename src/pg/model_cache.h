@@ -43,4 +43,7 @@ extern char *pg_model_params_json(const is_model *m);
  */
 extern is_embedder *pg_model_embedder(const char *name);
 
+/* The same, but only while the model's SHA-256 is sha256 (else 55000). */
+extern is_embedder *pg_model_embedder_version(const char *name, const char *sha256);
+
 #endif

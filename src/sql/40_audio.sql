@@ -13,6 +13,15 @@ CREATE FUNCTION instsim_audio_info(audio bytea,
 CREATE FUNCTION instsim_embed(audio bytea, model text DEFAULT 'mix') RETURNS embedding
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100000;
 
+-- The same, pinned to one version of the model, named by its SHA-256
+-- (instsim.models.sha256): IMMUTABLE, since the same arguments embed with the
+-- same weights or raise 55000.  For where an IMMUTABLE function is required:
+-- an UPDATE of a Citus distributed table (Citus runs no STABLE function with
+-- column arguments on the shards); instsim_fill_embeddings uses it so that
+-- one fill never mixes two versions of a model.
+CREATE FUNCTION instsim_embed(audio bytea, model text, model_sha256 text) RETURNS embedding
+	AS 'MODULE_PATHNAME', 'instsim_embed_version' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
 -- The track vectors of several models, in the order named, from one decode and
 -- one log-mel image per segment (the models must share a front end).  The
 -- whole result is NULL, like instsim_embed's, when no segment is audible: the

@@ -49,6 +49,7 @@ CREATE TYPE instsim.fill_job AS (
 	audio_column name,
 	emb_column   name,
 	model        text,
+	model_sha    text,      -- the version every row is embedded with
 	batch_size   integer,
 	key_column   name,
 	key_type     text,      -- the key's type, qualified
@@ -141,6 +142,12 @@ BEGIN
 	job.audio_column := audio_column;
 	job.emb_column := emb_column;
 	job.model := model;
+	job.model_sha := (SELECT m.sha256 FROM instsim.model m WHERE m.name = model);
+	IF job.model_sha IS NULL THEN
+		RAISE EXCEPTION 'instsim model "%" does not exist', model
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'SELECT name FROM instsim.models lists the models.';
+	END IF;
 	job.batch_size := batch_size;
 	job.caller_path := caller_path;
 	job.done := 0;
@@ -164,7 +171,7 @@ DECLARE
 	                         key_pred, job.emb_column, job.audio_column);
 	update_sql text := format($q$
 		WITH upd AS (
-			UPDATE %1$s SET %2$I = @extschema@.instsim_embed(%3$I, $2)
+			UPDATE %1$s SET %2$I = @extschema@.instsim_embed(%3$I, $2, $3)
 			WHERE %4$s
 			RETURNING %2$I IS NULL AS still_null)
 		SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE still_null) FROM upd$q$,
@@ -181,13 +188,13 @@ BEGIN
 	PERFORM pg_catalog.set_config('jit', 'off', true);
 	BEGIN
 		PERFORM pg_catalog.set_config('search_path', job.caller_path, true);
-		EXECUTE update_sql USING keys, job.model INTO done, nulls;
+		EXECUTE update_sql USING keys, job.model, job.model_sha INTO done, nulls;
 		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
 		FOREACH one IN ARRAY keys LOOP
 			BEGIN
 				PERFORM pg_catalog.set_config('search_path', job.caller_path, true);
-				EXECUTE update_sql USING ARRAY[one], job.model INTO n, n_null;
+				EXECUTE update_sql USING ARRAY[one], job.model, job.model_sha INTO n, n_null;
 				PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 				done := done + n;
 				nulls := nulls + n_null;
