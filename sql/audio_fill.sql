@@ -103,6 +103,18 @@ SELECT * FROM fill_log;
 DROP TRIGGER log_fill ON catalogue;
 DROP SCHEMA planted CASCADE;
 
+-- a fill that fails releases the column's lock (the session lives on)
+CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN IF NEW.id = 2 THEN RAISE EXCEPTION 'row 2 is refused'; END IF; RETURN NEW; END$$;
+UPDATE catalogue SET mix = NULL WHERE id IN (1, 2);
+CREATE TRIGGER refuse_row BEFORE UPDATE ON catalogue FOR EACH ROW EXECUTE FUNCTION refuse_row();
+CALL instsim_fill_embeddings('catalogue', 'audio', 'mix');
+SELECT count(*) AS locks_held FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+DROP TRIGGER refuse_row ON catalogue;
+DROP FUNCTION refuse_row();
+CALL instsim_fill_embeddings('catalogue', 'audio', 'mix');
+SELECT count(*) AS locks_held FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+
 -- ---- who may fill ---------------------------------------------------------
 -- any role that may UPDATE the column, not only the progress table's owner;
 -- its progress row is its own to see

@@ -72,6 +72,12 @@ CREATE FUNCTION instsim.fill_lock_key(tbl regclass, emb_column name, OUT k1 inte
 	LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
 	RETURN (hashtext('instsim_fill_embeddings'), hashtext(tbl::oid::text || '/' || emb_column));
 
+CREATE FUNCTION instsim.fill_unlock(tbl regclass, emb_column name) RETURNS void
+	LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT pg_advisory_unlock(k.k1, k.k2) FROM instsim.fill_lock_key(tbl, emb_column) k;
+END;
+
 -- Checks the arguments, takes the column's lock, writes the progress row and
 -- returns the job.  Runs as the caller: the privileges are the caller's.
 CREATE FUNCTION instsim.fill_start(tbl regclass, audio_column name, emb_column name,
@@ -110,20 +116,6 @@ BEGIN
 			      HINT = 'Pass key_column => a column of an ordered type (integer, text, uuid, ...).';
 	END IF;
 
-	SELECT * INTO lk FROM instsim.fill_lock_key(tbl, emb_column);
-	IF NOT EXISTS (SELECT 1 FROM pg_locks l
-	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
-	                 AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2)
-	   AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
-		SELECT l.pid INTO holder FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted
-		  AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2;
-		RAISE EXCEPTION '%.% is being filled by another session (backend PID %)', tbl, emb_column, holder
-			USING ERRCODE = 'lock_not_available',
-			      HINT = 'Watch it in instsim.fill_progress, or wait for it to finish; a fill that '
-			             'ended in an error holds the lock until its session ends.';
-	END IF;
-
 	-- as the UPDATE would: a role without the privilege learns it before any work
 	IF NOT has_column_privilege(tbl, emb_column, 'UPDATE') THEN
 		RAISE EXCEPTION 'permission denied to fill %.%', tbl, emb_column
@@ -147,6 +139,20 @@ BEGIN
 		RAISE EXCEPTION 'instsim model "%" does not exist', model
 			USING ERRCODE = 'undefined_object',
 			      HINT = 'SELECT name FROM instsim.models lists the models.';
+	END IF;
+	-- last, after everything that can fail: an error rolls back the progress
+	-- row written above, but not a session-level lock
+	SELECT * INTO lk FROM instsim.fill_lock_key(tbl, emb_column);
+	IF NOT EXISTS (SELECT 1 FROM pg_locks l
+	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
+	                 AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2)
+	   AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
+		SELECT l.pid INTO holder FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted
+		  AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2;
+		RAISE EXCEPTION '%.% is being filled by another session (backend PID %)', tbl, emb_column, holder
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Watch it in instsim.fill_progress, or wait for it to finish.';
 	END IF;
 	job.batch_size := batch_size;
 	job.caller_path := caller_path;
@@ -213,13 +219,12 @@ $fn$;
 -- One committed batch of a fill: the next batch_size distinct keys after
 -- last_key; when the keys are exhausted, the rows whose key is NULL, by
 -- address; then the end (progress row finished, lock released).
-CREATE FUNCTION instsim.fill_step(job instsim.fill_job) RETURNS instsim.fill_job
+CREATE FUNCTION instsim.fill_batch(job instsim.fill_job) RETURNS instsim.fill_job
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
 	keys text[];
 	key_pred text;
 	r record;
-	lk record;
 BEGIN
 	IF job.null_ctids IS NULL THEN
 		EXECUTE format($q$
@@ -254,8 +259,7 @@ BEGIN
 	IF cardinality(keys) = 0 THEN
 		UPDATE instsim.fill_progress p SET finished = now(), updated = now()
 		WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column;
-		SELECT * INTO lk FROM instsim.fill_lock_key(job.tbl, job.emb_column);
-		PERFORM pg_advisory_unlock(lk.k1, lk.k2);
+		PERFORM instsim.fill_unlock(job.tbl, job.emb_column);
 		job.finished := true;
 		RETURN job;
 	END IF;
@@ -274,6 +278,19 @@ BEGIN
 		CASE WHEN job.nulls > 0 THEN format(', %s with no audible segment', job.nulls) ELSE '' END
 		|| CASE WHEN job.failed > 0 THEN format(', %s failed', job.failed) ELSE '' END;
 	RETURN job;
+END
+$fn$;
+
+-- A batch that fails releases the column's lock before the error goes on:
+-- a session-level lock outlives the transaction, and the session may well
+-- live on (a connection pool).
+CREATE FUNCTION instsim.fill_step(job instsim.fill_job) RETURNS instsim.fill_job
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+	RETURN instsim.fill_batch(job);
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+	PERFORM instsim.fill_unlock(job.tbl, job.emb_column);
+	RAISE;
 END
 $fn$;
 
