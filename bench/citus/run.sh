@@ -8,14 +8,16 @@
 # Usage (as root): bench/citus/run.sh
 #   N=200000 NQ=300 SONGS=12 bench/citus/run.sh     # a quicker run
 # Env: N vectors (default 1000000) x 128 `clustered` (../shared/bench/vectors.py),
-# NQ queries, EFS ef_search values, SHARDS (citus.shard_count, default 32),
+# NQ queries, EFS ef_search values, SHARDS (shard counts to try, default "32 4"),
+# POOL (citus.max_adaptive_executor_pool_size: connections per worker per query,
+# default 1, which serves one client best when workers share the cores),
 # WORKERS (2), SONGS rendered for the fill (24, 30 s each), OUT (results.jsonl).
 # The single node and the cluster run one after the other, never side by side.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
-N=${N:-1000000}; NQ=${NQ:-1000}; DIM=128; EFS=${EFS:-"20 40 100"}
-SHARDS=${SHARDS:-32}; WORKERS=${WORKERS:-2}; SONGS=${SONGS:-24}
+N=${N:-1000000}; NQ=${NQ:-1000}; DIM=128; EFS=${EFS:-"20 40 100 200 400"}
+SHARDS=${SHARDS:-"32 4"}; POOL=${POOL:-1}; WORKERS=${WORKERS:-2}; SONGS=${SONGS:-24}
 M=16; EFC=64
 PY=${PY:-/usr/bin/python3}
 VECTORS=${VECTORS:-$INSTSIM_ROOT/../shared/bench/vectors.py}
@@ -36,7 +38,7 @@ log "rendering $SONGS songs for the fill"
 	--seed 7 --seconds 30 --jobs "$(nproc)" >/dev/null
 find "$WORK/corpus" -name mix.flac | sort >"$WORK/songs.txt"
 chmod -R a+rX "$WORK"
-echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ shards=$SHARDS workers=$WORKERS songs=$SONGS m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') cores=$(nproc)" | tee -a "$OUT"
+echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ shards=$SHARDS pool=$POOL workers=$WORKERS songs=$SONGS m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') cores=$(nproc)" | tee -a "$OUT"
 
 # ---- nodes ----------------------------------------------------------------------
 PORTS=()
@@ -54,6 +56,7 @@ maintenance_work_mem = 1GB
 max_connections = 200
 max_wal_size = 8GB
 jit = off
+citus.max_adaptive_executor_pool_size = $POOL
 CONF
 	as_pg_ctl "$1" start
 	PORTS+=("$port")
@@ -61,7 +64,7 @@ CONF
 }
 as_pg_ctl() { as_postgres pg_ctl -D "$WORK/$1" -l "$WORK/$1.log" -w "$2" >/dev/null; }
 psql_at() { local port=$1; shift; psql -X -q -At -h "$WORK" -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
-ms() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {printf "%.1f", s / 1000}'; }
+ms() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {printf "%.2f", s / 1000}'; }
 emit() { echo "$1" | tee -a "$OUT"; }
 
 # Runs the NQ queries as one prepared statement, after a warm-up pass;
@@ -76,7 +79,8 @@ queries() {	# port ef nodes...
 		echo "PREPARE q(embedding) AS SELECT string_agg(id::text, ',') FROM (SELECT id FROM vec ORDER BY e <=> \$1 LIMIT 10) s;"
 		cut -f2 "$WORK/q.tsv" | sed "s/.*/EXECUTE q('&');/"
 	} >"$f"
-	psql_at "$port" -f "$f" >/dev/null
+	head -n 101 "$f" >"$WORK/warm.sql"
+	psql_at "$port" -f "$WORK/warm.sql" >/dev/null
 	t0=$(date +%s.%N); psql_at "$port" -f "$f" >"$WORK/ids.txt"; t1=$(date +%s.%N)
 	echo "$(echo "$NQ / ($t1 - $t0)" | bc -l | xargs printf '%.0f') $("$PY" "$here/../hnsw/recall.py" "$WORK/truth.txt" "$WORK/ids.txt")"
 }
@@ -121,24 +125,32 @@ for ((w = 1; w <= WORKERS; w++)); do node_start "worker$w"; done
 C=${PORTS[0]}
 psql_at "$C" -c "SELECT citus_set_coordinator_host('127.0.0.1', $C)" >/dev/null
 for p in "${PORTS[@]:1}"; do psql_at "$C" -c "SELECT citus_add_node('127.0.0.1', $p)" >/dev/null; done
-psql_at "$C" -c 'CREATE EXTENSION instsim' -c "CREATE TABLE vec (id int PRIMARY KEY, e embedding($DIM))" \
-	-c "SELECT create_distributed_table('vec', 'id', shard_count => $SHARDS)" >/dev/null
-psql_at "$C" -c "\\copy vec FROM '$WORK/x.tsv'" -c 'VACUUM ANALYZE vec'
-build=$(psql_at "$C" -c '\timing on' -c "CREATE INDEX vec_e ON vec USING instsim_hnsw (e embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
-index_bytes=0
-for p in "${PORTS[@]:1}"; do
-	index_bytes=$((index_bytes + $(psql_at "$p" -c "SELECT coalesce(sum(pg_relation_size(oid)), 0) FROM pg_class WHERE relname ~ '^vec_e_[0-9]+$'")))
-done
-emit "{\"setup\":\"citus\",\"build_s\":$build,\"index_mb\":$((index_bytes / 1048576))}"
-for ef in $EFS; do
-	read -r qps rec < <(queries "$C" "$ef" "${PORTS[@]}")
-	# one shard's cost: the same queries on one shard table, directly on its worker
+psql_at "$C" -c 'CREATE EXTENSION instsim'
+for shards in $SHARDS; do
+	log "$shards shards"
+	psql_at "$C" -c 'DROP TABLE IF EXISTS vec' -c "CREATE TABLE vec (id int PRIMARY KEY, e embedding($DIM))" \
+		-c "SELECT create_distributed_table('vec', 'id', shard_count => $shards)" >/dev/null
+	psql_at "$C" -c "\\copy vec FROM '$WORK/x.tsv'" -c 'VACUUM ANALYZE vec'
+	build=$(psql_at "$C" -c '\timing on' -c "CREATE INDEX vec_e ON vec USING instsim_hnsw (e embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
+	index_bytes=0
+	for p in "${PORTS[@]:1}"; do	# Citus hides shards from pg_class unless told
+		index_bytes=$((index_bytes + $(psql_at "$p" -c 'SET citus.override_table_visibility = off' \
+			-c "SELECT coalesce(sum(pg_relation_size(oid)), 0) FROM pg_class WHERE relname ~ '^vec_e_[0-9]+$'")))
+	done
+	emit "{\"setup\":\"citus\",\"shards\":$shards,\"build_s\":$build,\"index_mb\":$((index_bytes / 1048576))}"
 	shard=$(psql_at "$C" -c "SELECT shard_name, nodeport FROM citus_shards WHERE table_name = 'vec'::regclass ORDER BY shardid LIMIT 1")
-	sed "s/FROM vec /FROM ${shard%%|*} /" "$WORK/q.sql" >"$WORK/q1.sql"
-	psql_at "${shard##*|}" -f "$WORK/q1.sql" >/dev/null
-	t0=$(date +%s.%N); psql_at "${shard##*|}" -f "$WORK/q1.sql" >/dev/null; t1=$(date +%s.%N)
-	emit "{\"setup\":\"citus\",\"ef\":$ef,\"qps\":$qps,\"recall\":$rec,\"one_shard_ms\":$(echo "($t1 - $t0) * 1000 / $NQ" | bc -l | xargs printf '%.3f')}"
+	for ef in $EFS; do
+		read -r qps rec < <(queries "$C" "$ef" "${PORTS[@]}")
+		# one shard's cost, for the projection: the same queries on one shard
+		# table directly on its worker (planning each time, as Citus's tasks do)
+		sed -e "s/FROM vec /FROM ${shard%%|*} /" -e 's/^EXECUTE q(\(.*\));$/SELECT string_agg(id::text, \x27,\x27) FROM (SELECT id FROM '"${shard%%|*}"' ORDER BY e <=> \1 LIMIT 10) s;/' \
+			"$WORK/q.sql" | grep -v '^PREPARE' >"$WORK/q1.sql"
+		psql_at "${shard##*|}" -f "$WORK/q1.sql" >/dev/null
+		t0=$(date +%s.%N); psql_at "${shard##*|}" -f "$WORK/q1.sql" >/dev/null; t1=$(date +%s.%N)
+		emit "{\"setup\":\"citus\",\"shards\":$shards,\"ef\":$ef,\"qps\":$qps,\"recall\":$rec,\"one_shard_ms\":$(echo "($t1 - $t0) * 1000 / $NQ" | bc -l | xargs printf '%.3f')}"
+	done
 done
+SHARDS=${SHARDS%% *}
 read -r rate secs t < <(fill "$C" citus)
 emit "{\"setup\":\"citus\",\"fill_audio_s_per_s\":$rate,\"audio_s\":$secs,\"fill_s\":$t}"
 for n in coordinator $(seq -f 'worker%g' 1 "$WORKERS"); do as_pg_ctl "$n" stop; done
