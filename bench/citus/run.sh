@@ -7,7 +7,9 @@
 #
 # Usage (as root): bench/citus/run.sh
 #   N=200000 NQ=300 SONGS=12 bench/citus/run.sh     # a quicker run
-# Env: N vectors (default 1000000) x 128 `clustered` (../shared/bench/vectors.py),
+# Env: KIND (`clustered` (default), `lowdim`, `uniform` from ../shared/bench/vectors.py,
+# or `segments`: every segment of the rendered songs under the five shipped models),
+# N vectors (default 1000000) x 128,
 # NQ queries, EFS ef_search values, SHARDS (shard counts to try, default "32 4"),
 # POOL (citus.max_adaptive_executor_pool_size: connections per worker per query,
 # default 1, which serves one client best when workers share the cores),
@@ -16,7 +18,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
-N=${N:-1000000}; NQ=${NQ:-1000}; DIM=128; EFS=${EFS:-"20 40 100 200 400"}
+KIND=${KIND:-clustered}; N=${N:-1000000}; NQ=${NQ:-1000}; DIM=128; EFS=${EFS:-"20 40 100 200 400"}
 SHARDS=${SHARDS:-"32 4"}; POOL=${POOL:-1}; WORKERS=${WORKERS:-2}; SONGS=${SONGS:-24}
 M=16; EFC=64
 PY=${PY:-/usr/bin/python3}
@@ -27,18 +29,6 @@ ensure_citus
 build_install
 make -C "$INSTSIM_ROOT" -s all
 WORK=$(postgres_workdir citus-bench)
-
-# ---- inputs -------------------------------------------------------------------
-log "vectors: $N x $DIM clustered, $NQ queries"
-"$PY" "$VECTORS" clustered "$N" "$DIM" 1 "$WORK/x.tsv"
-"$PY" "$VECTORS" clustered "$NQ" "$DIM" 2 "$WORK/q.tsv"
-"$PY" "$here/../hnsw/truth.py" "$WORK/x.tsv" "$WORK/q.tsv" >"$WORK/truth.txt"
-log "rendering $SONGS songs for the fill"
-"$INSTSIM_ROOT/build/instsim-synth" generate --out "$WORK/corpus" --tracks "$SONGS" \
-	--seed 7 --seconds 30 --jobs "$(nproc)" >/dev/null
-find "$WORK/corpus" -name mix.flac | sort >"$WORK/songs.txt"
-chmod -R a+rX "$WORK"
-echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ shards=$SHARDS pool=$POOL workers=$WORKERS songs=$SONGS m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') cores=$(nproc)" | tee -a "$OUT"
 
 # ---- nodes ----------------------------------------------------------------------
 PORTS=()
@@ -65,7 +55,7 @@ CONF
 as_pg_ctl() { as_postgres pg_ctl -D "$WORK/$1" -l "$WORK/$1.log" -w "$2" >/dev/null; }
 psql_at() { local port=$1; shift; psql -X -q -At -h "$WORK" -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 ms() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {printf "%.2f", s / 1000}'; }
-emit() { echo "$1" | tee -a "$OUT"; }
+emit() { echo "{\"kind\":\"$KIND\",${1#\{}" | tee -a "$OUT"; }
 
 # Runs the NQ queries as one prepared statement, after a warm-up pass;
 # prints "qps recall".  ef_search is set on every node (ALTER SYSTEM).
@@ -85,21 +75,63 @@ queries() {	# port ef nodes...
 	echo "$(echo "$NQ / ($t1 - $t0)" | bc -l | xargs printf '%.0f') $("$PY" "$here/../hnsw/recall.py" "$WORK/truth.txt" "$WORK/ids.txt")"
 }
 
-# Embeds every song's mix with the shipped drums model; prints audio s per s.
-fill() {	# port single|citus
-	local port=$1 secs t
+# The rendered songs' mixes as table song (id, audio, drums), distributed
+# over the shards when asked.
+load_songs() {	# port single|citus
+	local port=$1
 	psql_at "$port" -c "CREATE TABLE song (id int PRIMARY KEY, audio bytea, drums embedding(128))" \
 		-c "ALTER TABLE song ALTER COLUMN audio SET STORAGE EXTERNAL"
 	[ "$2" = citus ] &&
-		psql_at "$port" -c "SELECT create_distributed_table('song', 'id', shard_count => $SHARDS)" >/dev/null
+		psql_at "$port" -c "SELECT create_distributed_table('song', 'id', shard_count => ${SHARDS%% *})" >/dev/null
 	nl -v1 -w1 -s$'\t' "$WORK/songs.txt" | while IFS=$'\t' read -r i path; do
 		echo "INSERT INTO song VALUES ($i, pg_read_binary_file('$path'), NULL);"
 	done | psql_at "$port" >/dev/null
+}
+
+# Embeds every song's mix with the shipped drums model; prints audio s per s.
+fill() {	# port single|citus
+	local port=$1 secs t
+	load_songs "$port" "$2"
 	secs=$(psql_at "$port" -c "SELECT sum((instsim_audio_info(audio)).seconds) FROM song")
 	t=$(psql_at "$port" -c '\timing on' -c "SET client_min_messages = warning" \
 		-c "CALL instsim_fill_embeddings('song', 'audio', 'drums', 'drums', batch_size => $SONGS)" | ms)
 	echo "$(echo "$secs / $t" | bc -l | xargs printf '%.1f') $secs $t"
 }
+
+# KIND=segments: the search sets are real embeddings, every 3-s segment of
+# the rendered songs under each shipped model (one pool, as a catalogue's
+# moment search would hold them); every 20th segment is a query.
+segment_vectors() {
+	node_start segsrc
+	local p=${PORTS[0]}
+	psql_at "$p" -c 'CREATE EXTENSION instsim'
+	load_songs "$p" single
+	psql_at "$p" -c "SET client_min_messages = warning" -c "CREATE TABLE seg AS
+		SELECT row_number() OVER (ORDER BY s.id, m.ord, x.seg)::int AS id, x.emb
+		FROM song s, unnest(ARRAY['mix', 'drums', 'bass', 'piano', 'guitar']) WITH ORDINALITY m(name, ord),
+		     instsim_segments(s.audio, m.name) x" \
+		-c "\\copy (SELECT id, emb FROM seg WHERE id % 20 <> 0 ORDER BY id) TO '$WORK/x.tsv'" \
+		-c "\\copy (SELECT id, emb FROM seg WHERE id % 20 = 0 ORDER BY id) TO '$WORK/q.tsv'"
+	as_pg_ctl segsrc stop
+	PORTS=()
+}
+
+# ---- inputs -------------------------------------------------------------------
+log "rendering $SONGS songs"
+"$INSTSIM_ROOT/build/instsim-synth" generate --out "$WORK/corpus" --tracks "$SONGS" \
+	--seed 7 --seconds 30 --jobs "$(nproc)" >/dev/null
+find "$WORK/corpus" -name mix.flac | sort >"$WORK/songs.txt"
+chmod -R a+rX "$WORK"
+if [ "$KIND" = segments ]; then
+	segment_vectors
+	N=$(wc -l <"$WORK/x.tsv"); NQ=$(wc -l <"$WORK/q.tsv")
+else
+	"$PY" "$VECTORS" "$KIND" "$N" "$DIM" 1 "$WORK/x.tsv"
+	"$PY" "$VECTORS" "$KIND" "$NQ" "$DIM" 2 "$WORK/q.tsv"
+fi
+log "vectors: $N x $DIM $KIND, $NQ queries"
+"$PY" "$here/../hnsw/truth.py" "$WORK/x.tsv" "$WORK/q.tsv" >"$WORK/truth.txt"
+echo "# $(date -u +%FT%TZ) kind=$KIND N=$N NQ=$NQ shards=$SHARDS pool=$POOL workers=$WORKERS songs=$SONGS m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') cores=$(nproc)" | tee -a "$OUT"
 
 # ---- one node -----------------------------------------------------------------------
 log "one node"
