@@ -170,6 +170,9 @@ for shards in $SHARDS; do
 			-c "SELECT coalesce(sum(pg_relation_size(oid)), 0) FROM pg_class WHERE relname ~ '^vec_e_[0-9]+$'")))
 	done
 	emit "{\"setup\":\"citus\",\"shards\":$shards,\"build_s\":$build,\"index_mb\":$((index_bytes / 1048576))}"
+	# the shards' planners must pick their index (the cost estimate at this size)
+	plan=$(psql_at "$C" -c "EXPLAIN SELECT id FROM vec ORDER BY e <=> '$(head -1 "$WORK/q.tsv" | cut -f2)' LIMIT 10")
+	emit "{\"setup\":\"citus\",\"shards\":$shards,\"shard_plan_uses_index\":$(grep -q 'Index Scan using vec_e_' <<<"$plan" && echo true || echo false)}"
 	shard=$(psql_at "$C" -c "SELECT shard_name, nodeport FROM citus_shards WHERE table_name = 'vec'::regclass ORDER BY shardid LIMIT 1")
 	for ef in $EFS; do
 		read -r qps rec < <(queries "$C" "$ef" "${PORTS[@]}")
