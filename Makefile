@@ -1,35 +1,50 @@
 # instsim: per-instrument music similarity for PostgreSQL (PGXS build).
 #
 # Sources are picked up by directory so that adding a file never needs a
-# Makefile edit:
-#   src/core/*.c   plain C numerical core (no PostgreSQL headers); also linked
-#                  into the CLI tools and the unit tests
+# Makefile edit.  Plain C without PostgreSQL headers, in layers that include
+# only downward:
+#   src/core/      shared base: distances, worker threads, error messages, SIMD
+#   src/frontend/  audio decoding, segmentation, log-mel
+#   src/nn/        layer table, inference kernels, model files, embed pipeline
+#                  (these three are linked into instsim.so, the tools and tests)
+#   src/train/     trainer, evaluation metrics, synthetic nets, audio encoding:
+#                  the tools and the unit tests link it, the server never does
+# and
 #   src/pg/*.c     the server-side wrappers
 #   src/sql/*.sql  pieces of the extension script, concatenated in name order
+#                  into build/extension/ (installed as DATA_built)
 #   sql/*.sql      pg_regress inputs (expected output in expected/)
 #   test/unit/test_*.c  C unit tests (TAP output), run by `make unitcheck`
-#   tools/*.c      CLI programs, built as build/instsim-*
+#   tools/*.c      CLI programs, built as build/instsim-*, over tools/lib,
+#                  tools/music, tools/corpus (and tools/eval for instsim-eval)
 
 EXTENSION  = instsim
 EXTVERSION = 0.1
 MODULE_big = instsim
 
-CORE_SRCS := $(sort $(wildcard src/core/*.c))
-PG_SRCS   := $(sort $(wildcard src/pg/*.c))
-CORE_OBJS := $(CORE_SRCS:.c=.o)
-OBJS       = $(CORE_OBJS) $(PG_SRCS:.c=.o)
+CORE_DIRS  := src/core src/frontend src/nn
+CORE_SRCS  := $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
+TRAIN_SRCS := $(sort $(wildcard src/train/*.c))
+PG_SRCS    := $(sort $(wildcard src/pg/*.c))
+CORE_OBJS  := $(CORE_SRCS:.c=.o)
+TRAIN_OBJS := $(TRAIN_SRCS:.c=.o)
+OBJS        = $(CORE_OBJS) $(PG_SRCS:.c=.o)
+# what the tools and the unit tests link
+HOST_OBJS   = $(CORE_OBJS) $(TRAIN_OBJS)
 
 SQL_PARTS := $(sort $(wildcard src/sql/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+EXT_SQL    = build/extension/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built = $(EXT_SQL)
 
-REGRESS   = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))))
+REGRESS   = $(sort $(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 # The AVX-512/AVX2 variants are chosen at run time, so the build itself stays
 # portable (no -march=native).  -fopenmp-simd only enables `#pragma omp simd`
 # (vectorised reductions without -ffast-math); no OpenMP runtime is linked.
 # -isystem: PostgreSQL's own headers are not ours to keep -Wextra clean.
-PG_CPPFLAGS = -Isrc/core -Isrc/pg -isystem $(shell $(PG_CONFIG) --includedir-server)
+# src/train is not on the server's include path, so server code cannot use it.
+PG_CPPFLAGS = $(addprefix -I,$(CORE_DIRS)) -Isrc/pg -isystem $(shell $(PG_CONFIG) --includedir-server)
 # -Wno-unused-parameter: V1 functions and index AM callbacks have fixed
 # signatures whose arguments are not always all needed.
 # -MMD -MP: each object also records the headers it read (*.d, included at the
@@ -40,7 +55,7 @@ PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-
 CORE_LIBS   = -lfftw3f -lopenblas -lsndfile -lsamplerate -lm -lpthread -ljson-c -lnettle
 SHLIB_LINK  = $(CORE_LIBS)
 
-EXTRA_CLEAN = build sql/$(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = build $(TRAIN_OBJS)
 
 # No LLVM bitcode: JIT inlining buys nothing for functions that are long
 # loops over vectors, and the bitcode would be compiled by clang, which lacks
@@ -51,7 +66,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+# (pgxs.mk overrides CPPFLAGS, so the addition must override too)
+$(TRAIN_OBJS): override CPPFLAGS += -Isrc/train
+
+$(EXT_SQL): $(SQL_PARTS)
+	mkdir -p $(@D)
 	cat $^ > $@
 
 # Shipped models go to <share>/extension/instsim_models/NAME.safetensors, where
@@ -69,7 +88,7 @@ uninstall: uninstall-models
 uninstall-models:
 	rm -rf '$(MODELS_DIR)'
 
-# ---- unit tests and tools share the core objects built above --------------
+# ---- unit tests and tools link the core and training objects built above --
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(patsubst test/unit/%.c,build/%,$(UNIT_SRCS))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -78,30 +97,35 @@ TOOL_BINS := $(patsubst tools/%.c,build/instsim-%,$(TOOL_SRCS))
 # whenever an object changes, and build/ must hold only programs: prove runs
 # build/test_*)
 HOST_CFLAGS = $(filter-out -fvisibility=hidden -MMD -MP,$(CFLAGS) $(PG_CFLAGS)) \
-              -Isrc/core -Itest/unit
+              $(addprefix -I,$(CORE_DIRS)) -Isrc/train -Itest/unit
 
 build:
 	mkdir -p build
 
-build/test_%: test/unit/test_%.c $(CORE_OBJS) test/unit/tap.h | build
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+build/test_%: test/unit/test_%.c $(HOST_OBJS) test/unit/tap.h | build
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_OBJS) $(CORE_LIBS)
 
-# Code shared by the CLI tools only (corpus layout, MIDI rendering): it needs
-# libyaml and FluidSynth, so it stays out of the server library (OBJS).
-# Unit tests named test_tool_*.c link it too.
-TOOL_COMMON_SRCS := $(sort $(wildcard tools/common/*.c))
-TOOL_COMMON_OBJS := $(TOOL_COMMON_SRCS:.c=.o)
+# Code shared by the CLI tools only, in layers that include only downward:
+# tools/lib (plumbing) <- tools/music (song generation, MIDI, rendering) <-
+# tools/corpus (layout, split, select, caches).  It needs libyaml and
+# FluidSynth, so it stays out of the server library (OBJS).  Unit tests named
+# test_tool_*.c link it too.
+TOOL_LIB_DIRS := tools/lib tools/music tools/corpus
+TOOL_LIB_SRCS := $(sort $(foreach d,$(TOOL_LIB_DIRS),$(wildcard $(d)/*.c)))
+TOOL_LIB_OBJS := $(TOOL_LIB_SRCS:.c=.o)
+TOOL_LIB_HDRS := $(foreach d,$(TOOL_LIB_DIRS),$(wildcard $(d)/*.h))
+TOOL_CFLAGS  = $(addprefix -I,$(TOOL_LIB_DIRS))
 TOOL_LIBS   = -lyaml -lfluidsynth -lsndfile -lsamplerate -lpthread -lm
-EXTRA_CLEAN += $(TOOL_COMMON_OBJS)
+EXTRA_CLEAN += $(TOOL_LIB_OBJS)
 
-$(TOOL_COMMON_OBJS): tools/common/%.o: tools/common/%.c $(wildcard tools/common/*.h)
-	$(CC) $(HOST_CFLAGS) -Itools/common -c -o $@ $<
+$(TOOL_LIB_OBJS): %.o: %.c $(TOOL_LIB_HDRS)
+	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) -c -o $@ $<
 
-build/test_tool_%: test/unit/test_tool_%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) test/unit/tap.h | build
-	$(CC) $(HOST_CFLAGS) -Itools/common $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
+build/test_tool_%: test/unit/test_tool_%.c $(HOST_OBJS) $(TOOL_LIB_OBJS) test/unit/tap.h | build
+	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_LIB_OBJS) $(HOST_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
 
-build/instsim-%: tools/%.c $(CORE_OBJS) $(TOOL_COMMON_OBJS) | build
-	$(CC) $(HOST_CFLAGS) -Itools/common $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_COMMON_OBJS) $(CORE_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
+build/instsim-%: tools/%.c $(HOST_OBJS) $(TOOL_LIB_OBJS) | build
+	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_LIB_OBJS) $(HOST_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
 
 # instsim-eval alone talks to PostgreSQL (libpq); its own files live in
 # tools/eval/ so that the other tools do not link them.
@@ -109,8 +133,8 @@ EVAL_SRCS := $(sort $(wildcard tools/eval/*.c))
 EVAL_OBJS := $(EVAL_SRCS:.c=.o)
 EVAL_CFLAGS = -Itools/eval -I$(shell $(PG_CONFIG) --includedir)
 EXTRA_CLEAN += $(EVAL_OBJS)
-$(EVAL_OBJS): tools/eval/%.o: tools/eval/%.c $(wildcard tools/eval/*.h tools/common/*.h)
-	$(CC) $(HOST_CFLAGS) -Itools/common $(EVAL_CFLAGS) -c -o $@ $<
+$(EVAL_OBJS): tools/eval/%.o: tools/eval/%.c $(wildcard tools/eval/*.h) $(TOOL_LIB_HDRS)
+	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) $(EVAL_CFLAGS) -c -o $@ $<
 build/instsim-eval build/test_tool_eval: $(EVAL_OBJS)
 build/instsim-eval build/test_tool_eval: TOOL_EXTRA_CFLAGS = $(EVAL_CFLAGS)
 build/instsim-eval build/test_tool_eval: TOOL_EXTRA_OBJS = $(EVAL_OBJS)
@@ -122,8 +146,8 @@ all: $(TOOL_BINS)
 # generated so that no binary test files are committed; the tests load them
 # client-side with psql's \lo_import from $INSTSIM_FIXTURES.
 export INSTSIM_FIXTURES ?= $(CURDIR)/build/fixtures
-build/make_fixtures: test/fixtures/make_fixtures.c $(CORE_OBJS) | build
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+build/make_fixtures: test/fixtures/make_fixtures.c $(HOST_OBJS) | build
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_OBJS) $(CORE_LIBS)
 
 .PHONY: fixtures
 installcheck: fixtures
@@ -149,6 +173,7 @@ tapcheck:
 	prove $(PROVE_FLAGS) test/t/*.pl
 
 # the header dependencies recorded by -MMD (see PG_CFLAGS)
-DEP_FILES := $(wildcard src/core/*.d src/pg/*.d)
-EXTRA_CLEAN += src/core/*.d src/pg/*.d
+SRC_DIRS  := $(CORE_DIRS) src/train src/pg
+DEP_FILES := $(wildcard $(addsuffix /*.d,$(SRC_DIRS)))
+EXTRA_CLEAN += $(addsuffix /*.d,$(SRC_DIRS))
 -include $(DEP_FILES)

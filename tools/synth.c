@@ -273,7 +273,7 @@ generate_one(void *ctx, void *state, int item, char *err, size_t errlen)
 	}
 	smf_free(&song_midi);
 	if (rc != 0)
-		rc = errf(err, errlen, "out of memory writing MIDI");
+		rc = is_fail(err, errlen, "out of memory writing MIDI");
 	if (rc == 0)
 		rc = renderer_render(state, all, all_len, o->seconds * 4 + 60, &r, err, errlen);
 	if (rc == 0)
@@ -299,7 +299,7 @@ generate_one(void *ctx, void *state, int item, char *err, size_t errlen)
 		char		msg[TOOL_ERRLEN];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		errf(err, errlen, "%s: %s", dir, msg);
+		is_fail(err, errlen, "%s: %s", dir, msg);
 	}
 	return rc;
 }
@@ -352,7 +352,7 @@ render_one(void *ctx, void *state, int item, char *err, size_t errlen)
 		char		msg[TOOL_ERRLEN];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		errf(err, errlen, "%s: %s", path, msg);
+		is_fail(err, errlen, "%s: %s", path, msg);
 	}
 	return rc;
 }
@@ -380,7 +380,7 @@ count_one(void *ctx, void *state, int item, char *err, size_t errlen)
 		char		msg[TOOL_ERRLEN];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		errf(err, errlen, "%s (excluded): %s", dir, msg);
+		is_fail(err, errlen, "%s (excluded): %s", dir, msg);
 		return -1;
 	}
 	return 0;

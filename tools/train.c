@@ -222,7 +222,7 @@ trainset_init(trainset *ts, const mel_set *mel, char *err, size_t errlen)
 	ts->n_segs = malloc(sizeof(int) * (mel->n_tracks + 1));
 	ts->anchors = malloc(sizeof(is_seg_ref) * (mel->n_images + 1));
 	if (!ts->track || !ts->n_segs || !ts->anchors)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	for (int k = 0; k < mel->n_tracks; k++)
 		if (mel->n_segs[k] >= 2)
 		{
@@ -289,10 +289,10 @@ knn_accuracy(const is_net *net, const mel_set *test, int threads, char *err, siz
 		if (is_knn_exact(emb, (int) test->n_images, dim, KNN_K, nn) == 0)
 			acc = is_knn_accuracy(label, nn, (int) test->n_images, KNN_K, NULL);
 		else
-			errf(err, errlen, "kNN needs more than %d test segments", KNN_K);
+			is_fail(err, errlen, "kNN needs more than %d test segments", KNN_K);
 	}
 	else if (plan && (!emb || !label || !nn))
-		errf(err, errlen, "out of memory");
+		is_fail(err, errlen, "out of memory");
 	is_infer_free(plan);
 	free(emb);
 	free(label);
@@ -387,7 +387,7 @@ setup(run *r, char *err, size_t errlen)
 	r->batch = malloc(sizeof(float) * 3 * o->batch * r->train_mel.n_mels * r->train_mel.frames);
 	r->label = malloc(sizeof(int) * 3 * o->batch);
 	if (!r->batch || !r->label)
-		return errf(err, errlen, "out of memory for a batch");
+		return is_fail(err, errlen, "out of memory for a batch");
 	return 0;
 }
 

@@ -37,8 +37,9 @@ build() {
 	local core_libs
 	core_libs=$(sed -n 's/^CORE_LIBS *= *//p' Makefile)
 	# shellcheck disable=SC2086
-	cc -std=gnu11 -O2 -Wall -Wextra -fopenmp-simd -Isrc/core -o "$DATA/split" \
-		"$E2E/split.c" src/core/*.o $core_libs
+	# the objects of the server library's core (src/pg aside), which `make install` built
+	cc -std=gnu11 -O2 -Wall -Wextra -fopenmp-simd -Isrc/core -Isrc/frontend -Isrc/nn \
+		-o "$DATA/split" "$E2E/split.c" src/core/*.o src/frontend/*.o src/nn/*.o $core_libs
 	if [[ ! -d $NPM_DIR/node_modules/onnxruntime-node ]]; then
 		log "installing onnxruntime-node@$ORT_VERSION into $NPM_DIR"
 		ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --prefix "$NPM_DIR" \

@@ -10,8 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # Same flags as the extension build (baseline x86-64, no -march=native).
-cc -std=gnu11 -O2 -fopenmp-simd -Wall -Wextra -I"$root/src/core" \
-	-o "$tmp/bench_mel" "$here/bench_mel.c" "$root/src/core/mel.c" "$root/src/core/fft16.c" \
+cc -std=gnu11 -O2 -fopenmp-simd -Wall -Wextra -I"$root/src/core" -I"$root/src/frontend" \
+	-o "$tmp/bench_mel" "$here/bench_mel.c" "$root/src/frontend/mel.c" "$root/src/frontend/fft16.c" \
 	"$root/src/core/errmsg.c" -lfftw3f -lm -lpthread
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,6 @@
 /*
  * The SQL functions that turn stored audio into embeddings.  Each is a thin
- * loop over the core pipeline (src/core/embed.c): decode, segment, log-mel,
+ * loop over the core pipeline (src/nn/embed.c): decode, segment, log-mel,
  * CNN, checking for interrupts between batches of segments and, through the
  * plan's interrupt callback (model_cache.c), between the network's layers.
  *

@@ -1,5 +1,6 @@
 /*
- * The instsim_hnsw access method: handler, reloptions and cost estimate.
+ * The instsim_hnsw access method: its settings (GUCs), handler, reloptions and
+ * cost estimate.
  * The phases live in hnsw_build.c, hnsw_insert.c, hnsw_scan.c,
  * hnsw_vacuum.c and hnsw_validate.c.
  */
@@ -12,12 +13,42 @@
 #include "commands/vacuum.h"
 #include "optimizer/cost.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/selfuncs.h"
 #include "utils/rel.h"
 
 #include "hnsw.h"
 
+/* instsim_hnsw index scans (see hnsw_scan.c) */
+int			instsim_hnsw_ef_search = 40;
+bool		instsim_hnsw_iterative_scan = false;
+int			instsim_hnsw_max_scan_tuples = 20000;
+
 static relopt_kind hnsw_relopt_kind;
+
+void
+hnsw_init_gucs(void)
+{
+	DefineCustomIntVariable("instsim.ef_search",
+							"Size of the candidate list of an instsim_hnsw index scan.",
+							"Larger values find the true nearest neighbours more often, "
+							"at the cost of speed; a scan returns at most this many rows "
+							"unless instsim.iterative_scan is on.",
+							&instsim_hnsw_ef_search, 40, 1, HNSW_MAX_EF_SEARCH,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("instsim.iterative_scan",
+							 "Lets an instsim_hnsw scan keep searching until its LIMIT is met.",
+							 "With a WHERE filter a plain scan can return fewer rows than "
+							 "the LIMIT; when on, the scan resumes in batches of "
+							 "instsim.ef_search rows (order across batches is approximate).",
+							 &instsim_hnsw_iterative_scan, false,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("instsim.max_scan_tuples",
+							"Most graph elements an iterative instsim_hnsw scan visits.",
+							"Bounds the work of a filtered query whose filter matches few rows.",
+							&instsim_hnsw_max_scan_tuples, 20000, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+}
 
 /*
  * Registered on first use rather than in _PG_init: the handler is always

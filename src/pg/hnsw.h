@@ -66,10 +66,11 @@ typedef enum HnswMetric
 	HNSW_METRIC_IP = 3
 } HnswMetric;
 
-/* GUCs (defined in gucs.c) */
+/* GUCs, registered by hnsw_init_gucs from _PG_init (hnsw.c) */
 extern int	instsim_hnsw_ef_search;
 extern bool instsim_hnsw_iterative_scan;
 extern int	instsim_hnsw_max_scan_tuples;
+extern void hnsw_init_gucs(void);
 
 typedef struct HnswOptions
 {

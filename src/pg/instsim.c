@@ -4,10 +4,12 @@
  */
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 
 #include <cblas.h>
 
-#include "instsim.h"
+#include "hnsw.h"
+#include "model_cache.h"
 
 PG_MODULE_MAGIC;
 
@@ -16,7 +18,9 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	instsim_init_gucs();
+	hnsw_init_gucs();
+	model_cache_init_gucs();
+	MarkGUCPrefixReserved("instsim");
 
 	/*
 	 * One BLAS thread per backend: parallelism comes from PostgreSQL itself

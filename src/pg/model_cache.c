@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -36,7 +37,29 @@ typedef struct CachedModel
 	CommandId	checked_cid;
 } CachedModel;
 
+/* model checks when a model is stored */
+int			instsim_max_model_arena = IS_MODEL_DEFAULT_MAX_ARENA_MB;
+double		instsim_max_model_gflops = IS_MODEL_DEFAULT_MAX_GFLOPS;
+
 static HTAB *model_cache;
+
+void
+model_cache_init_gucs(void)
+{
+	/* superuser-only: a role allowed to load models must not lift the limits */
+	DefineCustomIntVariable("instsim.max_model_arena",
+							"Largest inference arena a model may need, per backend.",
+							"A model whose activations for one batch of 16 segments "
+							"need more memory is refused when it is loaded or first used.",
+							&instsim_max_model_arena, IS_MODEL_DEFAULT_MAX_ARENA_MB, 1, 65536,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomRealVariable("instsim.max_model_gflops",
+							 "Most floating-point work a model may do per segment, in GFLOP.",
+							 "A model whose network needs more per 3-s segment is refused "
+							 "when it is loaded.",
+							 &instsim_max_model_gflops, IS_MODEL_DEFAULT_MAX_GFLOPS, 0.001, 1e6,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
 
 static size_t
 max_arena_bytes(void)

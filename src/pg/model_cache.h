@@ -14,6 +14,8 @@
 /* instsim.max_model_arena (MB) and instsim.max_model_gflops */
 extern int	instsim_max_model_arena;
 extern double instsim_max_model_gflops;
+/* Registers them; called from _PG_init. */
+extern void model_cache_init_gucs(void);
 
 /*
  * Validates a model file: its format (22P03 with the loader's message), the

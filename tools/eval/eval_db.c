@@ -35,7 +35,7 @@ typedef struct work_names
 static int
 db_error(eval_db *db, PGresult *r, const char *what, char *err, size_t errlen)
 {
-	errf(err, errlen, "%s: %s", what, PQerrorMessage(db->conn));
+	is_fail(err, errlen, "%s: %s", what, PQerrorMessage(db->conn));
 	PQclear(r);
 	return -1;
 }
@@ -68,15 +68,15 @@ eval_db_open(const eval_db_opts *opts, char *err, size_t errlen)
 
 	if (!db)
 	{
-		errf(err, errlen, "out of memory");
+		is_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	db->opts = *opts;
 	db->conn = PQconnectdb(opts->conninfo);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 	{
-		errf(err, errlen, "cannot connect to \"%s\": %s", opts->conninfo,
-			 PQerrorMessage(db->conn));
+		is_fail(err, errlen, "cannot connect to \"%s\": %s", opts->conninfo,
+				PQerrorMessage(db->conn));
 		eval_db_close(db);
 		return NULL;
 	}
@@ -161,7 +161,7 @@ add_track(eval_db *db, const char *root, const slakh_tracks *test, eval_inst *e,
 	if (!x)
 		return 0;				/* no such instrument: no segments either way */
 	if (is_audio_encode(x, n, 1, SLAKH_RATE, IS_AUDIO_WAV_FLOAT, &wav, &wav_len, &ae) != IS_AUDIO_OK)
-		rc = errf(err, errlen, "%s: encoding: %s", test->names[track], ae.message);
+		rc = is_fail(err, errlen, "%s: encoding: %s", test->names[track], ae.message);
 	free(x);
 	snprintf(tr, sizeof(tr), "%d", track);
 	snprintf(fi, sizeof(fi), "%d", first);
@@ -184,8 +184,8 @@ add_track(eval_db *db, const char *root, const slakh_tracks *test, eval_inst *e,
 
 			PQclear(r);
 			if (got != e->track_segs[track])
-				rc = errf(err, errlen, "%s %s: the server cut %d segments, the in-memory path %d",
-						  test->names[track], slakh_inst_name(e->inst), got, e->track_segs[track]);
+				rc = is_fail(err, errlen, "%s %s: the server cut %d segments, the in-memory path %d",
+							 test->names[track], slakh_inst_name(e->inst), got, e->track_segs[track]);
 		}
 	}
 	free(wav);
@@ -300,7 +300,7 @@ run_knn(eval_db *db, const work_names *w, eval_inst *e, int j, char *err, size_t
 			 "SELECT id FROM %s ORDER BY emb <=> (SELECT emb FROM %s WHERE id = $1) LIMIT %d",
 			 w->table, w->table, e->k + 1);
 	if (!sql || !lab)
-		rc = errf(err, errlen, "out of memory");
+		rc = is_fail(err, errlen, "out of memory");
 	if (rc == 0)
 		rc = plan_uses_index(db, query, w, &res->sql_index_used, err, errlen);
 	if (rc == 0)
@@ -352,8 +352,8 @@ compare_embeddings(eval_db *db, const work_names *w, eval_inst *e, int j,
 	if (PQntuples(r) != e->n)
 	{
 		PQclear(r);
-		return errf(err, errlen, "%s holds %d segments, expected %d", w->table,
-					PQntuples(r), e->n);
+		return is_fail(err, errlen, "%s holds %d segments, expected %d", w->table,
+					   PQntuples(r), e->n);
 	}
 	for (int i = 0; i < e->n; i++)
 	{
@@ -414,7 +414,7 @@ eval_db_run(eval_db *db, const char *root, const slakh_tracks *test, eval_inst *
 				first = 0;
 
 	if (!w)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	for (int j = 0; j < e->n_models; j++)
 		name_work(db, e, j, &w[j]);
 	for (int j = 0; j < e->n_models && rc == 0; j++)

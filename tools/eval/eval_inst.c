@@ -48,11 +48,11 @@ embed_set(const is_model *m, const mel_set *set, int threads, float *out,
 	char		ierr[256];
 
 	if (m->net.in_c != 1 || m->net.in_h != set->n_mels || m->net.in_w != set->frames)
-		return errf(err, errlen, "network input %dx%dx%d does not match the front end's %dx%d mel image",
-					m->net.in_c, m->net.in_h, m->net.in_w, set->n_mels, set->frames);
+		return is_fail(err, errlen, "network input %dx%dx%d does not match the front end's %dx%d mel image",
+					   m->net.in_c, m->net.in_h, m->net.in_w, set->n_mels, set->frames);
 	plan = is_infer_create(&m->net, &opts, ierr, sizeof(ierr));
 	if (!plan)
-		return errf(err, errlen, "inference plan: %s", ierr);
+		return is_fail(err, errlen, "inference plan: %s", ierr);
 	for (size_t i = 0; i < set->n_images; i += EMBED_BATCH)
 	{
 		int			b = (int) (set->n_images - i < EMBED_BATCH ? set->n_images - i : EMBED_BATCH);
@@ -60,7 +60,7 @@ embed_set(const is_model *m, const mel_set *set, int threads, float *out,
 		if (is_infer_run(plan, set->data + i * image, b, out + i * dim, ierr, sizeof(ierr)) != 0)
 		{
 			is_infer_free(plan);
-			return errf(err, errlen, "inference: %s", ierr);
+			return is_fail(err, errlen, "inference: %s", ierr);
 		}
 	}
 	is_infer_free(plan);
@@ -105,8 +105,8 @@ score_model(eval_inst *e, int j, char *err, size_t errlen)
 	{
 		free(cent);
 		free(d);
-		return errf(err, errlen, "%s: kNN needs more than k = %d segments (have %d) and memory",
-					slakh_inst_name(e->inst), e->k, e->n);
+		return is_fail(err, errlen, "%s: kNN needs more than k = %d segments (have %d) and memory",
+					   slakh_inst_name(e->inst), e->k, e->n);
 	}
 	e->res[j].accuracy = is_knn_accuracy(e->labels, nn, e->n, e->k, NULL);
 	is_track_centroids(x, e->labels, e->n, e->dim, e->n_tracks, cent);
@@ -147,7 +147,7 @@ eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 	out->n_models = n_models;
 	out->res = calloc(n_models, sizeof(eval_model_result));
 	if (!out->res)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	for (int j = 0; j < n_models && rc == 0; j++)
 	{
 		is_model	m = {0};
@@ -155,17 +155,17 @@ eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 
 		out->res[j].model = models[j];
 		if (is_model_load_file(&m, models[j].path, merr, sizeof(merr)) != 0)
-			rc = errf(err, errlen, "%s: %s", models[j].path, merr);
+			rc = is_fail(err, errlen, "%s: %s", models[j].path, merr);
 		else if (strcmp(m.instrument, slakh_inst_name(inst)) != 0)
 			fprintf(stderr, "warning: %s is a %s model, evaluated as %s\n",
 					models[j].path, m.instrument, slakh_inst_name(inst));
 		if (rc == 0)
 			rc = features_for(root, test, inst, &m, jobs, &set, &set_fe, err, errlen);
 		if (rc == 0 && j == 0 && alloc_inst(out, &set, n_models, is_net_out_dim(&m.net), k) != 0)
-			rc = errf(err, errlen, "out of memory");
+			rc = is_fail(err, errlen, "out of memory");
 		if (rc == 0 && ((int) set.n_images != out->n || is_net_out_dim(&m.net) != out->dim))
-			rc = errf(err, errlen, "%s: models of one instrument must cut the same segments "
-					  "and have the same embedding size", models[j].path);
+			rc = is_fail(err, errlen, "%s: models of one instrument must cut the same segments "
+						 "and have the same embedding size", models[j].path);
 		if (rc == 0)
 			rc = embed_set(&m, &set, jobs, out->emb + (size_t) j * out->n * out->dim,
 						   err, errlen);
@@ -179,7 +179,7 @@ eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 		double	   *acc = malloc(sizeof(double) * n_models);
 
 		if (!acc)
-			return errf(err, errlen, "out of memory");
+			return is_fail(err, errlen, "out of memory");
 		for (int j = 0; j < n_models; j++)
 			acc[j] = out->res[j].accuracy;
 		eval_mean_var(acc, n_models, &out->mean, &out->var);

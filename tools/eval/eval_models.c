@@ -93,14 +93,14 @@ scan_dir(const char *dir, slakh_inst inst, eval_model **list, int *n, int *cap,
 	char		path[EVAL_PATH_MAX];
 
 	if (!d)
-		return errf(err, errlen, "cannot open model directory %s: %s", dir, strerror(errno));
+		return is_fail(err, errlen, "cannot open model directory %s: %s", dir, strerror(errno));
 	while ((e = readdir(d)) != NULL)
 	{
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (consider(path, inst, list, n, cap) != 0)
 		{
 			closedir(d);
-			return errf(err, errlen, "out of memory or path too long: %s", path);
+			return is_fail(err, errlen, "out of memory or path too long: %s", path);
 		}
 	}
 	closedir(d);
@@ -116,7 +116,7 @@ scan_list(const char *spec, slakh_inst inst, eval_model **list, int *n, int *cap
 	int			rc = 0;
 
 	if (!copy)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	for (char *p = strtok_r(copy, ",", &save); p && rc == 0; p = strtok_r(NULL, ",", &save))
 	{
 		slakh_inst	i;
@@ -124,10 +124,10 @@ scan_list(const char *spec, slakh_inst inst, eval_model **list, int *n, int *cap
 		const char *slash = strrchr(p, '/');
 
 		if (eval_parse_model_name(slash ? slash + 1 : p, &i, &seed) != 0)
-			rc = errf(err, errlen, "%s: not a model file name (want INSTRUMENT.safetensors "
-					  "or INSTRUMENT-seedS.safetensors)", p);
+			rc = is_fail(err, errlen, "%s: not a model file name (want INSTRUMENT.safetensors "
+						 "or INSTRUMENT-seedS.safetensors)", p);
 		else if (consider(p, inst, list, n, cap) != 0)
-			rc = errf(err, errlen, "out of memory or path too long: %s", p);
+			rc = is_fail(err, errlen, "out of memory or path too long: %s", p);
 	}
 	free(copy);
 	return rc;
@@ -159,8 +159,8 @@ eval_find_models(const char *spec, slakh_inst inst, int max_models,
 	for (int i = 1; i < *n; i++)
 		if ((*out)[i].seed == (*out)[i - 1].seed)
 		{
-			errf(err, errlen, "two %s models with seed %d: %s and %s",
-				 slakh_inst_name(inst), (*out)[i].seed, (*out)[i - 1].path, (*out)[i].path);
+			is_fail(err, errlen, "two %s models with seed %d: %s and %s",
+					slakh_inst_name(inst), (*out)[i].seed, (*out)[i - 1].path, (*out)[i].path);
 			free(*out);
 			*out = NULL;
 			*n = 0;

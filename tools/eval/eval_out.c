@@ -179,7 +179,7 @@ write_json(const char *dir, const eval_run_info *info, const eval_inst *in, int 
 	snprintf(path, sizeof(path), "%s/results.json", dir);
 	rc = json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	json_object_put(root);
-	return rc == 0 ? 0 : errf(err, errlen, "cannot write %s: %s", path, json_util_get_last_err());
+	return rc == 0 ? 0 : is_fail(err, errlen, "cannot write %s: %s", path, json_util_get_last_err());
 }
 
 static FILE *
@@ -191,7 +191,7 @@ open_csv(const char *dir, const char *name, const char *suffix, char *err, size_
 	snprintf(path, sizeof(path), "%s/%s%s.csv", dir, name, suffix);
 	f = fopen(path, "w");
 	if (!f)
-		errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		is_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	return f;
 }
 
@@ -201,7 +201,7 @@ close_csv(FILE *f, const char *what, char *err, size_t errlen)
 	bool		bad = ferror(f) != 0;
 
 	if (fclose(f) != 0 || bad)
-		return errf(err, errlen, "error writing %s.csv", what);
+		return is_fail(err, errlen, "error writing %s.csv", what);
 	return 0;
 }
 
@@ -297,7 +297,7 @@ eval_write_outputs(const char *dir, const eval_run_info *info, const eval_inst *
 	int			n_pc;
 
 	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-		return errf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return is_fail(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 	correlations(insts, n_insts, pc, &n_pc);
 	if (write_json(dir, info, insts, n_insts, pc, n_pc, err, errlen) != 0 ||
 		write_tables(dir, insts, n_insts, pc, n_pc, err, errlen) != 0)

@@ -1,6 +1,6 @@
 /*
- * A synthetic model until a trainer exists: the default architecture of
- * DESIGN.md (4 x [conv3x3, batchnorm, relu, maxpool2] with 16-32-64-128
+ * A synthetic model, so tests need no training run: the default architecture
+ * (README.md: 4 x [conv3x3, batchnorm, relu, maxpool2] with 16-32-64-128
  * channels, gap, linear 128 -> 128, l2norm) with weights drawn from a seeded
  * generator and non-trivial batch-norm statistics, so that folding is
  * exercised.  The same seed gives the same bytes on every machine; the tests

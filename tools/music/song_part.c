@@ -135,3 +135,18 @@ key_at_or_above(int pc, int lo)
 {
 	return lo + ((pc - lo) % 12 + 12) % 12;
 }
+
+void
+song_ending(song *s, part *p, const int *keys, int n)
+{
+	for (int i = 0; i < n; i++)
+		part_note(p, song_tick(s, s->n_bars, 0) + i * 8.0, PPQ * 2.0, keys[i], 92);
+}
+
+int
+song_voicing(const chord *ch, int lo, int *keys)
+{
+	for (int i = 0; i < ch->n; i++)
+		keys[i] = key_at_or_above((ch->root + ch->iv[i]) % 12, lo);
+	return ch->n;
+}

@@ -1,5 +1,5 @@
 /*
- * An in-memory signal as an is_sample_reader (src/core/segment.h), so that
+ * An in-memory signal as an is_sample_reader (src/frontend/segment.h), so that
  * tools can run the core segmenter over stems they have already loaded.
  */
 #ifndef INSTSIM_SAMPLE_ARRAY_H

@@ -20,16 +20,16 @@ read_list(yaml_document_t *doc, yaml_node_t *seq, slakh_tracks *t,
 	if (!seq)
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return errf(err, errlen, "%s: \"%s\" must be a list of track paths", path, key);
+		return is_fail(err, errlen, "%s: \"%s\" must be a list of track paths", path, key);
 	for (yaml_node_item_t *it = seq->data.sequence.items.start;
 		 it < seq->data.sequence.items.top; it++)
 	{
 		const char *name = yu_scalar(doc, yaml_document_get_node(doc, *it));
 
 		if (!name || !*name || strstr(name, ".."))
-			return errf(err, errlen, "%s: bad track path in \"%s\"", path, key);
+			return is_fail(err, errlen, "%s: bad track path in \"%s\"", path, key);
 		if (slakh_tracks_add(t, name) != 0)
-			return errf(err, errlen, "out of memory reading %s", path);
+			return is_fail(err, errlen, "out of memory reading %s", path);
 	}
 	return 0;
 }
@@ -55,7 +55,7 @@ split_read(const char *path, corpus_split *s, char *err, size_t errlen)
 					   list_keys[k], path, err, errlen);
 	yaml_document_delete(&doc);
 	if (rc == 0 && s->train.n + s->test.n == 0)
-		rc = errf(err, errlen, "%s: no train or test tracks", path);
+		rc = is_fail(err, errlen, "%s: no train or test tracks", path);
 	if (rc != 0)
 		split_free(s);
 	return rc;

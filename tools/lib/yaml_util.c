@@ -14,17 +14,17 @@ yu_load(const char *path, yaml_document_t *doc, char *err, size_t errlen)
 	yaml_node_t *root;
 
 	if (!f)
-		return errf(err, errlen, "cannot open %s", path);
+		return is_fail(err, errlen, "cannot open %s", path);
 	if (!yaml_parser_initialize(&parser))
 	{
 		fclose(f);
-		return errf(err, errlen, "%s: out of memory", path);
+		return is_fail(err, errlen, "%s: out of memory", path);
 	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, doc))
 	{
-		errf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "YAML parse error");
+		is_fail(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+				parser.problem ? parser.problem : "YAML parse error");
 		yaml_parser_delete(&parser);
 		fclose(f);
 		return -1;
@@ -35,7 +35,7 @@ yu_load(const char *path, yaml_document_t *doc, char *err, size_t errlen)
 	if (!root || root->type != YAML_MAPPING_NODE)
 	{
 		yaml_document_delete(doc);
-		return errf(err, errlen, "%s: expected a YAML mapping at the top", path);
+		return is_fail(err, errlen, "%s: expected a YAML mapping at the top", path);
 	}
 	return 0;
 }
@@ -122,11 +122,11 @@ yu_emit_begin(yu_writer *w, const char *path, char *err, size_t errlen)
 	memset(w, 0, sizeof(*w));
 	w->file = fopen(path, "wb");
 	if (!w->file)
-		return errf(err, errlen, "cannot create %s", path);
+		return is_fail(err, errlen, "cannot create %s", path);
 	if (!yaml_emitter_initialize(&w->emitter))
 	{
 		fclose(w->file);
-		return errf(err, errlen, "%s: out of memory", path);
+		return is_fail(err, errlen, "%s: out of memory", path);
 	}
 	yaml_emitter_set_output(&w->emitter, write_handler, w->file);
 	yaml_emitter_set_unicode(&w->emitter, 1);
@@ -150,7 +150,7 @@ yu_emit_end(yu_writer *w, const char *path, char *err, size_t errlen)
 	if (fclose(w->file) != 0)
 		failed = true;
 	if (failed)
-		return errf(err, errlen, "writing %s failed", path);
+		return is_fail(err, errlen, "writing %s failed", path);
 	return 0;
 }
 

@@ -64,7 +64,7 @@ read_stem(yaml_document_t *doc, const char *id, yaml_node_t *node,
 	int			b;
 
 	if (!node || node->type != YAML_MAPPING_NODE)
-		return errf(err, errlen, "%s: stem %s is not a mapping", path, id);
+		return is_fail(err, errlen, "%s: stem %s is not a mapping", path, id);
 	memset(st, 0, sizeof(*st));
 	yu_copy(st->id, sizeof(st->id), id);
 	yu_copy(st->inst_class, sizeof(st->inst_class),
@@ -75,14 +75,14 @@ read_stem(yaml_document_t *doc, const char *id, yaml_node_t *node,
 			yu_scalar(doc, yu_get(doc, node, "plugin_name")));
 	s = yu_scalar(doc, yu_get(doc, node, "program_num"));
 	if (s && read_int(s, &st->program_num) != 0)
-		return errf(err, errlen, "%s: stem %s: program_num \"%s\" is not a number",
-					path, id, s);
+		return is_fail(err, errlen, "%s: stem %s: program_num \"%s\" is not a number",
+					   path, id, s);
 	st->is_drum = yu_bool(yu_scalar(doc, yu_get(doc, node, "is_drum"))) == 1;
 	/* A stem without the flag predates it: its audio is expected to exist. */
 	b = yu_bool(yu_scalar(doc, yu_get(doc, node, "audio_rendered")));
 	st->audio_rendered = b != 0;
 	if (!st->inst_class[0])
-		return errf(err, errlen, "%s: stem %s has no inst_class", path, id);
+		return is_fail(err, errlen, "%s: stem %s has no inst_class", path, id);
 	return 0;
 }
 
@@ -110,24 +110,24 @@ read_meta_doc(yaml_document_t *doc, slakh_meta *m, const char *path,
 
 		m->overall_gain = strtod(s, &end);
 		if (end == s || *end)
-			return errf(err, errlen, "%s: overall_gain \"%s\" is not a number", path, s);
+			return is_fail(err, errlen, "%s: overall_gain \"%s\" is not a number", path, s);
 	}
 	if (strstr(m->audio_dir, "..") || strchr(m->audio_dir, '/'))
-		return errf(err, errlen, "%s: audio_dir \"%s\" must name a subdirectory",
-					path, m->audio_dir);
+		return is_fail(err, errlen, "%s: audio_dir \"%s\" must name a subdirectory",
+					   path, m->audio_dir);
 	if (!stems || stems->type != YAML_MAPPING_NODE)
-		return errf(err, errlen, "%s: no \"stems\" mapping", path);
+		return is_fail(err, errlen, "%s: no \"stems\" mapping", path);
 	n = (size_t) (stems->data.mapping.pairs.top - stems->data.mapping.pairs.start);
 	m->stems = calloc(n ? n : 1, sizeof(slakh_stem));
 	if (!m->stems)
-		return errf(err, errlen, "%s: out of memory", path);
+		return is_fail(err, errlen, "%s: out of memory", path);
 	for (size_t i = 0; i < n; i++)
 	{
 		yaml_node_pair_t *p = stems->data.mapping.pairs.start + i;
 		const char *id = yu_scalar(doc, yaml_document_get_node(doc, p->key));
 
 		if (!id || !*id || strchr(id, '/') || strstr(id, ".."))
-			return errf(err, errlen, "%s: bad stem name", path);
+			return is_fail(err, errlen, "%s: bad stem name", path);
 		if (read_stem(doc, id, yaml_document_get_node(doc, p->value),
 					  &m->stems[i], path, err, errlen) != 0)
 			return -1;
@@ -270,7 +270,7 @@ scan_dir(const char *dir, const char *prefix, slakh_tracks *t, char *err, size_t
 		if (slakh_tracks_add(t, name) != 0)
 		{
 			closedir(d);
-			return errf(err, errlen, "out of memory listing %s", dir);
+			return is_fail(err, errlen, "out of memory listing %s", dir);
 		}
 	}
 	closedir(d);
@@ -285,7 +285,7 @@ slakh_list_tracks(const char *root, slakh_tracks *out, char *err, size_t errlen)
 
 	memset(out, 0, sizeof(*out));
 	if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return errf(err, errlen, "%s is not a directory", root);
+		return is_fail(err, errlen, "%s is not a directory", root);
 	if (scan_dir(root, "", out, err, errlen) != 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(split_dirs) / sizeof(split_dirs[0]); i++)
@@ -340,13 +340,13 @@ load_stems(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s/%s.flac", track_dir,
 					 meta->audio_dir, st->id) >= (int) sizeof(path))
-			return errf(err, errlen, "path too long under %s", track_dir);
+			return is_fail(err, errlen, "path too long under %s", track_dir);
 		if (audio_read_mono(path, SLAKH_RATE, &y, &m, err, errlen) != 0)
 			return -1;
 		rc = accumulate(x, n, y, m);
 		free(y);
 		if (rc != 0)
-			return errf(err, errlen, "out of memory summing stems of %s", track_dir);
+			return is_fail(err, errlen, "out of memory summing stems of %s", track_dir);
 	}
 	return 0;
 }
@@ -362,17 +362,17 @@ slakh_load(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
 	*x = NULL;
 	*n = 0;
 	if (inst < SLAKH_MIX || inst >= SLAKH_N_INST)
-		return errf(err, errlen, "no such instrument (%d)", (int) inst);
+		return is_fail(err, errlen, "no such instrument (%d)", (int) inst);
 	if (inst == SLAKH_MIX)
 	{
 		if (snprintf(path, sizeof(path), "%s/%s", track_dir, SLAKH_MIX_FILE) >= (int) sizeof(path))
-			return errf(err, errlen, "path too long: %s", track_dir);
+			return is_fail(err, errlen, "path too long: %s", track_dir);
 		return audio_read_mono(path, SLAKH_RATE, x, n, err, errlen);
 	}
 	if (!meta)
 	{
 		if (snprintf(path, sizeof(path), "%s/%s", track_dir, SLAKH_META_FILE) >= (int) sizeof(path))
-			return errf(err, errlen, "path too long: %s", track_dir);
+			return is_fail(err, errlen, "path too long: %s", track_dir);
 		if (slakh_meta_read(path, &own, err, errlen) != 0)
 			return -1;
 		meta = &own;

@@ -110,7 +110,7 @@ renderer_new(const char *soundfont, bool effects, char *err, size_t errlen)
 	pthread_once(&fluid_once, fluid_global_init);
 	if (!r)
 	{
-		errf(err, errlen, "out of memory");
+		is_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	r->effects = effects;
@@ -119,14 +119,14 @@ renderer_new(const char *soundfont, bool effects, char *err, size_t errlen)
 	r->scan_settings = offline_settings(1, false);
 	if (!r->scan_settings || !(r->scan_synth = new_fluid_synth(r->scan_settings)))
 	{
-		errf(err, errlen, "cannot create a FluidSynth synthesiser");
+		is_fail(err, errlen, "cannot create a FluidSynth synthesiser");
 		renderer_free(r);
 		return NULL;
 	}
 	if (fluid_synth_sfload(r->scan_synth, soundfont, 1) == FLUID_FAILED ||
 		!(r->sfont = fluid_synth_get_sfont(r->scan_synth, 0)))
 	{
-		errf(err, errlen, "cannot load soundfont %s", soundfont);
+		is_fail(err, errlen, "cannot load soundfont %s", soundfont);
 		renderer_free(r);
 		return NULL;
 	}
@@ -332,13 +332,13 @@ play(fluid_synth_t *synth, router *rt, const void *midi, size_t len,
 	int			rc = 0;
 
 	if (!player)
-		return errf(err, errlen, "cannot create a FluidSynth MIDI player");
+		return is_fail(err, errlen, "cannot create a FluidSynth MIDI player");
 	if (fluid_player_set_playback_callback(player, route_event, rt) != FLUID_OK ||
 		fluid_player_add_mem(player, midi, len) != FLUID_OK ||
 		fluid_player_play(player) != FLUID_OK)
 	{
 		delete_fluid_player(player);
-		return errf(err, errlen, "FluidSynth cannot play this MIDI data");
+		return is_fail(err, errlen, "FluidSynth cannot play this MIDI data");
 	}
 	*truncated = false;
 	while (frames < end)
@@ -354,7 +354,7 @@ play(fluid_synth_t *synth, router *rt, const void *midi, size_t len,
 	fluid_player_stop(player);
 	delete_fluid_player(player);
 	if (rc != 0)
-		return errf(err, errlen, "out of memory while rendering");
+		return is_fail(err, errlen, "out of memory while rendering");
 	return 0;
 }
 
@@ -482,14 +482,14 @@ synthesise(renderer *r, router *rt, const void *midi, size_t len,
 			delete_fluid_synth(synth);
 		if (settings)
 			delete_fluid_settings(settings);
-		return errf(err, errlen, "cannot create a FluidSynth synthesiser");
+		return is_fail(err, errlen, "cannot create a FluidSynth synthesiser");
 	}
 	setup_channels(synth, o);
 	sp.synth = synth;
 	sp.out = o;
 	sp.buf = malloc(sizeof(float) * BLOCK * 6 * (size_t) o->n_parts);
 	if (!sp.buf)
-		rc = errf(err, errlen, "out of memory");
+		rc = is_fail(err, errlen, "out of memory");
 	else
 	{
 		for (int i = 0; i < 2 * o->n_parts; i++)
@@ -521,22 +521,22 @@ renderer_render(renderer *r, const void *midi, size_t len, double max_seconds,
 	memset(out, 0, sizeof(*out));
 	out->rate = RATE;
 	if (len < 14 || memcmp(midi, "MThd", 4) != 0)
-		return errf(err, errlen, "not a Standard MIDI File (no MThd header)");
+		return is_fail(err, errlen, "not a Standard MIDI File (no MThd header)");
 	if (!(max_seconds >= (double) BLOCK / RATE && max_seconds <= RENDER_MAX_SECONDS))
-		return errf(err, errlen, "max_seconds %.3g is outside [%.3g, %d]", max_seconds,
-					(double) BLOCK / RATE, RENDER_MAX_SECONDS);
+		return is_fail(err, errlen, "max_seconds %.3g is outside [%.3g, %d]", max_seconds,
+					   (double) BLOCK / RATE, RENDER_MAX_SECONDS);
 	max_frames = (size_t) (max_seconds * RATE) / BLOCK * BLOCK;
 	rt = calloc(1, sizeof(router));
 	if (!rt)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	rt->out = out;
 	fluid_synth_system_reset(r->scan_synth);
 	rc = play(r->scan_synth, rt, midi, len, 0, max_frames, scan_block,
 			  r->scan_synth, &truncated, err, errlen);
 	if (rc == 0 && rt->overflow)
-		rc = errf(err, errlen, "more than %d instrument parts", RENDER_MAX_PARTS);
+		rc = is_fail(err, errlen, "more than %d instrument parts", RENDER_MAX_PARTS);
 	if (rc == 0 && out->n_parts == 0)
-		rc = errf(err, errlen, "the MIDI file has no notes");
+		rc = is_fail(err, errlen, "the MIDI file has no notes");
 	if (rc == 0)
 	{
 		sort_parts(rt);

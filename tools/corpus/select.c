@@ -22,12 +22,12 @@ select_count_segments(const float *x, size_t n, int cap, char *err, size_t errle
 	int			rc;
 
 	if (is_segmenter_new(&fe, cap > 0 ? cap : 0, sample_array_read, &rd, &sg, &ae) != IS_AUDIO_OK)
-		return errf(err, errlen, "segmenter: %s", ae.message);
+		return is_fail(err, errlen, "segmenter: %s", ae.message);
 	while ((rc = is_segmenter_next(sg, &seg, &ae)) == 1)
 		count++;
 	is_segmenter_free(sg);
 	if (rc < 0)
-		return errf(err, errlen, "segmenter: %s", ae.message);
+		return is_fail(err, errlen, "segmenter: %s", ae.message);
 	return count;
 }
 

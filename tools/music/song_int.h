@@ -88,6 +88,10 @@ typedef struct song
 	char		summary[256];
 } song;
 
+/*
+ * Queries of the plan (song_plan.c), the only part of the song the parts
+ * read: they sit below the instrument files, which never call song.c.
+ */
 /* Tick of sixteenth `step` of `bar`, with the song's swing applied. */
 double		song_tick(const song *s, int bar, double step);
 const chord *song_chord_at(const song *s, int bar, double step);
@@ -95,6 +99,9 @@ const section *song_section(const song *s, int bar);
 bool		song_last_bar_of_section(const song *s, int bar);
 /* Does part p rest in this bar (arrangement: one part may sit out the intro)? */
 bool		song_tacet(const song *s, const part *p, int bar);
+/* Symmetric triangular noise in [-1, 1]. */
+double		song_noise(song *s);
+
 /* Adds the final chord's notes (keys) on the downbeat after the last bar. */
 void		song_ending(song *s, part *p, const int *keys, int n);
 /* Keys of chord ch closed-voiced in the octave starting at lo. */
@@ -138,11 +145,6 @@ int			piano_pick(song *s, part *p);
 int			guitar_pick(song *s, part *p);
 int			extra_pick(song *s, part *p);
 
-/* Symmetric triangular noise in [-1, 1]. */
-double		song_noise(song *s);
-
-#endif
-
 /*
  * A one-bar rhythm cell: hits on the sixteenth grid, each naming a chord tone
  * (index into the chord, 0 = root; CELL_OCTAVE = root an octave up, CELL_FIFTH
@@ -172,3 +174,5 @@ void		cell_add(cell *c, double step, double len, int tone, int vel);
 int			cell_interval(const chord *ch, int tone);
 /* The lowest key >= lo with pitch class pc. */
 int			key_at_or_above(int pc, int lo);
+
+#endif

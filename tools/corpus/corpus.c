@@ -16,7 +16,7 @@ static int
 make_dir(const char *path, char *err, size_t errlen)
 {
 	if (mkdir(path, 0777) != 0 && errno != EEXIST)
-		return errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return is_fail(err, errlen, "cannot create %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -27,11 +27,11 @@ write_file(const char *path, const void *data, size_t len, char *err, size_t err
 	bool		ok;
 
 	if (!f)
-		return errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return is_fail(err, errlen, "cannot create %s: %s", path, strerror(errno));
 	ok = fwrite(data, 1, len, f) == len;
 	if (fclose(f) != 0)
 		ok = false;
-	return ok ? 0 : errf(err, errlen, "writing %s failed", path);
+	return ok ? 0 : is_fail(err, errlen, "writing %s failed", path);
 }
 
 /* FNV-1a over the MIDI bytes and the source, twice with different bases: a stable 128-bit id. */
@@ -126,13 +126,13 @@ corpus_write_track(const char *track_dir, render_out *r, const void *midi,
 	int			rc = 0;
 
 	if (strlen(track_dir) > PATH_MAX - 32)
-		return errf(err, errlen, "path too long: %s", track_dir);
+		return is_fail(err, errlen, "path too long: %s", track_dir);
 	snprintf(path, sizeof(path), "%s/stems", track_dir);
 	if (make_dir(track_dir, err, errlen) != 0 || make_dir(path, err, errlen) != 0)
 		return -1;
 	mix = mix_and_level(r, &m.overall_gain);
 	if (!mix)
-		return errf(err, errlen, "out of memory mixing %s", track_dir);
+		return is_fail(err, errlen, "out of memory mixing %s", track_dir);
 	for (int i = 0; i < r->n_parts && rc == 0; i++)
 	{
 		fill_stem(&stems[i], i, &r->parts[i]);

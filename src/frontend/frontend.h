@@ -21,7 +21,7 @@ typedef struct is_frontend
 	double		log_offset;		/* log-mel = ln(mel_power + log_offset) */
 } is_frontend;
 
-/* The paper's 3-s / 1.5-s segmentation at 44.1 kHz; see DESIGN.md. */
+/* The paper's 3-s / 1.5-s segmentation at 44.1 kHz (docs/evaluation.md). */
 #define IS_FRONTEND_DEFAULT { \
 	.sample_rate = 44100, .segment_s = 3.0, .hop_s = 1.5, .silence_dbfs = -60.0, \
 	.n_fft = 2048, .hop_length = 1024, .n_mels = 128, .f_min = 0.0, \

@@ -80,9 +80,9 @@ pool_run(const pool_task *t, char *err, size_t errlen)
 		pthread_join(tid[i], NULL);
 	pthread_mutex_destroy(&p.lock);
 	if (started == 0)
-		return errf(err, errlen, "cannot start worker threads");
+		return is_fail(err, errlen, "cannot start worker threads");
 	if (p.init_failed)
-		return errf(err, errlen, "%s", p.init_err);
+		return is_fail(err, errlen, "%s", p.init_err);
 	progress_finish(&p.prog);
 	return p.prog.failed;
 }

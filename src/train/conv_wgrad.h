@@ -18,7 +18,7 @@
  * Required: the vocabulary (DV, DVL, D_TARGET, D_LOAD, D_STORE, D_BCAST,
  * D_FMA, D_ZERO) and D_WGRAD, the name of the function.
  */
-#include "conv.h"
+#include "train_conv.h"
 
 /* Adds the lanes of acc (output channels ob*DVL ..) into gw at (input channel i, tap t). */
 D_TARGET static inline void

@@ -82,17 +82,6 @@ typedef struct is_conv_impl
 						int y0, int y1, float *scratch);
 } is_conv_impl;
 
-/*
- * Training's weight and bias gradient for one image (conv_wgrad.h):
- * gw[oc][ic][9] += the correlation of dy (in op->out's layout, block = the
- * kernel's) with x (op->in's layout), gb[oc] += the sums of dy.  Only for
- * op->in.block 1 or the kernel's block.
- */
-void		is_conv_wgrad_avx2(const is_conv_op *op, const float *x, const float *dy,
-							   float *gw, float *gb);
-void		is_conv_wgrad_avx512(const is_conv_op *op, const float *x, const float *dy,
-								 float *gw, float *gb);
-
 /* The implementation of kernel kind (AUTO: gemm); the table is in nn_infer.c. */
 const is_conv_impl *is_conv_impl_of(is_conv_kind kind);
 

@@ -19,7 +19,7 @@ read_native(SNDFILE *f, const SF_INFO *info, float *mono, char *err,
 	sf_count_t	done = 0;
 
 	if (!block)
-		return errf(err, errlen, "%s: out of memory", path);
+		return is_fail(err, errlen, "%s: out of memory", path);
 	while (done < info->frames)
 	{
 		sf_count_t	want = info->frames - done < READ_BLOCK ? info->frames - done : READ_BLOCK;
@@ -28,8 +28,8 @@ read_native(SNDFILE *f, const SF_INFO *info, float *mono, char *err,
 		if (got <= 0)
 		{
 			free(block);
-			return errf(err, errlen, "%s: truncated after %lld of %lld frames",
-						path, (long long) done, (long long) info->frames);
+			return is_fail(err, errlen, "%s: truncated after %lld of %lld frames",
+						   path, (long long) done, (long long) info->frames);
 		}
 		for (sf_count_t i = 0; i < got; i++)
 		{
@@ -56,7 +56,7 @@ resample(float **x, size_t *n, int from, int to, char *err, size_t errlen,
 	int			rc;
 
 	if (!out)
-		return errf(err, errlen, "%s: out of memory", path);
+		return is_fail(err, errlen, "%s: out of memory", path);
 	d.data_in = *x;
 	d.input_frames = (long) *n;
 	d.data_out = out;
@@ -66,8 +66,8 @@ resample(float **x, size_t *n, int from, int to, char *err, size_t errlen,
 	if (rc != 0)
 	{
 		free(out);
-		return errf(err, errlen, "%s: resampling %d -> %d Hz failed: %s",
-					path, from, to, src_strerror(rc));
+		return is_fail(err, errlen, "%s: resampling %d -> %d Hz failed: %s",
+					   path, from, to, src_strerror(rc));
 	}
 	free(*x);
 	*x = out;
@@ -87,13 +87,13 @@ audio_read_mono(const char *path, int sample_rate, float **x, size_t *n,
 	*n = 0;
 	f = sf_open(path, SFM_READ, &info);
 	if (!f)
-		return errf(err, errlen, "cannot read audio %s: %s", path, sf_strerror(NULL));
+		return is_fail(err, errlen, "cannot read audio %s: %s", path, sf_strerror(NULL));
 	if (info.channels < 1 || info.samplerate < 1 || info.frames < 0 ||
 		(uint64_t) info.frames > SIZE_MAX / sizeof(float))
 	{
 		sf_close(f);
-		return errf(err, errlen, "%s: implausible header (%d channels, %d Hz)",
-					path, info.channels, info.samplerate);
+		return is_fail(err, errlen, "%s: implausible header (%d channels, %d Hz)",
+					   path, info.channels, info.samplerate);
 	}
 	if (info.frames == 0)
 	{
@@ -104,8 +104,8 @@ audio_read_mono(const char *path, int sample_rate, float **x, size_t *n,
 	if (!mono)
 	{
 		sf_close(f);
-		return errf(err, errlen, "%s: out of memory for %lld frames", path,
-					(long long) info.frames);
+		return is_fail(err, errlen, "%s: out of memory for %lld frames", path,
+					   (long long) info.frames);
 	}
 	if (read_native(f, &info, mono, err, errlen, path) != 0)
 	{
@@ -140,16 +140,16 @@ audio_write_flac(const char *path, const float *x, size_t n, int sample_rate,
 	info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
 	f = sf_open(path, SFM_WRITE, &info);
 	if (!f)
-		return errf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
+		return is_fail(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
 	sf_command(f, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	put = n ? sf_writef_float(f, x, (sf_count_t) n) : 0;
 	if (put != (sf_count_t) n)
 	{
-		errf(err, errlen, "writing %s failed: %s", path, sf_strerror(f));
+		is_fail(err, errlen, "writing %s failed: %s", path, sf_strerror(f));
 		sf_close(f);
 		return -1;
 	}
 	if (sf_close(f) != 0)
-		return errf(err, errlen, "closing %s failed", path);
+		return is_fail(err, errlen, "closing %s failed", path);
 	return 0;
 }

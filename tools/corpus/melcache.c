@@ -96,15 +96,15 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 		is_segmenter_new(c->fe, cap, sample_array_read, &rd, &sg, &ae) != IS_AUDIO_OK)
 	{
 		free(x);
-		return errf(err, errlen, "%s: %s", c->tracks->names[item],
-					c->images[item] ? ae.message : "out of memory");
+		return is_fail(err, errlen, "%s: %s", c->tracks->names[item],
+					   c->images[item] ? ae.message : "out of memory");
 	}
 	while ((rc = is_segmenter_next(sg, &seg, &ae)) == 1 && c->n_segs[item] < cap)
 		is_mel_compute(state, seg.samples, c->images[item] + c->image * c->n_segs[item]++);
 	is_segmenter_free(sg);
 	free(x);
 	if (rc < 0)
-		return errf(err, errlen, "%s: %s", c->tracks->names[item], ae.message);
+		return is_fail(err, errlen, "%s: %s", c->tracks->names[item], ae.message);
 	return 0;
 }
 
@@ -128,7 +128,7 @@ compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 	int			failed;
 
 	if (!c.images)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	failed = pool_run(&task, err, errlen);
 	if (failed == 0)
 	{
@@ -139,13 +139,13 @@ compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 		}
 		s->data = malloc(sizeof(float) * c.image * (s->n_images ? s->n_images : 1));
 		if (!s->data)
-			failed = errf(err, errlen, "out of memory for %zu mel images", s->n_images);
+			failed = is_fail(err, errlen, "out of memory for %zu mel images", s->n_images);
 		for (int k = 0; s->data && k < tracks->n; k++)
 			if (s->n_segs[k])
 				memcpy(s->data + s->first[k] * c.image, c.images[k], sizeof(float) * c.image * s->n_segs[k]);
 	}
 	else if (failed > 0)
-		errf(err, errlen, "%d track(s) could not be read (see above)", failed);
+		is_fail(err, errlen, "%d track(s) could not be read (see above)", failed);
 	for (int k = 0; k < tracks->n; k++)
 		free(c.images[k]);
 	free(c.images);
@@ -208,7 +208,7 @@ cache_write(const char *path, uint64_t key, const mel_set *s, char *err, size_t 
 	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long) getpid());
 	f = fopen(tmp, "wb");
 	if (!f)
-		return errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		return is_fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 	ok = fwrite(CACHE_MAGIC, 8, 1, f) == 1 && fwrite(&key, sizeof(key), 1, f) == 1 &&
 		fwrite(dims, sizeof(dims), 1, f) == 1 &&
 		fwrite(s->n_segs, sizeof(int), s->n_tracks, f) == (size_t) s->n_tracks &&
@@ -217,7 +217,7 @@ cache_write(const char *path, uint64_t key, const mel_set *s, char *err, size_t 
 	if (!ok || rename(tmp, path) != 0)
 	{
 		unlink(tmp);
-		return errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return is_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -234,12 +234,12 @@ mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 
 	memset(out, 0, sizeof(*out));
 	if (!probe)
-		return errf(err, errlen, "front end: %s", merr);
+		return is_fail(err, errlen, "front end: %s", merr);
 	out->n_mels = is_mel_bands(probe);
 	out->frames = is_mel_frames(probe);
 	is_mel_free(probe);
 	if (alloc_set(out, tracks->n) < 0)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	if (cache_dir)
 	{
 		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", cache_dir,

@@ -62,6 +62,17 @@ void		is_train_conv_forward(const is_train_conv *c, const float *x, float *y,
 void		is_train_conv_backward(const is_train_conv *c, const float *x, float *dy,
 								   float *dx, float *gw, float *gb, float *scratch);
 
+/*
+ * Training's weight and bias gradient for one image (conv_wgrad.h):
+ * gw[oc][ic][9] += the correlation of dy (in op->out's layout, block = the
+ * kernel's) with x (op->in's layout), gb[oc] += the sums of dy.  Only for
+ * op->in.block 1 or the kernel's block.
+ */
+void		is_conv_wgrad_avx2(const is_conv_op *op, const float *x, const float *dy,
+							   float *gw, float *gb);
+void		is_conv_wgrad_avx512(const is_conv_op *op, const float *x, const float *dy,
+								 float *gw, float *gb);
+
 /* A dense c x h x w image into layout a (every float written, border zero), and back. */
 void		is_act_from_nchw(const float *x, const is_act *a, float *dst);
 void		is_act_to_nchw(const float *src, const is_act *a, float *y);

@@ -14,6 +14,38 @@
  * Sums over pixels are float within a row and double across rows.  Pooling
  * is floor pooling; ties go to the first element in row-major order, as in
  * PyTorch, and the backward passes find the winner again from the input.
+ *
+ * Where each layer's forward and backward are.  A phase is one parallel pass
+ * of the workers over their images (train_net.c runs them; a "sums" phase is
+ * followed by a reduction across workers before the phase that uses it):
+ *
+ *   layer          forward                       backward (ph->dx set)
+ *   batch-norm     train_bn_sums: x, x^2         train_bn_sums: dy, dy * xhat
+ *   (maps and      train_bn_apply:               train_bn_backward:
+ *   vectors)         y = x scale + shift           dx = BN_BACK(dy, x)
+ *                    [ReLU if ph->relu]            [dy masked by masked_grad]
+ *   ReLU           train_relu: max(x, 0)         train_relu: y > 0 ? dy : 0
+ *   max-pool 2x2   train_pool: cells CELLS_FWD   train_pool: cells CELLS_ROUTE
+ *   gap            train_gap: channel means      train_gap: dy / (h w) to all
+ *   fused block    train_image_sums of the       train_block_image CELLS_SUMS:
+ *   (bn, ReLU,       conv output (train_net.c),    sums of the routed gradient;
+ *   pool after a     then train_block_image        CELLS_APPLY: routing and
+ *   conv)            CELLS_FWD: pooled output      bn backward, in place over
+ *                                                  the conv output
+ *
+ * The pieces they share:
+ *   BY_BLOCK(b, call)    call with the constant block B_ (16, 8 or 1)
+ *   get_lanes            a block's per-lane bn scale, shift, mean, invstd
+ *   get_apply_lanes      and the backward factors from the reduced sums
+ *   BN_BACK(g, x, q, j)  batch-norm backward at one element
+ *   masked_grad          dy, or 0 where a fused ReLU's output is not positive
+ *   CELL, CELL_BN        a 2x2 cell's four inputs, and their bn outputs
+ *   CELL_MAX             the cell's maximum and its winner (ties to the first)
+ *   ROUTE                the gradient to the winner, 0 to the other three
+ *   clear_dropped,       the odd last column and row that floor pooling
+ *   apply_dropped          drops (ROUTE: zero; APPLY: the mean terms only)
+ *   cells_image          one image's cells: bn = 0 plain pool, 1 fused block;
+ *                        mode = CELLS_FWD, CELLS_ROUTE, CELLS_SUMS, CELLS_APPLY
  */
 #include "train_internal.h"
 

@@ -52,75 +52,6 @@ static const char *const key_names[12] = {
 	"C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"
 };
 
-double
-song_noise(song *s)
-{
-	return is_rng_unit(&s->rng) - is_rng_unit(&s->rng);
-}
-
-double
-song_tick(const song *s, int bar, double step)
-{
-	double		t = (double) bar * s->beats * PPQ + step * (PPQ / 4.0);
-	int			is = (int) step;
-
-	if (step == (double) is)
-	{
-		if (is % 4 == 2)
-			t += s->swing8 * (PPQ / 4.0);
-		else if (is % 2 == 1)
-			t += s->swing16 * (PPQ / 4.0);
-	}
-	return t;
-}
-
-const chord *
-song_chord_at(const song *s, int bar, double step)
-{
-	if (bar < 0)
-		bar = 0;
-	if (bar >= s->n_bars)
-		bar = s->n_bars - 1;
-	return &s->chords[bar][step >= s->steps / 2.0];
-}
-
-const section *
-song_section(const song *s, int bar)
-{
-	if (bar < 0 || bar >= s->n_bars)
-		bar = s->n_bars - 1;
-	return &s->sec[s->sec_of_bar[bar]];
-}
-
-bool
-song_last_bar_of_section(const song *s, int bar)
-{
-	const section *sec = song_section(s, bar);
-
-	return bar == sec->start_bar + sec->n_bars - 1;
-}
-
-bool
-song_tacet(const song *s, const part *p, int bar)
-{
-	return p - s->parts == s->tacet_part && song_section(s, bar)->kind == SEC_INTRO;
-}
-
-void
-song_ending(song *s, part *p, const int *keys, int n)
-{
-	for (int i = 0; i < n; i++)
-		part_note(p, song_tick(s, s->n_bars, 0) + i * 8.0, PPQ * 2.0, keys[i], 92);
-}
-
-int
-song_voicing(const chord *ch, int lo, int *keys)
-{
-	for (int i = 0; i < ch->n; i++)
-		keys[i] = key_at_or_above((ch->root + ch->iv[i]) % 12, lo);
-	return ch->n;
-}
-
 static chord
 make_chord(const song *s, prog_chord pc, bool dominant)
 {
@@ -270,11 +201,11 @@ song_generate(uint64_t seed, double seconds, smf *out, song_info *info,
 	smf_init(out, PPQ);
 	memset(info, 0, sizeof(*info));
 	if (!s)
-		return errf(err, errlen, "out of memory");
+		return is_fail(err, errlen, "out of memory");
 	if (!(seconds > 0 && seconds < 3600))
 	{
 		free(s);
-		return errf(err, errlen, "song length %.3g s is out of range (0, 3600)", seconds);
+		return is_fail(err, errlen, "song length %.3g s is out of range (0, 3600)", seconds);
 	}
 	is_rng_seed(&s->rng, seed);
 	drums_genre(s);
@@ -328,7 +259,7 @@ song_generate(uint64_t seed, double seconds, smf *out, song_info *info,
 	if (failed || out->failed)
 	{
 		smf_free(out);
-		return errf(err, errlen, "out of memory composing a song");
+		return is_fail(err, errlen, "out of memory composing a song");
 	}
 	return 0;
 }
