@@ -40,6 +40,8 @@ CALL instsim_fill_embeddings('nokey', 'audio', 'e', key_column => 'nope');
 BEGIN;
 CALL instsim_fill_embeddings('catalogue', 'audio', 'mix');
 ROLLBACK;
+-- refused before it took the column's lock
+SELECT count(*) AS locks_held FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 CALL instsim_fill_embeddings('nokey', 'audio', 'e');
@@ -84,11 +86,16 @@ CREATE FUNCTION planted.int8pl(bigint, bigint) RETURNS bigint
   LANGUAGE sql AS 'SELECT planted.trap()::bigint';
 CREATE OPERATOR planted.+ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = planted.int8pl);
 CREATE FUNCTION planted.count(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT planted.trap()::bigint';
+-- a type named like the key's: the UPDATE's cast to text[] must not find it
+CREATE DOMAIN planted.text AS pg_catalog.text CHECK (planted.trap() IS NOT NULL);
+ALTER TABLE clips ADD COLUMN mix embedding(128);
 UPDATE catalogue SET mix = NULL;
 SET search_path = planted, public, pg_catalog;
 CALL instsim_fill_embeddings('catalogue', 'audio', 'mix', batch_size => 3);
+CALL instsim_fill_embeddings('clips', 'data', 'mix');
 RESET search_path;
 SELECT count(*) FILTER (WHERE mix IS NOT NULL) AS embedded FROM catalogue;
+SELECT name, mix IS NOT NULL AS embedded FROM clips ORDER BY name;
 -- the table's triggers still run with the caller's own search_path
 CREATE TABLE fill_log (id int, path text);
 CREATE FUNCTION log_fill() RETURNS trigger LANGUAGE plpgsql AS

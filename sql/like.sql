@@ -1,6 +1,6 @@
 -- instsim_like(): the rows nearest to one row of the same table, as the
 -- subquery form gives them, by each metric and with the index.
-CREATE TABLE likes (id int PRIMARY KEY, name text UNIQUE, e embedding(8));
+CREATE TABLE likes (id int PRIMARY KEY, name text, e embedding(8));
 INSERT INTO likes SELECT i, 'n' || i,
 	(SELECT array_agg(sin(i * 0.37 * j + j) + 0.3 * cos(i * 1.3 + j))::float8[]::embedding FROM generate_series(1, 8) j)
 FROM generate_series(1, 2000) i;
@@ -28,5 +28,8 @@ SELECT * FROM instsim_like('likes', 'e', 999999);
 SELECT * FROM instsim_like('likes', 'e', 1, 0);
 SELECT * FROM instsim_like('likes', 'e', 1, metric => 'manhattan');
 SELECT * FROM instsim_like('likes', 'e', 1, key_column => 'nope');
+SELECT * FROM instsim_like('likes', 'e', 1::bigint);                  -- id is integer
+UPDATE likes SET name = 'dup' WHERE id IN (1, 2);
+SELECT * FROM instsim_like('likes', 'e', 'dup'::text, key_column => 'name');
 \set VERBOSITY default
 DROP TABLE likes;

@@ -14,9 +14,11 @@
 
 -- One row per (table, column) being filled; updated and committed after every
 -- batch, so other sessions can watch progress while the procedure runs.
--- Any role that may UPDATE a table may fill it, so any such role may write
--- its progress row (row-level security, below); rows of dropped tables and
--- columns are removed by an event trigger.
+-- Any role that may UPDATE a column may fill it.  Roles read the table (row-
+-- level security shows a row to the role that filled and to roles that may
+-- update the table) but write it only through instsim.fill_claim and
+-- instsim.fill_report: granting UPDATE to PUBLIC would also let anyone LOCK
+-- it and so stall every DROP TABLE (the event trigger below deletes from it).
 CREATE TABLE instsim.fill_progress (
 	tbl          regclass NOT NULL,
 	emb_column   name NOT NULL,
@@ -28,20 +30,52 @@ CREATE TABLE instsim.fill_progress (
 	started      timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated      timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	finished     timestamptz,
-	filled_by    name NOT NULL DEFAULT CURRENT_USER,
+	filled_by    name NOT NULL,
+	filled_by_pid integer NOT NULL,  -- the backend that may report progress
 	PRIMARY KEY (tbl, emb_column)
 );
 COMMENT ON TABLE instsim.fill_progress IS
 	'progress of instsim_fill_embeddings(): rows embedded so far, per table and column';
-GRANT SELECT, INSERT, UPDATE, DELETE ON instsim.fill_progress TO PUBLIC;
+GRANT SELECT ON instsim.fill_progress TO PUBLIC;
 ALTER TABLE instsim.fill_progress ENABLE ROW LEVEL SECURITY;
--- Seen by the role that started the fill and by every role that may update
--- the table; written only as oneself, and only for a table one may update.
-CREATE POLICY fill_progress_access ON instsim.fill_progress
+CREATE POLICY fill_progress_read ON instsim.fill_progress FOR SELECT
 	USING (filled_by OPERATOR(pg_catalog.=) CURRENT_USER
-	       OR pg_catalog.has_any_column_privilege(tbl, 'UPDATE'))
-	WITH CHECK (filled_by OPERATOR(pg_catalog.=) CURRENT_USER
-	            AND pg_catalog.has_any_column_privilege(tbl, 'UPDATE'));
+	       OR pg_catalog.has_any_column_privilege(tbl, 'UPDATE'));
+
+-- Starts (or restarts) the progress row of a fill by role, from this backend.
+-- SECURITY DEFINER, so it cannot tell who called it; it checks instead that
+-- the session may act as role (is a member of it, as SET ROLE requires) and
+-- that role may update the column: nobody can claim a column they could not
+-- fill themselves.
+CREATE FUNCTION instsim.fill_claim(tbl regclass, emb_column name, model text, total bigint, role name)
+	RETURNS void
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+	IF NOT (pg_has_role(session_user, role, 'MEMBER')
+	        AND has_column_privilege(role, tbl, emb_column, 'UPDATE')) THEN
+		RAISE EXCEPTION 'permission denied to fill %.%', tbl, emb_column
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	INSERT INTO instsim.fill_progress AS p (tbl, emb_column, model, rows_total, filled_by, filled_by_pid)
+	VALUES (tbl, emb_column, model, total, role, pg_backend_pid())
+	ON CONFLICT ON CONSTRAINT fill_progress_pkey DO UPDATE
+		SET model = EXCLUDED.model, rows_total = EXCLUDED.rows_total, rows_done = 0,
+		    rows_null = 0, rows_failed = 0, started = now(), updated = now(), finished = NULL,
+		    filled_by = EXCLUDED.filled_by, filled_by_pid = EXCLUDED.filled_by_pid;
+END
+$fn$;
+
+-- Reports progress, for the row this backend claimed only.
+CREATE FUNCTION instsim.fill_report(tbl regclass, emb_column name, done bigint, nulls bigint,
+	failed bigint, finished boolean) RETURNS void
+	LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	UPDATE instsim.fill_progress p
+	SET rows_done = done, rows_null = nulls, rows_failed = failed, updated = now(),
+	    finished = CASE WHEN fill_report.finished THEN now() END
+	WHERE p.tbl = fill_report.tbl AND p.emb_column = fill_report.emb_column
+	  AND p.filled_by_pid = pg_backend_pid();
+END;
 
 -- Everything a fill carries from one committed batch to the next.
 CREATE TYPE instsim.fill_job AS (
@@ -102,8 +136,11 @@ BEGIN
 				      HINT = 'Pass key_column => a column to walk the table in order (best a unique one).';
 		END IF;
 	END IF;
-	SELECT format_type(atttypid, atttypmod) INTO job.key_type
-	FROM pg_attribute WHERE attrelid = tbl AND attname = job.key_column AND NOT attisdropped;
+	-- by schema: format_type leaves pg_catalog's types bare, and the UPDATE
+	-- that casts to it runs under the caller's search_path
+	SELECT format('%I.%I', n.nspname, t.typname) INTO job.key_type
+	FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace
+	WHERE a.attrelid = tbl AND a.attname = job.key_column AND NOT a.attisdropped;
 	IF job.key_type IS NULL THEN
 		RAISE EXCEPTION 'column "%" does not exist in %', job.key_column, tbl
 			USING ERRCODE = 'undefined_column';
@@ -123,12 +160,7 @@ BEGIN
 	END IF;
 	EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
 	               tbl, emb_column, audio_column) INTO total;
-	INSERT INTO instsim.fill_progress AS p (tbl, emb_column, model, rows_total)
-	VALUES (tbl, emb_column, model, total)
-	ON CONFLICT ON CONSTRAINT fill_progress_pkey DO UPDATE
-		SET model = EXCLUDED.model, rows_total = EXCLUDED.rows_total, rows_done = 0,
-		    rows_null = 0, rows_failed = 0, started = now(), updated = now(), finished = NULL,
-		    filled_by = CURRENT_USER;
+	PERFORM instsim.fill_claim(tbl, emb_column, model, total, CURRENT_USER);
 
 	job.tbl := tbl;
 	job.audio_column := audio_column;
@@ -219,8 +251,9 @@ $fn$;
 -- One committed batch of a fill: the next batch_size distinct keys after
 -- last_key; when the keys are exhausted, the rows whose key is NULL, by
 -- address; then the end (progress row finished, lock released).
+-- (extra_float_digits: keys travel as text and must come back equal)
 CREATE FUNCTION instsim.fill_batch(job instsim.fill_job) RETURNS instsim.fill_job
-	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET extra_float_digits = 3 AS $fn$
 DECLARE
 	keys text[];
 	key_pred text;
@@ -253,12 +286,12 @@ BEGIN
 	IF keys IS NULL THEN
 		keys := job.null_ctids[job.null_pos + 1 : job.null_pos + job.batch_size]::text[];
 		job.null_pos := job.null_pos + cardinality(keys);
-		key_pred := 'ctid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.tid[])';
+		key_pred := format('ctid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.tid[]) AND %I IS NULL',
+		                   job.key_column);
 	END IF;
 
 	IF cardinality(keys) = 0 THEN
-		UPDATE instsim.fill_progress p SET finished = now(), updated = now()
-		WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column;
+		PERFORM instsim.fill_report(job.tbl, job.emb_column, job.done, job.nulls, job.failed, true);
 		PERFORM instsim.fill_unlock(job.tbl, job.emb_column);
 		job.finished := true;
 		RETURN job;
@@ -268,9 +301,7 @@ BEGIN
 	job.done := job.done + r.done;
 	job.nulls := job.nulls + r.nulls;
 	job.failed := job.failed + r.failed;
-	UPDATE instsim.fill_progress p
-	SET rows_done = job.done, rows_null = job.nulls, rows_failed = job.failed, updated = now()
-	WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column;
+	PERFORM instsim.fill_report(job.tbl, job.emb_column, job.done, job.nulls, job.failed, false);
 	RAISE NOTICE 'instsim: %/% rows embedded (% rows/s)%', job.done,
 		(SELECT p.rows_total FROM instsim.fill_progress p
 		 WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column),
@@ -315,6 +346,8 @@ LANGUAGE plpgsql AS $proc$
 DECLARE
 	job instsim.fill_job;
 BEGIN
+	-- called inside a transaction block, fail here, before any lock is taken
+	COMMIT;
 	job := instsim.fill_start(tbl, audio_column, emb_column, model, batch_size, key_column,
 	                          pg_catalog.current_setting('search_path'));
 	COMMIT;

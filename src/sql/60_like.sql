@@ -34,16 +34,30 @@ BEGIN
 		RAISE EXCEPTION 'column "%" of % does not exist or has no btree equality', kc, tbl
 			USING ERRCODE = 'undefined_column';
 	END IF;
-	EXECUTE format('SELECT %I FROM %s WHERE %I %s $1::%s', emb_column, tbl, kc, ops.eq, pg_typeof(like_key))
-		INTO q USING like_key;
+	-- the result's key column has like_key's type: a narrower one would fail
+	-- on the neighbours' keys, a different one would compare otherwise
+	IF pg_typeof(like_key) <> (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = kc) THEN
+		RAISE EXCEPTION 'like_key is of type %, column %.% of type %', pg_typeof(like_key), tbl, kc,
+			(SELECT format_type(a.atttypid, NULL) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = kc)
+			USING ERRCODE = 'datatype_mismatch', HINT = 'Cast the key to the column''s type.';
+	END IF;
+	BEGIN
+		EXECUTE format('SELECT %I FROM %s WHERE %I %s $1', emb_column, tbl, kc, ops.eq)
+			INTO STRICT q USING like_key;
+	EXCEPTION
+		WHEN no_data_found THEN q := NULL;
+		WHEN too_many_rows THEN
+			RAISE EXCEPTION 'more than one row of % has % = %', tbl, kc, like_key
+				USING ERRCODE = 'cardinality_violation', HINT = 'Name a unique key_column.';
+	END;
 	IF q IS NULL THEN
 		RAISE EXCEPTION 'no row of % has % = % and an embedding in %', tbl, kc, like_key, emb_column
 			USING ERRCODE = 'no_data_found';
 	END IF;
 	RETURN QUERY EXECUTE format(
-		'SELECT %1$I::%2$s, %3$I OPERATOR(@extschema@.%4$s) $1 FROM %5$s '
-		'WHERE NOT (%1$I %6$s $2::%2$s) ORDER BY %3$I OPERATOR(@extschema@.%4$s) $1 LIMIT $3',
-		kc, pg_typeof(like_key), emb_column, op, tbl, ops.eq)
+		'SELECT %1$I, %2$I OPERATOR(@extschema@.%3$s) $1 FROM %4$s '
+		'WHERE NOT (%1$I %5$s $2) ORDER BY %2$I OPERATOR(@extschema@.%3$s) $1 LIMIT $3',
+		kc, emb_column, op, tbl, ops.eq)
 		USING q, like_key, k;
 END
 $fn$;
