@@ -83,3 +83,33 @@ CREATE FUNCTION instsim.drop_guard() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'instsim_drop_guard' LANGUAGE C;
 CREATE EVENT TRIGGER instsim_drop_guard ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION instsim.drop_guard();
+
+-- On a Citus cluster every node has its own instsim.model: the shipped models
+-- are on each (CREATE EXTENSION), a model loaded with instsim_model_load only
+-- on the node that loaded it.  This copies this node's user-loaded models to
+-- every worker (adding or replacing, never dropping); returns how many.
+CREATE FUNCTION instsim_model_sync() RETURNS integer
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	m record;
+	r record;
+	n integer := 0;
+BEGIN
+	IF to_regprocedure('pg_catalog.run_command_on_workers(text, boolean)') IS NULL THEN
+		RAISE EXCEPTION 'instsim_model_sync needs Citus'
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'On one node there is nothing to copy to.';
+	END IF;
+	FOR m IN SELECT name, weights FROM instsim.model WHERE NOT builtin ORDER BY name LOOP
+		FOR r IN EXECUTE 'SELECT nodename, nodeport, success, result FROM pg_catalog.run_command_on_workers($1)'
+			USING format('SELECT @extschema@.instsim_model_load(%L, %L::bytea)', m.name, m.weights) LOOP
+			IF NOT r.success THEN
+				RAISE EXCEPTION 'copying model "%" to %:% failed: %', m.name, r.nodename, r.nodeport, r.result
+					USING ERRCODE = 'connection_failure';
+			END IF;
+		END LOOP;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$fn$;

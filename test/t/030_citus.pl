@@ -93,7 +93,19 @@ $coord->safe_psql('postgres', "UPDATE track SET mix = instsim_embed(audio, 'mix'
 is($coord->safe_psql('postgres', 'SELECT count(mix) FROM track'), '12',
 	'UPDATE ... SET mix = instsim_embed(audio, model, sha256) runs on the shards');
 
-my ($ret, $out, $err) = $coord->psql('postgres',
+# a model loaded on the coordinator reaches the workers with instsim_model_sync
+$coord->safe_psql('postgres', "SELECT instsim_model_load('mine', weights) FROM instsim.model WHERE name = 'bass'");
+my $mine = $coord->safe_psql('postgres', "SELECT sha256 FROM instsim.model WHERE name = 'mine'");
+my ($ret, $out, $err) = $coord->psql('postgres', "UPDATE track SET drums = instsim_embed(audio, 'mine', '$mine')");
+like($err, qr/instsim model "mine" does not exist/, 'a user model is only on the node that loaded it');
+is($coord->safe_psql('postgres', 'SELECT instsim_model_sync()'), '1', 'instsim_model_sync copies it to the workers');
+is($w1->safe_psql('postgres', "SELECT sha256 FROM instsim.model WHERE name = 'mine'"), $mine, '... the same file');
+$coord->safe_psql('postgres', "UPDATE track SET drums = instsim_embed(audio, 'mine', '$mine')");
+is($coord->safe_psql('postgres', "SELECT count(*) FROM track WHERE drums = instsim_embed(audio, 'bass')"), '12',
+	'... and the shards embed with it');
+$coord->safe_psql('postgres', 'UPDATE track SET drums = NULL');
+
+($ret, $out, $err) = $coord->psql('postgres',
 	"SET client_min_messages = warning; CALL instsim_fill_embeddings('track', 'audio', 'drums', 'drums', batch_size => 5)");
 is($ret, 0, 'instsim_fill_embeddings fills a distributed table') or diag($err);
 is($coord->safe_psql('postgres', 'SELECT count(drums) FROM track'), '12', '... every row');
