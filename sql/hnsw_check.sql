@@ -61,3 +61,13 @@ SELECT id FROM extreme ORDER BY e <=> '[1,1]', id LIMIT 4;
 RESET enable_seqscan;
 SELECT live, reachable, unreachable FROM instsim_hnsw_check('extreme_cos');
 DROP TABLE extreme;
+
+-- the repair's memory is capped by instsim.max_repair_memory, with a WARNING
+CREATE TABLE capped (id int, e embedding(2));
+INSERT INTO capped SELECT i, ARRAY[cos(i), sin(i)] FROM generate_series(1, 10000) i;
+CREATE INDEX capped_l2 ON capped USING instsim_hnsw (e);
+SET instsim.max_repair_memory = '1MB';
+VACUUM capped;
+RESET instsim.max_repair_memory;
+VACUUM capped;
+DROP TABLE capped;

@@ -23,6 +23,8 @@
 int			instsim_hnsw_ef_search = 40;
 bool		instsim_hnsw_iterative_scan = false;
 int			instsim_hnsw_max_scan_tuples = 20000;
+/* VACUUM's reachability repair (see hnsw_level0.c), in MB */
+int			instsim_hnsw_max_repair_memory = 4096;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -48,6 +50,13 @@ hnsw_init_gucs(void)
 							"Bounds the work of a filtered query whose filter matches few rows.",
 							&instsim_hnsw_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("instsim.max_repair_memory",
+							"Most memory the reachability repair of VACUUM and CREATE INDEX may use.",
+							"The repair holds the bottom layer's links in memory, about 135 bytes "
+							"per element with m = 16, whatever maintenance_work_mem says; an index "
+							"whose links need more is left unrepaired, with a WARNING.",
+							&instsim_hnsw_max_repair_memory, 4096, 1, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
 }
 
 /*

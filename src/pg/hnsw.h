@@ -70,6 +70,7 @@ typedef enum HnswMetric
 extern int	instsim_hnsw_ef_search;
 extern bool instsim_hnsw_iterative_scan;
 extern int	instsim_hnsw_max_scan_tuples;
+extern int	instsim_hnsw_max_repair_memory;
 extern void hnsw_init_gucs(void);
 
 typedef struct HnswOptions

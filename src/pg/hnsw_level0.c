@@ -141,6 +141,14 @@ hnsw_level0_load(Relation index, BufferAccessStrategy strategy,
 	n = l0->g.n;
 	if (l0->entry < 0 || n > PG_INT32_MAX)
 		return false;
+	/*
+	 * A cap of its own rather than overcommitted memory: on Linux an
+	 * allocation too large for the machine rarely fails, the OOM killer ends
+	 * the backend instead (and with it every session).
+	 */
+	if ((double) n * (sizeof(int32) * (l0->g.cap + 1) + 2 * sizeof(bool)) >
+		(double) instsim_hnsw_max_repair_memory * 1024 * 1024)
+		return false;
 	l0->g.links = hnsw_alloc_or_null(sizeof(int32) * l0->g.cap * n);
 	l0->g.count = hnsw_alloc_or_null(sizeof(int32) * n);
 	l0->g.live = hnsw_alloc_or_null(sizeof(bool) * n);

@@ -56,7 +56,8 @@ hnsw_warn_unrepaired(Relation index)
 			 errmsg("instsim_hnsw index \"%s\": reachability repair skipped for lack of memory",
 					RelationGetRelationName(index)),
 			 errdetail("An index scan may miss rows until the repair runs."),
-			 errhint("VACUUM the table again when more memory is free.")));
+			 errhint("Raise instsim.max_repair_memory (about 135 bytes per row with m = 16), "
+					 "or VACUUM the table again when more memory is free.")));
 }
 
 /*
