@@ -106,6 +106,15 @@ CREATE FUNCTION instsim.fill_lock_key(tbl regclass, emb_column name, OUT k1 inte
 	LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
 	RETURN (hashtext('instsim_fill_embeddings'), hashtext(tbl::oid::text || '/' || emb_column));
 
+-- The backend that holds the column's fill lock, NULL if none.
+CREATE FUNCTION instsim.fill_lock_holder(tbl regclass, emb_column name) RETURNS integer
+	LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT l.pid FROM pg_locks l, instsim.fill_lock_key(tbl, emb_column) k
+	WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+	  AND l.classid = k.k1::oid AND l.objid = k.k2::oid;
+END;
+
 CREATE FUNCTION instsim.fill_unlock(tbl regclass, emb_column name) RETURNS void
 	LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
@@ -153,7 +162,8 @@ BEGIN
 			      HINT = 'Pass key_column => a column of an ordered type (integer, text, uuid, ...).';
 	END IF;
 
-	-- as the UPDATE would: a role without the privilege learns it before any work
+	-- as the UPDATE would, and before counting the rows (fill_claim checks
+	-- again: it can be called directly)
 	IF NOT has_column_privilege(tbl, emb_column, 'UPDATE') THEN
 		RAISE EXCEPTION 'permission denied to fill %.%', tbl, emb_column
 			USING ERRCODE = 'insufficient_privilege';
@@ -174,14 +184,10 @@ BEGIN
 	END IF;
 	-- last, after everything that can fail: an error rolls back the progress
 	-- row written above, but not a session-level lock
+	-- (held by this session already only after a fill whose COMMIT failed)
+	holder := instsim.fill_lock_holder(tbl, emb_column);
 	SELECT * INTO lk FROM instsim.fill_lock_key(tbl, emb_column);
-	IF NOT EXISTS (SELECT 1 FROM pg_locks l
-	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
-	                 AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2)
-	   AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
-		SELECT l.pid INTO holder FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted
-		  AND l.classid = lk.k1::oid AND l.objid = lk.k2::oid AND l.objsubid = 2;
+	IF holder IS DISTINCT FROM pg_backend_pid() AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
 		RAISE EXCEPTION '%.% is being filled by another session (backend PID %)', tbl, emb_column, holder
 			USING ERRCODE = 'lock_not_available',
 			      HINT = 'Watch it in instsim.fill_progress, or wait for it to finish.';
