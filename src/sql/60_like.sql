@@ -16,6 +16,7 @@ DECLARE
 	kc name := coalesce(key_column, instsim.primary_key_column(tbl));
 	op text := CASE metric WHEN 'cosine' THEN '<=>' WHEN 'l2' THEN '<->' WHEN 'ip' THEN '<#>' END;
 	ops record;
+	key_type regtype;
 	q @extschema@.embedding;
 BEGIN
 	IF op IS NULL THEN
@@ -36,9 +37,9 @@ BEGIN
 	END IF;
 	-- the result's key column has like_key's type: a narrower one would fail
 	-- on the neighbours' keys, a different one would compare otherwise
-	IF pg_typeof(like_key) <> (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = kc) THEN
-		RAISE EXCEPTION 'like_key is of type %, column %.% of type %', pg_typeof(like_key), tbl, kc,
-			(SELECT format_type(a.atttypid, NULL) FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = kc)
+	key_type := (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = kc);
+	IF pg_typeof(like_key) <> key_type THEN
+		RAISE EXCEPTION 'like_key is of type %, column %.% of type %', pg_typeof(like_key), tbl, kc, key_type
 			USING ERRCODE = 'datatype_mismatch', HINT = 'Cast the key to the column''s type.';
 	END IF;
 	BEGIN
