@@ -9,7 +9,8 @@
 #   KINDS=tracks TRACKS=DIR bench/hnsw/run.sh   # real embeddings: DIR holds
 #       instsim-eval's segments_*.csv (all instruments pooled; NQ held out)
 # Each line of results.jsonl: build time and size, or per ef the best of PASSES
-# timed passes (queries/s, wall clock) with the backend's CPU ms per query.
+# timed passes (queries/s, wall clock) with the backend's CPU ms per query;
+# then the same from one psycopg client (client.py; "client":"psycopg" lines).
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
 set -euo pipefail
@@ -17,6 +18,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-100000}; NQ=${NQ:-1000}; DIM=${DIM:-128}
 KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS:-"20 40 100 200"}; PASSES=${PASSES:-3}
 M=16; EFC=64
+# CLIENT_EFS: the client-side pass sweeps ef finely, so that each engine is
+# compared at its own cheapest ef that reaches recall@10 >= 0.99.
+CLIENT_EFS=${CLIENT_EFS:-"12 16 20 24 28 32 36 40 48 64 100 200"}
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 PORT=${PORT:-55491}
 PY=${PY:-/usr/bin/python3}
@@ -24,6 +28,11 @@ WORK=${WORK:-$(mktemp -d /tmp/instsim-hnsw-bench.XXXXXX)}
 VECTORS=${VECTORS:-$here/../../../shared/bench/vectors.py}
 OUT=${OUT:-$here/results.jsonl}
 chmod 777 "$WORK"
+CLIENT=1
+if ! "$PY" -c 'import psycopg' 2>/dev/null; then
+	echo "no psycopg for $PY (Debian: python3-psycopg): skipping the client-side pass" >&2
+	CLIENT=0
+fi
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 psql_() { as_pg "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
@@ -119,6 +128,16 @@ for kind in $KINDS; do
 			echo "{\"kind\":\"$kind\",\"engine\":\"$e\",\"ef\":$ef,\"qps\":$qps,\"cpu_ms\":$cpu,\"recall\":$rec}" | tee -a "$OUT"
 		done
 	done
+	# As an application sees it: one psycopg client, one query per statement.
+	if [ "$CLIENT" = 1 ]; then
+		for ef in $CLIENT_EFS; do
+			for e in $engines; do
+				if [ "$e" = instsim ]; then tbl=t_is guc=instsim.ef_search; else tbl=t_pv guc=hnsw.ef_search; fi
+				as_pg "$PY" "$here/client.py" "host=$WORK port=$PORT dbname=postgres" "$kind" "$e" \
+					"$tbl" "$guc" "$WORK/q.tsv" "$WORK/truth.txt" "$PASSES" "$ef" | tee -a "$OUT"
+			done
+		done
+	fi
 	"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"
 	psql_ -c "DROP TABLE IF EXISTS t_is, t_pv"
 done

@@ -10,6 +10,7 @@ import sys
 since = sys.argv[2] if len(sys.argv) > 2 else ''
 runs = {}        # kind -> header of the run that measured it
 cells = {}       # (kind, engine) -> {"build_s", "size_mb", ef -> (recall, qps, cpu)}
+client = {}      # (kind, engine) -> {ef -> (recall, qps)}: client.py's psycopg pass
 header = None
 for line in open(sys.argv[1]):
     line = line.strip()
@@ -25,7 +26,11 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     if runs.get(r['kind']) != header:
         cells = {k: v for k, v in cells.items() if k[0] != r['kind']}
+        client = {k: v for k, v in client.items() if k[0] != r['kind']}
         runs[r['kind']] = header
+    if r.get('client'):
+        client.setdefault((r['kind'], r['engine']), {})[r['ef']] = (r['recall'], r['qps'])
+        continue
     c = cells.setdefault((r['kind'], r['engine']), {})
     if 'ef' in r:
         c[r['ef']] = (r['recall'], r['qps'], r.get('cpu_ms'))
@@ -52,4 +57,26 @@ for kind in dict.fromkeys(k for k, _ in cells):
             else:
                 row.append('')
         print('| ' + ' | '.join(row) + ' |')
+    print()
+
+# Client-side: each engine at its cheapest ef reaching recall@10 >= 0.99.
+TARGET = 0.99
+kinds = list(dict.fromkeys(k for k, _ in client))
+if kinds:
+    print('### client-side (one psycopg client, one query per statement)\n')
+    print('Best queries/s at recall@10 >= 0.99 (the ef that gives it); '
+          'ratio = instsim / pgvector.\n')
+    print('| set | instsim | pgvector | ratio |')
+    print('|---|---|---|---|')
+    for kind in kinds:
+        best = {}
+        for engine in ('instsim', 'pgvector'):
+            ok = [(qps, ef, rec) for ef, (rec, qps) in client.get((kind, engine), {}).items()
+                  if rec >= TARGET]
+            best[engine] = max(ok) if ok else None
+        fmt = {e: (f'{b[0]} q/s (ef {b[1]}, recall {b[2]:.4f})' if b else 'not reached')
+               for e, b in best.items()}
+        ratio = (f"{best['instsim'][0] / best['pgvector'][0]:.2f}x"
+                 if best['instsim'] and best['pgvector'] else '-')
+        print(f"| {kind} | {fmt['instsim']} | {fmt['pgvector']} | {ratio} |")
     print()
