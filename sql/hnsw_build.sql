@@ -83,7 +83,7 @@ SHOW instsim.ef_search;
 SHOW instsim.iterative_scan;
 SHOW instsim.max_scan_tuples;
 SET instsim.ef_search = 0;
-SET instsim.ef_search = 1001;
+SET instsim.ef_search = 10001;
 SET instsim.iterative_scan = maybe;
 SET instsim.max_scan_tuples = 0;
 SET instsim.no_such_setting = 1;

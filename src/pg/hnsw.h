@@ -52,7 +52,12 @@
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
 #define HNSW_MIN_EF_CONSTRUCTION 4
 #define HNSW_MAX_EF_CONSTRUCTION 1000
-#define HNSW_MAX_EF_SEARCH		1000
+/*
+ * Well above what a scan usually needs: data without structure (uniform
+ * random vectors of 128 dimensions, say) reaches recall@10 0.99 only at
+ * ef ~4000 with m = 16 (bench/hnsw).
+ */
+#define HNSW_MAX_EF_SEARCH		10000
 #define HNSW_MAX_LEVEL			16
 
 /* Build phases reported in pg_stat_progress_create_index. */
