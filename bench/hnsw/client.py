@@ -20,7 +20,13 @@ sql = f'SELECT id FROM {table} ORDER BY emb <=> %s LIMIT 10'
 
 with psycopg.connect(conninfo, autocommit=True) as conn:
     for ef in efs:
-        conn.execute(f'SET {guc} = {ef}')
+        try:
+            conn.execute(f'SET {guc} = {ef}')
+        except psycopg.errors.InvalidParameterValue as e:
+            # pgvector's ef_search stops at 1000: recorded, not fatal
+            print(json.dumps({'kind': kind, 'engine': engine, 'client': 'psycopg', 'ef': ef,
+                              'error': str(e).splitlines()[0]}), flush=True)
+            continue
         best = None
         for p in range(int(passes) + 1):
             t0 = time.perf_counter()

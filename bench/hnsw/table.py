@@ -29,6 +29,8 @@ for line in open(sys.argv[1]):
         client = {k: v for k, v in client.items() if k[0] != r['kind']}
         runs[r['kind']] = header
     if r.get('client'):
+        if 'error' in r:
+            continue
         client.setdefault((r['kind'], r['engine']), {})[r['ef']] = (r['recall'], r['qps'])
         continue
     c = cells.setdefault((r['kind'], r['engine']), {})
