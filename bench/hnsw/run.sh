@@ -10,7 +10,9 @@
 #       instsim-eval's segments_*.csv (all instruments pooled; NQ held out)
 # Each line of results.jsonl: build time and size, or per ef the best of PASSES
 # timed passes (queries/s, wall clock) with the backend's CPU ms per query;
-# then the same from one psycopg client (client.py; "client":"psycopg" lines).
+# then the same from one psycopg client (client.py; "client":"psycopg" lines);
+# with PROFILE_EF=ef (as root, perf installed) also where the serving backend's
+# time goes per query, by part ("split_pct" lines, profile_split.py).
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
 set -euo pipefail
@@ -136,6 +138,20 @@ for kind in $KINDS; do
 				as_pg "$PY" "$here/client.py" "host=$WORK port=$PORT dbname=postgres" "$kind" "$e" \
 					"$tbl" "$guc" "$WORK/q.tsv" "$WORK/truth.txt" "$PASSES" "$ef" | tee -a "$OUT"
 			done
+		done
+	fi
+	# Where a query's time goes in the serving backend (perf, as root).
+	if [ -n "${PROFILE_EF:-}" ] && [ "$(id -u)" = 0 ] && command -v perf >/dev/null; then
+		for e in $engines; do
+			if [ "$e" = instsim ]; then tbl=t_is guc=instsim.ef_search; else tbl=t_pv guc=hnsw.ef_search; fi
+			as_pg "$PY" "$here/profile_client.py" "host=$WORK port=$PORT dbname=postgres" \
+				"$tbl" "$guc" "$PROFILE_EF" "$WORK/q.tsv" 12 > "$WORK/prof.out" &
+			sleep 2
+			perf record -F 2000 -p "$(head -1 "$WORK/prof.out")" -o "$WORK/perf.data" -- sleep 8 >/dev/null 2>&1
+			wait
+			perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+				"$PY" "$here/profile_split.py" "$kind" "$e" "$PROFILE_EF" "$(tail -1 "$WORK/prof.out")" \
+					"$PGBIN/postgres" | tee -a "$OUT"
 		done
 	fi
 	"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"

@@ -11,6 +11,7 @@ since = sys.argv[2] if len(sys.argv) > 2 else ''
 runs = {}        # kind -> header of the run that measured it
 cells = {}       # (kind, engine) -> {"build_s", "size_mb", ef -> (recall, qps, cpu)}
 client = {}      # (kind, engine) -> {ef -> (recall, qps)}: client.py's psycopg pass
+profiles = {}    # (kind, engine) -> profile_split.py's line
 header = None
 for line in open(sys.argv[1]):
     line = line.strip()
@@ -24,6 +25,9 @@ for line in open(sys.argv[1]):
     if not line or header is None or header.split()[0] < since:
         continue
     r = json.loads(line)
+    if 'split_pct' in r:
+        profiles[(r['kind'], r['engine'])] = r
+        continue
     if runs.get(r['kind']) != header:
         cells = {k: v for k, v in cells.items() if k[0] != r['kind']}
         client = {k: v for k, v in client.items() if k[0] != r['kind']}
@@ -81,4 +85,14 @@ if kinds:
         ratio = (f"{best['instsim'][0] / best['pgvector'][0]:.2f}x"
                  if best['instsim'] and best['pgvector'] else '-')
         print(f"| {kind} | {fmt['instsim']} | {fmt['pgvector']} | {ratio} |")
+    print()
+
+if profiles:
+    print('### where the serving backend\'s time goes (perf samples, %)\n')
+    parts = list(dict.fromkeys(p for r in profiles.values() for p in r['split_pct']))
+    print('| set | engine | ef | q/s | ' + ' | '.join(parts) + ' |')
+    print('|' + '---|' * (4 + len(parts)))
+    for (kind, engine), r in profiles.items():
+        print(f"| {kind} | {engine} | {r['profile_ef']} | {r['qps']} | " +
+              ' | '.join(str(r['split_pct'].get(p, 0)) for p in parts) + ' |')
     print()
