@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
 use HTTP::Tiny;
+use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -108,7 +109,12 @@ is(get("$base/api/neighbours?key=1&instrument=title")->{status}, 404, 'an unknow
 is(get("$base/api/explain?a=1&b=99")->{status}, 404, 'explain with an unknown track: 404');
 is(get("$base/api/search?q=" . ('x' x 300))->{status}, 400, 'an overlong search: 400');
 is(get("$base/nothing")->{status}, 404, 'an unknown page: 404');
-is(get("$base/api/info", Host => 'attacker.example:80')->{status}, 421, 'another Host: 421');
+# (HTTP::Tiny sets Host itself, so this one goes over a plain socket)
+my ($port) = $base =~ /:(\d+)$/;
+my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) or die "connect: $!";
+print $sock "GET /api/info HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n";
+like(scalar <$sock>, qr{^HTTP/1\.1 421 }, 'a Host other than the loopback address (DNS rebinding): 421');
+close $sock;
 is($http->request('DELETE', "$base/api/track?key=1")->{status}, 405, 'DELETE: 405');
 
 # search strings are matched literally: quotes, semicolons, % and _ included
@@ -175,12 +181,13 @@ SKIP:
 		"SELECT a.mix <=> b.mix, a.drums <=> b.drums FROM tracks a, tracks b WHERE a.id = 5 AND b.id = $first");
 	ok(abs($shown->{mix} - $dm) < 1e-9 && abs($shown->{drums} - $dd) < 1e-9, '... equal to the SQL distances');
 	$b->eval(q{document.querySelector('.panel[data-instrument="mix"] li[data-key] button.play').click()});
-	my $moment = $b->wait_for(q{document.querySelector('.panel[data-instrument="mix"] li[data-key]').dataset.moment});
+	my $moment = $b->wait_for(q{(m => m === undefined ? null : 'at ' + m)(
+		document.querySelector('.panel[data-instrument="mix"] li[data-key]').dataset.moment)});
 	my $sql_moment = $node->safe_psql('postgres', qq{
 		SELECT b.start_s FROM instsim_segments((SELECT mix_audio FROM tracks WHERE id = 5), 'mix') a,
 			instsim_segments((SELECT mix_audio FROM tracks WHERE id = $first), 'mix') b
 		ORDER BY a.emb <=> b.emb, a.start_s, b.start_s LIMIT 1});
-	is($moment, $sql_moment, 'the neighbour plays from the best-matching segment');
+	is($moment, "at $sql_moment", 'the neighbour plays from the best-matching segment');
 
 	# the listening test, by keyboard alone
 	$b->navigate("$base/#listen");

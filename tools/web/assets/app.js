@@ -226,18 +226,29 @@ function chooseSide(side) {
   for (const s of ['a', 'b']) $(`#excerpt-${s}`).parentElement.classList.toggle('current', s === side);
 }
 
-async function rate(rating) {
-  if (!listen || !listen.pair) return;
-  try {
-    await api('/api/listen/rate', {}, { pair: listen.pair.pair, rater: listen.rater, rating });
-    listen.pair.rating = rating;
-    markRating(rating);
-    $('#listen').dataset.lastRated = `${listen.pair.pair}:${rating}`;
-    await step(1);
-  } catch (e) { say(e.message); }
+// Keys pressed while a rating is stored or a pair loads are ignored, so
+// that a quick second key cannot rate the pair that is being left.
+async function busy(work) {
+  if (listen.busy) return;
+  listen.busy = true;
+  try { await work(); } catch (e) { say(e.message); } finally { listen.busy = false; }
 }
 
-async function step(by) {
+function rate(rating) {
+  if (!listen || !listen.pair) return;
+  return busy(async () => {
+    const pair = listen.pair.pair;
+    await api('/api/listen/rate', {}, { pair, rater: listen.rater, rating });
+    listen.pair.rating = rating;
+    markRating(rating);
+    await move(1);
+    $('#listen').dataset.lastRated = `${pair}:${rating}`;
+  });
+}
+
+function step(by) { return busy(() => move(by)); }
+
+async function move(by) {
   const to = listen.pos + by;
   if (to < 0 || to > listen.total) return;
   for (const s of ['a', 'b']) $(`#excerpt-${s}`).pause();
