@@ -278,6 +278,8 @@ async function route() {
   const listening = location.hash === '#listen';
   $('#catalogue-view').hidden = listening;
   $('#listen-view').hidden = !listening;
+  $('footer').hidden = listening;
+  if (listening) $('#player').pause();
   say('');
   try {
     if (listening) {
