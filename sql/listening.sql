@@ -87,6 +87,11 @@ REVOKE ALL ON instsim.listening_rating FROM lt_rater;
 REVOKE ALL ON lt FROM lt_rater;
 DROP ROLE lt_rater;
 
+-- DROP EXTENSION would take the ratings with it: not without CASCADE
+\set VERBOSITY sqlstate
+DROP EXTENSION instsim;
+\set VERBOSITY default
+
 -- a dropped pair takes its ratings with it
 DELETE FROM instsim.listening_pair;
 SELECT count(*) FROM instsim.listening_rating;
