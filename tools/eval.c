@@ -4,7 +4,6 @@
  * and, with --db, through the extension with a cross-check of the two.
  * tools/plot_eval.py turns the output directory into figures and report.md.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "eval_listen.h"
 #include "eval_models.h"
 #include "eval_out.h"
+#include "parse_int.h"
 #include "split.h"
 
 typedef struct options
@@ -73,19 +73,6 @@ usage(FILE *f)
 			SPLIT_FILE, SPLIT_FILE);
 }
 
-static int
-parse_int(const char *s, int lo, int hi, int *v)
-{
-	char	   *end;
-	long		x;
-
-	errno = 0;
-	x = strtol(s, &end, 10);
-	if (errno || end == s || *end || x < lo || x > hi)
-		return -1;
-	*v = (int) x;
-	return 0;
-}
 
 static int
 parse_options(int argc, char **argv, options *o)

@@ -4,7 +4,6 @@
  * Reads the database through read-only sessions; stores ratings only with
  * --ratings, and draws test pairs only with --draw.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "parse_int.h"
 #include "web_app.h"
 #include "web_http.h"
 #include "web_listen.h"
@@ -65,19 +65,6 @@ usage(FILE *f)
 			"  --strata S          distance quantiles the pairs are drawn over (default 4)\n");
 }
 
-static int
-parse_int(const char *s, int lo, int hi, int *v)
-{
-	char	   *end;
-	long		x;
-
-	errno = 0;
-	x = strtol(s, &end, 10);
-	if (errno || end == s || *end || x < lo || x > hi)
-		return -1;
-	*v = (int) x;
-	return 0;
-}
 
 static int
 parse_options(int argc, char **argv, options *o, web_app *a)

@@ -71,22 +71,30 @@ send_reply(struct MHD_Connection *c, web_reply *r)
 	return rc;
 }
 
+/* Sends a response that the browser may keep but must check again (no-cache). */
+static enum MHD_Result
+send_revalidated(struct MHD_Connection *c, unsigned int status, struct MHD_Response *resp)
+{
+	enum MHD_Result rc;
+
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	common_headers(resp);
+	rc = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
 static enum MHD_Result
 send_asset(struct MHD_Connection *c, const web_asset *asset)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer((size_t) (asset->end - asset->start),
 																(void *) asset->start,
 																MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result rc;
 
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, asset->type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	common_headers(resp);
-	rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	return send_revalidated(c, MHD_HTTP_OK, resp);
 }
 
 /* Does the Host header name this server on loopback (or is there none, HTTP/1.0)? */
@@ -115,15 +123,8 @@ send_audio(web_app *a, struct MHD_Connection *c)
 	unsigned int status = 0;
 	const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 	struct MHD_Response *resp = web_audio_response(a, arg(c, "key"), arg(c, "src"), range, &status, &r);
-	enum MHD_Result rc;
 
-	if (!resp)
-		return send_reply(c, &r);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	common_headers(resp);
-	rc = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	return resp ? send_revalidated(c, status, resp) : send_reply(c, &r);
 }
 
 /* The JSON endpoints that read the catalogue, on a pooled session. */
