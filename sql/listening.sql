@@ -69,23 +69,23 @@ SELECT c.relname FROM pg_extension e, unnest(e.extconfig) t(oid) JOIN pg_class c
 WHERE e.extname = 'instsim' ORDER BY 1;
 
 -- a role may read but not rate until granted INSERT, and never draw or delete
-CREATE ROLE lt_rater;
-SET ROLE lt_rater;
+CREATE ROLE regress_lt_rater;
+SET ROLE regress_lt_rater;
 SELECT count(*) > 0 AS can_read FROM instsim.listening_summary;
 \set VERBOSITY sqlstate
 INSERT INTO instsim.listening_rating (pair, rater, rating) SELECT min(id), 'eve', 3 FROM instsim.listening_pair;
 RESET ROLE;
-GRANT INSERT ON instsim.listening_rating TO lt_rater;
-GRANT SELECT ON lt TO lt_rater;
-SET ROLE lt_rater;
+GRANT INSERT ON instsim.listening_rating TO regress_lt_rater;
+GRANT SELECT ON lt TO regress_lt_rater;
+SET ROLE regress_lt_rater;
 INSERT INTO instsim.listening_rating (pair, rater, rating) SELECT min(id), 'eve', 3 FROM instsim.listening_pair;
 SELECT instsim_listening_draw('lt', ARRAY['drums']);
 DELETE FROM instsim.listening_rating;
 \set VERBOSITY default
 RESET ROLE;
-REVOKE ALL ON instsim.listening_rating FROM lt_rater;
-REVOKE ALL ON lt FROM lt_rater;
-DROP ROLE lt_rater;
+REVOKE ALL ON instsim.listening_rating FROM regress_lt_rater;
+REVOKE ALL ON lt FROM regress_lt_rater;
+DROP ROLE regress_lt_rater;
 
 -- DROP EXTENSION would take the ratings with it: not without CASCADE
 \set VERBOSITY sqlstate
