@@ -16,7 +16,8 @@
 #   sql/*.sql      pg_regress inputs (expected output in expected/)
 #   test/unit/test_*.c  C unit tests (TAP output), run by `make unitcheck`
 #   tools/*.c      CLI programs, built as build/instsim-*, over tools/lib,
-#                  tools/music, tools/corpus (and tools/eval for instsim-eval)
+#                  tools/music, tools/corpus (and tools/eval for instsim-eval,
+#                  tools/web for instsim-web)
 
 EXTENSION  = instsim
 EXTVERSION = 0.1
@@ -139,6 +140,20 @@ build/instsim-eval build/test_tool_eval: $(EVAL_OBJS)
 build/instsim-eval build/test_tool_eval: TOOL_EXTRA_CFLAGS = $(EVAL_CFLAGS)
 build/instsim-eval build/test_tool_eval: TOOL_EXTRA_OBJS = $(EVAL_OBJS)
 build/instsim-eval build/test_tool_eval: TOOL_EXTRA_LIBS = -lpq
+
+# instsim-web (tools/web.c over tools/web/) serves a page with libmicrohttpd
+# and libpq; its page (tools/web/assets/) is assembled into web_assets.o.
+WEB_SRCS := $(sort $(wildcard tools/web/*.c))
+WEB_OBJS := $(WEB_SRCS:.c=.o)
+WEB_CFLAGS = -Itools/web -I$(shell $(PG_CONFIG) --includedir)
+EXTRA_CLEAN += $(WEB_OBJS)
+$(WEB_OBJS): tools/web/%.o: tools/web/%.c $(wildcard tools/web/*.h) $(TOOL_LIB_HDRS)
+	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) $(WEB_CFLAGS) -c -o $@ $<
+tools/web/web_assets.o: $(wildcard tools/web/assets/*)
+build/instsim-web build/test_tool_web: $(WEB_OBJS)
+build/instsim-web build/test_tool_web: TOOL_EXTRA_CFLAGS = $(WEB_CFLAGS)
+build/instsim-web build/test_tool_web: TOOL_EXTRA_OBJS = $(WEB_OBJS)
+build/instsim-web build/test_tool_web: TOOL_EXTRA_LIBS = -lmicrohttpd -lpq
 
 all: $(TOOL_BINS)
 

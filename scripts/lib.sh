@@ -69,15 +69,17 @@ as_postgres() {
 	(cd / && runuser -u postgres -- "$@")
 }
 
+# A free TCP port on loopback, from INSTSIM_PORTS (FIRST-LAST, default
+# 54330-54430: checkouts that run side by side can keep to their own ranges).
 free_port() {
-	local port
-	for port in $(seq 54330 54430); do
+	local port range=${INSTSIM_PORTS:-54330-54430}
+	for port in $(seq "${range%-*}" "${range#*-}"); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return
 		fi
 	done
-	echo "no free port in 54330-54430" >&2
+	echo "no free port in $range" >&2
 	return 1
 }
 

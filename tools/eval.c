@@ -4,7 +4,6 @@
  * and, with --db, through the extension with a cross-check of the two.
  * tools/plot_eval.py turns the output directory into figures and report.md.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,8 +13,10 @@
 
 #include "eval_db.h"
 #include "eval_inst.h"
+#include "eval_listen.h"
 #include "eval_models.h"
 #include "eval_out.h"
+#include "parse_int.h"
 #include "split.h"
 
 typedef struct options
@@ -29,6 +30,10 @@ typedef struct options
 	int			k;
 	int			jobs;
 	eval_db_opts db;
+	bool		listening;
+	const char *catalogue;
+	int			bootstrap;
+	int			seed;
 } options;
 
 static void
@@ -36,6 +41,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 			"usage: instsim-eval --corpus DIR --models DIR_OR_LIST [options]\n"
+			"       instsim-eval --listening --db CONNSTR [--catalogue TABLE] [--bootstrap N] [--seed S]\n"
 			"\n"
 			"Embeds every non-silent segment of the corpus's test tracks (DIR/%s)\n"
 			"with each model and reports music-ID accuracy by k-NN vote (mean and\n"
@@ -55,23 +61,18 @@ usage(FILE *f)
 			"  --no-index         ... with an exact scan instead of the instsim_hnsw index\n"
 			"  --ef-search N      instsim.ef_search for the index scans (default 200)\n"
 			"  --table PREFIX     work tables and model names (default instsim_eval)\n"
-			"  --keep             keep the work tables and models in the database\n",
+			"  --keep             keep the work tables and models in the database\n"
+			"\n"
+			"--listening reports the listening test stored in the database (instsim-web):\n"
+			"per instrument, Spearman between the pairs' mean ratings and distances\n"
+			"(negative = agreement) with a bootstrap 95%% interval, and the mean Spearman\n"
+			"between raters over the pairs they both rated.\n"
+			"  --catalogue TABLE  only that catalogue (schema-qualified, as stored)\n"
+			"  --bootstrap N      resamples (default 2000)\n"
+			"  --seed S           of the resampling (default 1)\n",
 			SPLIT_FILE, SPLIT_FILE);
 }
 
-static int
-parse_int(const char *s, int lo, int hi, int *v)
-{
-	char	   *end;
-	long		x;
-
-	errno = 0;
-	x = strtol(s, &end, 10);
-	if (errno || end == s || *end || x < lo || x > hi)
-		return -1;
-	*v = (int) x;
-	return 0;
-}
 
 static int
 parse_options(int argc, char **argv, options *o)
@@ -90,6 +91,10 @@ parse_options(int argc, char **argv, options *o)
 		{"ef-search", required_argument, NULL, 'e'},
 		{"table", required_argument, NULL, 't'},
 		{"keep", no_argument, NULL, 'K'},
+		{"listening", no_argument, NULL, 'L'},
+		{"catalogue", required_argument, NULL, 'C'},
+		{"bootstrap", required_argument, NULL, 'B'},
+		{"seed", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -104,6 +109,8 @@ parse_options(int argc, char **argv, options *o)
 	o->db.table = "instsim_eval";
 	o->db.use_index = true;
 	o->db.ef_search = 200;
+	o->bootstrap = 2000;
+	o->seed = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
 	{
 		int			bad = 0;
@@ -123,6 +130,10 @@ parse_options(int argc, char **argv, options *o)
 			case 'e': bad = parse_int(optarg, 1, 100000, &o->db.ef_search); break;
 			case 't': o->db.table = optarg; break;
 			case 'K': o->db.keep = true; break;
+			case 'L': o->listening = true; break;
+			case 'C': o->catalogue = optarg; break;
+			case 'B': bad = parse_int(optarg, 100, 1000000, &o->bootstrap); break;
+			case 'S': bad = parse_int(optarg, 0, 1 << 30, &o->seed); break;
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
 		}
@@ -132,7 +143,7 @@ parse_options(int argc, char **argv, options *o)
 			return -1;
 		}
 	}
-	if (optind != argc || !o->corpus || !o->models)
+	if (optind != argc || (o->listening ? !o->db.conninfo : !o->corpus || !o->models))
 		return -1;
 	if (strlen(o->db.table) > 48 || strspn(o->db.table, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(o->db.table))
 	{
@@ -236,7 +247,16 @@ main(int argc, char **argv)
 	if (parse_options(argc, argv, &o) != 0)
 	{
 		usage(stderr);
+		free(command);
 		return 2;
+	}
+	if (o.listening)
+	{
+		free(command);
+		if (listen_report(o.db.conninfo, o.catalogue, o.bootstrap, (uint64_t) o.seed, err, sizeof(err)) == 0)
+			return 0;
+		fprintf(stderr, "instsim-eval: %s\n", err);
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/%s", o.corpus, SPLIT_FILE);
 	if (split_read(o.split ? o.split : path, &split, err, sizeof(err)) != 0)

@@ -28,6 +28,7 @@
 #include "eval.h"
 #include "model.h"
 #include "nn.h"
+#include "parse_int.h"
 #include "rng.h"
 #include "train_ckpt.h"
 #include "train_step.h"
@@ -102,17 +103,6 @@ parse_channels(const char *s, options *o)
 	return *end ? -1 : 0;
 }
 
-static int
-parse_int(const char *s, int lo, int hi, int *out)
-{
-	char	   *end;
-	long		v = strtol(s, &end, 10);
-
-	if (end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int) v;
-	return 0;
-}
 
 static int
 parse_options(int argc, char **argv, options *o)

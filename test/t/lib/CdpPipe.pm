@@ -1,0 +1,143 @@
+# Drives headless Chromium through the DevTools protocol over a pipe
+# (--remote-debugging-pipe: JSON messages ending in NUL on file descriptors
+# 3 and 4), so a test needs no WebSocket client: open a page, evaluate
+# JavaScript, press keys as a user would.
+package CdpPipe;
+use strict;
+use warnings;
+use IO::Select;
+use JSON::PP;
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+sub start
+{
+	my ($class, %o) = @_;
+	pipe(my $cmd_r, my $cmd_w) or die "pipe: $!";
+	pipe(my $evt_r, my $evt_w) or die "pipe: $!";
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0)
+	{
+		# via high descriptors, so that neither end is clobbered on the way to 3 and 4
+		POSIX::dup2(fileno($cmd_r), 20);
+		POSIX::dup2(fileno($evt_w), 21);
+		POSIX::dup2(20, 3);
+		POSIX::dup2(21, 4);
+		open(STDOUT, '>>', $o{log}) or POSIX::_exit(127);
+		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(127);
+		$ENV{HOME} = $o{dir};
+		# --no-sandbox: the test may run as root, and containers often lack
+		# the namespaces the sandbox needs; the page is our own, on loopback
+		exec($o{chromium}, '--headless', '--no-sandbox', '--disable-gpu',
+			'--remote-debugging-pipe', "--user-data-dir=$o{dir}/profile",
+			'--no-first-run', '--autoplay-policy=no-user-gesture-required',
+			'--window-size=1100,900', 'about:blank')
+		  or POSIX::_exit(127);
+	}
+	close $cmd_r;
+	close $evt_w;
+	$cmd_w->autoflush(1);
+	my $self = bless { pid => $pid, w => $cmd_w, r => $evt_r, buf => '', id => 0 }, $class;
+	my $target = $self->call('Target.createTarget', { url => 'about:blank' });
+	my $att = $self->call('Target.attachToTarget',
+		{ targetId => $target->{targetId}, flatten => JSON::PP::true });
+	$self->{session} = $att->{sessionId};
+	return $self;
+}
+
+# Sends a command (to the page's session unless $browser) and returns its result.
+sub call
+{
+	my ($self, $method, $params, $browser) = @_;
+	my $id = ++$self->{id};
+	my %msg = (id => $id, method => $method, params => $params // {});
+	$msg{sessionId} = $self->{session} if $self->{session} && !$browser;
+	print { $self->{w} } encode_json(\%msg) . "\0";
+	my $deadline = time + 30;
+	my $sel = IO::Select->new($self->{r});
+	while (time < $deadline)
+	{
+		while ($self->{buf} =~ s/^([^\0]*)\0//)
+		{
+			my $m = decode_json($1);
+			next unless defined $m->{id} && $m->{id} == $id;
+			die "$method: $m->{error}{message}\n" if $m->{error};
+			return $m->{result};
+		}
+		next unless $sel->can_read(1);
+		my $n = sysread($self->{r}, $self->{buf}, 65536, length $self->{buf});
+		die "chromium closed the pipe during $method\n" unless $n;
+	}
+	die "no answer to $method in 30 s\n";
+}
+
+# The value of a JavaScript expression (promises awaited).
+sub eval
+{
+	my ($self, $js) = @_;
+	my $r = $self->call('Runtime.evaluate',
+		{ expression => $js, returnByValue => JSON::PP::true, awaitPromise => JSON::PP::true });
+	die "JavaScript error: $r->{exceptionDetails}{exception}{description}\n"
+	  if $r->{exceptionDetails};
+	return $r->{result}{value};
+}
+
+# Waits until the expression is true; its value, or undef after $timeout s.
+sub wait_for
+{
+	my ($self, $js, $timeout) = @_;
+	my $deadline = time + ($timeout // 20);
+	while (time < $deadline)
+	{
+		my $v = $self->eval($js);
+		return $v if $v;
+		sleep 0.1;
+	}
+	return undef;
+}
+
+sub navigate
+{
+	my ($self, $url) = @_;
+	$self->call('Page.navigate', { url => $url });
+}
+
+my %codes = (Enter => 13, ArrowDown => 40, ArrowUp => 38, ' ' => 32);
+
+# A key press as the keyboard makes it (keydown with its text, keyup).
+sub key
+{
+	my ($self, $key) = @_;
+	my $code = $codes{$key} // ord(uc $key);
+	my $text = $key eq 'Enter' ? "\r" : length($key) == 1 ? $key : undef;
+	$self->call('Input.dispatchKeyEvent', {
+		type => defined $text ? 'keyDown' : 'rawKeyDown', key => $key,
+		windowsVirtualKeyCode => $code, defined $text ? (text => $text) : () });
+	$self->call('Input.dispatchKeyEvent', { type => 'keyUp', key => $key, windowsVirtualKeyCode => $code });
+}
+
+sub type_text
+{
+	my ($self, $text) = @_;
+	$self->call('Input.insertText', { text => $text });
+}
+
+sub stop
+{
+	my ($self) = @_;
+	return unless $self->{pid};
+	eval { $self->call('Browser.close', {}, 1) };
+	close $self->{w};
+	for (1 .. 50)
+	{
+		last if waitpid($self->{pid}, POSIX::WNOHANG()) != 0;
+		sleep 0.1;
+	}
+	kill 'KILL', $self->{pid} if kill 0, $self->{pid};
+	waitpid($self->{pid}, 0);
+	$self->{pid} = 0;
+}
+
+sub DESTROY { $_[0]->stop }
+
+1;
