@@ -42,6 +42,10 @@ COMMENT ON TABLE instsim.listening_rating IS
 	'similarity ratings, 1 (different) .. 5 (alike), one row per rating given';
 SELECT pg_catalog.pg_extension_config_dump('instsim.listening_pair', '');
 SELECT pg_catalog.pg_extension_config_dump('instsim.listening_rating', '');
+-- and the pair ids' sequence: restored pairs keep their ids, so new ones must
+-- continue after them
+SELECT pg_catalog.pg_extension_config_dump(
+	pg_catalog.pg_get_serial_sequence('instsim.listening_pair', 'id'), '');
 GRANT SELECT ON instsim.listening_pair, instsim.listening_rating TO PUBLIC;
 
 -- Draws up to `pairs` new pairs per instrument column: `sample` random rows

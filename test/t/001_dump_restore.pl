@@ -31,8 +31,16 @@ $node->safe_psql('src', q{
 	FROM generate_series(1, 500) i;
 	SELECT instsim_model_load('mine', weights) FROM instsim.model WHERE name = 'drums';
 	SELECT instsim_model_load('mix', weights) FROM instsim.model WHERE name = 'bass';
+	SELECT setseed(0.5);
+	SELECT instsim_listening_draw('tracks', ARRAY['drums'], pairs => 8);
+	INSERT INTO instsim.listening_rating (pair, rater, rating)
+	SELECT id, 'ann', 1 + id % 5 FROM instsim.listening_pair;
 });
 my $models_sql = 'SELECT name, builtin, sha256 FROM instsim.model ORDER BY name';
+my $listening_sql = q{SELECT p.id, p.key_a, p.key_b, p.distance, r.rater, r.rating, r.rated_at
+	FROM instsim.listening_pair p JOIN instsim.listening_rating r ON r.pair = p.id ORDER BY p.id};
+my $listening = $node->safe_psql('src', $listening_sql);
+like($listening, qr/\|ann\|/, 'the listening test has ratings to keep');
 my $models = $node->safe_psql('src', $models_sql);
 like($models, qr/^mix\|f\|/m, 'the shipped mix model is replaced by a user model');
 
@@ -70,6 +78,11 @@ for my $format ('plain', 'custom')
 		'embedding(4)', "$format: the typmod survives");
 	is($node->safe_psql("dst_$format", $models_sql), $models,
 		"$format: every model is restored (user-loaded, replaced shipped, shipped)");
+	is($node->safe_psql("dst_$format", $listening_sql), $listening,
+		"$format: the listening test's pairs and ratings are restored");
+	is($node->safe_psql("dst_$format",
+			"SELECT instsim_listening_draw('tracks', ARRAY['drums'], pairs => 8) > 0"),
+		't', "$format: pairs drawn after the restore get fresh ids");
 	my ($ret, $out, $err) = $node->psql("dst_$format", "INSERT INTO tracks VALUES (9999, '[1,2,3]', NULL, 'x')");
 	like($err, qr/expected 4 dimensions, not 3/, "$format: the restored column still checks dimensions");
 }
