@@ -64,7 +64,7 @@ rk AS (SELECT (SELECT avg(x.n) FROM (SELECT row_number() OVER (ORDER BY r) AS n,
 SELECT round(corr(rr, dr)::numeric, 9) = (SELECT round(spearman::numeric, 9) FROM instsim.listening_summary
                                          WHERE instrument = 'drums') AS same_rho FROM rk;
 
--- pg_dump keeps both tables
+-- pg_dump keeps both tables and the pair ids' sequence
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) t(oid) JOIN pg_class c ON c.oid = t.oid
 WHERE e.extname = 'instsim' ORDER BY 1;
 
