@@ -2,24 +2,26 @@
  * instsim-synth: builds training corpora in the Slakh2100 layout.
  *
  *   generate  composes songs from a seed and renders them (see song.h)
- *   render    renders Standard MIDI Files, one stem per instrument part
+ *   render    renders Standard MIDI Files and the MIDI songs inside WAD
+ *             files, one stem per instrument part
  *   select    applies the paper's selection and writes ROOT/split.yaml
  *
  * generate and render finish with select.  Tracks are spread over --jobs
- * threads, each with its own FluidSynth renderer; the output does not depend
- * on the number of jobs.
+ * threads, each with its own FluidSynth renderer and soundfonts; the output
+ * does not depend on the number of jobs.
  */
 #define _GNU_SOURCE				/* nftw */
 
 #include "corpus.h"
 #include "errbuf.h"
-#include "file_read.h"
+#include "midi_set.h"
 #include "pool.h"
 #include "rand.h"
 #include "render.h"
 #include "select.h"
 #include "slakh.h"
 #include "song.h"
+#include "soundfonts.h"
 #include "split.h"
 
 #include <errno.h>
@@ -34,13 +36,16 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_SECONDS 900.0
-#define MAX_MIDI_BYTES (64 << 20)
+#define MAX_MIDI_ARGS 64
 
 typedef struct options
 {
 	const char *out;
-	const char *midi;
-	const char *soundfont;
+	int			n_midi;
+	const char *midi[MAX_MIDI_ARGS];
+	int			n_soundfonts;
+	const char *soundfont[SOUNDFONTS_MAX];
+	render_choice choice;
 	const char *split_out;
 	int			tracks;
 	int			jobs;
@@ -60,25 +65,31 @@ usage(FILE *f)
 	fprintf(f,
 			"usage:\n"
 			"  instsim-synth generate --out DIR --tracks N --seed S [--seconds SEC] [options]\n"
-			"  instsim-synth render --midi FILE_OR_DIR --out DIR [options]\n"
+			"  instsim-synth render --midi FILE_OR_DIR [--midi ...] --out DIR [options]\n"
 			"  instsim-synth select DIR [--split-out FILE] [selection options]\n"
 			"\n"
 			"Writes tracks in the Slakh2100 layout (DIR/TrackNNNNN/{metadata.yaml,mix.flac,\n"
 			"stems/SNN.flac,all_src.mid}), then selects tracks with enough non-silent\n"
 			"segments in every instrument and writes the train/test split to DIR/%s.\n"
+			"render takes MIDI files, WAD files (their MIDI lumps) and directories of\n"
+			"them (*.mid, *.midi, *.wad).\n"
 			"\n"
 			"options:\n"
 			"  --jobs J            worker threads (default: online CPUs)\n"
+			"  --seed S            generate: the songs; both: the soundfont draw (default 0)\n"
 			"  --seconds SEC       generate: minimum song length (default %.0f)\n"
 			"  --max-seconds SEC   render: cut longer MIDI files (default %.0f)\n"
-			"  --soundfont FILE    default %s\n"
+			"  --soundfont FILE    .sf2 or .sf3; give it up to %d times (default %s)\n"
+			"  --soundfont-choice song|stem\n"
+			"                      with several soundfonts, draw one per song (default)\n"
+			"                      or one per part\n"
 			"  --dry               no reverb or chorus\n"
 			"  --no-select         skip the selection step\n"
 			"selection options:\n"
 			"  --min-segments N    non-silent 3-s segments needed per instrument (default %d)\n"
 			"  --test-fraction F   share of selected tracks held out (default %.2f)\n"
 			"  --split-seed S      seed of the test draw (default 0)\n",
-			SPLIT_FILE, SONG_DEFAULT_SECONDS, DEFAULT_MAX_SECONDS,
+			SPLIT_FILE, SONG_DEFAULT_SECONDS, DEFAULT_MAX_SECONDS, SOUNDFONTS_MAX,
 			RENDER_DEFAULT_SOUNDFONT, SELECT_MIN_SEGMENTS, SELECT_TEST_FRACTION);
 }
 
@@ -113,6 +124,7 @@ parse_options(int argc, char **argv, options *o)
 		{"max-seconds", required_argument, NULL, 'M'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"soundfont", required_argument, NULL, 'f'},
+		{"soundfont-choice", required_argument, NULL, 'c'},
 		{"dry", no_argument, NULL, 'd'},
 		{"no-select", no_argument, NULL, 'N'},
 		{"min-segments", required_argument, NULL, 'g'},
@@ -133,7 +145,6 @@ parse_options(int argc, char **argv, options *o)
 	o->max_seconds = DEFAULT_MAX_SECONDS;
 	o->test_fraction = SELECT_TEST_FRACTION;
 	o->min_segments = SELECT_MIN_SEGMENTS;
-	o->soundfont = RENDER_DEFAULT_SOUNDFONT;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
 	{
 		bool		bad = false;
@@ -144,7 +155,8 @@ parse_options(int argc, char **argv, options *o)
 				o->out = optarg;
 				break;
 			case 'm':
-				o->midi = optarg;
+				if (!(bad = o->n_midi == MAX_MIDI_ARGS))
+					o->midi[o->n_midi++] = optarg;
 				break;
 			case 'n':
 				bad = parse_u64(optarg, &u) || u < 1 || u > 99999;
@@ -164,7 +176,12 @@ parse_options(int argc, char **argv, options *o)
 				o->jobs = (int) u;
 				break;
 			case 'f':
-				o->soundfont = optarg;
+				if (!(bad = o->n_soundfonts == SOUNDFONTS_MAX))
+					o->soundfont[o->n_soundfonts++] = optarg;
+				break;
+			case 'c':
+				bad = strcmp(optarg, "song") != 0 && strcmp(optarg, "stem") != 0;
+				o->choice = strcmp(optarg, "stem") == 0 ? RENDER_CHOICE_STEM : RENDER_CHOICE_SONG;
 				break;
 			case 'd':
 				o->dry = true;
@@ -194,8 +211,8 @@ parse_options(int argc, char **argv, options *o)
 		}
 		if (bad)
 		{
-			fprintf(stderr, "instsim-synth: bad value \"%s\" for --%s\n", optarg,
-					longopts[li].name);
+			fprintf(stderr, "instsim-synth: bad value \"%s\" for --%s (or given too often)\n",
+					optarg, longopts[li].name);
 			return -1;
 		}
 	}
@@ -220,7 +237,7 @@ renderer_init(void *ctx, char *err, size_t errlen)
 {
 	const options *o = ctx;
 
-	return renderer_new(o->soundfont, !o->dry, err, errlen);
+	return renderer_new(o->soundfont, o->n_soundfonts, o->choice, !o->dry, err, errlen);
 }
 
 static void
@@ -275,7 +292,7 @@ generate_one(void *ctx, void *state, int item, char *err, size_t errlen)
 	if (rc != 0)
 		rc = is_fail(err, errlen, "out of memory writing MIDI");
 	if (rc == 0)
-		rc = renderer_render(state, all, all_len, o->seconds * 4 + 60, &r, err, errlen);
+		rc = renderer_render(state, all, all_len, o->seconds * 4 + 60, o->seed, &r, err, errlen);
 	if (rc == 0)
 	{
 		/* Stems are rendered per channel; each song part has a channel of its own. */
@@ -306,17 +323,19 @@ generate_one(void *ctx, void *state, int item, char *err, size_t errlen)
 
 /* ---- MIDI input ------------------------------------------------------------ */
 
-static slakh_tracks midi_files;
+static midi_set songs;
+static slakh_tracks dir_files;	/* collect_file's result, one directory at a time */
 
 static int
-collect_midi(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+collect_file(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	const char *dot = strrchr(path, '.');
 
 	(void) sb;
 	(void) ftw;
-	if (type == FTW_F && dot && (strcasecmp(dot, ".mid") == 0 || strcasecmp(dot, ".midi") == 0))
-		return slakh_tracks_add(&midi_files, path) != 0;
+	if (type == FTW_F && dot && (strcasecmp(dot, ".mid") == 0 || strcasecmp(dot, ".midi") == 0 ||
+								 strcasecmp(dot, ".wad") == 0))
+		return slakh_tracks_add(&dir_files, path) != 0;
 	return 0;
 }
 
@@ -326,24 +345,80 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* Adds one file; a file that cannot be used is reported and skipped, as a failed track is. */
+static void
+add_input(const char *path, int *n_bad)
+{
+	char		err[TOOL_ERRLEN];
+	bool		is_wad;
+	wad_music	w;
+
+	if (midi_set_add_file(&songs, path, &is_wad, &w, err, sizeof(err)) != 0)
+	{
+		fprintf(stderr, "instsim-synth: %s (skipped)\n", err);
+		(*n_bad)++;
+	}
+	else if (is_wad)
+		printf("%s: %d MIDI songs; skipped %d MUS songs, %d empty markers and %d other "
+			   "lumps (levels, graphics, sounds) of %d\n", path, w.n_midi, w.n_mus,
+			   w.n_empty, w.n_other, w.n_lumps);
+}
+
+/* A file, a WAD, or a directory of them (searched in name order). */
+static int
+add_inputs(const char *path, int *n_bad)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+	{
+		fprintf(stderr, "instsim-synth: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode))
+	{
+		add_input(path, n_bad);
+		return 0;
+	}
+	if (nftw(path, collect_file, 32, FTW_PHYS) != 0)
+	{
+		fprintf(stderr, "instsim-synth: cannot list %s\n", path);
+		slakh_tracks_free(&dir_files);
+		return -1;
+	}
+	if (dir_files.n > 1)
+		qsort(dir_files.names, (size_t) dir_files.n, sizeof(char *), cmp_str);
+	for (int i = 0; i < dir_files.n; i++)
+		add_input(dir_files.names[i], n_bad);
+	slakh_tracks_free(&dir_files);
+	return 0;
+}
+
+static void
+report_duplicate(void *ctx, const char *source, const char *kept)
+{
+	(void) ctx;
+	printf("%s: skipped, the same MIDI data as %s\n", source, kept);
+}
+
 static int
 render_one(void *ctx, void *state, int item, char *err, size_t errlen)
 {
 	const options *o = ctx;
-	const char *path = midi_files.names[item];
+	const midi_song *song = &songs.songs[item];
 	char		dir[PATH_MAX];
-	char	   *midi;
+	uint8_t    *midi;
 	size_t		len = 0;
 	render_out	r;
 	int			rc;
 
 	track_dir(o, item, dir, sizeof(dir));
-	if (file_read(path, MAX_MIDI_BYTES, &midi, &len, err, errlen) != 0)
+	if (midi_song_read(song, &midi, &len, err, errlen) != 0)
 		return -1;
-	rc = renderer_render(state, midi, len, o->max_seconds, &r, err, errlen);
+	rc = renderer_render(state, midi, len, o->max_seconds, o->seed, &r, err, errlen);
 	if (rc == 0)
 	{
-		rc = corpus_write_track(dir, &r, midi, len, NULL, path, err, errlen);
+		rc = corpus_write_track(dir, &r, midi, len, NULL, song->source, err, errlen);
 		render_out_free(&r);
 	}
 	free(midi);
@@ -352,7 +427,7 @@ render_one(void *ctx, void *state, int item, char *err, size_t errlen)
 		char		msg[TOOL_ERRLEN];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		is_fail(err, errlen, "%s: %s", path, msg);
+		is_fail(err, errlen, "%s: %s", song->source, msg);
 	}
 	return rc;
 }
@@ -477,40 +552,37 @@ cmd_generate(const options *o)
 static int
 cmd_render(const options *o)
 {
-	struct stat sb;
+	int			n_bad = 0;
+	int			n_dup;
 	int			rc;
 
-	if (!o->out || !o->midi)
+	if (!o->out || o->n_midi == 0)
 	{
 		fprintf(stderr, "instsim-synth render: --midi and --out are required\n");
 		return 2;
 	}
-	if (stat(o->midi, &sb) != 0)
-	{
-		fprintf(stderr, "instsim-synth: cannot read %s: %s\n", o->midi, strerror(errno));
-		return 1;
-	}
-	if (S_ISDIR(sb.st_mode))
-	{
-		if (nftw(o->midi, collect_midi, 32, FTW_PHYS) != 0)
+	for (int i = 0; i < o->n_midi; i++)
+		if (add_inputs(o->midi[i], &n_bad) != 0)
 		{
-			fprintf(stderr, "instsim-synth: cannot list %s\n", o->midi);
+			midi_set_free(&songs);
 			return 1;
 		}
-		if (midi_files.n > 1)
-			qsort(midi_files.names, (size_t) midi_files.n, sizeof(char *), cmp_str);
-	}
-	else if (slakh_tracks_add(&midi_files, o->midi) != 0)
-		return 1;
-	if (midi_files.n == 0)
+	if ((n_dup = midi_set_drop_duplicates(&songs, report_duplicate, NULL)) < 0)
 	{
-		fprintf(stderr, "instsim-synth: no .mid files under %s\n", o->midi);
+		fprintf(stderr, "instsim-synth: out of memory\n");
+		midi_set_free(&songs);
 		return 1;
 	}
-	if (make_out_dir(o->out) != 0)
+	printf("%d songs to render (%d duplicates and %d unusable files skipped)\n",
+		   songs.n, n_dup, n_bad);
+	if (songs.n == 0)
+	{
+		fprintf(stderr, "instsim-synth: no MIDI songs in the --midi inputs\n");
 		return 1;
-	rc = run_pool(o, midi_files.n, render_one);
-	slakh_tracks_free(&midi_files);
+	}
+	fflush(stdout);				/* before the workers' progress on stderr */
+	rc = make_out_dir(o->out) != 0 ? 1 : run_pool(o, songs.n, render_one);
+	midi_set_free(&songs);
 	return rc;
 }
 

@@ -58,6 +58,7 @@ test_fixture(void)
 	tap_ok(strcmp(m.stems[1].id, "S01") == 0 && m.stems[1].program_num == 30 &&
 		   strcmp(m.stems[1].midi_program_name, "Distortion Guitar") == 0, "guitar stem");
 	tap_ok(m.stems[3].plugin_name[0] == 0, "~ reads as empty");
+	tap_ok(m.stems[0].soundfont[0] == 0, "real Slakh has no soundfont key");
 	tap_ok(!m.stems[4].audio_rendered && m.stems[3].audio_rendered, "audio_rendered flags");
 	slakh_meta_free(&m);
 }
@@ -69,7 +70,8 @@ test_round_trip(const char *dir)
 	char		path[PATH_MAX];
 	slakh_stem	st[2] = {
 		{.id = "S00", .inst_class = "Piano", .program_num = 4,
-		.midi_program_name = "Electric Piano 1", .plugin_name = "true", .audio_rendered = true},
+		.midi_program_name = "Electric Piano 1", .plugin_name = "true",
+		.soundfont = "MuseScore_General_Lite.sf3", .audio_rendered = true},
 		{.id = "S01", .inst_class = "Drums", .program_num = 0, .is_drum = true,
 		.midi_program_name = "Drums", .plugin_name = "Standard: kit", .audio_rendered = false},
 	};
@@ -88,6 +90,8 @@ test_round_trip(const char *dir)
 		   "strings that look like YAML values survive");
 	tap_ok(r.stems[1].is_drum && !r.stems[1].audio_rendered && r.stems[0].program_num == 4,
 		   "stem fields");
+	tap_ok(strcmp(r.stems[0].soundfont, "MuseScore_General_Lite.sf3") == 0 &&
+		   r.stems[1].soundfont[0] == 0, "the soundfont that played a stem; none written, none read");
 	slakh_meta_free(&r);
 	snprintf(path, sizeof(path), "%s/bad.yaml", dir);
 	{

@@ -152,7 +152,7 @@ test_format0(renderer *r)
 	size_t		beat = 22050;
 
 	memcpy(midi + 22, events, sizeof(events));
-	tap_ok(renderer_render(r, midi, sizeof(midi), 60, &out, err, sizeof(err)) == 0,
+	tap_ok(renderer_render(r, midi, sizeof(midi), 60, 0, &out, err, sizeof(err)) == 0,
 		   "format 0 renders %s", err);
 	tap_ok(out.n_parts == 3 && out.parts[0].channel == 0 && out.parts[0].program == 0 &&
 		   out.parts[1].channel == 0 && out.parts[1].program == 33 &&
@@ -175,7 +175,7 @@ test_render(const char *dir)
 {
 	char		err[TOOL_ERRLEN] = "";
 	char		track[PATH_MAX];
-	renderer   *r = renderer_new(NULL, true, err, sizeof(err));
+	renderer   *r = renderer_new(NULL, 0, RENDER_CHOICE_SONG, true, err, sizeof(err));
 	render_out	out;
 	uint8_t    *midi;
 	size_t		len;
@@ -194,9 +194,9 @@ test_render(const char *dir)
 	if (!r)
 		return;
 	tiny_midi(&midi, &len);
-	tap_ok(renderer_render(r, "junk", 4, 10, &out, err, sizeof(err)) == -1,
+	tap_ok(renderer_render(r, "junk", 4, 10, 0, &out, err, sizeof(err)) == -1,
 		   "non-MIDI data is refused: %s", err);
-	tap_ok(renderer_render(r, midi, len, 60, &out, err, sizeof(err)) == 0, "renders %s", err);
+	tap_ok(renderer_render(r, midi, len, 60, 0, &out, err, sizeof(err)) == 0, "renders %s", err);
 	tap_ok(out.n_parts == 2 && out.parts[0].program == 0 && out.parts[1].program == 33 &&
 		   !out.parts[0].is_drum, "two parts found with their programs");
 	tap_ok(out.n_frames >= 2 * 44100 && out.n_frames < 6 * 44100 && !out.truncated,
@@ -225,8 +225,8 @@ test_render(const char *dir)
 		render_out	a,
 					b;
 
-		renderer_render(r, midi, len, 60, &a, err, sizeof(err));
-		renderer_render(r, midi, len, 60, &b, err, sizeof(err));
+		renderer_render(r, midi, len, 60, 0, &a, err, sizeof(err));
+		renderer_render(r, midi, len, 60, 0, &b, err, sizeof(err));
 		tap_ok(a.n_frames == b.n_frames &&
 			   memcmp(a.stem[0], b.stem[0], a.n_frames * sizeof(float)) == 0 &&
 			   memcmp(a.stem[1], b.stem[1], a.n_frames * sizeof(float)) == 0,

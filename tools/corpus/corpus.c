@@ -2,6 +2,7 @@
 #include "audio_io.h"
 #include "errbuf.h"
 #include "gm.h"
+#include "hash.h"
 #include "slakh.h"
 
 #include <errno.h>
@@ -38,15 +39,10 @@ write_file(const char *path, const void *data, size_t len, char *err, size_t err
 static void
 track_uuid(const void *midi, size_t len, const char *source, char *out, size_t outlen)
 {
-	uint64_t	h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+	uint64_t	h[2] = {FNV1A64_BASIS, 0x84222325cbf29ce4ULL};
 
 	for (int k = 0; k < 2; k++)
-	{
-		for (size_t i = 0; i < len; i++)
-			h[k] = (h[k] ^ ((const uint8_t *) midi)[i]) * 0x100000001b3ULL;
-		for (const char *s = source; *s; s++)
-			h[k] = (h[k] ^ (uint8_t) *s) * 0x100000001b3ULL;
-	}
+		h[k] = fnv1a64(fnv1a64(h[k], midi, len), source, strlen(source));
 	snprintf(out, outlen, "%016llx%016llx", (unsigned long long) h[0],
 			 (unsigned long long) h[1]);
 }
@@ -86,6 +82,7 @@ fill_stem(slakh_stem *st, int i, const render_part *p)
 	snprintf(st->midi_program_name, sizeof(st->midi_program_name), "%s",
 			 p->is_drum ? "Drums" : gm_program_name(p->program));
 	snprintf(st->plugin_name, sizeof(st->plugin_name), "%s", p->preset);
+	snprintf(st->soundfont, sizeof(st->soundfont), "%s", p->soundfont);
 	st->audio_rendered = true;
 }
 

@@ -73,6 +73,8 @@ read_stem(yaml_document_t *doc, const char *id, yaml_node_t *node,
 			yu_scalar(doc, yu_get(doc, node, "midi_program_name")));
 	yu_copy(st->plugin_name, sizeof(st->plugin_name),
 			yu_scalar(doc, yu_get(doc, node, "plugin_name")));
+	yu_copy(st->soundfont, sizeof(st->soundfont),
+			yu_scalar(doc, yu_get(doc, node, "soundfont")));
 	s = yu_scalar(doc, yu_get(doc, node, "program_num"));
 	if (s && read_int(s, &st->program_num) != 0)
 		return is_fail(err, errlen, "%s: stem %s: program_num \"%s\" is not a number",
@@ -199,6 +201,11 @@ slakh_meta_write(const char *path, const slakh_meta *m, char *err, size_t errlen
 		yu_str(&w, st->plugin_name);
 		yu_str(&w, "program_num");
 		yu_int(&w, st->program_num);
+		if (st->soundfont[0])
+		{
+			yu_str(&w, "soundfont");
+			yu_str(&w, st->soundfont);
+		}
 		yu_map_end(&w);
 	}
 	yu_map_end(&w);

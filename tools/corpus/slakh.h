@@ -46,6 +46,8 @@ typedef struct slakh_stem
 	bool		is_drum;
 	char		midi_program_name[SLAKH_STR];
 	char		plugin_name[SLAKH_STR];	/* what rendered it (here: the soundfont preset) */
+	char		soundfont[SLAKH_STR];	/* instsim-synth's own key: the soundfont's file
+										 * name; "" when absent (real Slakh2100) */
 	bool		audio_rendered;
 } slakh_stem;
 

@@ -1,6 +1,8 @@
 #include "render.h"
 #include "errbuf.h"
 #include "gm.h"
+#include "hash.h"
+#include "soundfonts.h"
 
 #include <fluidsynth.h>
 #include <pthread.h>
@@ -23,19 +25,19 @@
 #define CC_BANK_LSB 32
 
 /*
- * The soundfont is loaded once, into the scan synthesiser (which plays no
+ * The soundfonts are loaded once, into the scan synthesiser (which plays no
  * notes: it only clocks the player in the first pass).  Each file then gets a
- * fresh synthesiser sharing that soundfont, with exactly one audio group and
- * effects unit per part: a reused one would carry reverb tails and modulation
- * phases from the previous file into the next, and spare groups cost mixing
- * time.
+ * fresh synthesiser sharing them, with exactly one audio group and effects
+ * unit per part: a reused one would carry reverb tails and modulation phases
+ * from the previous file into the next, and spare groups cost mixing time.
  */
 struct renderer
 {
 	bool		effects;
+	render_choice choice;
 	fluid_settings_t *scan_settings;
 	fluid_synth_t *scan_synth;
-	fluid_sfont_t *sfont;
+	soundfonts	sf;
 };
 
 /* Player callback state: which file channel/program plays which part. */
@@ -96,6 +98,8 @@ offline_settings(int parts, bool effects)
 	fluid_settings_setint(s, "synth.effects-groups", parts);
 	fluid_settings_setint(s, "synth.reverb.active", effects);
 	fluid_settings_setint(s, "synth.chorus.active", effects);
+	/* No deadline offline: the soundfonts' samples (hundreds of MB) need not be pinned. */
+	fluid_settings_setint(s, "synth.lock-memory", 0);
 	/* Clock the player by rendered samples, and leave our channel setup alone. */
 	fluid_settings_setstr(s, "player.timing-source", "sample");
 	fluid_settings_setint(s, "player.reset-synth", 0);
@@ -103,8 +107,10 @@ offline_settings(int parts, bool effects)
 }
 
 renderer *
-renderer_new(const char *soundfont, bool effects, char *err, size_t errlen)
+renderer_new(const char *const *soundfonts, int n, render_choice choice, bool effects,
+			 char *err, size_t errlen)
 {
+	static const char *const default_soundfont[] = {RENDER_DEFAULT_SOUNDFONT};
 	renderer   *r = calloc(1, sizeof(renderer));
 
 	pthread_once(&fluid_once, fluid_global_init);
@@ -114,8 +120,12 @@ renderer_new(const char *soundfont, bool effects, char *err, size_t errlen)
 		return NULL;
 	}
 	r->effects = effects;
-	if (!soundfont)
-		soundfont = RENDER_DEFAULT_SOUNDFONT;
+	r->choice = choice;
+	if (n == 0)
+	{
+		soundfonts = default_soundfont;
+		n = 1;
+	}
 	r->scan_settings = offline_settings(1, false);
 	if (!r->scan_settings || !(r->scan_synth = new_fluid_synth(r->scan_settings)))
 	{
@@ -123,10 +133,8 @@ renderer_new(const char *soundfont, bool effects, char *err, size_t errlen)
 		renderer_free(r);
 		return NULL;
 	}
-	if (fluid_synth_sfload(r->scan_synth, soundfont, 1) == FLUID_FAILED ||
-		!(r->sfont = fluid_synth_get_sfont(r->scan_synth, 0)))
+	if (soundfonts_load(&r->sf, r->scan_synth, soundfonts, n, err, errlen) != 0)
 	{
-		is_fail(err, errlen, "cannot load soundfont %s", soundfont);
 		renderer_free(r);
 		return NULL;
 	}
@@ -441,42 +449,42 @@ synth_block(void *ctx, size_t at)
 	return 0;
 }
 
-/* Puts part i on synth channel i with its program (and audio group i). */
+/*
+ * Puts part i on synth channel i (and audio group i) with its program from
+ * the soundfont drawn for it.
+ */
 static void
-setup_channels(fluid_synth_t *synth, render_out *o)
+setup_channels(const renderer *r, fluid_synth_t *synth, const int *sf_ids, uint64_t key,
+			   render_out *o)
 {
 	for (int i = 0; i < o->n_parts; i++)
 	{
 		render_part *p = &o->parts[i];
+		int			want = soundfonts_draw(key, r->choice == RENDER_CHOICE_STEM ? i : 0, r->sf.n);
+		int			used;
 		fluid_preset_t *preset;
 
 		fluid_synth_set_channel_type(synth, i, p->is_drum ? CHANNEL_TYPE_DRUM : CHANNEL_TYPE_MELODIC);
-		fluid_synth_bank_select(synth, i, p->is_drum ? 128 : 0);
-		fluid_synth_program_change(synth, i, p->program);
-		preset = fluid_synth_get_channel_preset(synth, i);
-		if (!preset && p->is_drum)
-		{
-			/* A kit the soundfont lacks: the standard kit, as GM players do. */
-			p->program = 0;
-			fluid_synth_program_change(synth, i, 0);
-			preset = fluid_synth_get_channel_preset(synth, i);
-		}
+		used = soundfonts_select(&r->sf, synth, sf_ids, i, want, p->is_drum, &p->program);
+		preset = used >= 0 ? fluid_synth_get_channel_preset(synth, i) : NULL;
 		snprintf(p->preset, sizeof(p->preset), "%s",
 				 preset ? fluid_preset_get_name(preset) : "(none)");
+		snprintf(p->soundfont, sizeof(p->soundfont), "%s", used >= 0 ? r->sf.name[used] : "");
 	}
 }
 
 static int
 synthesise(renderer *r, router *rt, const void *midi, size_t len,
-		   size_t max_frames, char *err, size_t errlen)
+		   size_t max_frames, uint64_t key, char *err, size_t errlen)
 {
 	render_out *o = rt->out;
 	synth_pass	sp = {0};
 	fluid_settings_t *settings = offline_settings(o->n_parts, r->effects);
 	fluid_synth_t *synth = settings ? new_fluid_synth(settings) : NULL;
+	int			sf_ids[SOUNDFONTS_MAX];
 	int			rc;
 
-	if (!synth || fluid_synth_add_sfont(synth, r->sfont) == FLUID_FAILED)
+	if (!synth || soundfonts_attach(&r->sf, synth, sf_ids) != 0)
 	{
 		if (synth)
 			delete_fluid_synth(synth);
@@ -484,7 +492,7 @@ synthesise(renderer *r, router *rt, const void *midi, size_t len,
 			delete_fluid_settings(settings);
 		return is_fail(err, errlen, "cannot create a FluidSynth synthesiser");
 	}
-	setup_channels(synth, o);
+	setup_channels(r, synth, sf_ids, key, o);
 	sp.synth = synth;
 	sp.out = o;
 	sp.buf = malloc(sizeof(float) * BLOCK * 6 * (size_t) o->n_parts);
@@ -502,8 +510,8 @@ synthesise(renderer *r, router *rt, const void *midi, size_t len,
 				  max_frames, synth_block, &sp, &o->truncated, err, errlen);
 		free(sp.buf);
 	}
-	/* The soundfont belongs to the renderer: detach it before the synth goes. */
-	fluid_synth_remove_sfont(synth, r->sfont);
+	/* The soundfonts belong to the renderer: detach them before the synth goes. */
+	soundfonts_detach(&r->sf, synth);
 	delete_fluid_synth(synth);
 	delete_fluid_settings(settings);
 	return rc;
@@ -511,7 +519,7 @@ synthesise(renderer *r, router *rt, const void *midi, size_t len,
 
 int
 renderer_render(renderer *r, const void *midi, size_t len, double max_seconds,
-				render_out *out, char *err, size_t errlen)
+				uint64_t seed, render_out *out, char *err, size_t errlen)
 {
 	router	   *rt;
 	size_t		max_frames;
@@ -536,11 +544,14 @@ renderer_render(renderer *r, const void *midi, size_t len, double max_seconds,
 	if (rc == 0 && rt->overflow)
 		rc = is_fail(err, errlen, "more than %d instrument parts", RENDER_MAX_PARTS);
 	if (rc == 0 && out->n_parts == 0)
-		rc = is_fail(err, errlen, "the MIDI file has no notes");
+		rc = is_fail(err, errlen, "no notes: the MIDI file has none, or FluidSynth could not "
+					 "read it (it refuses a damaged track, and running status after a "
+					 "meta event, and then plays nothing)");
 	if (rc == 0)
 	{
 		sort_parts(rt);
-		rc = synthesise(r, rt, midi, len, max_frames, err, errlen);
+		rc = synthesise(r, rt, midi, len, max_frames,
+						seed ^ fnv1a64(FNV1A64_BASIS, midi, len), err, errlen);
 	}
 	free(rt);
 	if (rc != 0)

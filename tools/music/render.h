@@ -13,16 +13,19 @@
  * unit (reverb, chorus) are its own too, so that the stems add up to the full
  * mix exactly, effects included.
  *
- * A renderer holds the loaded soundfont (about 0.5 s to load FluidR3_GM) and
- * is reused for many files, each rendered by a fresh synthesiser sharing it,
- * so the output depends only on the file.  It is not thread-safe: use one per
- * thread.
+ * A renderer holds its loaded soundfonts (about 0.5 s to load FluidR3_GM,
+ * 5 s and 215 MB to decode MuseScore_General_Lite.sf3) and is reused for many
+ * files, each rendered by a fresh synthesiser sharing them, so the output
+ * depends only on the file and the seed.  With several soundfonts, one is
+ * drawn per song or per part from the seed and the MIDI bytes (soundfonts.h).
+ * It is not thread-safe: use one per thread.
  */
 #ifndef INSTSIM_RENDER_H
 #define INSTSIM_RENDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define RENDER_MAX_PARTS 64
 #define RENDER_DEFAULT_SOUNDFONT "/usr/share/sounds/sf2/FluidR3_GM.sf2"
@@ -36,6 +39,7 @@ typedef struct render_part
 	bool		is_drum;
 	int			n_notes;
 	char		preset[128];	/* soundfont preset that played it */
+	char		soundfont[128];	/* file name of the soundfont that played it */
 } render_part;
 
 typedef struct render_out
@@ -48,18 +52,30 @@ typedef struct render_out
 	float	   *stem[RENDER_MAX_PARTS];	/* mono; malloc'd */
 } render_out;
 
+/* Which soundfont plays: one drawn per song, or one per part. */
+typedef enum render_choice
+{
+	RENDER_CHOICE_SONG,
+	RENDER_CHOICE_STEM
+} render_choice;
+
 typedef struct renderer renderer;
 
-/* effects = false renders dry stems (no reverb or chorus). */
-renderer   *renderer_new(const char *soundfont, bool effects, char *err, size_t errlen);
+/*
+ * Loads soundfonts[0..n) (n = 0: RENDER_DEFAULT_SOUNDFONT).  effects = false
+ * renders dry stems (no reverb or chorus).
+ */
+renderer   *renderer_new(const char *const *soundfonts, int n, render_choice choice,
+						 bool effects, char *err, size_t errlen);
 void		renderer_free(renderer *r);
 
 /*
  * Renders midi[0..len) into out (free with render_out_free).  Rendering stops
  * at max_seconds of audio (out->truncated).  A file without notes is an error.
+ * seed and the MIDI bytes draw the soundfonts: same seed and file, same audio.
  */
 int			renderer_render(renderer *r, const void *midi, size_t len,
-							double max_seconds, render_out *out,
+							double max_seconds, uint64_t seed, render_out *out,
 							char *err, size_t errlen);
 
 void		render_out_free(render_out *out);
