@@ -1,18 +1,22 @@
 /*
  * Corpus generation: the SMF writer, deterministic songs, FluidSynth
- * rendering of a tiny two-part file into stems that add up to the mix, and
- * the paper's selection and split.
+ * rendering of a tiny two-part file into stems that add up to the mix,
+ * several soundfonts (FluidR3 and a one-preset soundfont written here) drawn
+ * per song or per part, and the paper's selection and split.
  */
 #include "tap.h"
 
 #include "corpus.h"
 #include "errbuf.h"
+#include "hash.h"
 #include "render.h"
 #include "select.h"
 #include "slakh.h"
 #include "smf.h"
 #include "song.h"
+#include "soundfonts.h"
 #include "split.h"
+#include "tiny_sf2.h"
 
 #include <limits.h>
 #include <math.h>
@@ -239,6 +243,161 @@ test_render(const char *dir)
 	renderer_free(r);
 }
 
+/* Piano on channels 1 and 3, bass on channel 2: two parts that any soundfont could play. */
+static void
+two_piano_midi(uint8_t **buf, size_t *len)
+{
+	smf			s;
+	int			t;
+
+	smf_init(&s, 480);
+	t = smf_add_track(&s, "tempo");
+	smf_tempo(&s, t, 0, 120);
+	t = smf_add_track(&s, "piano");
+	smf_program(&s, t, 0, 0, 0);
+	smf_note(&s, t, 0, 900, 0, 60, 100);
+	t = smf_add_track(&s, "bass");
+	smf_program(&s, t, 0, 1, 33);
+	smf_note(&s, t, 0, 900, 1, 36, 110);
+	t = smf_add_track(&s, "piano 2");
+	smf_program(&s, t, 0, 2, 0);
+	smf_note(&s, t, 0, 900, 2, 67, 100);
+	smf_write(&s, NULL, buf, len);
+	smf_free(&s);
+}
+
+/* What render.h promises: the soundfont of a slot is drawn from the seed and the MIDI bytes. */
+static const char *
+expected_soundfont(uint64_t seed, const uint8_t *midi, size_t len, int slot)
+{
+	static const char *const names[] = {"FluidR3_GM.sf2", "Tiny.sf2"};
+
+	return names[soundfonts_draw(seed ^ fnv1a64(FNV1A64_BASIS, midi, len), slot, 2)];
+}
+
+static void
+test_soundfonts(const char *dir)
+{
+	char		err[TOOL_ERRLEN] = "";
+	char		tiny[PATH_MAX],
+				alias[PATH_MAX],
+				track[PATH_MAX];
+	const char *fonts[2] = {RENDER_DEFAULT_SOUNDFONT, tiny};
+	renderer   *song_r,
+			   *stem_r,
+			   *other;
+	uint8_t    *midi;
+	size_t		len;
+	bool		song_ok = true,
+				stem_ok = true,
+				fallback_ok = true,
+				song_same = true,
+				stem_split = false,
+				tiny_seen = false,
+				fluid_seen = false;
+	render_out	a,
+				b;
+
+	snprintf(tiny, sizeof(tiny), "%s/Tiny.sf2", dir);
+	tap_ok(tiny_sf2_write(tiny) == 0, "one-preset soundfont written");
+	song_r = renderer_new(fonts, 2, RENDER_CHOICE_SONG, true, err, sizeof(err));
+	stem_r = renderer_new(fonts, 2, RENDER_CHOICE_STEM, true, err, sizeof(err));
+	tap_ok(song_r && stem_r, "FluidR3 and the tiny soundfont load together %s", err);
+	if (!song_r || !stem_r)
+		return;
+	two_piano_midi(&midi, &len);
+	for (uint64_t seed = 0; seed < 12; seed++)
+	{
+		if (renderer_render(song_r, midi, len, 10, seed, &a, err, sizeof(err)) != 0 ||
+			renderer_render(stem_r, midi, len, 10, seed, &b, err, sizeof(err)) != 0 ||
+			a.n_parts != 3 || b.n_parts != 3)
+		{
+			tap_ok(0, "three parts render with two soundfonts: %s", err);
+			free(midi);
+			return;
+		}
+		/* parts: piano (channel 1), bass (2), piano (3) */
+		song_ok &= strcmp(a.parts[0].soundfont, expected_soundfont(seed, midi, len, 0)) == 0;
+		song_same &= strcmp(a.parts[0].soundfont, a.parts[2].soundfont) == 0;
+		stem_ok &= strcmp(b.parts[0].soundfont, expected_soundfont(seed, midi, len, 0)) == 0 &&
+			strcmp(b.parts[2].soundfont, expected_soundfont(seed, midi, len, 2)) == 0;
+		stem_split |= strcmp(b.parts[0].soundfont, b.parts[2].soundfont) != 0;
+		/* Tiny has no bass: it falls back to FluidR3 whatever was drawn */
+		fallback_ok &= strcmp(a.parts[1].soundfont, "FluidR3_GM.sf2") == 0 &&
+			strcmp(b.parts[1].soundfont, "FluidR3_GM.sf2") == 0 &&
+			strcmp(a.parts[1].preset, "Fingered Bass") == 0;
+		for (int p = 0; p < 3; p += 2)
+		{
+			bool		is_tiny = strcmp(b.parts[p].soundfont, "Tiny.sf2") == 0;
+
+			tiny_seen |= is_tiny;
+			fluid_seen |= !is_tiny;
+			stem_ok &= strcmp(b.parts[p].preset, is_tiny ? "Sine" : "Yamaha Grand Piano") == 0;
+		}
+		render_out_free(&a);
+		render_out_free(&b);
+	}
+	tap_ok(song_ok && song_same, "per song: one soundfont for the whole song, drawn from seed and MIDI");
+	tap_ok(stem_ok && stem_split, "per stem: each part's own draw, and the two pianos sometimes differ");
+	tap_ok(tiny_seen && fluid_seen, "both soundfonts are drawn over 12 seeds");
+	tap_ok(fallback_ok, "a preset the drawn soundfont lacks comes from the other one");
+
+	/* A seed where per-stem puts the two pianos on different soundfonts: different audio. */
+	for (uint64_t seed = 0; seed < 64; seed++)
+		if (strcmp(expected_soundfont(seed, midi, len, 0), expected_soundfont(seed, midi, len, 2)) != 0)
+		{
+			int			t = strcmp(expected_soundfont(seed, midi, len, 0), "Tiny.sf2") == 0 ? 0 : 2;
+
+			other = renderer_new(fonts, 2, RENDER_CHOICE_STEM, true, err, sizeof(err));
+			renderer_render(stem_r, midi, len, 10, seed, &a, err, sizeof(err));
+			/* a second worker, after another song: the same bytes */
+			renderer_render(other, midi, len, 10, seed + 1, &b, err, sizeof(err));
+			render_out_free(&b);
+			renderer_render(other, midi, len, 10, seed, &b, err, sizeof(err));
+			tap_ok(a.n_frames == b.n_frames && a.n_parts == 3 && b.n_parts == 3 &&
+				   memcmp(a.stem[0], b.stem[0], a.n_frames * sizeof(float)) == 0 &&
+				   memcmp(a.stem[2], b.stem[2], a.n_frames * sizeof(float)) == 0,
+				   "same seed on another renderer, after another song: identical stems");
+			tap_ok(a.n_parts == 3 && energy(a.stem[t], 0, 22050) > 1 &&
+				   energy(a.stem[2 - t], 0, 22050) > 1,
+				   "the sine piano sounds (%.3g) as the FluidR3 piano does (%.3g)",
+				   a.n_parts == 3 ? energy(a.stem[t], 0, 22050) : 0,
+				   a.n_parts == 3 ? energy(a.stem[2 - t], 0, 22050) : 0);
+			snprintf(track, sizeof(track), "%s/Track00002", dir);
+			tap_ok(corpus_write_track(track, &a, midi, len, NULL, "test", err, sizeof(err)) == 0,
+				   "track written %s", err);
+			{
+				slakh_meta	m;
+				char		path[PATH_MAX];
+
+				snprintf(path, sizeof(path), "%s/%s", track, SLAKH_META_FILE);
+				tap_ok(slakh_meta_read(path, &m, err, sizeof(err)) == 0 && m.n_stems == 3 &&
+					   strcmp(m.stems[t].soundfont, "Tiny.sf2") == 0 &&
+					   strcmp(m.stems[t].plugin_name, "Sine") == 0 &&
+					   strcmp(m.stems[2 - t].soundfont, "FluidR3_GM.sf2") == 0,
+					   "each stem's metadata names the soundfont that played it %s", err);
+				slakh_meta_free(&m);
+			}
+			render_out_free(&a);
+			render_out_free(&b);
+			renderer_free(other);
+			break;
+		}
+	free(midi);
+	renderer_free(song_r);
+	renderer_free(stem_r);
+
+	snprintf(alias, sizeof(alias), "%s/other/Tiny.sf2", dir);
+	fonts[0] = tiny;
+	fonts[1] = alias;
+	tap_ok(!renderer_new(fonts, 2, RENDER_CHOICE_SONG, true, err, sizeof(err)) &&
+		   strstr(err, "two soundfonts named Tiny.sf2"), "two soundfonts with one file name: %s", err);
+	fonts[0] = "/nonexistent.sf2";
+	tap_ok(!renderer_new(fonts, 2, RENDER_CHOICE_SONG, true, err, sizeof(err)) &&
+		   strstr(err, "cannot load soundfont /nonexistent.sf2"), "a missing soundfont: %s", err);
+	unlink(tiny);
+}
+
 static void
 test_selection(void)
 {
@@ -315,6 +474,7 @@ main(void)
 	test_song_determinism();
 	test_selection();
 	test_render(dir);
+	test_soundfonts(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", dir);
