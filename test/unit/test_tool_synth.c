@@ -97,9 +97,12 @@ test_song_determinism(void)
 	free(c);
 }
 
-/* Piano (program 0) on channel 1 and bass (program 33) on channel 2, two seconds. */
+/*
+ * Piano (program 0) on channel 1 and bass (program 33) on channel 2, two
+ * seconds; with second_piano, another piano part on channel 3.
+ */
 static void
-tiny_midi(uint8_t **buf, size_t *len)
+tiny_midi(uint8_t **buf, size_t *len, bool second_piano)
 {
 	smf			s;
 	int			t;
@@ -114,6 +117,12 @@ tiny_midi(uint8_t **buf, size_t *len)
 	t = smf_add_track(&s, "bass");
 	smf_program(&s, t, 0, 1, 33);
 	smf_note(&s, t, 0, 1800, 1, 36, 110);
+	if (second_piano)
+	{
+		t = smf_add_track(&s, "piano 2");
+		smf_program(&s, t, 0, 2, 0);
+		smf_note(&s, t, 0, 900, 2, 67, 100);
+	}
 	smf_write(&s, NULL, buf, len);
 	smf_free(&s);
 }
@@ -197,7 +206,7 @@ test_render(const char *dir)
 	tap_ok(r != NULL, "renderer loads the GM soundfont %s", err);
 	if (!r)
 		return;
-	tiny_midi(&midi, &len);
+	tiny_midi(&midi, &len, false);
 	tap_ok(renderer_render(r, "junk", 4, 10, 0, &out, err, sizeof(err)) == -1,
 		   "non-MIDI data is refused: %s", err);
 	tap_ok(renderer_render(r, midi, len, 60, 0, &out, err, sizeof(err)) == 0, "renders %s", err);
@@ -243,29 +252,6 @@ test_render(const char *dir)
 	renderer_free(r);
 }
 
-/* Piano on channels 1 and 3, bass on channel 2: two parts that any soundfont could play. */
-static void
-two_piano_midi(uint8_t **buf, size_t *len)
-{
-	smf			s;
-	int			t;
-
-	smf_init(&s, 480);
-	t = smf_add_track(&s, "tempo");
-	smf_tempo(&s, t, 0, 120);
-	t = smf_add_track(&s, "piano");
-	smf_program(&s, t, 0, 0, 0);
-	smf_note(&s, t, 0, 900, 0, 60, 100);
-	t = smf_add_track(&s, "bass");
-	smf_program(&s, t, 0, 1, 33);
-	smf_note(&s, t, 0, 900, 1, 36, 110);
-	t = smf_add_track(&s, "piano 2");
-	smf_program(&s, t, 0, 2, 0);
-	smf_note(&s, t, 0, 900, 2, 67, 100);
-	smf_write(&s, NULL, buf, len);
-	smf_free(&s);
-}
-
 /* What render.h promises: the soundfont of a slot is drawn from the seed and the MIDI bytes. */
 static const char *
 expected_soundfont(uint64_t seed, const uint8_t *midi, size_t len, int slot)
@@ -305,7 +291,7 @@ test_soundfonts(const char *dir)
 	tap_ok(song_r && stem_r, "FluidR3 and the tiny soundfont load together %s", err);
 	if (!song_r || !stem_r)
 		return;
-	two_piano_midi(&midi, &len);
+	tiny_midi(&midi, &len, true);
 	for (uint64_t seed = 0; seed < 12; seed++)
 	{
 		if (renderer_render(song_r, midi, len, 10, seed, &a, err, sizeof(err)) != 0 ||

@@ -11,6 +11,7 @@
 
 #include "errbuf.h"
 #include "midi_set.h"
+#include "rng.h"
 #include "wad.h"
 
 #include <limits.h>
@@ -22,13 +23,12 @@
 #define ROUNDS 20000
 #define MAX_LUMPS 16
 
-static uint64_t rng = 0x3ad5eed;
+static is_rng rng;
 
 static uint32_t
 rnd(uint32_t n)
 {
-	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (uint32_t) ((rng >> 33) % n);
+	return (uint32_t) is_rng_below(&rng, (int) n);
 }
 
 /* One note, format 0; key makes songs that differ. */
@@ -436,6 +436,7 @@ main(void)
 
 	if (!mkdtemp(dir))
 		return 1;
+	is_rng_seed(&rng, 0x3ad5eed);
 	test_valid();
 	test_damage();
 	test_fuzz();
