@@ -107,7 +107,7 @@ build/test_%: test/unit/test_%.c $(HOST_OBJS) test/unit/tap.h | build
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_OBJS) $(CORE_LIBS)
 
 # Code shared by the CLI tools only, in layers that include only downward:
-# tools/lib (plumbing) <- tools/music (song generation, MIDI, rendering) <-
+# tools/lib (plumbing) <- tools/music (song generation, MIDI, WAD input, rendering) <-
 # tools/corpus (layout, split, select, caches).  It needs libyaml and
 # FluidSynth, so it stays out of the server library (OBJS).  Unit tests named
 # test_tool_*.c link it too.

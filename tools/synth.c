@@ -155,8 +155,13 @@ parse_options(int argc, char **argv, options *o)
 				o->out = optarg;
 				break;
 			case 'm':
-				if (!(bad = o->n_midi == MAX_MIDI_ARGS))
-					o->midi[o->n_midi++] = optarg;
+				if (o->n_midi == MAX_MIDI_ARGS)
+				{
+					fprintf(stderr, "instsim-synth: at most %d --midi (name a directory "
+							"holding them)\n", MAX_MIDI_ARGS);
+					return -1;
+				}
+				o->midi[o->n_midi++] = optarg;
 				break;
 			case 'n':
 				bad = parse_u64(optarg, &u) || u < 1 || u > 99999;
@@ -176,8 +181,12 @@ parse_options(int argc, char **argv, options *o)
 				o->jobs = (int) u;
 				break;
 			case 'f':
-				if (!(bad = o->n_soundfonts == SOUNDFONTS_MAX))
-					o->soundfont[o->n_soundfonts++] = optarg;
+				if (o->n_soundfonts == SOUNDFONTS_MAX)
+				{
+					fprintf(stderr, "instsim-synth: at most %d --soundfont\n", SOUNDFONTS_MAX);
+					return -1;
+				}
+				o->soundfont[o->n_soundfonts++] = optarg;
 				break;
 			case 'c':
 				bad = strcmp(optarg, "song") != 0 && strcmp(optarg, "stem") != 0;
@@ -211,8 +220,8 @@ parse_options(int argc, char **argv, options *o)
 		}
 		if (bad)
 		{
-			fprintf(stderr, "instsim-synth: bad value \"%s\" for --%s (or given too often)\n",
-					optarg, longopts[li].name);
+			fprintf(stderr, "instsim-synth: bad value \"%s\" for --%s\n", optarg,
+					longopts[li].name);
 			return -1;
 		}
 	}
