@@ -202,56 +202,73 @@ instsim_embed_version(PG_FUNCTION_ARGS)
 	return instsim_embed(fcinfo);
 }
 
+/*
+ * The names in a text[] argument: one-dimensional, at least one, no NULLs
+ * (the messages name the argument, what).
+ */
+static char **
+text_array_names(ArrayType *names, const char *what, int *n)
+{
+	Datum	   *datums;
+	bool	   *nulls;
+	char	  **out;
+
+	if (ARR_NDIM(names) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, n);
+	if (*n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must name at least one model", what),
+				 errhint("For example ARRAY['mix', 'drums']; SELECT name FROM instsim.models "
+						 "lists the models.")));
+	out = palloc(sizeof(char *) * *n);
+	for (int m = 0; m < *n; m++)
+	{
+		if (nulls[m])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL (element %d is NULL)", what, m + 1)));
+		out[m] = TextDatumGetCString(datums[m]);
+	}
+	return out;
+}
+
+/* An embedding[] of the n embeddings of one segment or track. */
+static ArrayType *
+embedding_array(Embedding **embs, int n, Oid elem_type)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	if (!OidIsValid(elem_type))
+		elog(ERROR, "an embedding[] result was expected");
+	for (int m = 0; m < n; m++)
+		elems[m] = PointerGetDatum(embs[m]);
+	get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
+	return construct_array(elems, n, elem_type, typlen, typbyval, typalign);
+}
+
 /* instsim_embed(audio, models text[]): one decode and log-mel for all models. */
 PG_FUNCTION_INFO_V1(instsim_embed_models);
 Datum
 instsim_embed_models(PG_FUNCTION_ARGS)
 {
-	ArrayType  *names = PG_GETARG_ARRAYTYPE_P(1);
-	Oid			elem_type = get_element_type(get_func_rettype(fcinfo->flinfo->fn_oid));
-	Datum	   *name_datums;
-	bool	   *name_nulls;
 	int			n;
-	char	  **models;
+	char	  **models = text_array_names(PG_GETARG_ARRAYTYPE_P(1), "models", &n);
 	EmbedCall	c;
 	Embedding **tracks;
-	Datum	   *elems;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	if (ARR_NDIM(names) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("models must be a one-dimensional array")));
-	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &name_datums, &name_nulls, &n);
-	if (n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("models must name at least one model"),
-				 errhint("For example ARRAY['mix', 'drums']; SELECT name FROM instsim.models "
-						 "lists the models.")));
-	models = palloc(sizeof(char *) * n);
-	for (int m = 0; m < n; m++)
-	{
-		if (name_nulls[m])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("models must not contain NULL (element %d is NULL)", m + 1)));
-		models[m] = TextDatumGetCString(name_datums[m]);
-	}
-	if (!OidIsValid(elem_type))
-		elog(ERROR, "instsim_embed must return an array");
 
 	embed_call_begin(&c, PG_GETARG_DATUM(0), models, n);
 	tracks = palloc(sizeof(Embedding *) * n);
 	if (!embed_call_tracks(&c, tracks))
 		PG_RETURN_NULL();
-	elems = palloc(sizeof(Datum) * n);
-	for (int m = 0; m < n; m++)
-		elems[m] = PointerGetDatum(tracks[m]);
-	get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, elem_type, typlen, typbyval, typalign));
+	PG_RETURN_ARRAYTYPE_P(embedding_array(tracks, n,
+										  get_element_type(get_func_rettype(fcinfo->flinfo->fn_oid))));
 }
 
 PG_FUNCTION_INFO_V1(instsim_segments);
@@ -278,6 +295,68 @@ instsim_segments(PG_FUNCTION_ARGS)
 			values[2] = PointerGetDatum(e);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			pfree(e);
+		}
+	}
+	audio_input_close(c.in);
+	return (Datum) 0;
+}
+
+/*
+ * instsim_segments(audio, models text[] [, model_sha256 text[]]): every
+ * non-silent segment's embeddings under several models, in the order named,
+ * from one decode and one log-mel image per segment; with the SHA-256s, only
+ * those versions of the models (else 55000).
+ */
+PG_FUNCTION_INFO_V1(instsim_segments_models);
+Datum
+instsim_segments_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n;
+	char	  **models = text_array_names(PG_GETARG_ARRAYTYPE_P(1), "models", &n);
+	Oid			elem_type;
+	Embedding **embs;
+	EmbedCall	c;
+	int			count;
+
+	if (PG_NARGS() > 2)
+	{
+		int			n_sha;
+		char	  **shas = text_array_names(PG_GETARG_ARRAYTYPE_P(2), "model_sha256", &n_sha);
+
+		if (n_sha != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model_sha256 has %d elements, models %d", n_sha, n),
+					 errhint("Give one SHA-256 per model, from instsim.models.sha256.")));
+		for (int m = 0; m < n; m++)
+			pg_model_embedder_version(models[m], shas[m]);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	elem_type = get_element_type(TupleDescAttr(rsinfo->setDesc, 2)->atttypid);
+	embs = palloc(sizeof(Embedding *) * n);
+	embed_call_begin(&c, PG_GETARG_DATUM(0), models, n);
+	while ((count = embed_call_next(&c)) > 0)
+	{
+		for (int i = 0; i < count; i++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false};
+			ArrayType  *a;
+
+			for (int m = 0; m < n; m++)
+			{
+				embs[m] = new_embedding(c.dim[m]);
+				memcpy(embs[m]->x, c.emb[m] + i * c.dim[m], sizeof(float) * c.dim[m]);
+			}
+			a = embedding_array(embs, n, elem_type);
+			values[0] = Int32GetDatum((int32) Min(c.index[i], PG_INT32_MAX));
+			values[1] = Float4GetDatum((float4) c.start[i]);
+			values[2] = PointerGetDatum(a);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			pfree(a);
+			for (int m = 0; m < n; m++)
+				pfree(embs[m]);
 		}
 	}
 	audio_input_close(c.in);

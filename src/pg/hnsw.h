@@ -78,6 +78,14 @@ extern int	instsim_hnsw_max_scan_tuples;
 extern int	instsim_hnsw_max_repair_memory;
 extern void hnsw_init_gucs(void);
 
+/*
+ * Iterative scans of this backend that ended because they had visited
+ * instsim.max_scan_tuples elements (hnsw_scan.c): a caller reading an index-
+ * ordered stream compares it before and after a fetch to tell a stream that
+ * was cut off from one that ran out of rows.
+ */
+extern uint64 instsim_hnsw_scans_cut;
+
 typedef struct HnswOptions
 {
 	int32		vl_len_;

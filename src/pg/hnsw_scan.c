@@ -34,6 +34,8 @@ typedef struct HnswScanOpaqueData
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
 
+uint64		instsim_hnsw_scans_cut = 0;
+
 IndexScanDesc
 hnsw_beginscan(Relation index, int nkeys, int norderbys)
 {
@@ -141,9 +143,15 @@ hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 			found = true;
 			break;
 		}
-		if (!so->iterative ||
-			!hnsw_search_next_batch(so->search, so->ef, instsim_hnsw_max_scan_tuples))
+		if (!so->iterative)
 			break;
+		if (!hnsw_search_next_batch(so->search, so->ef, instsim_hnsw_max_scan_tuples))
+		{
+			if (hnsw_search_visited(so->search) >= instsim_hnsw_max_scan_tuples)
+				instsim_hnsw_scans_cut++;
+			so->iterative = false;	/* counted once; the scan is over */
+			break;
+		}
 		so->nresults = hnsw_search_results(so->search, so->results, so->ef, true);
 		so->pos = 0;
 	}

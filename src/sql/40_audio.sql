@@ -42,3 +42,21 @@ CREATE FUNCTION instsim_segments(audio bytea, model text DEFAULT 'mix',
 CREATE FUNCTION instsim_mel(audio bytea, start_s double precision DEFAULT 0,
 	model text DEFAULT 'mix') RETURNS real[]
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 10000;
+
+-- Every non-silent segment's embeddings under several models, in the order
+-- named, from one decode and one log-mel image per segment (the models must
+-- share a front end, else 22023), as instsim_embed(audio, models) for tracks.
+CREATE FUNCTION instsim_segments(audio bytea, models text[],
+	OUT seg integer, OUT start_s real, OUT embs embedding[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'instsim_segments_models' LANGUAGE C STABLE STRICT PARALLEL SAFE
+	COST 200000 ROWS 100;
+
+-- The same with those versions of the models only (their SHA-256s, else
+-- 55000): IMMUTABLE, like instsim_embed(audio, model, model_sha256).
+-- instsim_fill_segments uses it, so one fill never mixes two versions.
+CREATE FUNCTION instsim_segments(audio bytea, models text[], model_sha256 text[],
+	OUT seg integer, OUT start_s real, OUT embs embedding[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'instsim_segments_models' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	COST 200000 ROWS 100;

@@ -1,5 +1,7 @@
 -- ---------------------------------------------------------------------------
--- Filling an embedding column of a whole catalogue in committed batches.
+-- Filling a whole catalogue in committed batches: an embedding column
+-- (instsim_fill_embeddings, here) or a segment table (instsim_fill_segments,
+-- 52_fill_segments.sql), with the same walk, progress row and lock.
 --
 -- Security: the procedure is called by whoever may UPDATE the table, often a
 -- superuser, with that caller's search_path, which may name a schema where
@@ -45,14 +47,19 @@ CREATE POLICY fill_progress_read ON instsim.fill_progress FOR SELECT
 -- Starts (or restarts) the progress row of a fill by role, from this backend.
 -- SECURITY DEFINER, so it cannot tell who called it; it checks instead that
 -- the session may act as role (is a member of it, as SET ROLE requires) and
--- that role may update the column: nobody can claim a column they could not
--- fill themselves.
-CREATE FUNCTION instsim.fill_claim(tbl regclass, emb_column name, model text, total bigint, role name)
-	RETURNS void
+-- that role has the privilege on the column that the fill needs (UPDATE for
+-- an embedding column, INSERT for a segment table): nobody can claim a
+-- column they could not fill themselves.
+CREATE FUNCTION instsim.fill_claim(tbl regclass, emb_column name, model text, total bigint, role name,
+	privilege text DEFAULT 'UPDATE') RETURNS void
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
+	IF privilege IS DISTINCT FROM 'UPDATE' AND privilege IS DISTINCT FROM 'INSERT' THEN
+		RAISE EXCEPTION 'a fill needs UPDATE or INSERT, not %', privilege
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF NOT (pg_has_role(session_user, role, 'MEMBER')
-	        AND has_column_privilege(role, tbl, emb_column, 'UPDATE')) THEN
+	        AND has_column_privilege(role, tbl, emb_column, privilege)) THEN
 		RAISE EXCEPTION 'permission denied to fill %.%', tbl, emb_column
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
@@ -77,19 +84,26 @@ BEGIN ATOMIC
 	  AND p.filled_by_pid = pg_backend_pid();
 END;
 
--- Everything a fill carries from one committed batch to the next.
+-- Everything a fill carries from one committed batch to the next.  A fill
+-- walks tbl in key order and, batch by batch, does the rows that todo_pred
+-- selects with the statement work_head || <those rows' predicate> ||
+-- work_tail, which returns (rows done, of them left without an embedding)
+-- and gets the batch's keys as $1, model as $2 and model_sha as $3.
 CREATE TYPE instsim.fill_job AS (
-	tbl          regclass,
-	audio_column name,
-	emb_column   name,
-	model        text,
-	model_sha    text,      -- the version every row is embedded with
+	tbl          regclass,  -- the table walked
+	progress_tbl regclass,  -- the fill's row in fill_progress, and its lock
+	progress_column name,
+	model        text,      -- a model name, or the text of a text[] of them
+	model_sha    text,      -- the version(s) every row is embedded with
 	batch_size   integer,
 	key_column   name,
 	key_type     text,      -- the key's type, qualified
 	key_eq       text,      -- OPERATOR(schema.=) of the key's btree family
 	key_gt       text,      -- OPERATOR(schema.>)
-	caller_path  text,      -- the caller's search_path, for the UPDATE
+	caller_path  text,      -- the caller's search_path, for the statement
+	todo_pred    text,      -- the rows still to do, over tbl's columns
+	work_head    text,
+	work_tail    text,
 	last_key     text,      -- the walk in key order has done every key <= this
 	null_ctids   tid[],     -- rows with a NULL key, done by row address after the walk
 	null_pos     integer,   -- how many of null_ctids are done
@@ -121,16 +135,13 @@ BEGIN ATOMIC
 	SELECT pg_advisory_unlock(k.k1, k.k2) FROM instsim.fill_lock_key(tbl, emb_column) k;
 END;
 
--- Checks the arguments, takes the column's lock, writes the progress row and
--- returns the job.  Runs as the caller: the privileges are the caller's.
-CREATE FUNCTION instsim.fill_start(tbl regclass, audio_column name, emb_column name,
-	model text, batch_size integer, key_column name, caller_path text) RETURNS instsim.fill_job
+-- A new job over tbl: checks batch_size and resolves the key (the primary
+-- key by default), its type and its operators.
+CREATE FUNCTION instsim.fill_job_new(tbl regclass, batch_size integer, key_column name,
+	caller_path text) RETURNS instsim.fill_job
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
 	job instsim.fill_job;
-	lk record;
-	holder integer;
-	total bigint;
 BEGIN
 	IF batch_size < 1 THEN
 		RAISE EXCEPTION 'batch_size must be at least 1, not %', batch_size
@@ -145,7 +156,7 @@ BEGIN
 				      HINT = 'Pass key_column => a column to walk the table in order (best a unique one).';
 		END IF;
 	END IF;
-	-- by schema: format_type leaves pg_catalog's types bare, and the UPDATE
+	-- by schema: format_type leaves pg_catalog's types bare, and the statement
 	-- that casts to it runs under the caller's search_path
 	SELECT format('%I.%I', n.nspname, t.typname) INTO job.key_type
 	FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace n ON n.oid = t.typnamespace
@@ -161,65 +172,106 @@ BEGIN
 			USING ERRCODE = 'undefined_function',
 			      HINT = 'Pass key_column => a column of an ordered type (integer, text, uuid, ...).';
 	END IF;
+	job.tbl := tbl;
+	job.batch_size := batch_size;
+	job.caller_path := caller_path;
+	job.done := 0;
+	job.nulls := 0;
+	job.failed := 0;
+	job.finished := false;
+	RETURN job;
+END
+$fn$;
 
+-- Counts the rows to do, writes the progress row and takes the lock: the end
+-- of every start, once the arguments are checked.  The lock comes last,
+-- after everything that can fail: an error rolls back the progress row, but
+-- not a session-level lock (held by this session already only after a fill
+-- whose COMMIT failed).
+CREATE FUNCTION instsim.fill_job_claim(job instsim.fill_job, privilege text) RETURNS instsim.fill_job
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	lk record;
+	holder integer;
+	total bigint;
+BEGIN
+	EXECUTE format('SELECT count(*) FROM %s WHERE %s', job.tbl, job.todo_pred) INTO total;
+	PERFORM instsim.fill_claim(job.progress_tbl, job.progress_column, job.model, total,
+	                           CURRENT_USER, privilege);
+	holder := instsim.fill_lock_holder(job.progress_tbl, job.progress_column);
+	SELECT * INTO lk FROM instsim.fill_lock_key(job.progress_tbl, job.progress_column);
+	IF holder IS DISTINCT FROM pg_backend_pid() AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
+		RAISE EXCEPTION '%.% is being filled by another session (backend PID %)',
+			job.progress_tbl, job.progress_column, holder
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Watch it in instsim.fill_progress, or wait for it to finish.';
+	END IF;
+	job.t0 := clock_timestamp();
+	RETURN job;
+END
+$fn$;
+
+-- The SHA-256 of each model, in order, as the text of a text[]; 42704 for
+-- a model that does not exist.
+CREATE FUNCTION instsim.fill_model_shas(models text[]) RETURNS text
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	missing text;
+BEGIN
+	SELECT m.name INTO missing FROM unnest(models) m(name)
+	WHERE NOT EXISTS (SELECT FROM instsim.model s WHERE s.name = m.name) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'instsim model "%" does not exist', missing
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'SELECT name FROM instsim.models lists the models.';
+	END IF;
+	RETURN (SELECT array_agg(s.sha256 ORDER BY m.i)
+	        FROM unnest(models) WITH ORDINALITY m(name, i) JOIN instsim.model s ON s.name = m.name)::text;
+END
+$fn$;
+
+-- The job of instsim_fill_embeddings: checks the arguments, and UPDATEs
+-- emb_column of the rows where it is NULL and the audio is not.  Runs as
+-- the caller: the privileges are the caller's.
+CREATE FUNCTION instsim.fill_start(tbl regclass, audio_column name, emb_column name,
+	model text, batch_size integer, key_column name, caller_path text) RETURNS instsim.fill_job
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	job instsim.fill_job := instsim.fill_job_new(tbl, batch_size, key_column, caller_path);
+BEGIN
 	-- as the UPDATE would, and before counting the rows (fill_claim checks
 	-- again: it can be called directly)
 	IF NOT has_column_privilege(tbl, emb_column, 'UPDATE') THEN
 		RAISE EXCEPTION 'permission denied to fill %.%', tbl, emb_column
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
-	               tbl, emb_column, audio_column) INTO total;
-	PERFORM instsim.fill_claim(tbl, emb_column, model, total, CURRENT_USER);
-
-	job.tbl := tbl;
-	job.audio_column := audio_column;
-	job.emb_column := emb_column;
+	job.progress_tbl := tbl;
+	job.progress_column := emb_column;
 	job.model := model;
-	job.model_sha := (SELECT m.sha256 FROM instsim.model m WHERE m.name = model);
-	IF job.model_sha IS NULL THEN
-		RAISE EXCEPTION 'instsim model "%" does not exist', model
-			USING ERRCODE = 'undefined_object',
-			      HINT = 'SELECT name FROM instsim.models lists the models.';
-	END IF;
-	-- last, after everything that can fail: an error rolls back the progress
-	-- row written above, but not a session-level lock
-	-- (held by this session already only after a fill whose COMMIT failed)
-	holder := instsim.fill_lock_holder(tbl, emb_column);
-	SELECT * INTO lk FROM instsim.fill_lock_key(tbl, emb_column);
-	IF holder IS DISTINCT FROM pg_backend_pid() AND NOT pg_try_advisory_lock(lk.k1, lk.k2) THEN
-		RAISE EXCEPTION '%.% is being filled by another session (backend PID %)', tbl, emb_column, holder
-			USING ERRCODE = 'lock_not_available',
-			      HINT = 'Watch it in instsim.fill_progress, or wait for it to finish.';
-	END IF;
-	job.batch_size := batch_size;
-	job.caller_path := caller_path;
-	job.done := 0;
-	job.nulls := 0;
-	job.failed := 0;
-	job.t0 := clock_timestamp();
-	job.finished := false;
-	RETURN job;
+	job.model_sha := (instsim.fill_model_shas(ARRAY[model])::text[])[1];
+	job.todo_pred := format('%I IS NULL AND %I IS NOT NULL', emb_column, audio_column);
+	job.work_head := format($q$
+		WITH upd AS (
+			UPDATE %1$s SET %2$I = @extschema@.instsim_embed(%3$I, $2, $3)
+			WHERE $q$, tbl, emb_column, audio_column);
+	job.work_tail := format($q$
+			RETURNING %1$I IS NULL AS still_null)
+		SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE still_null) FROM upd$q$,
+		emb_column);
+	RETURN instsim.fill_job_claim(job, 'UPDATE');
 END
 $fn$;
 
--- Embeds rows whose key (or, with key_pred on ctid, whose address) is in keys.
--- Returns (rows done, of them left NULL, of them failed).  A batch whose audio
--- is bad somewhere is redone key by key, so that only the bad rows are
--- skipped (with a WARNING).
+-- Does the rows whose key (or, with key_pred on ctid, whose address) is in
+-- keys.  Returns (rows done, of them left NULL, of them failed).  A batch
+-- whose audio is bad somewhere is redone key by key, so that only the bad
+-- rows are skipped (with a WARNING).
 CREATE FUNCTION instsim.fill_rows(job instsim.fill_job, key_pred text, keys text[],
 	OUT done bigint, OUT nulls bigint, OUT failed bigint)
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-	where_sql text := format('%s AND %I IS NULL AND %I IS NOT NULL',
-	                         key_pred, job.emb_column, job.audio_column);
-	update_sql text := format($q$
-		WITH upd AS (
-			UPDATE %1$s SET %2$I = @extschema@.instsim_embed(%3$I, $2, $3)
-			WHERE %4$s
-			RETURNING %2$I IS NULL AS still_null)
-		SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE still_null) FROM upd$q$,
-		job.tbl, job.emb_column, job.audio_column, where_sql);
+	where_sql text := format('%s AND (%s)', key_pred, job.todo_pred);
+	work_sql text := job.work_head || where_sql || job.work_tail;
 	one text;
 	n bigint;
 	n_null bigint;
@@ -232,13 +284,13 @@ BEGIN
 	PERFORM pg_catalog.set_config('jit', 'off', true);
 	BEGIN
 		PERFORM pg_catalog.set_config('search_path', job.caller_path, true);
-		EXECUTE update_sql USING keys, job.model, job.model_sha INTO done, nulls;
+		EXECUTE work_sql USING keys, job.model, job.model_sha INTO done, nulls;
 		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
 		FOREACH one IN ARRAY keys LOOP
 			BEGIN
 				PERFORM pg_catalog.set_config('search_path', job.caller_path, true);
-				EXECUTE update_sql USING ARRAY[one], job.model, job.model_sha INTO n, n_null;
+				EXECUTE work_sql USING ARRAY[one], job.model, job.model_sha INTO n, n_null;
 				PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 				done := done + n;
 				nulls := nulls + n_null;
@@ -269,18 +321,17 @@ BEGIN
 		EXECUTE format($q$
 			SELECT array_agg(key::text ORDER BY key) FROM (
 				SELECT DISTINCT %1$I AS key FROM %2$s
-				WHERE %3$I IS NULL AND %4$I IS NOT NULL AND %1$I IS NOT NULL
-				  AND ($1 IS NULL OR %1$I %5$s $1::%6$s)
+				WHERE (%3$s) AND %1$I IS NOT NULL
+				  AND ($1 IS NULL OR %1$I %4$s $1::%5$s)
 				ORDER BY 1 LIMIT $2) b$q$,
-			job.key_column, job.tbl, job.emb_column, job.audio_column, job.key_gt, job.key_type)
+			job.key_column, job.tbl, job.todo_pred, job.key_gt, job.key_type)
 		USING job.last_key, job.batch_size INTO keys;
 		IF keys IS NOT NULL THEN
 			job.last_key := keys[array_length(keys, 1)];
 			key_pred := format('%I %s ANY ($1::%s[])', job.key_column, job.key_eq, job.key_type);
 		ELSE
-			EXECUTE format('SELECT coalesce(array_agg(ctid), ''{}'') FROM %s '
-			               'WHERE %I IS NULL AND %I IS NULL AND %I IS NOT NULL',
-			               job.tbl, job.key_column, job.emb_column, job.audio_column)
+			EXECUTE format('SELECT coalesce(array_agg(ctid), ''{}'') FROM %s WHERE %I IS NULL AND (%s)',
+			               job.tbl, job.key_column, job.todo_pred)
 			INTO job.null_ctids;
 			job.null_pos := 0;
 			IF cardinality(job.null_ctids) > 0 THEN
@@ -297,8 +348,9 @@ BEGIN
 	END IF;
 
 	IF cardinality(keys) = 0 THEN
-		PERFORM instsim.fill_report(job.tbl, job.emb_column, job.done, job.nulls, job.failed, true);
-		PERFORM instsim.fill_unlock(job.tbl, job.emb_column);
+		PERFORM instsim.fill_report(job.progress_tbl, job.progress_column, job.done, job.nulls,
+		                            job.failed, true);
+		PERFORM instsim.fill_unlock(job.progress_tbl, job.progress_column);
 		job.finished := true;
 		RETURN job;
 	END IF;
@@ -307,10 +359,11 @@ BEGIN
 	job.done := job.done + r.done;
 	job.nulls := job.nulls + r.nulls;
 	job.failed := job.failed + r.failed;
-	PERFORM instsim.fill_report(job.tbl, job.emb_column, job.done, job.nulls, job.failed, false);
+	PERFORM instsim.fill_report(job.progress_tbl, job.progress_column, job.done, job.nulls,
+	                            job.failed, false);
 	RAISE NOTICE 'instsim: %/% rows embedded (% rows/s)%', job.done,
 		(SELECT p.rows_total FROM instsim.fill_progress p
-		 WHERE p.tbl = job.tbl AND p.emb_column = job.emb_column),
+		 WHERE p.tbl = job.progress_tbl AND p.emb_column = job.progress_column),
 		round(job.done / greatest(extract(epoch FROM clock_timestamp() - job.t0), 1e-3)::numeric, 1),
 		CASE WHEN job.nulls > 0 THEN format(', %s with no audible segment', job.nulls) ELSE '' END
 		|| CASE WHEN job.failed > 0 THEN format(', %s failed', job.failed) ELSE '' END;
@@ -326,10 +379,25 @@ CREATE FUNCTION instsim.fill_step(job instsim.fill_job) RETURNS instsim.fill_job
 BEGIN
 	RETURN instsim.fill_batch(job);
 EXCEPTION WHEN OTHERS OR query_canceled THEN
-	PERFORM instsim.fill_unlock(job.tbl, job.emb_column);
+	PERFORM instsim.fill_unlock(job.progress_tbl, job.progress_column);
 	RAISE;
 END
 $fn$;
+
+-- Runs a started job to its end, one committed batch at a time.  A
+-- procedure, so that it can commit (and so without a SET clause: it calls
+-- only qualified functions that have one).
+CREATE PROCEDURE instsim.fill_run(job instsim.fill_job)
+LANGUAGE plpgsql AS $proc$
+BEGIN
+	COMMIT;
+	LOOP
+		job := instsim.fill_step(job);
+		COMMIT;
+		EXIT WHEN job.finished;
+	END LOOP;
+END
+$proc$;
 
 -- Embeds audio_column into emb_column for every row where emb_column is NULL,
 -- batch_size keys per transaction, in key order (rows sharing a key value go
@@ -349,19 +417,11 @@ CREATE PROCEDURE instsim_fill_embeddings(
 	batch_size integer DEFAULT 20,
 	key_column name DEFAULT NULL)
 LANGUAGE plpgsql AS $proc$
-DECLARE
-	job instsim.fill_job;
 BEGIN
 	-- called inside a transaction block, fail here, before any lock is taken
 	COMMIT;
-	job := instsim.fill_start(tbl, audio_column, emb_column, model, batch_size, key_column,
-	                          pg_catalog.current_setting('search_path'));
-	COMMIT;
-	LOOP
-		job := instsim.fill_step(job);
-		COMMIT;
-		EXIT WHEN job.finished;
-	END LOOP;
+	CALL instsim.fill_run(instsim.fill_start(tbl, audio_column, emb_column, model, batch_size,
+	                                         key_column, pg_catalog.current_setting('search_path')));
 END
 $proc$;
 
