@@ -20,6 +20,7 @@ CREATE INDEX cat_seg_drums ON cat_seg USING instsim_hnsw (drums embedding_cosine
 ANALYZE cat_seg;
 CREATE VIEW cat_seg_song AS SELECT s.*, g.genre FROM cat_seg s JOIN cat_song g ON g.id = s.track_id;
 SET enable_seqscan = off;   -- index scans, as on a large table
+SET jit = off;              -- which the disabled sequential scans' cost would trigger
 
 -- The exact answer: the k nearest segments, at most per_track per track.
 CREATE FUNCTION cat_exact_moments(q embedding, per_track int, cond text DEFAULT 'true')
