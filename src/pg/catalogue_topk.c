@@ -441,7 +441,12 @@ instsim_threshold_topk(PG_FUNCTION_ARGS)
 	if (!certain && cut_stream >= 0)
 		cat_stream_notice_cut(&streams[cut_stream], k);
 	for (int i = 0; i < n; i++)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("instsim: threshold top-%d: %lld rows read ordered by %s",
+								 k, (long long) streams[i].rows, streams[i].label)));
 		cat_stream_close(&streams[i]);
+	}
 	SPI_finish();
 
 	topk_emit(&top, rsinfo);
