@@ -103,51 +103,38 @@ ORDER BY s.emb <=> q.drums
 LIMIT 3;
 
 \echo
-\echo '== catalogue questions in one call (README: "Asking per-instrument questions")'
+\echo '== catalogue questions in one call: the queries of the README''s "Asking per-instrument questions"'
 RESET enable_seqscan;
-\echo
-\echo '-- 6. drums like track 1 AND bass like track 2 (weights 1 and 0.5), other genres than track 1''s'
-SELECT t.id, t.title, t.genre, round(w.distance::numeric, 4) AS distance,
-	round(w.distances[1]::numeric, 4) AS drums, round(w.distances[2]::numeric, 4) AS bass
+SET client_min_messages = warning;   -- the segment fill's progress NOTICEs
+\echo '-- drums like track 1 AND bass like track 2 (weights 1 and 0.5), in other genres than track 1''s'
+SELECT t.id, t.title, w.distance, w.distances            -- distances: {drums, bass}
 FROM instsim_weighted_like('tracks', '{drums,bass}', ARRAY[1, 2], '{1, 0.5}', 5,
-	filter => $$genre <> (SELECT genre FROM public.tracks WHERE id = 1)$$) w
+         filter => $$genre <> (SELECT genre FROM public.tracks WHERE id = 1)$$) w
 JOIN tracks t ON t.id = w.key ORDER BY w.distance;
-
+\echo '-- the same with query vectors from anywhere (here the catalogue; or instsim_embed(clip, ''bass''))'
+SELECT * FROM instsim_weighted('tracks', '{drums,bass}',
+    ARRAY[(SELECT drums FROM tracks WHERE id = 1), (SELECT bass FROM tracks WHERE id = 2)],
+    '{1, 0.5}', NULL::int, 5);             -- NULL::int: the type of the key returned
 \echo
-\echo '-- 7. more like this playlist (tracks 1, 2, 3) by the piano: centroid, and nearest seed'
-SELECT m.key AS id, t.title, round(m.distance::numeric, 4) AS distance, m.nearest_seed
-FROM instsim_more_like('tracks', 'piano', ARRAY[1, 2, 3], 4) m JOIN tracks t ON t.id = m.key
-ORDER BY m.distance;
-SELECT m.key AS id, t.title, round(m.distance::numeric, 4) AS distance, m.nearest_seed
-FROM instsim_more_like('tracks', 'piano', ARRAY[1, 2, 3], 4, 'best') m JOIN tracks t ON t.id = m.key
-ORDER BY m.distance;
-
+\echo '-- more like this playlist by the piano: by its centroid, or by the nearest seed'
+SELECT * FROM instsim_more_like('tracks', 'piano', ARRAY[1, 2, 3], 4);
+SELECT * FROM instsim_more_like('tracks', 'piano', ARRAY[1, 2, 3], 4, 'best');
 \echo
-\echo '-- 8. moment search: a segment table of every 3-s window, per instrument, filled in batches'
+\echo '-- moments: every 3-s window of every track, per instrument, filled in committed batches'
 CREATE TABLE segments (track_id int REFERENCES tracks, start_s real,
-	drums embedding(128), bass embedding(128), PRIMARY KEY (track_id, start_s));
-SET client_min_messages = warning;
+    drums embedding(128), bass embedding(128), PRIMARY KEY (track_id, start_s));
 CALL instsim_fill_segments('tracks', '{drums_audio,bass_audio}', 'segments', '{drums,bass}');
-RESET client_min_messages;
-CREATE INDEX segments_bass ON segments USING instsim_hnsw (bass embedding_cosine_ops);
-SELECT count(*) AS segments, count(DISTINCT track_id) AS tracks, count(bass) AS with_bass FROM segments;
+CREATE INDEX ON segments USING instsim_hnsw (bass embedding_cosine_ops);
 \echo '-- where in the catalogue does a bass sound like track 1 at 12 s? (one hit per track)'
-SELECT m.track, t.title, m.start_s, round(m.distance::numeric, 4) AS distance
-FROM instsim_moments('segments', 'bass',
-	(SELECT bass FROM segments WHERE track_id = 1 AND start_s = 12), NULL::int, 5,
-	filter => 'track_id <> 1') m
+SELECT m.track, t.title, m.start_s, m.distance
+FROM instsim_moments('segments', 'bass', (SELECT bass FROM segments WHERE track_id = 1 AND start_s = 12),
+         NULL::int, 5, filter => 'track_id <> 1') m
 JOIN tracks t ON t.id = m.track ORDER BY m.distance;
-\echo '-- the same, only in tracks of one genre (metadata through a view)'
+\echo '-- ... only in one genre: metadata through a view'
 CREATE VIEW segments_meta AS SELECT s.*, t.genre FROM segments s JOIN tracks t ON t.id = s.track_id;
-SELECT m.track, m.start_s, round(m.distance::numeric, 4) AS distance
-FROM instsim_moments('segments_meta', 'bass',
-	(SELECT bass FROM segments WHERE track_id = 1 AND start_s = 12), NULL::int, 3,
-	filter => $$genre = (SELECT genre FROM public.tracks WHERE id = 2)$$, track_column => 'track_id') m
-ORDER BY m.distance;
-
+SELECT * FROM instsim_moments('segments_meta', 'bass', (SELECT bass FROM segments WHERE track_id = 1
+         AND start_s = 12), NULL::int, 3, filter => $$genre = 'rock'$$, track_column => 'track_id');
 \echo
-\echo '-- 9. why are tracks 1 and 2 alike? per instrument, and their closest moments'
-SELECT emb_column AS instrument, round(distance::numeric, 4) AS distance
-FROM instsim_explain('tracks', 1, 2) ORDER BY distance;
-SELECT emb_column AS instrument, a_start, b_start, round(distance::numeric, 4) AS distance
-FROM instsim_explain_moments('segments', 1, 2) ORDER BY distance LIMIT 5;
+\echo '-- why are tracks 1 and 2 alike? per instrument, then their closest moments'
+SELECT * FROM instsim_explain('tracks', 1, 2) ORDER BY distance;
+SELECT * FROM instsim_explain_moments('segments', 1, 2) ORDER BY distance LIMIT 5;

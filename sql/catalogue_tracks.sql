@@ -158,6 +158,8 @@ SELECT cat_recall(ARRAY(SELECT key FROM instsim_more_like('cat_track_artist', 'd
 SELECT cat_recall(ARRAY(SELECT key FROM instsim_more_like('cat_track', 'drums', ARRAY[8, 9],
                             10, filter => 'year BETWEEN 1990 AND 1995')),
                   cat_exact_more(ARRAY[8, 9], 'centroid', 'year BETWEEN 1990 AND 1995')) >= 0.9 AS filtered_centroid_ok;
+-- a k beyond the table: every row with an embedding (memory grows with the rows, not with k)
+SELECT count(*) AS all_rows FROM instsim_more_like('cat_track', 'bass', ARRAY[1], 2000000000);
 -- one seed: the centroid is the seed itself, as instsim_like
 SELECT array_agg(key ORDER BY distance, key) = (SELECT array_agg(key ORDER BY distance, key)
 	FROM instsim_like('cat_track', 'drums', 77, 5)) AS like_one_seed

@@ -58,6 +58,7 @@ instsim_moment_topk(PG_FUNCTION_ARGS)
 	CatStream	stream;
 	CatKeys    *keys;
 	Moment	   *kept;
+	int			kept_cap = 64;	/* grown with the rows kept, up to k */
 	int			n = 0;
 	HeapTuple	row;
 
@@ -70,7 +71,7 @@ instsim_moment_topk(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "instsim moment top-k",
 								ALLOCSET_DEFAULT_SIZES);
 	keys = cat_keys_create(cxt, key_type);
-	kept = MemoryContextAlloc(cxt, sizeof(Moment) * k);
+	kept = MemoryContextAlloc(cxt, sizeof(Moment) * kept_cap);
 
 	/* $1: the query vector; $2: the track keys to leave out */
 	argtypes[0] = get_fn_expr_argtype(fcinfo->flinfo, 2);
@@ -108,6 +109,11 @@ instsim_moment_topk(PG_FUNCTION_ARGS)
 		if (*count >= per_key)
 			continue;
 		(*count)++;
+		if (n == kept_cap)
+		{
+			kept_cap = Min(k, kept_cap * 2);
+			kept = repalloc(kept, sizeof(Moment) * kept_cap);
+		}
 		kept[n].key = key;
 		kept[n].start = DatumGetFloat4(SPI_getbinval(row, desc, 2, &kept[n].start_null));
 		kept[n].distance = distance;

@@ -48,6 +48,7 @@ typedef struct TopK
 	int			k;
 	int			m;
 	int			n;				/* slots in use */
+	int			cap;			/* slots allocated: grown up to k as rows come */
 	int		   *heap;			/* slot numbers, worst at heap[0] */
 	double	   *comb;			/* per slot */
 	int64	   *seq;			/* per slot: arrival order, to break ties */
@@ -138,6 +139,24 @@ topk_worst(const TopK *t)
 	return t->comb[t->heap[0]];
 }
 
+/*
+ * Room for one more slot.  The arrays grow with the rows actually kept, so a
+ * large k costs memory only when the streams have that many rows.
+ */
+static void
+topk_grow(TopK *t)
+{
+	if (t->n < t->cap)
+		return;
+	t->cap = Min(t->k, Max(t->cap * 2, 64));
+	t->heap = repalloc(t->heap, sizeof(int) * t->cap);
+	t->comb = repalloc(t->comb, sizeof(double) * t->cap);
+	t->seq = repalloc(t->seq, sizeof(int64) * t->cap);
+	t->key = repalloc(t->key, sizeof(Datum) * t->cap);
+	t->dist = repalloc(t->dist, sizeof(double) * (size_t) t->cap * t->m);
+	t->dnull = repalloc(t->dnull, sizeof(bool) * (size_t) t->cap * t->m);
+}
+
 /* Keeps the row if it is among the best k so far. */
 static void
 topk_offer(TopK *t, double comb, int64 seq, Datum key, const double *d, const bool *dnull)
@@ -153,6 +172,7 @@ topk_offer(TopK *t, double comb, int64 seq, Datum key, const double *d, const bo
 	}
 	else
 	{
+		topk_grow(t);
 		slot = t->n;
 		t->heap[t->n++] = slot;
 	}
@@ -345,12 +365,13 @@ instsim_threshold_topk(PG_FUNCTION_ARGS)
 	top.k = k;
 	top.m = m;
 	top.n = 0;
-	top.heap = MemoryContextAlloc(cxt, sizeof(int) * k);
-	top.comb = MemoryContextAlloc(cxt, sizeof(double) * k);
-	top.seq = MemoryContextAlloc(cxt, sizeof(int64) * k);
-	top.key = MemoryContextAlloc(cxt, sizeof(Datum) * k);
-	top.dist = MemoryContextAlloc(cxt, sizeof(double) * (size_t) k * m);
-	top.dnull = MemoryContextAlloc(cxt, sizeof(bool) * (size_t) k * m);
+	top.cap = 1;
+	top.heap = MemoryContextAlloc(cxt, sizeof(int));
+	top.comb = MemoryContextAlloc(cxt, sizeof(double));
+	top.seq = MemoryContextAlloc(cxt, sizeof(int64));
+	top.key = MemoryContextAlloc(cxt, sizeof(Datum));
+	top.dist = MemoryContextAlloc(cxt, sizeof(double) * m);
+	top.dnull = MemoryContextAlloc(cxt, sizeof(bool) * m);
 	low = MemoryContextAlloc(cxt, sizeof(double) * m);
 	d = MemoryContextAlloc(cxt, sizeof(double) * m);
 	dnull = MemoryContextAlloc(cxt, sizeof(bool) * m);

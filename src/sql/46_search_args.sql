@@ -5,9 +5,12 @@
 -- ---------------------------------------------------------------------------
 
 -- The key column of a search: key_column, or else the table's one-column
--- primary key; its type, and its btree equality qualified by schema.
-CREATE FUNCTION instsim.search_key(tbl regclass, key_column name,
-	OUT kc name, OUT key_type regtype, OUT eq text)
+-- primary key; its type, and its btree equality qualified by schema.  With
+-- given, the type of the keys the caller passed (named what in the error),
+-- refuses keys of another type than the column's: a narrower one would fail
+-- on other rows' keys, a different one would compare otherwise.
+CREATE FUNCTION instsim.search_key(tbl regclass, key_column name, what text DEFAULT NULL,
+	given regtype DEFAULT NULL, OUT kc name, OUT key_type regtype, OUT eq text)
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
 	kc := coalesce(key_column, instsim.primary_key_column(tbl));
@@ -21,24 +24,15 @@ BEGIN
 	IF key_type IS NULL THEN
 		RAISE EXCEPTION 'column "%" of % does not exist', kc, tbl USING ERRCODE = 'undefined_column';
 	END IF;
+	IF what IS NOT NULL AND given IS DISTINCT FROM key_type THEN
+		RAISE EXCEPTION '% is of type %, column %.% of type %', what, given, tbl, kc, key_type
+			USING ERRCODE = 'datatype_mismatch', HINT = 'Cast the key to the column''s type.';
+	END IF;
 	eq := (SELECT o.eq FROM instsim.key_operators(tbl, kc) o);
 	IF eq IS NULL THEN
 		RAISE EXCEPTION 'key column "%" of % has type %, which has no btree equality', kc, tbl, key_type
 			USING ERRCODE = 'undefined_function',
 			      HINT = 'Pass key_column => a column of a comparable type (integer, text, uuid, ...).';
-	END IF;
-END
-$fn$;
-
--- Refuses keys given as another type than the key column's: a narrower one
--- would fail on other rows' keys, a different one would compare otherwise.
-CREATE FUNCTION instsim.check_key_type(what text, given regtype, tbl regclass, kc name, key_type regtype)
-	RETURNS void
-	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
-BEGIN
-	IF given IS DISTINCT FROM key_type THEN
-		RAISE EXCEPTION '% is of type %, column %.% of type %', what, given, tbl, kc, key_type
-			USING ERRCODE = 'datatype_mismatch', HINT = 'Cast the key to the column''s type.';
 	END IF;
 END
 $fn$;
@@ -153,9 +147,10 @@ CREATE FUNCTION instsim.filter_sql(filter text) RETURNS text
 
 -- The track column of a segment table: track_column, or else the first
 -- column of its primary key (segment tables are keyed (track, start_s)); its
--- type and equality as for search_key.  The table must have start_s too.
-CREATE FUNCTION instsim.segment_track(seg_tbl regclass, track_column name,
-	OUT tc name, OUT track_type regtype, OUT eq text)
+-- type and equality, and the check of given, as for search_key.  The table
+-- must have start_s too.
+CREATE FUNCTION instsim.segment_track(seg_tbl regclass, track_column name, what text DEFAULT NULL,
+	given regtype DEFAULT NULL, OUT tc name, OUT track_type regtype, OUT eq text)
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
 	tc := coalesce(track_column,
@@ -167,7 +162,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Pass track_column => its track column, or key it PRIMARY KEY (track, start_s).';
 	END IF;
-	SELECT * INTO tc, track_type, eq FROM instsim.search_key(seg_tbl, tc);
+	SELECT * INTO tc, track_type, eq FROM instsim.search_key(seg_tbl, tc, what, given);
 	IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = seg_tbl AND a.attname = 'start_s'
 	               AND a.attnum > 0 AND NOT a.attisdropped) THEN
 		RAISE EXCEPTION 'segment table % has no column start_s', seg_tbl

@@ -18,8 +18,7 @@ DECLARE
 	q @extschema@.embedding;
 BEGIN
 	PERFORM instsim.check_count('k', k);
-	SELECT * INTO sk FROM instsim.search_key(tbl, key_column);
-	PERFORM instsim.check_key_type('like_key', pg_typeof(like_key), tbl, sk.kc, sk.key_type);
+	SELECT * INTO sk FROM instsim.search_key(tbl, key_column, 'like_key', pg_typeof(like_key));
 	q := instsim.row_embedding(tbl, emb_column, sk.kc, sk.eq, like_key);
 	RETURN QUERY EXECUTE format(
 		'SELECT %1$I, %2$I %3$s $1 FROM %4$s WHERE NOT (%1$I %5$s $2) ORDER BY %2$I %3$s $1 LIMIT $3',

@@ -55,8 +55,7 @@ CREATE FUNCTION instsim_weighted(tbl regclass, emb_columns name[], queries @exts
 DECLARE
 	sk record;
 BEGIN
-	SELECT * INTO sk FROM instsim.search_key(tbl, key_column);
-	PERFORM instsim.check_key_type('key_type', pg_typeof(key_type), tbl, sk.kc, sk.key_type);
+	SELECT * INTO sk FROM instsim.search_key(tbl, key_column, 'key_type', pg_typeof(key_type));
 	RETURN QUERY SELECT * FROM instsim.weighted_search(tbl, emb_columns, queries, weights,
 		array_remove(ARRAY[key_type], key_type), k, filter, sk.kc, sk.eq, metric);
 END
@@ -76,9 +75,8 @@ CREATE FUNCTION instsim_weighted_like(tbl regclass, emb_columns name[], seeds an
 DECLARE
 	sk record;
 BEGIN
-	SELECT * INTO sk FROM instsim.search_key(tbl, key_column);
-	PERFORM instsim.check_key_type('seeds'' keys', instsim.element_type(pg_typeof(seeds)), tbl,
-	                               sk.kc, sk.key_type);
+	SELECT * INTO sk FROM instsim.search_key(tbl, key_column, 'seeds'' keys',
+	                                         instsim.element_type(pg_typeof(seeds)));
 	PERFORM instsim.check_list('seeds', seeds);
 	PERFORM instsim.check_embedding_columns(tbl, emb_columns);
 	IF cardinality(seeds) <> cardinality(emb_columns) THEN

@@ -37,9 +37,8 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''centroid'' or ''best''.';
 	END IF;
 	PERFORM instsim.check_count('k', k);
-	SELECT * INTO sk FROM instsim.search_key(tbl, key_column);
-	PERFORM instsim.check_key_type('seeds'' keys', instsim.element_type(pg_typeof(seeds)), tbl,
-	                               sk.kc, sk.key_type);
+	SELECT * INTO sk FROM instsim.search_key(tbl, key_column, 'seeds'' keys',
+	                                         instsim.element_type(pg_typeof(seeds)));
 	PERFORM instsim.check_list('seeds', seeds);
 	PERFORM instsim.check_embedding_columns(tbl, ARRAY[emb_column]);
 	s := cardinality(seeds);

@@ -17,8 +17,7 @@ DECLARE
 BEGIN
 	PERFORM instsim.check_count('k', k);
 	PERFORM instsim.check_count('per_track', per_track);
-	SELECT * INTO st FROM instsim.segment_track(seg_tbl, track_column);
-	PERFORM instsim.check_key_type('key_type', pg_typeof(key_type), seg_tbl, st.tc, st.track_type);
+	SELECT * INTO st FROM instsim.segment_track(seg_tbl, track_column, 'key_type', pg_typeof(key_type));
 	PERFORM instsim.check_embedding_columns(seg_tbl, ARRAY[emb_column]);
 	IF query IS NULL THEN
 		RAISE EXCEPTION 'query must not be NULL' USING ERRCODE = 'null_value_not_allowed';

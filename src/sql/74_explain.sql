@@ -17,12 +17,9 @@ DECLARE
 	sk record;
 	ds double precision[];
 BEGIN
-	SELECT * INTO sk FROM instsim.search_key(tbl, key_column);
-	PERFORM instsim.check_key_type('a', pg_typeof(a), tbl, sk.kc, sk.key_type);
+	SELECT * INTO sk FROM instsim.search_key(tbl, key_column, 'a', pg_typeof(a));
 	PERFORM instsim.check_embedding_columns(tbl, cols);
-	IF a IS NULL OR b IS NULL THEN
-		RAISE EXCEPTION 'the keys a and b must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
+	PERFORM instsim.check_list('the keys a and b', ARRAY[a, b]);
 	BEGIN
 		EXECUTE format('SELECT ARRAY[%s] FROM %s x, %2$s y WHERE x.%3$I %4$s $1 AND y.%3$I %4$s $2',
 		               (SELECT string_agg(format('x.%1$I %2$s y.%1$I', c, op), ', ' ORDER BY i)
@@ -58,12 +55,9 @@ DECLARE
 	col name;
 	missing text;
 BEGIN
-	SELECT * INTO st FROM instsim.segment_track(seg_tbl, track_column);
-	PERFORM instsim.check_key_type('a', pg_typeof(a), seg_tbl, st.tc, st.track_type);
+	SELECT * INTO st FROM instsim.segment_track(seg_tbl, track_column, 'a', pg_typeof(a));
 	PERFORM instsim.check_embedding_columns(seg_tbl, cols);
-	IF a IS NULL OR b IS NULL THEN
-		RAISE EXCEPTION 'the tracks a and b must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
+	PERFORM instsim.check_list('the tracks a and b', ARRAY[a, b]);
 	EXECUTE format('SELECT CASE WHEN NOT EXISTS (SELECT FROM %1$s WHERE %2$I %3$s $1) THEN $1::text '
 	               'WHEN NOT EXISTS (SELECT FROM %1$s WHERE %2$I %3$s $2) THEN $2::text END',
 	               seg_tbl, st.tc, st.eq)
