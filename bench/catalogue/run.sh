@@ -13,6 +13,8 @@
 #             ef_search.
 # Usage: bench/catalogue/run.sh [weighted] [moments]      (default: both)
 #   N_TRACKS=20000 SEG_TRACKS=2000 NQ=50 bench/catalogue/run.sh   # a quick run
+#   REUSE=/tmp/instsim-catalogue-bench.XXXX bench/catalogue/run.sh  # measure again
+#       on the cluster a run left there (its data, indexes and exact answers)
 # Each line of results.jsonl is one measurement; RESULTS.md reads them.
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy, default /usr/bin/python3), EFS, NQ.
@@ -20,11 +22,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 PARTS=${*:-weighted moments}
 N_TRACKS=${N_TRACKS:-100000}; SEG_TRACKS=${SEG_TRACKS:-20000}; SEGS=${SEGS:-50}
-NQ=${NQ:-200}; EFS=${EFS:-"40 100"}
+NQ=${NQ:-200}; EFS=${EFS:-"40 100 400"}
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 PORT=${PORT:-55631}
 PY=${PY:-/usr/bin/python3}
-WORK=${WORK:-$(mktemp -d /tmp/instsim-catalogue-bench.XXXXXX)}
+REUSE=${REUSE:-}
+WORK=${REUSE:-${WORK:-$(mktemp -d /tmp/instsim-catalogue-bench.XXXXXX)}}
 OUT=${OUT:-$here/results.jsonl}
 chmod 777 "$WORK"
 cp "$here/gen.py" "$WORK/"
@@ -34,8 +37,9 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 psql_() { as_pg env VECTORS_DIR="$VECTORS_DIR" "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
 secs() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {printf "%.1f", s / 1000}'; }
 
-as_pg "$PGBIN/initdb" -D "$WORK/data" >/dev/null
-cat >> "$WORK/data/postgresql.conf" <<CONF
+if [ -z "$REUSE" ]; then
+	as_pg "$PGBIN/initdb" -D "$WORK/data" >/dev/null
+	cat >> "$WORK/data/postgresql.conf" <<CONF
 port = $PORT
 listen_addresses = ''
 unix_socket_directories = '$WORK'
@@ -46,21 +50,27 @@ max_parallel_workers_per_gather = 0
 max_wal_size = 8GB
 jit = off
 CONF
+fi
 as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
 trap 'as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast stop >/dev/null' EXIT
-psql_ -c "CREATE EXTENSION instsim"
-echo "# $(date -u +%FT%TZ) parts=[$PARTS] N_TRACKS=$N_TRACKS SEG_TRACKS=$SEG_TRACKS SEGS=$SEGS NQ=$NQ m=16 ef_construction=64 cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
+[ -n "$REUSE" ] || psql_ -c "CREATE EXTENSION instsim"
+echo "# $(date -u +%FT%TZ) reuse=${REUSE:-no} parts=[$PARTS] N_TRACKS=$N_TRACKS SEG_TRACKS=$SEG_TRACKS SEGS=$SEGS NQ=$NQ m=16 ef_construction=64 cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
 
-# The measurement loop, per ef_search: for each query row of $2 (a table with
-# a column q and truth ids int[] per filter f), times the call $1 (SQL giving
-# the result's ids as int[], with r the query row) on the server and scores
-# it against the truth; one JSON line per (ef, filter).
+# The measurement loop, per ef_search after one warm-up pass: for each query
+# row of $3 (a table with a column q and truth ids int[] per filter f), times
+# the call $2 (SQL giving the result's ids as int[], with r the query row) on
+# the server and scores it against the truth; one JSON line per (ef, filter)
+# named $1.
 measure() {	# name call queries
 	psql_ -At <<SQL | tee -a "$OUT"
 CREATE TEMP TABLE res (ef int, f text, ms float8, recall float8);
 DO \$\$
 DECLARE r record; t0 timestamptz; got int[]; ef int;
 BEGIN
+	-- a warm-up pass, not recorded: the index pages into shared_buffers
+	FOR r IN SELECT * FROM $3 LOOP
+		got := $2;
+	END LOOP;
 	FOREACH ef IN ARRAY '{${EFS// /,}}'::int[] LOOP
 		PERFORM set_config('instsim.ef_search', ef::text, false);
 		FOR r IN SELECT * FROM $3 ORDER BY f, q LOOP
@@ -81,6 +91,7 @@ SQL
 }
 
 if [[ " $PARTS " == *" weighted "* ]]; then
+	[ -n "$REUSE" ] || {
 	t=$({ psql_ <<SQL; } 2>&1 | secs
 CREATE TABLE track (id int PRIMARY KEY, year int, drums embedding(128), bass embedding(128));
 \copy track FROM PROGRAM '$PY $WORK/gen.py tracks $N_TRACKS 11'
@@ -107,6 +118,7 @@ FROM wq q, (VALUES ('none'), ('year >= 2000')) f(f);
 SQL
 )
 	echo "# exact weighted scans: ${t} s for $((NQ * 2)) queries" | tee -a "$OUT"
+	}
 	measure weighted "ARRAY(SELECT key FROM instsim_weighted_like('track', '{drums,bass}', ARRAY[r.a, r.b], '{1, 0.5}', 10, filter => nullif(r.f, 'none')))" wtruth
 	# how deep the threshold algorithm reads each index (DEBUG1 lines)
 	for f in none "year >= 2000"; do
@@ -118,6 +130,7 @@ SQL
 fi
 
 if [[ " $PARTS " == *" moments "* ]]; then
+	[ -n "$REUSE" ] || {
 	t=$({ psql_ <<SQL; } 2>&1 | secs
 CREATE TABLE seg (track_id int, start_s real, bass embedding(128), PRIMARY KEY (track_id, start_s));
 \copy seg FROM PROGRAM '$PY $WORK/gen.py segments $SEG_TRACKS $SEGS 21'
@@ -143,5 +156,6 @@ FROM mq q, (VALUES ('none'), ('track_id % 5 = 0')) f(f);
 SQL
 )
 	echo "# exact per-track scans: ${t} s for $((NQ * 2)) queries" | tee -a "$OUT"
+	}
 	measure moments "ARRAY(SELECT track FROM instsim_moments('seg', 'bass', r.v, NULL::int, 10, filter => nullif(r.f, 'none')))" mtruth
 fi
