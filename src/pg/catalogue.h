@@ -1,5 +1,5 @@
 /*
- * The catalogue questions (src/sql/7*_*.sql) are answered by reading
+ * The catalogue questions (src/sql/8?_*.sql) are answered by reading
  * index-ordered streams: SPI cursors over "SELECT key, ... ORDER BY distance",
  * which an instsim_hnsw index serves with its iterative scan.  A stream is
  * read a batch at a time and stops as soon as the caller has its answer, so

@@ -16,7 +16,7 @@
  * every row it never returned lacks its column (NULL) or fails the filter,
  * and so has no combined distance.
  *
- * Contract with the SQL callers (src/sql/71_weighted.sql, 72_more_like.sql):
+ * Contract with the SQL callers (src/sql/81_weighted.sql, 82_more_like.sql):
  * with 'sum', every stream is ordered by a distance whose weight is > 0; with
  * 'min', all distances are to one column, so they are NULL together.
  */

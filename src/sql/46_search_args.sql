@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
 -- Checking the arguments of the functions that search a user's table
--- (instsim_like and the catalogue questions, 70_catalogue.sql onwards), with
+-- (instsim_like and the catalogue questions, 80_catalogue.sql onwards), with
 -- the same errors everywhere.
 -- ---------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Filling a segment table for moment search (73_moments.sql): one row per
+-- Filling a segment table for moment search (83_moments.sql): one row per
 -- track and 3-s segment, (track key, start_s, one embedding column per
 -- instrument), from instsim_segments, in committed batches of tracks, with
 -- instsim_fill_embeddings' walk, progress row, lock and error handling

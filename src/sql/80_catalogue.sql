@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- The catalogue questions (71_ to 74_): weighted multi-instrument search,
+-- The catalogue questions (81_ to 84_): weighted multi-instrument search,
 -- more like these, moment search, explain a match.
 --
 -- The searches read index-ordered streams in C (src/pg/catalogue_*.c): each
