@@ -396,7 +396,7 @@ instsim_threshold_topk(PG_FUNCTION_ARGS)
 	{
 		cat_stream_open(&streams[i], MemoryContextStrdup(cxt, TextDatumGetCString(labels[i])),
 						TextDatumGetCString(sqls[i]), m + 1, argtypes, args,
-						Min(Max(k, 32), 1000));
+						Min(Max(k, 8), 64));
 		if (cat_stream_desc(&streams[i]) == NULL || cat_stream_desc(&streams[i])->natts != m + 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
