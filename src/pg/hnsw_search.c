@@ -464,6 +464,15 @@ hnsw_search_results(HnswSearch *s, HnswNeighbor *out, int max, bool skip_deleted
  * from everything seen but not yet returned and keeps expanding until the
  * result set settles again or the visit budget is spent.  Results of one batch
  * are ordered; across batches the order is only approximately increasing.
+ *
+ * The batch is searched twice as wide as it returns; the nearer half is
+ * returned and the rest stays pending.  A batch searched only as wide as it
+ * returns settles as soon as its ef-th element is matched, before the region
+ * just beyond it is explored, and so handed out elements while nearer ones
+ * were still undiscovered.  Clustered 100 000 x 128, ef 40, LIMIT 40 under a
+ * filter passing a third (a tenth) of the rows: recall 0.70 (0.72) before,
+ * 0.78 (0.85) with the wider search; four times as wide spends the default
+ * visit budget before a tenth-passing filter is satisfied.
  */
 bool
 hnsw_search_next_batch(HnswSearch *s, int ef, int64 max_visits)
@@ -482,6 +491,12 @@ hnsw_search_next_batch(HnswSearch *s, int ef, int64 max_visits)
 	}
 	if (s->best.n == 0 && s->cand.n == 0)
 		return false;
-	search_layer(s, 0, ef);
+	search_layer(s, 0, 2 * ef);
+	while (s->best.n > ef)
+	{
+		HnswHeapItem	out = hnsw_heap_pop(&s->best);
+
+		hnsw_heap_push(&s->pending, -out.key, out.id);
+	}
 	return s->best.n > 0;
 }
