@@ -7,11 +7,14 @@ SELECT lo_unlink(:LASTOID) AS unlinked;
 SET client_min_messages = warning;
 CREATE TABLE clips (name text PRIMARY KEY, data bytea);
 \lo_import :fixtures/chord.flac
-INSERT INTO clips VALUES ('chord', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\set lo :LASTOID
+INSERT INTO clips VALUES ('chord', lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
 \lo_import :fixtures/beat48k.wav
-INSERT INTO clips VALUES ('beat', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\set lo :LASTOID
+INSERT INTO clips VALUES ('beat', lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
 \lo_import :fixtures/silence.wav
-INSERT INTO clips VALUES ('silence', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\set lo :LASTOID
+INSERT INTO clips VALUES ('silence', lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
 
 CREATE TABLE catalogue (id int PRIMARY KEY, audio bytea, mix embedding(128));
 INSERT INTO catalogue
