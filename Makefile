@@ -171,6 +171,7 @@ fixtures: build/make_fixtures build/instsim-makemodel
 	build/make_fixtures '$(INSTSIM_FIXTURES)'
 	build/instsim-makemodel '$(INSTSIM_FIXTURES)/model1.safetensors' 1 mix >/dev/null
 	build/instsim-makemodel '$(INSTSIM_FIXTURES)/model2.safetensors' 2 mix >/dev/null
+	build/instsim-makemodel '$(INSTSIM_FIXTURES)/drums_mix.safetensors' 3 drums mix >/dev/null
 
 .PHONY: unit tools unitcheck tapcheck
 unit: $(UNIT_BINS)

@@ -45,6 +45,7 @@ typedef struct options
 	const char *cache;
 	const char *split;
 	slakh_inst	inst;
+	is_input_kind input;
 	int			epochs;
 	int			batch;
 	int			threads;
@@ -66,6 +67,9 @@ usage(FILE *f)
 	fprintf(f,
 			"usage: instsim-train --corpus DIR --instrument mix|drums|bass|piano|guitar\n"
 			"                     --out MODEL.safetensors [options]\n"
+			"  --input stem|mix        what the model hears: the instrument's own signal\n"
+			"                          (stem), or the whole mix, answering for the\n"
+			"                          instrument (mix; name such models INSTRUMENT_mix)\n"
 			"  --epochs N              passes over the training segments (150)\n"
 			"  --batch N               triplets per step (64)\n"
 			"  --lr X                  Adam learning rate (0.001)\n"
@@ -118,6 +122,7 @@ parse_options(int argc, char **argv, options *o)
 		{"eval-every", required_argument, NULL, 'v'}, {"cache", required_argument, NULL, 'k'},
 		{"checkpoint", required_argument, NULL, 'p'}, {"resume", required_argument, NULL, 'r'},
 		{"keep-best", no_argument, NULL, 'B'}, {"split", required_argument, NULL, 'S'},
+		{"input", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
@@ -151,6 +156,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
 			case 'w': o->weight_decay = strtof(optarg, &end); bad = *end || o->weight_decay < 0.0f; break;
 			case 'B': o->keep_best = 1; break;
+			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
 		}
@@ -166,6 +172,12 @@ parse_options(int argc, char **argv, options *o)
 		return -1;
 	}
 	o->inst = (slakh_inst) inst;
+	if (o->input == IS_INPUT_MIX && o->inst == SLAKH_MIX)
+	{
+		fprintf(stderr, "instsim-train: --input mix wants drums, bass, piano or guitar: "
+				"the mix model hears the mix already\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -339,6 +351,7 @@ setup(run *r, char *err, size_t errlen)
 	options    *o = &r->o;
 	char		cache[4096];
 	const char *cache_dir = o->cache;
+	slakh_inst	signal = o->input == IS_INPUT_MIX ? SLAKH_MIX : o->inst;
 
 	r->fe = (is_frontend) IS_FRONTEND_DEFAULT;
 	if (!cache_dir)
@@ -348,14 +361,15 @@ setup(run *r, char *err, size_t errlen)
 	}
 	if (read_tracks(o->corpus, o->split, &r->split, err, errlen) < 0)
 		return -1;
-	fprintf(stderr, "instsim-train: %s, %d training and %d test tracks\n",
-			slakh_inst_name(o->inst), r->split.train.n, r->split.test.n);
-	if (mel_set_build(o->corpus, &r->split.train, o->inst, &r->fe, o->segs, o->threads,
+	fprintf(stderr, "instsim-train: %s (input %s: segments of the %s signal), %d training and %d test tracks\n",
+			slakh_inst_name(o->inst), is_input_kind_name(o->input), slakh_inst_name(signal),
+			r->split.train.n, r->split.test.n);
+	if (mel_set_build(o->corpus, &r->split.train, signal, &r->fe, o->segs, o->threads,
 					  cache_dir, &r->train_mel, err, errlen) < 0 ||
 		trainset_init(&r->ts, &r->train_mel, err, errlen) < 0)
 		return -1;
 	if (o->eval_every > 0 && r->split.test.n > 0 &&
-		mel_set_build(o->corpus, &r->split.test, o->inst, &r->fe, 0, o->threads,
+		mel_set_build(o->corpus, &r->split.test, signal, &r->fe, 0, o->threads,
 					  cache_dir, &r->test_mel, err, errlen) < 0)
 		return -1;
 
@@ -388,6 +402,7 @@ save_model(run *r, char *err, size_t errlen)
 
 	memset(&m, 0, sizeof(m));
 	snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst));
+	m.input = r->o.input;
 	m.fe = r->fe;
 	m.net = r->net;				/* borrowed: freed with the run, not with m */
 	if (is_model_save_file(&m, r->o.out, err, errlen) < 0)

@@ -8,6 +8,12 @@
  *   format          "instsim-model"
  *   format_version  "1"
  *   instrument      e.g. "mix", "drums"
+ *   input           optional: "stem" (the network hears the instrument's
+ *                   own signal; for the mix model that is the mix) or "mix"
+ *                   (it hears the whole mix and answers for the
+ *                   instrument).  Absent means "stem", so files written
+ *                   before the key existed keep their meaning, and it is
+ *                   written only for "mix", so stem files stay byte-identical
  *   frontend        JSON object with every field of is_frontend
  *   input_shape     JSON array [channels, mels, frames]
  *   layers          JSON array, e.g. [{"type":"conv3x3","out":16},
@@ -35,9 +41,17 @@
 #define IS_MODEL_MAX_HEADER ((size_t) 16 << 20)
 #define IS_MODEL_INSTRUMENT_LEN 64
 
+/* What a model's segments are cut from; zero (stem) is the default. */
+typedef enum is_input_kind
+{
+	IS_INPUT_STEM = 0,
+	IS_INPUT_MIX
+} is_input_kind;
+
 typedef struct is_model
 {
 	char		instrument[IS_MODEL_INSTRUMENT_LEN];
+	is_input_kind input;
 	is_frontend fe;
 	is_net		net;
 	char		sha256[65];		/* hex, set by load and save */
@@ -58,6 +72,10 @@ int			is_model_load_file(is_model *m, const char *path, char *err, size_t errlen
 int			is_model_save_file(is_model *m, const char *path, char *err, size_t errlen);
 
 void		is_model_free(is_model *m);
+
+/* "stem" or "mix"; is_input_kind_parse returns -1 for any other name. */
+const char *is_input_kind_name(is_input_kind k);
+int			is_input_kind_parse(const char *name, is_input_kind *k);
 
 /* Frames of one segment as the front end produces them (centred STFT). */
 int			is_frontend_frames(const is_frontend *fe);

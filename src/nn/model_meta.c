@@ -40,6 +40,26 @@ static const fe_field fe_fields[] = {
 
 #define N_FE_FIELDS (sizeof(fe_fields) / sizeof(fe_fields[0]))
 
+static const char *const input_names[] = {"stem", "mix"};
+
+const char *
+is_input_kind_name(is_input_kind k)
+{
+	return (unsigned) k < sizeof(input_names) / sizeof(input_names[0]) ? input_names[k] : "?";
+}
+
+int
+is_input_kind_parse(const char *name, is_input_kind *k)
+{
+	for (size_t i = 0; i < sizeof(input_names) / sizeof(input_names[0]); i++)
+		if (strcmp(name, input_names[i]) == 0)
+		{
+			*k = (is_input_kind) i;
+			return 0;
+		}
+	return -1;
+}
+
 json_object *
 is_json_parse(const char *s, size_t len, char *err, size_t errlen)
 {
@@ -136,6 +156,8 @@ is_meta_encode(const is_model *m, json_object *meta, char *err, size_t errlen)
 	rc |= json_object_object_add(meta, "format", json_object_new_string(IS_MODEL_FORMAT));
 	rc |= add_int(meta, "format_version", IS_MODEL_VERSION);
 	rc |= json_object_object_add(meta, "instrument", json_object_new_string(m->instrument));
+	if (m->input != IS_INPUT_STEM)
+		rc |= json_object_object_add(meta, "input", json_object_new_string(is_input_kind_name(m->input)));
 	rc |= add_json(meta, "frontend", fe);
 	rc |= add_json(meta, "input_shape", shape);
 	rc |= add_json(meta, "layers", layers);
@@ -283,6 +305,14 @@ is_meta_decode(is_model *m, json_object *meta, char *err, size_t errlen)
 	if (!*s || strlen(s) >= sizeof(m->instrument))
 		return is_fail(err, errlen, "instrument name must have 1..%d characters", IS_MODEL_INSTRUMENT_LEN - 1);
 	strcpy(m->instrument, s);
+	m->input = IS_INPUT_STEM;
+	if (json_object_object_get_ex(meta, "input", NULL))
+	{
+		if (!(s = meta_string(meta, "input", err, errlen)))
+			return -1;
+		if (is_input_kind_parse(s, &m->input) < 0)
+			return is_fail(err, errlen, "metadata input is \"%.20s\", not \"stem\" or \"mix\"", s);
+	}
 	if (!(s = meta_string(meta, "frontend", err, errlen)) || decode_frontend(&m->fe, s, err, errlen) < 0)
 		return -1;
 	{

@@ -146,6 +146,7 @@ pg_model_params_json(const is_model *m)
 	initStringInfo(&s);
 	appendStringInfoString(&s, "{\"instrument\": ");
 	escape_json(&s, m->instrument);
+	appendStringInfo(&s, ", \"input\": \"%s\"", is_input_kind_name(m->input));
 	appendStringInfo(&s, ", \"embedding_dim\": %d, \"input_shape\": [%d, %d, %d]",
 					 is_net_out_dim(&m->net), m->net.in_c, m->net.in_h, m->net.in_w);
 	appendStringInfo(&s, ", \"parameters\": %zu, \"mflop_per_segment\": %.1f",

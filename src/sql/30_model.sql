@@ -64,8 +64,12 @@ CREATE FUNCTION instsim_model_load_file(name text, path text) RETURNS text
 CREATE FUNCTION instsim_model_drop(name text) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
 
+-- input: what the model hears, "stem" (the instrument's own signal) or "mix"
+-- (the whole mix, answering for the instrument; named <instrument>_mix).
+-- params stored before the key existed lack it, and those models are stems.
 CREATE VIEW instsim.models AS
-SELECT name, instrument, (params ->> 'embedding_dim')::int AS dims,
+SELECT name, instrument, coalesce(params ->> 'input', 'stem') AS input,
+	(params ->> 'embedding_dim')::int AS dims,
 	pg_size_pretty(octet_length(weights)::bigint) AS size, builtin, created, sha256
 FROM instsim.model;
 GRANT SELECT ON instsim.models TO PUBLIC;
