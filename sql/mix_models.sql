@@ -16,7 +16,7 @@ INSERT INTO clips VALUES (1, lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
 INSERT INTO clips VALUES (2, lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
 
 -- the shipped models hear stems (the mix model: the mix, its own signal)
-SELECT name, instrument, input, builtin FROM instsim.models ORDER BY name;
+SELECT name, instrument, input FROM instsim.models ORDER BY name;
 SELECT instsim_model_inspect(weights) ->> 'input' AS input
 FROM instsim.model WHERE name IN ('drums', 'drums_mix') ORDER BY name;
 
