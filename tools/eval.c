@@ -14,6 +14,7 @@
 #include "eval_db.h"
 #include "eval_inst.h"
 #include "eval_listen.h"
+#include "eval_mixin.h"
 #include "eval_models.h"
 #include "eval_out.h"
 #include "parse_int.h"
@@ -34,6 +35,9 @@ typedef struct options
 	const char *catalogue;
 	int			bootstrap;
 	int			seed;
+	bool		remix;
+	int			remix_pairs;
+	double		remix_start;
 } options;
 
 static void
@@ -41,6 +45,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 			"usage: instsim-eval --corpus DIR --models DIR_OR_LIST [options]\n"
+			"       instsim-eval --remix --corpus DIR --models DIR_OR_LIST [--remix-pairs N] [--remix-start SEC] [--seed S]\n"
 			"       instsim-eval --listening --db CONNSTR [--catalogue TABLE] [--bootstrap N] [--seed S]\n"
 			"\n"
 			"Embeds every non-silent segment of the corpus's test tracks (DIR/%s)\n"
@@ -63,13 +68,23 @@ usage(FILE *f)
 			"  --table PREFIX     work tables and model names (default instsim_eval)\n"
 			"  --keep             keep the work tables and models in the database\n"
 			"\n"
+			"--remix evaluates instruments from the mix (issue #14): per instrument, its\n"
+			"stem models (INSTRUMENT[-seedS]) fed the mix, the baseline, and its mix-input\n"
+			"models (INSTRUMENT_mix[-seedS]): the remix test (X's stems of track A + every\n"
+			"other stem of B over one 30-s window; %% of pairs nearer A's mix than B's, and\n"
+			"rank-1 rate of A among the test mixes), music-ID accuracy from the mix, and\n"
+			"Pearson/Spearman of the track distances against the stem models' on stems.\n"
+			"Writes remix.csv and remix.md into --out.\n"
+			"  --remix-pairs N    ordered pairs (A, B) drawn with --seed (default 200)\n"
+			"  --remix-start SEC  window start, moved earlier on shorter tracks (default 30)\n"
+			"\n"
 			"--listening reports the listening test stored in the database (instsim-web):\n"
 			"per instrument, Spearman between the pairs' mean ratings and distances\n"
 			"(negative = agreement) with a bootstrap 95%% interval, and the mean Spearman\n"
 			"between raters over the pairs they both rated.\n"
 			"  --catalogue TABLE  only that catalogue (schema-qualified, as stored)\n"
 			"  --bootstrap N      resamples (default 2000)\n"
-			"  --seed S           of the resampling (default 1)\n",
+			"  --seed S           of the resampling, or of the remix pairs (default 1)\n",
 			SPLIT_FILE, SPLIT_FILE);
 }
 
@@ -95,6 +110,9 @@ parse_options(int argc, char **argv, options *o)
 		{"catalogue", required_argument, NULL, 'C'},
 		{"bootstrap", required_argument, NULL, 'B'},
 		{"seed", required_argument, NULL, 'S'},
+		{"remix", no_argument, NULL, 'R'},
+		{"remix-pairs", required_argument, NULL, 'P'},
+		{"remix-start", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -111,6 +129,8 @@ parse_options(int argc, char **argv, options *o)
 	o->db.ef_search = 200;
 	o->bootstrap = 2000;
 	o->seed = 1;
+	o->remix_pairs = 200;
+	o->remix_start = 30.0;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
 	{
 		int			bad = 0;
@@ -134,6 +154,16 @@ parse_options(int argc, char **argv, options *o)
 			case 'C': o->catalogue = optarg; break;
 			case 'B': bad = parse_int(optarg, 100, 1000000, &o->bootstrap); break;
 			case 'S': bad = parse_int(optarg, 0, 1 << 30, &o->seed); break;
+			case 'R': o->remix = true; break;
+			case 'P': bad = parse_int(optarg, 1, 1000000, &o->remix_pairs); break;
+			case 'T':
+				{
+					char	   *end;
+
+					o->remix_start = strtod(optarg, &end);
+					bad = *end || !(o->remix_start >= 0.0 && o->remix_start <= 36000.0);
+					break;
+				}
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
 		}
@@ -145,6 +175,11 @@ parse_options(int argc, char **argv, options *o)
 	}
 	if (optind != argc || (o->listening ? !o->db.conninfo : !o->corpus || !o->models))
 		return -1;
+	if (o->remix && (o->listening || o->db.conninfo))
+	{
+		fprintf(stderr, "instsim-eval: --remix runs in memory; it takes neither --db nor --listening\n");
+		return -1;
+	}
 	if (strlen(o->db.table) > 48 || strspn(o->db.table, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(o->db.table))
 	{
 		fprintf(stderr, "instsim-eval: --table wants up to 48 lower-case letters, digits or _\n");
@@ -215,20 +250,33 @@ evaluate(const options *o, const slakh_tracks *test, slakh_inst inst, eval_db *d
 	int			n,
 				rc;
 
-	if (eval_find_models(o->models, inst, o->seeds, &models, &n, err, errlen) != 0)
+	if (eval_find_models(o->models, inst, IS_INPUT_STEM, o->seeds, &models, &n, err, errlen) != 0)
 		return -1;
 	if (n == 0)
 	{
 		free(models);
 		return 1;
 	}
-	rc = eval_inst_run(o->corpus, test, inst, models, n, o->k, o->jobs, out, err, errlen);
+	rc = eval_inst_run(o->corpus, test, inst, inst, models, n, o->k, o->jobs, out, err, errlen);
 	free(models);
 	if (rc == 0 && db)
 		rc = eval_db_run(db, o->corpus, test, out, err, errlen);
 	if (rc == 0)
 		print_instrument(out);
 	return rc;
+}
+
+static int
+remix_report(const options *o, const slakh_tracks *test, const char *command, char *err, size_t errlen)
+{
+	mixin_run	run = {.corpus = o->corpus, .models = o->models, .command = command, .test = test,
+		.seeds = o->seeds, .k = o->k,
+	.remix = {.pairs = o->remix_pairs, .seed = (uint64_t) o->seed, .start_s = o->remix_start,
+	.window_s = 30.0, .jobs = o->jobs}};
+
+	for (int i = 0; i < SLAKH_N_INST; i++)
+		run.wanted[i] = wanted(o->instruments, (slakh_inst) i);
+	return eval_mixin_report(&run, o->out, err, errlen);
 }
 
 int
@@ -264,9 +312,11 @@ main(int argc, char **argv)
 	else if (split.test.n < 2)
 		rc = -1, snprintf(err, sizeof(err), "the split has %d test tracks; need at least 2",
 						  split.test.n);
+	if (rc == 0 && o.remix)
+		rc = remix_report(&o, &split.test, command ? command : "", err, sizeof(err));
 	if (rc == 0 && o.db.conninfo && !(db = eval_db_open(&o.db, err, sizeof(err))))
 		rc = -1;
-	for (int i = 0; i < SLAKH_N_INST && rc == 0; i++)
+	for (int i = 0; i < SLAKH_N_INST && rc == 0 && !o.remix; i++)
 	{
 		int			r;
 
@@ -278,9 +328,9 @@ main(int argc, char **argv)
 		else if (r == 0)
 			n_insts++;
 	}
-	if (rc == 0 && n_insts == 0)
+	if (rc == 0 && n_insts == 0 && !o.remix)
 		rc = -1, snprintf(err, sizeof(err), "no model files found in %s", o.models);
-	if (rc == 0)
+	if (rc == 0 && !o.remix)
 	{
 		eval_run_info info = {o.corpus, command ? command : "", &split.test, o.k,
 		db != NULL, o.db.use_index, o.db.ef_search};

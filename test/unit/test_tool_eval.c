@@ -2,6 +2,7 @@
  * instsim-eval's own helpers: model file naming and discovery, the mean and
  * variance over seeds, and the paper's reference values.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +11,41 @@
 #include "eval_inst.h"
 #include "eval_models.h"
 #include "eval_out.h"
+#include "eval_remix.h"
 #include "tap.h"
 
 static void
 test_names(void)
 {
 	slakh_inst	inst;
+	is_input_kind input;
 	int			seed;
 
-	tap_ok(eval_parse_model_name("bass-seed3.safetensors", &inst, &seed) == 0 &&
-		   inst == SLAKH_BASS && seed == 3, "bass-seed3 is bass, seed 3");
-	tap_ok(eval_parse_model_name("mix.safetensors", &inst, &seed) == 0 &&
+	tap_ok(eval_parse_model_name("bass-seed3.safetensors", &inst, &input, &seed) == 0 &&
+		   inst == SLAKH_BASS && input == IS_INPUT_STEM && seed == 3, "bass-seed3 is bass, seed 3");
+	tap_ok(eval_parse_model_name("drums_mix-seed2.safetensors", &inst, &input, &seed) == 0 &&
+		   inst == SLAKH_DRUMS && input == IS_INPUT_MIX && seed == 2,
+		   "drums_mix-seed2 is drums from the mix, seed 2");
+	tap_ok(eval_parse_model_name("piano_mix.safetensors", &inst, &input, &seed) == 0 &&
+		   inst == SLAKH_PIANO && input == IS_INPUT_MIX && seed == -1,
+		   "piano_mix.safetensors is a single piano-from-the-mix model");
+	tap_ok(eval_parse_model_name("mix_mix.safetensors", &inst, &input, &seed) != 0 &&
+		   eval_parse_model_name("_mix.safetensors", &inst, &input, &seed) != 0,
+		   "mix_mix and a bare _mix name nothing");
+	tap_ok(eval_parse_model_name("mix.safetensors", &inst, &input, &seed) == 0 &&
 		   inst == SLAKH_MIX && seed == -1, "mix.safetensors is a single mix model");
-	tap_ok(eval_parse_model_name("guitar-seed0.safetensors", &inst, &seed) == 0 && seed == 0,
+	tap_ok(eval_parse_model_name("guitar-seed0.safetensors", &inst, &input, &seed) == 0 && seed == 0,
 		   "seed 0 is allowed");
-	tap_ok(eval_parse_model_name("violin-seed1.safetensors", &inst, &seed) != 0,
+	tap_ok(eval_parse_model_name("violin-seed1.safetensors", &inst, &input, &seed) != 0,
 		   "unknown instrument refused");
-	tap_ok(eval_parse_model_name("bass-seed.safetensors", &inst, &seed) != 0,
+	tap_ok(eval_parse_model_name("bass-seed.safetensors", &inst, &input, &seed) != 0,
 		   "seed without digits refused");
-	tap_ok(eval_parse_model_name("bass-seed-1.safetensors", &inst, &seed) != 0,
+	tap_ok(eval_parse_model_name("bass-seed-1.safetensors", &inst, &input, &seed) != 0,
 		   "negative seed refused");
-	tap_ok(eval_parse_model_name("bass-seed1x.safetensors", &inst, &seed) != 0,
+	tap_ok(eval_parse_model_name("bass-seed1x.safetensors", &inst, &input, &seed) != 0,
 		   "trailing junk refused");
-	tap_ok(eval_parse_model_name("bass-seed1.bin", &inst, &seed) != 0, "other extension refused");
-	tap_ok(eval_parse_model_name(".safetensors", &inst, &seed) != 0, "empty stem refused");
+	tap_ok(eval_parse_model_name("bass-seed1.bin", &inst, &input, &seed) != 0, "other extension refused");
+	tap_ok(eval_parse_model_name(".safetensors", &inst, &input, &seed) != 0, "empty stem refused");
 }
 
 static void
@@ -67,35 +79,40 @@ test_find(void)
 	touch(dir, "drums-seed1.safetensors");
 	touch(dir, "bass-seed1.safetensors");
 	touch(dir, "notes.txt");
-	tap_ok(eval_find_models(dir, SLAKH_DRUMS, 0, &m, &n, err, sizeof(err)) == 0 && n == 3,
+	touch(dir, "drums_mix-seed1.safetensors");
+	tap_ok(eval_find_models(dir, SLAKH_DRUMS, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) == 0 && n == 3,
 		   "three drum models in the directory");
 	tap_ok(n == 3 && m[0].seed == 1 && m[1].seed == 2 && m[2].seed == 10,
 		   "sorted by seed numerically");
 	free(m);
-	tap_ok(eval_find_models(dir, SLAKH_DRUMS, 2, &m, &n, err, sizeof(err)) == 0 && n == 2 &&
+	tap_ok(eval_find_models(dir, SLAKH_DRUMS, IS_INPUT_MIX, 0, &m, &n, err, sizeof(err)) == 0 && n == 1 &&
+		   m[0].seed == 1 && strstr(m[0].path, "drums_mix-seed1"),
+		   "the mix-input drums model is found apart from the stem ones");
+	free(m);
+	tap_ok(eval_find_models(dir, SLAKH_DRUMS, IS_INPUT_STEM, 2, &m, &n, err, sizeof(err)) == 0 && n == 2 &&
 		   m[1].seed == 2, "--seeds 2 keeps the two lowest seeds");
 	free(m);
-	tap_ok(eval_find_models(dir, SLAKH_PIANO, 0, &m, &n, err, sizeof(err)) == 0 && n == 0 &&
+	tap_ok(eval_find_models(dir, SLAKH_PIANO, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) == 0 && n == 0 &&
 		   !m, "no piano model: none found, no error");
 	snprintf(list, sizeof(list), "%s/bass-seed1.safetensors,%s/drums-seed2.safetensors", dir, dir);
-	tap_ok(eval_find_models(list, SLAKH_BASS, 0, &m, &n, err, sizeof(err)) == 0 && n == 1 &&
+	tap_ok(eval_find_models(list, SLAKH_BASS, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) == 0 && n == 1 &&
 		   strstr(m[0].path, "bass-seed1"), "a list picks the instrument's files");
 	free(m);
-	tap_ok(eval_find_models("x/model.bin", SLAKH_BASS, 0, &m, &n, err, sizeof(err)) != 0 &&
+	tap_ok(eval_find_models("x/model.bin", SLAKH_BASS, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) != 0 &&
 		   strstr(err, "not a model file name"), "a list entry with a bad name is an error");
 	touch(dir, "drums.safetensors");
-	tap_ok(eval_find_models(dir, SLAKH_DRUMS, 0, &m, &n, err, sizeof(err)) == 0 && n == 4 &&
+	tap_ok(eval_find_models(dir, SLAKH_DRUMS, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) == 0 && n == 4 &&
 		   m[0].seed == -1, "a single model sorts first");
 	free(m);
 	snprintf(list, sizeof(list), "%s/drums-seed1.safetensors,%s/drums-seed1.safetensors", dir, dir);
-	tap_ok(eval_find_models(list, SLAKH_DRUMS, 0, &m, &n, err, sizeof(err)) != 0 && n == 0 &&
+	tap_ok(eval_find_models(list, SLAKH_DRUMS, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) != 0 && n == 0 &&
 		   strstr(err, "seed 1"), "two models with one seed are an error");
-	tap_ok(eval_find_models("/nonexistent/dir/", SLAKH_DRUMS, 0, &m, &n, err, sizeof(err)) != 0,
+	tap_ok(eval_find_models("/nonexistent/dir/", SLAKH_DRUMS, IS_INPUT_STEM, 0, &m, &n, err, sizeof(err)) != 0,
 		   "missing path is an error");
 	{
 		const char *names[] = {"drums-seed10.safetensors", "drums-seed2.safetensors",
 			"drums-seed1.safetensors", "bass-seed1.safetensors", "notes.txt",
-		"drums.safetensors"};
+		"drums.safetensors", "drums_mix-seed1.safetensors"};
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		{
@@ -137,6 +154,69 @@ test_paper(void)
 		   "pairs are asked in instrument order");
 }
 
+/* Pairs: every ordered pair once, never a track with itself, fixed by the seed. */
+static void
+test_remix_pairs(void)
+{
+	int			a[30],
+				b[30],
+				a2[30],
+				b2[30],
+				seen[6][6] = {{0}};
+	bool		ok = true,
+				differs = false;
+	int			n = eval_remix_pairs(6, 100, 7, a, b);
+
+	for (int p = 0; p < n; p++)
+	{
+		ok &= a[p] >= 0 && a[p] < 6 && b[p] >= 0 && b[p] < 6 && a[p] != b[p];
+		if (ok)
+			seen[a[p]][b[p]]++;
+	}
+	for (int i = 0; i < 6; i++)
+		for (int j = 0; j < 6; j++)
+			ok &= seen[i][j] == (i != j);
+	tap_ok(n == 30 && ok, "more pairs asked than exist: all 30 ordered pairs of 6 tracks, once each");
+	tap_ok(eval_remix_pairs(6, 10, 7, a2, b2) == 10 && memcmp(a, a2, sizeof(int) * 10) == 0 &&
+		   memcmp(b, b2, sizeof(int) * 10) == 0, "fewer: the first of the same seeded order");
+	eval_remix_pairs(6, 10, 8, a2, b2);
+	for (int p = 0; p < 10; p++)
+		differs |= a[p] != a2[p] || b[p] != b2[p];
+	tap_ok(differs, "another seed draws other pairs");
+	tap_ok(eval_remix_pairs(1, 10, 7, a, b) == 0, "one track makes no pair");
+}
+
+/*
+ * Scoring: track vectors are the unit axes; a remix equal to A's vector is
+ * nearer A and ranks A first, one leaning towards B is neither, and a
+ * remix between A and a third track C is nearer A than B yet ranks C first.
+ */
+static void
+test_remix_score(void)
+{
+	enum
+	{
+		DIM = 4
+	};
+	float		mix[DIM * DIM] = {0},
+				remix[3 * DIM] = {0};
+	int			a[3] = {0, 1, 2},
+				b[3] = {1, 0, 3},
+				nearer,
+				rank1;
+
+	for (int t = 0; t < DIM; t++)
+		mix[t * DIM + t] = 1.0f;
+	remix[0 * DIM + 0] = 1.0f;	/* pair 0: exactly A (0) */
+	remix[1 * DIM + 1] = 0.6f;	/* pair 1: A = 1, leaning to B = 0 */
+	remix[1 * DIM + 0] = 0.8f;
+	remix[2 * DIM + 2] = 0.6f;	/* pair 2: A = 2, B = 3, nearest is track 0 */
+	remix[2 * DIM + 0] = 0.8f;
+	eval_remix_score(mix, DIM, remix, a, b, 3, DIM, &nearer, &rank1);
+	tap_ok(nearer == 2 && rank1 == 1, "nearer A in pairs 0 and 2, rank-1 only in pair 0 (%d, %d)",
+		   nearer, rank1);
+}
+
 int
 main(void)
 {
@@ -144,5 +224,7 @@ main(void)
 	test_find();
 	test_stats();
 	test_paper();
+	test_remix_pairs();
+	test_remix_score();
 	return tap_done();
 }

@@ -149,6 +149,59 @@ test_load(const char *dir)
 		   "a missing mix is an error");
 }
 
+/*
+ * A track cut by instrument: after test_load, with the drums and bass stems
+ * written too, guitar's own part and the rest add up to every rendered stem
+ * (S04 is not rendered), both padded to the longest stem.
+ */
+static void
+test_load_split(const char *dir)
+{
+	char		err[TOOL_ERRLEN] = "";
+	char		path[PATH_MAX];
+	float		drums[80],
+				bass[40];
+	float	   *all,
+			   *own,
+			   *rest;
+	size_t		n_all,
+				n;
+	slakh_meta	m;
+	bool		ok = true;
+
+	for (int i = 0; i < 80; i++)
+		drums[i] = i % 2 ? 0.5f : -0.5f;
+	for (int i = 0; i < 40; i++)
+		bass[i] = -0.0625f;
+	snprintf(path, sizeof(path), "%s/Track00001/stems/S00.flac", dir);
+	audio_write_flac(path, drums, 80, SLAKH_RATE, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/Track00001/stems/S02.flac", dir);
+	audio_write_flac(path, bass, 40, SLAKH_RATE, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/Track00001/" SLAKH_META_FILE, dir);
+	slakh_meta_read(path, &m, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/Track00001", dir);
+	slakh_load(path, &m, SLAKH_GUITAR, &all, &n_all, err, sizeof(err));
+	tap_ok(slakh_load_split(path, &m, SLAKH_GUITAR, &own, &rest, &n, err, sizeof(err)) == 0 &&
+		   n == 100 && n_all == 100, "guitar and the rest, both as long as the longest stem: %s", err);
+	for (size_t i = 0; own && all && i < n; i++)
+		ok &= fabsf(own[i] - all[i]) < 1e-4f &&
+			fabsf(rest[i] - ((i < 80 ? drums[i] : 0.0f) + (i < 40 ? bass[i] : 0.0f))) < 1e-4f;
+	tap_ok(ok, "own = the guitar signal, rest = drums + bass");
+	free(own);
+	free(rest);
+	ok = slakh_load_split(path, &m, SLAKH_DRUMS, &own, &rest, &n, err, sizeof(err)) == 0 && n == 100;
+	for (size_t i = 0; ok && all && i < n; i++)
+		ok &= own[i] == (i < 80 ? drums[i] : 0.0f) &&
+			fabsf(rest[i] - (all[i] + (i < 40 ? bass[i] : 0.0f))) < 1e-4f;
+	tap_ok(ok, "drums split: own padded with zeros, rest = guitars + bass");
+	free(all);
+	free(own);
+	free(rest);
+	tap_ok(slakh_load_split(path, &m, SLAKH_MIX, &own, &rest, &n, err, sizeof(err)) == -1 && !own && !rest,
+		   "the mix cannot split a track: %s", err);
+	slakh_meta_free(&m);
+}
+
 int
 main(void)
 {
@@ -160,6 +213,7 @@ main(void)
 	test_fixture();
 	test_round_trip(dir);
 	test_load(dir);
+	test_load_split(dir);
 	{
 		char		cmd[PATH_MAX];
 

@@ -311,9 +311,9 @@ fail:
 
 /* ---- signals --------------------------------------------------------------- */
 
-/* acc[0..*n) += x[0..m), growing acc (zero-filled) when x is longer. */
+/* Zero-fills acc from *n up to m samples (nothing when it is that long). */
 static int
-accumulate(float **acc, size_t *n, const float *x, size_t m)
+grow(float **acc, size_t *n, size_t m)
 {
 	if (m > *n)
 	{
@@ -325,13 +325,23 @@ accumulate(float **acc, size_t *n, const float *x, size_t m)
 		*acc = grown;
 		*n = m;
 	}
+	return 0;
+}
+
+/* acc[0..*n) += x[0..m), growing acc (zero-filled) when x is longer. */
+static int
+accumulate(float **acc, size_t *n, const float *x, size_t m)
+{
+	if (grow(acc, n, m) != 0)
+		return -1;
 	for (size_t i = 0; i < m; i++)
 		(*acc)[i] += x[i];
 	return 0;
 }
 
+/* Sums the rendered stems that feed inst (or, with others, all that do not). */
 static int
-load_stems(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
+load_stems(const char *track_dir, const slakh_meta *meta, slakh_inst inst, bool others,
 		   float **x, size_t *n, char *err, size_t errlen)
 {
 	char		path[PATH_MAX];
@@ -343,7 +353,7 @@ load_stems(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
 		size_t		m;
 		int			rc;
 
-		if (!st->audio_rendered || slakh_inst_of_class(st->inst_class) != inst)
+		if (!st->audio_rendered || (slakh_inst_of_class(st->inst_class) == inst) == others)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s/%s.flac", track_dir,
 					 meta->audio_dir, st->id) >= (int) sizeof(path))
@@ -384,13 +394,41 @@ slakh_load(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
 			return -1;
 		meta = &own;
 	}
-	rc = load_stems(track_dir, meta, inst, x, n, err, errlen);
+	rc = load_stems(track_dir, meta, inst, false, x, n, err, errlen);
 	if (meta == &own)
 		slakh_meta_free(&own);
 	if (rc != 0)
 	{
 		free(*x);
 		*x = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+slakh_load_split(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
+				 float **own, float **rest, size_t *n, char *err, size_t errlen)
+{
+	size_t		n_own = 0,
+				n_rest = 0;
+	int			rc;
+
+	*own = *rest = NULL;
+	*n = 0;
+	if (inst <= SLAKH_MIX || inst >= SLAKH_N_INST)
+		return is_fail(err, errlen, "no such instrument to split a track by (%d)", (int) inst);
+	rc = load_stems(track_dir, meta, inst, false, own, &n_own, err, errlen);
+	if (rc == 0)
+		rc = load_stems(track_dir, meta, inst, true, rest, &n_rest, err, errlen);
+	*n = n_own > n_rest ? n_own : n_rest;
+	if (rc == 0 && *n > 0 && (grow(own, &n_own, *n) != 0 || grow(rest, &n_rest, *n) != 0))
+		rc = is_fail(err, errlen, "out of memory summing stems of %s", track_dir);
+	if (rc != 0)
+	{
+		free(*own);
+		free(*rest);
+		*own = *rest = NULL;
 		*n = 0;
 	}
 	return rc;

@@ -98,4 +98,17 @@ int			slakh_load(const char *track_dir, const slakh_meta *meta,
 					   slakh_inst inst, float **x, size_t *n,
 					   char *err, size_t errlen);
 
+/*
+ * One track cut in two by instrument (not the mix), meta being its
+ * metadata (slakh_meta_read): *own is the sum of the
+ * rendered stems that feed inst, *rest the sum of every other rendered stem
+ * (other instruments and the stems none of the five uses), both at the
+ * stems' stored levels and zero-padded to one length *n, so own + rest is
+ * the track's mix (as instsim-synth writes mix.flac, before 16-bit
+ * rounding).  A side without stems is all zeros; a track without any stem
+ * gives *n = 0 and NULL arrays.  0 or -1.
+ */
+int			slakh_load_split(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
+							 float **own, float **rest, size_t *n, char *err, size_t errlen);
+
 #endif

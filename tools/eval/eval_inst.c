@@ -26,8 +26,8 @@ eval_mean_var(const double *x, int n, double *mean, double *var)
 	*var = n > 0 ? v / n : 0;
 }
 
-static bool
-same_frontend(const is_frontend *a, const is_frontend *b)
+bool
+eval_same_frontend(const is_frontend *a, const is_frontend *b)
 {
 	return a->sample_rate == b->sample_rate && a->segment_s == b->segment_s &&
 		a->hop_s == b->hop_s && a->silence_dbfs == b->silence_dbfs &&
@@ -124,7 +124,7 @@ features_for(const char *root, const slakh_tracks *test, slakh_inst inst,
 			 const is_model *m, int jobs, mel_set *set, is_frontend *set_fe,
 			 char *err, size_t errlen)
 {
-	if (set->data && same_frontend(&m->fe, set_fe))
+	if (set->data && eval_same_frontend(&m->fe, set_fe))
 		return 0;
 	if (set->data)
 		mel_set_free(set);
@@ -134,7 +134,7 @@ features_for(const char *root, const slakh_tracks *test, slakh_inst inst,
 
 int
 eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
-			  const eval_model *models, int n_models, int k, int jobs,
+			  slakh_inst signal, const eval_model *models, int n_models, int k, int jobs,
 			  eval_inst *out, char *err, size_t errlen)
 {
 	mel_set		set = {0};
@@ -160,7 +160,7 @@ eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 			fprintf(stderr, "warning: %s is a %s model, evaluated as %s\n",
 					models[j].path, m.instrument, slakh_inst_name(inst));
 		if (rc == 0)
-			rc = features_for(root, test, inst, &m, jobs, &set, &set_fe, err, errlen);
+			rc = features_for(root, test, signal, &m, jobs, &set, &set_fe, err, errlen);
 		if (rc == 0 && j == 0 && alloc_inst(out, &set, n_models, is_net_out_dim(&m.net), k) != 0)
 			rc = is_fail(err, errlen, "out of memory");
 		if (rc == 0 && ((int) set.n_images != out->n || is_net_out_dim(&m.net) != out->dim))

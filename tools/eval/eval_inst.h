@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "eval_models.h"
+#include "frontend.h"
 #include "slakh.h"
 
 typedef struct eval_model_result
@@ -48,13 +49,19 @@ typedef struct eval_inst
 
 /*
  * Evaluates inst on the test tracks of the corpus at root with the given
- * models (n_models >= 1).  jobs: threads for features and inference.
+ * models (n_models >= 1), fed the signal named by signal: inst itself (its
+ * stems), or SLAKH_MIX for models that answer for inst from the mix (and
+ * stem models tried on the mix, their baseline).  jobs: threads for
+ * features and inference.
  */
 int			eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
-						  const eval_model *models, int n_models, int k, int jobs,
+						  slakh_inst signal, const eval_model *models, int n_models, int k, int jobs,
 						  eval_inst *out, char *err, size_t errlen);
 
 void		eval_inst_free(eval_inst *e);
+
+/* Do two front ends cut and transform audio identically? */
+bool		eval_same_frontend(const is_frontend *a, const is_frontend *b);
 
 /* Mean and population variance of n values. */
 void		eval_mean_var(const double *x, int n, double *mean, double *var);

@@ -12,9 +12,10 @@
 
 #define MODEL_EXT ".safetensors"
 #define SEED_TAG "-seed"
+#define MIX_TAG "_mix"
 
 int
-eval_parse_model_name(const char *base, slakh_inst *inst, int *seed)
+eval_parse_model_name(const char *base, slakh_inst *inst, is_input_kind *input, int *seed)
 {
 	size_t		len = strlen(base);
 	size_t		ext = strlen(MODEL_EXT);
@@ -41,8 +42,16 @@ eval_parse_model_name(const char *base, slakh_inst *inst, int *seed)
 		*seed = (int) s;
 		*tag = '\0';
 	}
+	*input = IS_INPUT_STEM;
+	len = strlen(stem);
+	if (len > strlen(MIX_TAG) && strcmp(stem + len - strlen(MIX_TAG), MIX_TAG) == 0)
+	{
+		*input = IS_INPUT_MIX;
+		stem[len - strlen(MIX_TAG)] = '\0';
+	}
 	i = slakh_inst_parse(stem);
-	if (i < 0)
+	/* the mix model hears the mix already: "mix_mix" names nothing */
+	if (i < 0 || (i == SLAKH_MIX && *input == IS_INPUT_MIX))
 		return -1;
 	*inst = (slakh_inst) i;
 	return 0;
@@ -59,13 +68,14 @@ by_seed(const void *a, const void *b)
 
 /* Keeps path if its name is a model of inst; grows the array as needed. */
 static int
-consider(const char *path, slakh_inst inst, eval_model **list, int *n, int *cap)
+consider(const char *path, slakh_inst inst, is_input_kind input, eval_model **list, int *n, int *cap)
 {
 	const char *slash = strrchr(path, '/');
 	slakh_inst	i;
+	is_input_kind k;
 	int			seed;
 
-	if (eval_parse_model_name(slash ? slash + 1 : path, &i, &seed) != 0 || i != inst)
+	if (eval_parse_model_name(slash ? slash + 1 : path, &i, &k, &seed) != 0 || i != inst || k != input)
 		return 0;
 	if (strlen(path) >= EVAL_PATH_MAX)
 		return -1;
@@ -85,7 +95,7 @@ consider(const char *path, slakh_inst inst, eval_model **list, int *n, int *cap)
 }
 
 static int
-scan_dir(const char *dir, slakh_inst inst, eval_model **list, int *n, int *cap,
+scan_dir(const char *dir, slakh_inst inst, is_input_kind input, eval_model **list, int *n, int *cap,
 		 char *err, size_t errlen)
 {
 	DIR		   *d = opendir(dir);
@@ -97,7 +107,7 @@ scan_dir(const char *dir, slakh_inst inst, eval_model **list, int *n, int *cap,
 	while ((e = readdir(d)) != NULL)
 	{
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (consider(path, inst, list, n, cap) != 0)
+		if (consider(path, inst, input, list, n, cap) != 0)
 		{
 			closedir(d);
 			return is_fail(err, errlen, "out of memory or path too long: %s", path);
@@ -108,7 +118,7 @@ scan_dir(const char *dir, slakh_inst inst, eval_model **list, int *n, int *cap,
 }
 
 static int
-scan_list(const char *spec, slakh_inst inst, eval_model **list, int *n, int *cap,
+scan_list(const char *spec, slakh_inst inst, is_input_kind input, eval_model **list, int *n, int *cap,
 		  char *err, size_t errlen)
 {
 	char	   *copy = strdup(spec);
@@ -120,13 +130,14 @@ scan_list(const char *spec, slakh_inst inst, eval_model **list, int *n, int *cap
 	for (char *p = strtok_r(copy, ",", &save); p && rc == 0; p = strtok_r(NULL, ",", &save))
 	{
 		slakh_inst	i;
+		is_input_kind k;
 		int			seed;
 		const char *slash = strrchr(p, '/');
 
-		if (eval_parse_model_name(slash ? slash + 1 : p, &i, &seed) != 0)
-			rc = is_fail(err, errlen, "%s: not a model file name (want INSTRUMENT.safetensors "
-						 "or INSTRUMENT-seedS.safetensors)", p);
-		else if (consider(p, inst, list, n, cap) != 0)
+		if (eval_parse_model_name(slash ? slash + 1 : p, &i, &k, &seed) != 0)
+			rc = is_fail(err, errlen, "%s: not a model file name (want INSTRUMENT[_mix].safetensors "
+						 "or INSTRUMENT[_mix]-seedS.safetensors)", p);
+		else if (consider(p, inst, input, list, n, cap) != 0)
 			rc = is_fail(err, errlen, "out of memory or path too long: %s", p);
 	}
 	free(copy);
@@ -134,7 +145,7 @@ scan_list(const char *spec, slakh_inst inst, eval_model **list, int *n, int *cap
 }
 
 int
-eval_find_models(const char *spec, slakh_inst inst, int max_models,
+eval_find_models(const char *spec, slakh_inst inst, is_input_kind input, int max_models,
 				 eval_model **out, int *n, char *err, size_t errlen)
 {
 	struct stat st;
@@ -144,9 +155,9 @@ eval_find_models(const char *spec, slakh_inst inst, int max_models,
 	*out = NULL;
 	*n = 0;
 	if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))
-		rc = scan_dir(spec, inst, out, n, &cap, err, errlen);
+		rc = scan_dir(spec, inst, input, out, n, &cap, err, errlen);
 	else
-		rc = scan_list(spec, inst, out, n, &cap, err, errlen);
+		rc = scan_list(spec, inst, input, out, n, &cap, err, errlen);
 	if (rc != 0)
 	{
 		free(*out);
@@ -159,8 +170,8 @@ eval_find_models(const char *spec, slakh_inst inst, int max_models,
 	for (int i = 1; i < *n; i++)
 		if ((*out)[i].seed == (*out)[i - 1].seed)
 		{
-			is_fail(err, errlen, "two %s models with seed %d: %s and %s",
-					slakh_inst_name(inst), (*out)[i].seed, (*out)[i - 1].path, (*out)[i].path);
+			is_fail(err, errlen, "two %s%s models with seed %d: %s and %s",
+					slakh_inst_name(inst), input == IS_INPUT_MIX ? MIX_TAG : "", (*out)[i].seed, (*out)[i - 1].path, (*out)[i].path);
 			free(*out);
 			*out = NULL;
 			*n = 0;

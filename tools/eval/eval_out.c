@@ -12,6 +12,8 @@
 
 /* Table II, original stems, in SLAKH_MIX..SLAKH_GUITAR order. */
 static const double paper_accuracy[SLAKH_N_INST] = {90.52, 93.68, 84.63, 92.17, 87.59};
+/* Table II, separated row: Spleeter's stems (it has no guitar; the mix is not separated). */
+static const double paper_separated[SLAKH_N_INST] = {NAN, 76.92, 41.41, 65.69, NAN};
 
 /* Table III, upper triangle in the same order: {Pearson, Spearman}. */
 static const double paper_corr[SLAKH_N_INST][SLAKH_N_INST][2] = {
@@ -27,6 +29,12 @@ double
 eval_paper_accuracy(slakh_inst inst)
 {
 	return inst < SLAKH_N_INST ? paper_accuracy[inst] : NAN;
+}
+
+double
+eval_paper_separated(slakh_inst inst)
+{
+	return inst < SLAKH_N_INST ? paper_separated[inst] : NAN;
 }
 
 int

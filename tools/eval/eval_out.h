@@ -34,6 +34,9 @@ typedef struct eval_run_info
 /* The paper's Table II figure (%) for an instrument, original stems. */
 double		eval_paper_accuracy(slakh_inst inst);
 
+/* Table II's separated row (%): NaN where the paper has none (mix, guitar). */
+double		eval_paper_separated(slakh_inst inst);
+
 /* The paper's Table III values for a pair (a < b); 0 if the pair is unknown. */
 int			eval_paper_correlation(slakh_inst a, slakh_inst b, double *pearson,
 								   double *spearman);
