@@ -14,6 +14,7 @@
  */
 #include "errbuf.h"
 #include "melcache.h"
+#include "remix_train.h"
 #include "slakh.h"
 #include "split.h"
 
@@ -46,6 +47,9 @@ typedef struct options
 	const char *split;
 	slakh_inst	inst;
 	is_input_kind input;
+	double		remix;
+	const char *teacher;
+	float		distill_weight;
 	int			epochs;
 	int			batch;
 	int			threads;
@@ -70,6 +74,11 @@ usage(FILE *f)
 			"  --input stem|mix        what the model hears: the instrument's own signal\n"
 			"                          (stem), or the whole mix, answering for the\n"
 			"                          instrument (mix; name such models INSTRUMENT_mix)\n"
+			"  --remix P               with --input mix: this share of triplets remixed from\n"
+			"                          the stems of different songs (docs/training.md) (0)\n"
+			"  --teacher MODEL         with --remix: distil the instrument's stem model into\n"
+			"                          the remixed rows (cosine distance to its embedding)\n"
+			"  --distill-weight W      of the distillation term against the triplet loss (1)\n"
 			"  --epochs N              passes over the training segments (150)\n"
 			"  --batch N               triplets per step (64)\n"
 			"  --lr X                  Adam learning rate (0.001)\n"
@@ -122,14 +131,15 @@ parse_options(int argc, char **argv, options *o)
 		{"eval-every", required_argument, NULL, 'v'}, {"cache", required_argument, NULL, 'k'},
 		{"checkpoint", required_argument, NULL, 'p'}, {"resume", required_argument, NULL, 'r'},
 		{"keep-best", no_argument, NULL, 'B'}, {"split", required_argument, NULL, 'S'},
-		{"input", required_argument, NULL, 'I'},
+		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
+		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
 				inst = -1;
 
 	*o = (options) {.epochs = 150, .batch = 64, .threads = 2, .segs = 40, .eval_every = 1,
-	.seed = 1, .lr = 1e-3f, .channels = {16, 32, 64, 128}, .n_blocks = 4, .emb_dim = 128};
+	.seed = 1, .lr = 1e-3f, .distill_weight = 1.0f, .channels = {16, 32, 64, 128}, .n_blocks = 4, .emb_dim = 128};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
 		int			bad = 0;
@@ -157,6 +167,9 @@ parse_options(int argc, char **argv, options *o)
 			case 'w': o->weight_decay = strtof(optarg, &end); bad = *end || o->weight_decay < 0.0f; break;
 			case 'B': o->keep_best = 1; break;
 			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
+			case 'X': o->remix = strtod(optarg, &end); bad = *end || !(o->remix >= 0.0 && o->remix <= 1.0); break;
+			case 'T': o->teacher = optarg; break;
+			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
 		}
@@ -176,6 +189,12 @@ parse_options(int argc, char **argv, options *o)
 	{
 		fprintf(stderr, "instsim-train: --input mix wants drums, bass, piano or guitar: "
 				"the mix model hears the mix already\n");
+		return -1;
+	}
+	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || (o->teacher && !(o->remix > 0.0)))
+	{
+		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher needs --remix "
+				"(only remixed rows have their instrument's stem at hand)\n");
 		return -1;
 	}
 	return 0;
@@ -247,9 +266,13 @@ trainset_free(trainset *ts)
 	free(ts->anchors);
 }
 
-/* Copies triplets' images into batch rows: anchors, positives, negatives. */
+/*
+ * Copies triplets' images into batch rows: anchors, positives, negatives;
+ * labels are track indices of the mel sets, which remixed triplets (aug not
+ * NULL) share.
+ */
 static void
-fill_batch(const trainset *ts, is_rng *rng, const is_seg_ref *anchors, int n,
+fill_batch(const trainset *ts, remix_aug *aug, is_rng *rng, const is_seg_ref *anchors, int n,
 		   float *batch, int *label)
 {
 	size_t		image = (size_t) ts->mel->n_mels * ts->mel->frames;
@@ -258,12 +281,14 @@ fill_batch(const trainset *ts, is_rng *rng, const is_seg_ref *anchors, int n,
 	{
 		is_seg_ref	r[3] = {anchors[i]};
 
+		if (aug && remix_aug_triplet(aug, rng, ts->track[r[0].track], i, n, batch, label))
+			continue;
 		is_triplet_draw(rng, ts->n_segs, ts->n, r[0], &r[1], &r[2]);
 		for (int j = 0; j < 3; j++)
 		{
 			memcpy(batch + (size_t) (j * n + i) * image,
 				   mel_set_image(ts->mel, ts->track[r[j].track], r[j].seg), sizeof(float) * image);
-			label[j * n + i] = r[j].track;
+			label[j * n + i] = ts->track[r[j].track];
 		}
 	}
 }
@@ -336,6 +361,7 @@ typedef struct run
 	mel_set		train_mel,
 				test_mel;
 	trainset	ts;
+	remix_aug	aug;
 	is_net		net;
 	is_step		step;
 	is_rng		rng;
@@ -373,6 +399,10 @@ setup(run *r, char *err, size_t errlen)
 					  cache_dir, &r->test_mel, err, errlen) < 0)
 		return -1;
 
+	if (o->remix > 0.0 &&
+		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, &r->fe, o->segs, o->threads,
+					   cache_dir, o->remix, o->teacher, o->emb_dim, 3 * o->batch, err, errlen) < 0)
+		return -1;
 	if (is_net_default(&r->net, 1, r->train_mel.n_mels, r->train_mel.frames, o->channels,
 					   o->n_blocks, o->emb_dim, err, errlen) < 0)
 		return -1;
@@ -380,6 +410,7 @@ setup(run *r, char *err, size_t errlen)
 	if (is_step_init(&r->step, &r->net, o->batch, o->threads, o->lr, err, errlen) < 0)
 		return -1;
 	r->step.mining = o->mining;
+	r->step.distill_weight = o->teacher ? o->distill_weight : 0.0f;
 	r->step.adam.weight_decay = o->weight_decay;
 	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
 	if (o->resume)
@@ -430,7 +461,8 @@ train(run *r, char *err, size_t errlen)
 	for (int epoch = r->epoch0 + 1; epoch <= o->epochs; epoch++)
 	{
 		double		t0 = now(),
-					sum = 0.0;
+					sum = 0.0,
+					distill_sum = 0.0;
 		int			improved = 0;
 
 		for (int i = r->ts.n_anchors - 1; i > 0; i--)
@@ -443,9 +475,16 @@ train(run *r, char *err, size_t errlen)
 		}
 		for (int s = 0; s < steps; s++)
 		{
-			fill_batch(&r->ts, &r->rng, r->ts.anchors + (size_t) s * per_step, per_step,
-					   r->batch, r->label);
-			sum += is_step_run(&r->step, r->batch, r->label, per_step, NULL);
+			const float *targets = NULL;
+			double		distill = 0.0;
+
+			fill_batch(&r->ts, o->remix > 0.0 ? &r->aug : NULL, &r->rng,
+					   r->ts.anchors + (size_t) s * per_step, per_step, r->batch, r->label);
+			if (o->teacher && !(targets = remix_aug_targets(&r->aug, per_step, err, errlen)))
+				return -1;
+			sum += is_step_run_distill(&r->step, r->batch, r->label, per_step, targets,
+									   r->aug.has, &distill, NULL);
+			distill_sum += distill;
 			show_progress(tty, epoch, o->epochs, s + 1, steps, sum / (s + 1),
 						  3.0 * per_step * (s + 1) / (now() - t0));
 		}
@@ -453,6 +492,8 @@ train(run *r, char *err, size_t errlen)
 			fputc('\n', stderr);
 		fprintf(stderr, "epoch %d/%d  loss %.4f  %.0f segments/s  %.1f s",
 				epoch, o->epochs, sum / steps, 3.0 * per_step * steps / (now() - t0), now() - t0);
+		if (o->teacher)
+			fprintf(stderr, "  (distillation %.4f)", distill_sum / steps);
 		if (r->test_mel.n_images > KNN_K && (epoch % o->eval_every == 0 || epoch == o->epochs))
 		{
 			double		acc = knn_accuracy(&r->net, &r->test_mel, o->threads, err, errlen);
@@ -488,6 +529,7 @@ run_free(run *r)
 	is_step_free(&r->step);
 	is_net_free(&r->net);
 	trainset_free(&r->ts);
+	remix_aug_free(&r->aug);
 	mel_set_free(&r->train_mel);
 	mel_set_free(&r->test_mel);
 	split_free(&r->split);

@@ -27,4 +27,19 @@ typedef struct is_frontend
 	.n_fft = 2048, .hop_length = 1024, .n_mels = 128, .f_min = 0.0, \
 	.f_max = 22050.0, .log_offset = 1e-6 }
 
+/*
+ * Do two front ends cut and transform audio identically, so that one
+ * model's input images serve another (field by field: padding bytes are not
+ * compared)?
+ */
+static inline int
+is_frontend_same(const is_frontend *a, const is_frontend *b)
+{
+	return a->sample_rate == b->sample_rate && a->segment_s == b->segment_s &&
+		a->hop_s == b->hop_s && a->silence_dbfs == b->silence_dbfs &&
+		a->n_fft == b->n_fft && a->hop_length == b->hop_length &&
+		a->n_mels == b->n_mels && a->f_min == b->f_min && a->f_max == b->f_max &&
+		a->log_offset == b->log_offset;
+}
+
 #endif

@@ -1,4 +1,5 @@
 #include "train_step.h"
+#include "distill.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,18 @@ is_step_free(is_step *s)
 double
 is_step_run(is_step *s, const float *batch, const int *label, int n, int *active)
 {
+	return is_step_run_distill(s, batch, label, n, NULL, NULL, NULL, active);
+}
+
+double
+is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
+					const float *teacher, const unsigned char *has_teacher,
+					double *distill, int *active)
+{
 	int			dim = is_net_out_dim(s->net);
 	const float *emb;
-	double		loss;
+	double		loss,
+				d = 0.0;
 
 	if (n < 1 || n > s->max_triplets)
 		return -1.0;
@@ -59,6 +69,10 @@ is_step_run(is_step *s, const float *batch, const int *label, int n, int *active
 		s->trip[i] = (is_triplet) {i, n + i, 2 * n + i};
 	is_triplet_mine(emb, 3 * n, dim, label, s->trip, n, s->mining);
 	loss = is_triplet_loss(emb, 3 * n, dim, s->trip, n, s->margin, s->dout, active);
+	if (teacher && s->distill_weight > 0.0f)
+		d = is_distill_loss(emb, teacher, has_teacher, 3 * n, dim, s->distill_weight, s->dout);
+	if (distill)
+		*distill = d;
 	if (is_train_backward(s->train, s->dout, s->grad) < 0)
 		return -1.0;
 	is_adam_begin(&s->adam);
@@ -72,5 +86,5 @@ is_step_run(is_step *s, const float *batch, const int *label, int n, int *active
 		is_adam_update(&s->adam, s->net->params, s->grad,
 					   (size_t) (t.data - s->net->params), t.count);
 	}
-	return loss;
+	return loss + d;
 }

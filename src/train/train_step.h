@@ -25,6 +25,7 @@ typedef struct is_step
 	is_triplet *trip;			/* max_triplets */
 	float		margin;
 	is_mining	mining;
+	float		distill_weight;	/* of the distillation term (distill.h); 0: none */
 } is_step;
 
 /* For batches of up to max_triplets triplets (3 x as many inputs).  0 or -1. */
@@ -40,5 +41,15 @@ void		is_step_free(is_step *s);
  */
 double		is_step_run(is_step *s, const float *batch, const int *label, int n,
 						int *active);
+
+/*
+ * The same plus distillation when s->distill_weight > 0: teacher holds a
+ * target embedding for each of the 3n rows, has_teacher (NULL: all) marks
+ * the rows that have one.  Returns the total loss (triplet + distillation)
+ * before the update; *distill (if not NULL) receives the distillation part.
+ */
+double		is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
+								const float *teacher, const unsigned char *has_teacher,
+								double *distill, int *active);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "adam.h"
+#include "distill.h"
 #include "rng.h"
 #include "tap.h"
 #include "train_net.h"
@@ -211,6 +212,58 @@ check_triplet(void)
 	}
 }
 
+/*
+ * Distillation (distill.h): central differences with one row left without
+ * a target, the weight scaling the loss, and zero loss for embeddings that
+ * point where the teacher's do.
+ */
+static void
+check_distill(void)
+{
+	enum
+	{
+		ROWS = 6, DIM = 5
+	};
+	float		emb[ROWS * DIM],
+				teacher[ROWS * DIM],
+				grad[ROWS * DIM] = {0},
+				scratch[ROWS * DIM];
+	unsigned char has[ROWS] = {1, 1, 0, 1, 1, 1};
+	is_rng		rng;
+	double		worst = 0.0,
+				loss;
+
+	is_rng_seed(&rng, 5);
+	fill(&rng, emb, ROWS * DIM, 1.0);
+	fill(&rng, teacher, ROWS * DIM, 1.0);
+	loss = is_distill_loss(emb, teacher, has, ROWS, DIM, 0.7f, grad);
+	for (int j = 0; j < ROWS * DIM; j++)
+	{
+		float		keep = emb[j];
+		double		lp,
+					lm,
+					num;
+
+		emb[j] = keep + 1e-3f;
+		lp = is_distill_loss(emb, teacher, has, ROWS, DIM, 0.7f, scratch);
+		emb[j] = keep - 1e-3f;
+		lm = is_distill_loss(emb, teacher, has, ROWS, DIM, 0.7f, scratch);
+		emb[j] = keep;
+		num = (lp - lm) / ((double) (keep + 1e-3f) - (double) (keep - 1e-3f));
+		worst = fmax(worst, fabs(num - grad[j]) / (1e-4 + 1e-2 * fabs(num)));
+	}
+	tap_ok(loss > 0.0 && worst <= 1.0, "distillation gradient (worst ratio %.3g)", worst);
+	tap_ok(grad[2 * DIM] == 0.0f && grad[3 * DIM - 1] == 0.0f, "a row without a target gets no gradient");
+	tap_near(is_distill_loss(emb, teacher, has, ROWS, DIM, 1.4f, scratch), 2.0 * loss, 1e-9,
+			 "the weight scales the loss");
+	for (int j = 0; j < ROWS * DIM; j++)
+		teacher[j] = 3.0f * emb[j];
+	tap_near(is_distill_loss(emb, teacher, NULL, ROWS, DIM, 1.0f, scratch), 0.0, 1e-6,
+			 "embeddings along the teacher's: zero loss");
+	tap_ok(is_distill_loss(emb, teacher, (const unsigned char[ROWS]) {0}, ROWS, DIM, 1.0f, scratch) == 0.0,
+		   "no row with a target: zero loss");
+}
+
 static void
 check_mining(void)
 {
@@ -329,6 +382,7 @@ main(void)
 	is_net_free(&net);
 
 	check_triplet();
+	check_distill();
 	check_mining();
 	check_adam();
 	check_running();

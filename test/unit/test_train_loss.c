@@ -12,6 +12,7 @@
 
 #include "rng.h"
 #include "tap.h"
+#include "train_nets.h"
 #include "train_step.h"
 
 #define TRACKS 6
@@ -42,20 +43,6 @@ make_fixture(void)
 	}
 }
 
-static const is_layer tiny[] = {
-	{.kind = IS_LAYER_CONV3X3, .out = 4},
-	{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
-	{.kind = IS_LAYER_RELU},
-	{.kind = IS_LAYER_MAXPOOL2},
-	{.kind = IS_LAYER_CONV3X3, .out = 8},
-	{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
-	{.kind = IS_LAYER_RELU},
-	{.kind = IS_LAYER_MAXPOOL2},
-	{.kind = IS_LAYER_GAP},
-	{.kind = IS_LAYER_LINEAR, .out = 8},
-	{.kind = IS_LAYER_L2NORM},
-};
-
 /* Trains STEPS steps; losses[] receives each step's loss.  0 or -1. */
 static int
 train(is_mining mining, int threads, double *losses)
@@ -67,13 +54,7 @@ train(is_mining mining, int threads, double *losses)
 	static float batch[3 * TRIPLETS][H * W];
 	int			label[3 * TRIPLETS];
 
-	memset(&net, 0, sizeof(net));
-	net.in_c = 1;
-	net.in_h = H;
-	net.in_w = W;
-	net.n_layers = (int) (sizeof(tiny) / sizeof(tiny[0]));
-	memcpy(net.layers, tiny, sizeof(tiny));
-	if (is_net_init(&net, err, sizeof(err)) < 0 ||
+	if (train_net_build(&net, 1, H, W, train_tiny, TRAIN_TINY_N, err, sizeof(err)) < 0 ||
 		(is_net_init_params(&net, 1), is_step_init(&st, &net, TRIPLETS, threads, 1e-2f, err, sizeof(err))) < 0)
 	{
 		tap_diag("%s", err);

@@ -26,6 +26,23 @@ static const is_layer train_all_kinds[] = {
 
 #define TRAIN_ALL_KINDS_N ((int) (sizeof(train_all_kinds) / sizeof(train_all_kinds[0])))
 
+/* A small version of the default network, for the tests whose loss must fall. */
+static const is_layer train_tiny[] = {
+	{.kind = IS_LAYER_CONV3X3, .out = 4},
+	{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+	{.kind = IS_LAYER_RELU},
+	{.kind = IS_LAYER_MAXPOOL2},
+	{.kind = IS_LAYER_CONV3X3, .out = 8},
+	{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+	{.kind = IS_LAYER_RELU},
+	{.kind = IS_LAYER_MAXPOOL2},
+	{.kind = IS_LAYER_GAP},
+	{.kind = IS_LAYER_LINEAR, .out = 8},
+	{.kind = IS_LAYER_L2NORM},
+};
+
+#define TRAIN_TINY_N ((int) (sizeof(train_tiny) / sizeof(train_tiny[0])))
+
 /* Sets the table and allocates the parameters; 0 or -1 with err. */
 static inline int
 train_net_build(is_net *net, int c, int h, int w, const is_layer *layers, int n,

@@ -26,16 +26,6 @@ eval_mean_var(const double *x, int n, double *mean, double *var)
 	*var = n > 0 ? v / n : 0;
 }
 
-bool
-eval_same_frontend(const is_frontend *a, const is_frontend *b)
-{
-	return a->sample_rate == b->sample_rate && a->segment_s == b->segment_s &&
-		a->hop_s == b->hop_s && a->silence_dbfs == b->silence_dbfs &&
-		a->n_fft == b->n_fft && a->hop_length == b->hop_length &&
-		a->n_mels == b->n_mels && a->f_min == b->f_min && a->f_max == b->f_max &&
-		a->log_offset == b->log_offset;
-}
-
 /* Runs the network over every image of the set, EMBED_BATCH at a time. */
 static int
 embed_set(const is_model *m, const mel_set *set, int threads, float *out,
@@ -124,7 +114,7 @@ features_for(const char *root, const slakh_tracks *test, slakh_inst inst,
 			 const is_model *m, int jobs, mel_set *set, is_frontend *set_fe,
 			 char *err, size_t errlen)
 {
-	if (set->data && eval_same_frontend(&m->fe, set_fe))
+	if (set->data && is_frontend_same(&m->fe, set_fe))
 		return 0;
 	if (set->data)
 		mel_set_free(set);

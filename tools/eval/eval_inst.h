@@ -12,7 +12,6 @@
 #include <stdbool.h>
 
 #include "eval_models.h"
-#include "frontend.h"
 #include "slakh.h"
 
 typedef struct eval_model_result
@@ -59,9 +58,6 @@ int			eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 						  eval_inst *out, char *err, size_t errlen);
 
 void		eval_inst_free(eval_inst *e);
-
-/* Do two front ends cut and transform audio identically? */
-bool		eval_same_frontend(const is_frontend *a, const is_frontend *b);
 
 /* Mean and population variance of n values. */
 void		eval_mean_var(const double *x, int n, double *mean, double *var);

@@ -97,6 +97,18 @@ put_num(FILE *f, double x, const char *fmt, const char *none)
 		fprintf(f, fmt, x);
 }
 
+/* The row's correlations and the paper's two figures, sep between them. */
+static void
+put_refs(FILE *f, const mixin_row *r, const char *sep, const char *none, const char *corr_fmt)
+{
+	put_num(f, r->pearson, corr_fmt, none);
+	fputs(sep, f);
+	put_num(f, r->spearman, corr_fmt, none);
+	fputs(sep, f);
+	put_num(f, eval_paper_separated(r->inst), "%.2f", none);
+	fprintf(f, "%s%.2f", sep, eval_paper_accuracy(r->inst));
+}
+
 static void
 put_csv(FILE *f, const mixin_row *r, int n)
 {
@@ -108,12 +120,8 @@ put_csv(FILE *f, const mixin_row *r, int n)
 		fprintf(f, "%s,%s,%d,%d,%d,%.2f,%.2f,%.2f,%.6g,%d,", slakh_inst_name(r->inst),
 				is_input_kind_name(r->input), r->remix.n_models, r->remix.n_pairs, r->remix.n_skipped,
 				100 * r->remix.nearer, 100 * r->remix.rank1, 100 * r->id_mean, r->id_var, r->segments);
-		put_num(f, r->pearson, "%.4f", "");
-		fputc(',', f);
-		put_num(f, r->spearman, "%.4f", "");
-		fputc(',', f);
-		put_num(f, eval_paper_separated(r->inst), "%.2f", "");
-		fprintf(f, ",%.2f\n", eval_paper_accuracy(r->inst));
+		put_refs(f, r, ",", "", "%.4f");
+		fputc('\n', f);
 	}
 }
 
@@ -133,12 +141,8 @@ put_markdown(FILE *f, const mixin_run *run, const mixin_row *r, int n)
 		fprintf(f, "| %s | %s | %d | %d | %.2f | %.2f | %.2f | ", slakh_inst_name(r->inst),
 				is_input_kind_name(r->input), r->remix.n_models, r->remix.n_pairs,
 				100 * r->remix.nearer, 100 * r->remix.rank1, 100 * r->id_mean);
-		put_num(f, r->pearson, "%.3f", "-");
-		fputs(" | ", f);
-		put_num(f, r->spearman, "%.3f", "-");
-		fputs(" | ", f);
-		put_num(f, eval_paper_separated(r->inst), "%.2f", "-");
-		fprintf(f, " | %.2f |\n", eval_paper_accuracy(r->inst));
+		put_refs(f, r, " | ", "-", "%.3f");
+		fputs(" |\n", f);
 	}
 	fprintf(f, "\nChance is 50%% for \"nearer A\" and %.1f%% for rank-1. Targets (issue #14): "
 			"remix >= 90%%, music-ID >= the paper's stem figure, Pearson >= 0.7.\n",

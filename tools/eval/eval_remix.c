@@ -136,7 +136,7 @@ embedder_init(embedder *e, const eval_model *models, int n_models, slakh_inst in
 			fprintf(stderr, "warning: %s is a %s model with %s input, named as %s with %s input\n",
 					models[j].path, m->instrument, is_input_kind_name(m->input),
 					slakh_inst_name(inst), is_input_kind_name(named));
-		if (m->fe.sample_rate != SLAKH_RATE || !eval_same_frontend(&m->fe, &e->models[0].fe) ||
+		if (m->fe.sample_rate != SLAKH_RATE || !is_frontend_same(&m->fe, &e->models[0].fe) ||
 			is_net_out_dim(&m->net) != is_net_out_dim(&e->models[0].net))
 			return is_fail(err, errlen, "%s: the remix test wants models at %d Hz with one front end "
 						   "and embedding size", models[j].path, SLAKH_RATE);

@@ -1,0 +1,108 @@
+/*
+ * Remix augmentation for training a model that answers for instrument X
+ * from the mix (issue #14).  Trained on real mixes alone, such a model can
+ * recognise a song by its other parts; remixed triplets take that shortcut
+ * away, because the positive is defined by X's source and nothing else:
+ *
+ *   anchor   = X segment s1 of song A + backgrounds B1
+ *   positive = X segment s2 of song A + backgrounds B2
+ *   negative = X segment of song N    + backgrounds B1 (the anchor's own)
+ *
+ * where a background set holds, for every other instrument Y (of drums,
+ * bass, piano, guitar), one segment of Y's stems from a random song other
+ * than A.  A model that follows the backgrounds finds the negative nearer
+ * than the positive.
+ *
+ * The parts are summed in the power domain from the cached log-mel images
+ * of each instrument's stems (melcache.h): with L = log(P + o) for a mel
+ * power P and the front end's log offset o, the sum is
+ * log(sum_i (exp(L_i) - o) + o).  This ignores the phase interference of a
+ * real sum of waveforms (expected power of independent sources) and leaves
+ * out the stems none of the four instruments uses (strings, organ, ...);
+ * triplets of real mixes (the rest of the batch) keep the model on real
+ * audio.  Each part keeps its song's level (the corpus levels each song to
+ * its own mix peak).
+ */
+#ifndef INSTSIM_REMIX_TRAIN_H
+#define INSTSIM_REMIX_TRAIN_H
+
+#include <stdbool.h>
+
+#include "melcache.h"
+#include "model.h"
+#include "nn.h"
+#include "rng.h"
+
+typedef struct remix_src
+{
+	const mel_set *part[SLAKH_N_INST];	/* drums .. guitar: their stems' images of
+										 * the same track list ([SLAKH_MIX] unused) */
+	slakh_inst	target;			/* X */
+	float		log_offset;		/* the front end's */
+} remix_src;
+
+/*
+ * out = the power-domain sum of the k log-mel images in[0..k) of pixels
+ * floats each.
+ */
+void		remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out);
+
+/*
+ * Writes a remixed triplet anchored on track a (an index into the part
+ * sets): rows i, n + i and 2n + i of batch (the composites) and of xbatch
+ * (the X images alone, for a teacher), and their labels (the X source
+ * tracks).  -1 (nothing written) when track a has fewer than 2 X segments
+ * or no other track has X, so that the caller uses a plain triplet.
+ */
+int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
+						  float *batch, float *xbatch, int *label);
+
+/*
+ * What instsim-train --remix P [--teacher MODEL] holds: the cached images of
+ * the four instruments' stems of the training tracks, the share p of
+ * remixed triplets, and the teacher (a stem model of the target
+ * instrument) that gives the distillation targets of remixed rows.
+ */
+typedef struct remix_aug
+{
+	mel_set		parts[SLAKH_N_INST];
+	remix_src	src;
+	double		p;
+	bool		have_teacher;
+	is_model	teacher;
+	is_infer   *plan;
+	float	   *xbatch;			/* the X image of each batch row */
+	float	   *target;			/* the teacher's embedding of each */
+	unsigned char *has;			/* rows remixed in the current batch */
+	int			max_rows;
+} remix_aug;
+
+/*
+ * Builds (or reads from the cache, as the trainer does) the stem images of
+ * drums, bass, piano and guitar of the tracks, and loads the teacher if
+ * teacher_path is not NULL: it must be a stem model of target with the
+ * front end fe and an embedding of emb_dim.  max_rows: rows per batch.
+ */
+int			remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
+						   slakh_inst target, const is_frontend *fe, int max_segs, int threads,
+						   const char *cache_dir, double p, const char *teacher_path, int emb_dim,
+						   int max_rows, char *err, size_t errlen);
+
+/*
+ * With probability p, writes a remixed triplet anchored on track a (see
+ * remix_triplet) and returns 1; otherwise, or when a cannot anchor one,
+ * marks the rows plain and returns 0 (the caller writes them).
+ */
+int			remix_aug_triplet(remix_aug *g, is_rng *rng, int a, int i, int n,
+							  float *batch, int *label);
+
+/*
+ * The teacher's embeddings of the 3n rows' X images (rows not remixed hold
+ * garbage; g->has tells them apart), or NULL without a teacher or on error
+ * (*err set then).
+ */
+const float *remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen);
+
+void		remix_aug_free(remix_aug *g);
+
+#endif
