@@ -151,16 +151,6 @@ test_triplet(void)
 	tap_ok(own, "the positive's background is drawn anew");
 }
 
-static double
-mean(const double *x, int n)
-{
-	double		s = 0.0;
-
-	for (int i = 0; i < n; i++)
-		s += x[i];
-	return s / n;
-}
-
 /*
  * Remixed batches of drums with a teacher that maps each drums source to a
  * fixed random direction: within STEPS steps the total loss and its
@@ -204,11 +194,11 @@ test_training(void)
 			memcpy(teacher + r * 8, teacher_of[label[r]], sizeof(teacher_of[0]));
 		total[step] = is_step_run_distill(&st, batch, label, TRIPLETS, teacher, NULL, &distill[step], NULL);
 	}
-	tap_ok(mean(total + STEPS - 10, 10) < 0.6 * mean(total, 10),
+	tap_ok(train_mean(total + STEPS - 10, 10) < 0.6 * train_mean(total, 10),
 		   "remixed batches with a teacher: total loss falls from %.4f to %.4f",
-		   mean(total, 10), mean(total + STEPS - 10, 10));
-	tap_ok(mean(distill + STEPS - 10, 10) < 0.6 * mean(distill, 10),
-		   "and its distillation part from %.4f to %.4f", mean(distill, 10), mean(distill + STEPS - 10, 10));
+		   train_mean(total, 10), train_mean(total + STEPS - 10, 10));
+	tap_ok(train_mean(distill + STEPS - 10, 10) < 0.6 * train_mean(distill, 10),
+		   "and its distillation part from %.4f to %.4f", train_mean(distill, 10), train_mean(distill + STEPS - 10, 10));
 	is_step_free(&st);
 	is_net_free(&net);
 }

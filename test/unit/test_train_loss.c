@@ -85,16 +85,6 @@ train(is_mining mining, int threads, double *losses)
 	return 0;
 }
 
-static double
-mean(const double *x, int n)
-{
-	double		s = 0.0;
-
-	for (int i = 0; i < n; i++)
-		s += x[i];
-	return s / n;
-}
-
 int
 main(void)
 {
@@ -115,8 +105,8 @@ main(void)
 			tap_ok(0, "training ran");
 			continue;
 		}
-		first = mean(losses, 10);
-		last = mean(losses + STEPS - 10, 10);
+		first = train_mean(losses, 10);
+		last = train_mean(losses + STEPS - 10, 10);
 		tap_ok(last < 0.5 * first, "mining %s: loss falls from %.4f to %.4f",
 			   is_mining_name(modes[m]), first, last);
 	}

@@ -43,6 +43,17 @@ static const is_layer train_tiny[] = {
 
 #define TRAIN_TINY_N ((int) (sizeof(train_tiny) / sizeof(train_tiny[0])))
 
+/* Mean of n losses (the tests compare the first steps' with the last ones'). */
+static inline double
+train_mean(const double *x, int n)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += x[i];
+	return s / n;
+}
+
 /* Sets the table and allocates the parameters; 0 or -1 with err. */
 static inline int
 train_net_build(is_net *net, int c, int h, int w, const is_layer *layers, int n,
