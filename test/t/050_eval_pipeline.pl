@@ -120,5 +120,50 @@ SKIP:
 	like(slurp_file("$work/out/report.md"), qr/Table II.*Table III/s, 'report has both tables');
 }
 
+# Issue #14: a bass model that hears the mix, trained with remixed triplets
+# and the bass stem model as teacher, is stored as input kind "mix"; the
+# remix test evaluates it next to the stem model fed the mix.  On 30-s songs
+# the 30-s window starting at 30 s moves back to 0.
+mkdir "$work/mixin";
+command_fails(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--remix', '0.5', '--out', "$work/bad.safetensors"
+	],
+	'--remix without --input mix is refused');
+command_ok(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix', '0.5', '--teacher', "$work/models/bass-seed1.safetensors",
+		'--seed', '1', '--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
+		'--threads', '2', '--cache', "$work/cache", '--out', "$work/mixin/bass_mix-seed1.safetensors"
+	],
+	'bass_mix trained with remixed triplets and a teacher');
+command_ok([ 'cp', "$work/models/bass-seed1.safetensors", "$work/mixin/" ], 'stem model beside it');
+$node->safe_psql('postgres',
+	"SELECT instsim_model_load('bass_mix', pg_read_binary_file('$work/mixin/bass_mix-seed1.safetensors'))");
+is($node->safe_psql('postgres', "SELECT instrument || ' ' || input FROM instsim.models WHERE name = 'bass_mix'"),
+	'bass mix', 'the server shows the bass model from the mix');
+command_ok(
+	[
+		"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
+		'--out', "$work/remix", '--jobs', '2'
+	],
+	'instsim-eval --remix ran');
+my @rows = split /\n/, slurp_file("$work/remix/remix.csv");
+is(scalar @rows, 3, 'remix.csv: a header and two rows');
+for my $row (@rows[ 1 .. $#rows ])
+{
+	my @f = split /,/, $row, -1;
+	my $what = "$f[0] $f[1]";
+	is($f[0], 'bass', "$what: instrument");
+	is($f[3] + $f[4], 6, "$what: every ordered pair of the 3 test tracks, scored or skipped");
+	ok($f[5] >= 0 && $f[5] <= 100 && $f[6] <= $f[5], "$what: remix % in range, rank-1 not above it");
+	ok($f[7] > 0 && $f[7] <= 100, "$what: music-ID from the mix in range");
+	ok(abs($f[10]) <= 1 + 1e-9, "$what: Pearson against the stem model in [-1, 1]");
+}
+like($rows[1] . $rows[2], qr/^bass,stem,.*bass,mix,/, 'the stem model (baseline) first, then the mix model');
+like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');
+
 $node->stop;
 done_testing();
