@@ -75,7 +75,7 @@ usage(FILE *f)
 			"rank-1 rate of A among the test mixes), music-ID accuracy from the mix, and\n"
 			"Pearson/Spearman of the track distances against the stem models' on stems.\n"
 			"Writes remix.csv and remix.md into --out.\n"
-			"  --remix-pairs N    ordered pairs (A, B) drawn with --seed (default 200)\n"
+			"  --remix-pairs N    ordered pairs (A, B) drawn with --seed (default 200, at most 100000)\n"
 			"  --remix-start SEC  window start, moved earlier on shorter tracks (default 30)\n"
 			"\n"
 			"--listening reports the listening test stored in the database (instsim-web):\n"
@@ -155,7 +155,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'B': bad = parse_int(optarg, 100, 1000000, &o->bootstrap); break;
 			case 'S': bad = parse_int(optarg, 0, 1 << 30, &o->seed); break;
 			case 'R': o->remix = true; break;
-			case 'P': bad = parse_int(optarg, 1, 1000000, &o->remix_pairs); break;
+			case 'P': bad = parse_int(optarg, 1, 100000, &o->remix_pairs); break;
 			case 'T':
 				{
 					char	   *end;
