@@ -33,6 +33,14 @@ SELECT c.id, count(*) > 0 AS has_segments,
 FROM clips c, LATERAL instsim_segments(c.audio, 'drums_mix') s
 GROUP BY c.id, c.audio ORDER BY c.id;
 
+-- per-segment embeddings of a stem and a mix model from one decode agree with
+-- the single-model form
+SELECT c.id, bool_and(m.embs[2] = s.emb) AS same_segments, count(*) > 0 AS has_segments
+FROM clips c,
+     LATERAL instsim_segments(c.audio, ARRAY['drums', 'drums_mix']) m
+     JOIN LATERAL instsim_segments(c.audio, 'drums_mix') s ON s.seg = m.seg
+GROUP BY c.id ORDER BY c.id;
+
 -- a catalogue filled in batches with the mix model
 SET client_min_messages = warning;
 CALL instsim_fill_embeddings('clips', 'audio', 'drums', model => 'drums_mix', batch_size => 1);
