@@ -9,10 +9,40 @@
 #define INSTSIM_DISTANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 float		is_dot(const float *a, const float *b, size_t n);
 float		is_l2_squared(const float *a, const float *b, size_t n);
 float		is_norm_squared(const float *a, size_t n);
+
+/*
+ * A float vector a against a compactly stored one, b = scale * codes: the
+ * index keeps its vectors as IEEE half (binary16) or signed bytes and measures
+ * a float query against them without decoding them to memory.  The dot
+ * products leave the scale to the caller (one multiply per vector); the
+ * squared distances need it inside.  Same sums as the float kernels, the codes
+ * converted in registers (F16C / AVX-512 for halves).
+ */
+float		is_dot_f16(const float *a, const uint16_t *b, size_t n);
+float		is_l2_squared_f16(const float *a, const uint16_t *b, float scale, size_t n);
+float		is_dot_i8(const float *a, const int8_t *b, size_t n);
+float		is_l2_squared_i8(const float *a, const int8_t *b, float scale, size_t n);
+
+/* IEEE half <-> float, rounding to nearest even (finite halves only come back finite). */
+uint16_t	is_f16_from_float(float x);
+float		is_f16_to_float(uint16_t h);
+
+/*
+ * The variants behind is_dot_f16 / is_l2_squared_f16, for the unit tests:
+ * level 0 is the portable C one, 1 AVX2 + F16C, 2 AVX-512; false when this
+ * build or CPU has no such variant.
+ */
+typedef struct is_f16_kernels
+{
+	float		(*dot) (const float *a, const uint16_t *b, size_t n);
+	float		(*l2_squared) (const float *a, const uint16_t *b, float scale, size_t n);
+} is_f16_kernels;
+int			is_f16_variant(int level, is_f16_kernels *out);
 
 /*
  * The same sums for the SQL functions, which must be right for any finite
