@@ -28,6 +28,13 @@ int			instsim_hnsw_max_repair_memory = 4096;
 
 static relopt_kind hnsw_relopt_kind;
 
+static relopt_enum_elt_def hnsw_storage_values[] = {
+	{"float", HNSW_STORAGE_FLOAT},
+	{"half", HNSW_STORAGE_HALF},
+	{"int8", HNSW_STORAGE_INT8},
+	{NULL}
+};
+
 void
 hnsw_init_gucs(void)
 {
@@ -76,6 +83,12 @@ hnsw_init_reloptions(void)
 					  "Size of the candidate list while building the graph",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_enum_reloption(hnsw_relopt_kind, "storage",
+					   "How element vectors are stored: float, or compact as half or int8 "
+					   "(exact order by a recheck of the heap rows)",
+					   hnsw_storage_values, HNSW_STORAGE_FLOAT,
+					   "Valid values are \"float\", \"half\" and \"int8\".",
+					   AccessExclusiveLock);
 }
 
 static bytea *
@@ -84,6 +97,7 @@ hnsw_options(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(HnswOptions, storage)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,

@@ -10,6 +10,12 @@
  *                neighbour's vector and, later, its neighbour list therefore
  *                costs one buffer access, not two.
  *
+ * Storage (reloption `storage`, kept in the meta page): vectors as float, or
+ * compact as IEEE half or signed bytes with a per-vector scale
+ * (hnsw_storage.c).  Compact distances are approximate, so scans of such an
+ * index hand the executor a lower bound of each row's distance and let it
+ * recompute the exact one from the heap and reorder (xs_recheckorderby).
+ *
  * Metric: cosine indexes store unit vectors so that the hot loop is a plain
  * dot product; zero vectors have no direction and are not indexed under
  * cosine (like NULLs), so they can never become an entry point.
@@ -41,7 +47,8 @@
 #include "distance.h"
 
 #define HNSW_MAGIC				0x48534E49	/* "INSH" */
-#define HNSW_VERSION			1
+#define HNSW_VERSION			2	/* 2: the meta page names the storage */
+#define HNSW_VERSION_FLOAT_ONLY	1	/* before: float vectors only */
 #define HNSW_PAGE_ID			0xFF91
 #define HNSW_METAPAGE_BLKNO		0
 #define HNSW_DISTANCE_PROC		1
@@ -86,11 +93,20 @@ extern void hnsw_init_gucs(void);
  */
 extern uint64 instsim_hnsw_scans_cut;
 
+/* How element vectors are stored; 0 is what indexes of version 1 hold. */
+typedef enum HnswStorage
+{
+	HNSW_STORAGE_FLOAT = 0,
+	HNSW_STORAGE_HALF = 1,
+	HNSW_STORAGE_INT8 = 2
+} HnswStorage;
+
 typedef struct HnswOptions
 {
 	int32		vl_len_;
 	int			m;
 	int			ef_construction;
+	int			storage;		/* HnswStorage */
 } HnswOptions;
 
 typedef struct HnswMetaPageData
@@ -106,6 +122,7 @@ typedef struct HnswMetaPageData
 	OffsetNumber entry_offno;
 	int16		entry_level;
 	BlockNumber insert_blkno;	/* last element page: where inserts go */
+	uint8		storage;		/* HnswStorage; version 2 on */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;
@@ -123,15 +140,16 @@ typedef struct HnswPageOpaqueData
 #define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
 
 /*
- * Element tuple.  Followed by the neighbour slots: 2m at level 0, then m for
- * each level 1..level.  Unused slots hold an invalid TID.
+ * Element tuple: the stored vector (hnsw_vector_bytes), then the neighbour
+ * slots: 2m at level 0, then m for each level 1..level.  Unused slots hold
+ * an invalid TID.
  */
 typedef struct HnswElementTupleData
 {
 	uint8		level;
 	uint8		flags;
 	ItemPointerData heaptid;
-	float		vec[FLEXIBLE_ARRAY_MEMBER];
+	char		data[FLEXIBLE_ARRAY_MEMBER];
 } HnswElementTupleData;
 
 typedef HnswElementTupleData *HnswElementTuple;
@@ -150,19 +168,57 @@ hnsw_total_slots(int m, int level)
 	return 2 * m + level * m;
 }
 
-static inline Size
-hnsw_element_size(int dim, int m, int level)
+/* The parameters every phase needs, taken from the meta page. */
+typedef struct HnswShape
 {
-	return offsetof(HnswElementTupleData, vec) + sizeof(float) * dim +
-		sizeof(ItemPointerData) * hnsw_total_slots(m, level);
+	int			dim;
+	int			m;
+	int			ef_construction;
+	HnswMetric	metric;
+	int			max_level;
+	HnswStorage storage;
+} HnswShape;
+
+/*
+ * A compactly stored vector: element i is scale * codes[i] (uint16 halves or
+ * int8), and err bounds what the approximation can move a distance
+ * (hnsw_order_bound).
+ */
+typedef struct HnswCompactVector
+{
+	float		scale;
+	float		err;
+	char		codes[FLEXIBLE_ARRAY_MEMBER];
+} HnswCompactVector;
+
+/* Bytes of a stored vector; a multiple of 4, so the neighbour TIDs stay aligned. */
+static inline Size
+hnsw_vector_bytes(const HnswShape *sh)
+{
+	switch (sh->storage)
+	{
+		case HNSW_STORAGE_HALF:
+			return offsetof(HnswCompactVector, codes) + TYPEALIGN(4, sizeof(uint16) * sh->dim);
+		case HNSW_STORAGE_INT8:
+			return offsetof(HnswCompactVector, codes) + TYPEALIGN(4, sh->dim);
+		default:
+			return sizeof(float) * sh->dim;
+	}
+}
+
+static inline Size
+hnsw_element_size(const HnswShape *sh, int level)
+{
+	return offsetof(HnswElementTupleData, data) + hnsw_vector_bytes(sh) +
+		sizeof(ItemPointerData) * hnsw_total_slots(sh->m, level);
 }
 
 static inline ItemPointer
-hnsw_element_neighbors(HnswElementTuple t, int dim, int m, int level)
+hnsw_element_neighbors(HnswElementTuple t, const HnswShape *sh, int level)
 {
-	ItemPointer base = (ItemPointer) ((char *) t->vec + sizeof(float) * dim);
+	ItemPointer base = (ItemPointer) (t->data + hnsw_vector_bytes(sh));
 
-	return level == 0 ? base : base + 2 * m + (level - 1) * m;
+	return level == 0 ? base : base + 2 * sh->m + (level - 1) * sh->m;
 }
 
 /*
@@ -178,6 +234,37 @@ hnsw_distance(HnswMetric metric, const float *a, const float *b, int dim)
 	if (metric == HNSW_METRIC_COSINE)
 		return 1.0f - is_dot(a, b, dim);
 	return -is_dot(a, b, dim);
+}
+
+/*
+ * The graph distance from a float query (prepared by hnsw_prepare_vector) to
+ * an element's stored vector: exact for float storage, approximate for the
+ * compact ones, whose scale multiplies the dot product once.
+ */
+static inline float
+hnsw_distance_stored(const HnswShape *sh, const float *q, const char *data)
+{
+	const HnswCompactVector *cv = (const HnswCompactVector *) data;
+	float		dot;
+
+	if (sh->storage == HNSW_STORAGE_FLOAT)
+		return hnsw_distance(sh->metric, q, (const float *) data, sh->dim);
+	if (sh->metric == HNSW_METRIC_L2)
+		return sh->storage == HNSW_STORAGE_HALF ?
+			is_l2_squared_f16(q, (const uint16 *) cv->codes, cv->scale, sh->dim) :
+			is_l2_squared_i8(q, (const int8 *) cv->codes, cv->scale, sh->dim);
+	dot = cv->scale * (sh->storage == HNSW_STORAGE_HALF ?
+					   is_dot_f16(q, (const uint16 *) cv->codes, sh->dim) :
+					   is_dot_i8(q, (const int8 *) cv->codes, sh->dim));
+	return sh->metric == HNSW_METRIC_COSINE ? 1.0f - dot : -dot;
+}
+
+/* The stored vector's error bound (0 for float storage: exact). */
+static inline float
+hnsw_stored_error(const HnswShape *sh, const char *data)
+{
+	return sh->storage == HNSW_STORAGE_FLOAT ? 0.0f :
+		((const HnswCompactVector *) data)->err;
 }
 
 /*
@@ -212,16 +299,6 @@ hnsw_prefetch_bytes(const void *p, Size len)
 #define HNSW_PAGE_SPACE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData)) - \
 	 sizeof(ItemIdData))
-
-/* The parameters every phase needs, taken from the meta page. */
-typedef struct HnswShape
-{
-	int			dim;
-	int			m;
-	int			ef_construction;
-	HnswMetric	metric;
-	int			max_level;
-} HnswShape;
 
 /* A neighbour candidate: its distance to the base element and its vector. */
 typedef struct HnswNeighbor
@@ -300,8 +377,9 @@ extern HnswHeapItem hnsw_heap_pop(HnswHeap *h);
 extern HnswMetric hnsw_index_metric(Relation index);
 extern int	hnsw_reloption_m(Relation index);
 extern int	hnsw_reloption_ef_construction(Relation index);
-extern int	hnsw_max_level_for(int dim, int m);
-extern void hnsw_check_dim(int dim, int m, int index_dim);
+extern HnswStorage hnsw_reloption_storage(Relation index);
+extern int	hnsw_max_level_for(const HnswShape *shape);
+extern void hnsw_check_dim(const HnswShape *shape, int dim);
 extern bool hnsw_prepare_vector(HnswMetric metric, const float *in, float *out, int dim);
 extern int	hnsw_random_level(int m, int max_level);
 extern int	hnsw_select_neighbors(HnswNeighbor *cands, int n, int cap,
@@ -319,6 +397,11 @@ extern bool hnsw_item_is_element(HnswElementTuple t, Size len, const HnswShape *
 extern HnswElementTuple hnsw_page_element(Page page, OffsetNumber off, const HnswShape *shape);
 extern bool hnsw_read_vector(Relation index, const HnswShape *sh, ItemPointer tid, float *out);
 
+/* hnsw_storage.c */
+extern void hnsw_encode_vector(const HnswShape *sh, const float *vec, char *data);
+extern void hnsw_decode_vector(const HnswShape *sh, const char *data, float *out);
+extern float hnsw_order_bound(const HnswShape *sh, double query_norm, float dist, float err);
+
 /* hnsw_search.c: best-first search over the on-disk graph */
 typedef struct HnswSearch HnswSearch;
 extern HnswSearch *hnsw_search_create(Relation index, const HnswShape *shape,
@@ -330,6 +413,7 @@ extern bool hnsw_search_from_entry(HnswSearch *s, const HnswMetaPageData *meta,
 								   void *arg);
 extern int	hnsw_search_results(HnswSearch *s, HnswNeighbor *out, int max, bool skip_deleted);
 extern ItemPointer hnsw_search_heaptid(HnswSearch *s, uint32 id);
+extern float hnsw_search_error(HnswSearch *s, uint32 id);
 extern bool hnsw_search_next_batch(HnswSearch *s, int ef, int64 max_visits);
 extern int64 hnsw_search_visited(HnswSearch *s);
 

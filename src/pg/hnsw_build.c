@@ -6,7 +6,9 @@
  * array: no hashing, no buffer manager) and then written out once.  The
  * write-out places elements in breadth-first order from the entry point, so
  * graph neighbours tend to share pages and a scan touches fewer buffers.
- * Pages are written without WAL and logged in bulk at the end.
+ * Pages are written without WAL and logged in bulk at the end.  The arrays
+ * hold float vectors whatever the index's storage: links are chosen with
+ * exact distances, and vectors are coded (hnsw_storage.c) only when written.
  *
  * When the arrays would outgrow maintenance_work_mem, the graph built so far
  * is written out and the remaining rows go through the ordinary on-disk
@@ -472,7 +474,7 @@ append_page(Relation index, Page local, BlockNumber expect)
 static Size
 element_space(BuildState *bs, int32 id)
 {
-	return MAXALIGN(hnsw_element_size(bs->shape.dim, bs->shape.m, bs->levels[id])) +
+	return MAXALIGN(hnsw_element_size(&bs->shape, bs->levels[id])) +
 		sizeof(ItemIdData);
 }
 
@@ -509,7 +511,7 @@ graph_write(BuildState *bs)
 												   sizeof(ItemPointerData) * Max(bs->n, 1));
 	PGAlignedBlock local;
 	Page		page = (Page) local.data;
-	HnswElementTuple tup = palloc0(hnsw_element_size(sh->dim, sh->m, sh->max_level));
+	HnswElementTuple tup = palloc0(hnsw_element_size(sh, sh->max_level));
 	BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1;
 	Size		room = 0;
 	OffsetNumber off = 0;
@@ -540,7 +542,7 @@ graph_write(BuildState *bs)
 	for (int64 i = 0; i < bs->n; i++)
 	{
 		int32		id = order[i];
-		Size		size = hnsw_element_size(sh->dim, sh->m, bs->levels[id]);
+		Size		size = hnsw_element_size(sh, bs->levels[id]);
 
 		CHECK_FOR_INTERRUPTS();
 		if (ItemPointerGetBlockNumber(&tids[id]) != blkno)
@@ -551,11 +553,11 @@ graph_write(BuildState *bs)
 		tup->level = bs->levels[id];
 		tup->flags = 0;
 		tup->heaptid = bs->heaptids[id];
-		memcpy(tup->vec, node_vec(bs, id), sizeof(float) * sh->dim);
+		hnsw_encode_vector(sh, node_vec(bs, id), tup->data);
 		for (int l = 0; l <= tup->level; l++)
 		{
 			NodeList	list = node_list(bs, id, l);
-			ItemPointer dst = hnsw_element_neighbors(tup, sh->dim, sh->m, l);
+			ItemPointer dst = hnsw_element_neighbors(tup, sh, l);
 
 			for (int k = 0; k < list.cap; k++)
 			{
@@ -599,9 +601,9 @@ graph_start(BuildState *bs, int dim)
 {
 	HnswShape  *sh = &bs->shape;
 
-	hnsw_check_dim(dim, sh->m, 0);
 	sh->dim = dim;
-	sh->max_level = hnsw_max_level_for(dim, sh->m);
+	hnsw_check_dim(sh, dim);
+	sh->max_level = hnsw_max_level_for(sh);
 	bs->cap_limit = Max((int64) maintenance_work_mem * 1024 / (int64) node_bytes(sh), 2);
 	bs->seeds = MemoryContextAlloc(bs->graph_ctx,
 								   sizeof(HnswHeapItem) * (sh->ef_construction + 1));
@@ -624,7 +626,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	e = DatumGetEmbedding(values[0]);
 	if (bs->shape.dim == 0 || bs->seeds == NULL)
 		graph_start(bs, bs->shape.dim == 0 ? e->dim : bs->shape.dim);
-	hnsw_check_dim(e->dim, bs->shape.m, bs->shape.dim);
+	hnsw_check_dim(&bs->shape, e->dim);
 
 	if (!bs->on_disk && bs->n == bs->cap && bs->cap >= bs->cap_limit)
 	{
@@ -681,6 +683,7 @@ shape_for_new_index(Relation index, HnswShape *sh)
 	sh->m = hnsw_reloption_m(index);
 	sh->ef_construction = hnsw_reloption_ef_construction(index);
 	sh->metric = hnsw_index_metric(index);
+	sh->storage = hnsw_reloption_storage(index);
 	sh->dim = 0;
 	sh->max_level = 0;
 	if (sh->ef_construction < 2 * sh->m)
@@ -690,9 +693,9 @@ shape_for_new_index(Relation index, HnswShape *sh)
 				 errdetail("m = %d, ef_construction = %d.", sh->m, sh->ef_construction)));
 	if (typmod > 0)
 	{
-		hnsw_check_dim(typmod, sh->m, 0);
+		hnsw_check_dim(sh, typmod);
 		sh->dim = typmod;
-		sh->max_level = hnsw_max_level_for(typmod, sh->m);
+		sh->max_level = hnsw_max_level_for(sh);
 	}
 }
 

@@ -241,7 +241,7 @@ write_list(Relation index, Buffer buf, const HnswShape *sh, const Link *who,
 	GenericXLogState *state = GenericXLogStart(index);
 	Page		page = GenericXLogRegisterBuffer(state, buf, 0);
 	HnswElementTuple t = locked_element(page, sh, who, level);
-	ItemPointer dst = hnsw_element_neighbors(t, sh->dim, sh->m, level);
+	ItemPointer dst = hnsw_element_neighbors(t, sh, level);
 	int			cap = hnsw_level_capacity(sh->m, level);
 
 	for (int i = 0; i < cap; i++)
@@ -277,7 +277,7 @@ add_reverse_link(Relation index, const HnswShape *sh, const Link *nbr, int level
 			UnlockReleaseBuffer(buf);
 			return;
 		}
-		list = hnsw_element_neighbors(t, sh->dim, sh->m, level);
+		list = hnsw_element_neighbors(t, sh, level);
 		memcpy(old, list, sizeof(ItemPointerData) * cap);
 		while (n < cap && ItemPointerIsValid(&old[n]))
 			n++;
@@ -298,7 +298,7 @@ add_reverse_link(Relation index, const HnswShape *sh, const Link *nbr, int level
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		t = locked_element(BufferGetPage(buf), sh, nbr, level);
 		if (t != NULL &&
-			memcmp(hnsw_element_neighbors(t, sh->dim, sh->m, level), old,
+			memcmp(hnsw_element_neighbors(t, sh, level), old,
 				   sizeof(ItemPointerData) * cap) == 0)
 		{
 			write_list(index, buf, sh, nbr, level, chosen, kept);
@@ -346,13 +346,13 @@ hnsw_insert_vector(Relation index, const float *in, int dim, ItemPointer heaptid
 	ItemPointerData *chosen;
 
 	hnsw_read_meta(index, &meta);
-	hnsw_check_dim(dim, meta.m, meta.dim);
-	if (meta.dim == 0)
-	{
-		meta.dim = dim;
-		meta.max_level = hnsw_max_level_for(dim, meta.m);
-	}
 	hnsw_shape_from_meta(&meta, &st.shape);
+	hnsw_check_dim(&st.shape, dim);
+	if (st.shape.dim == 0)
+	{
+		st.shape.dim = dim;
+		st.shape.max_level = hnsw_max_level_for(&st.shape);
+	}
 	self.vec = palloc(sizeof(float) * dim);
 	if (!hnsw_prepare_vector(st.shape.metric, in, self.vec, dim))
 		return;					/* zero vector under cosine: not indexed */
@@ -366,11 +366,15 @@ hnsw_insert_vector(Relation index, const float *in, int dim, ItemPointer heaptid
 	hnsw_read_meta(index, &meta);
 	if (meta.dim == 0 || st.level > meta.entry_level)
 	{
+		HnswShape	now;
+
 		UnlockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
 		lockmode = ExclusiveLock;
 		LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
 		hnsw_read_meta(index, &meta);
-		hnsw_check_dim(dim, meta.m, meta.dim);
+		/* another insert may have set the dimensions meanwhile */
+		hnsw_shape_from_meta(&meta, &now);
+		hnsw_check_dim(&now, dim);
 		if (meta.dim == 0)
 		{
 			update_entry(index, NULL, 0, dim, st.shape.max_level);
@@ -390,14 +394,14 @@ hnsw_insert_vector(Relation index, const float *in, int dim, ItemPointer heaptid
 							   collect_links, &st);
 	}
 
-	size = hnsw_element_size(dim, st.shape.m, st.level);
+	size = hnsw_element_size(&st.shape, st.level);
 	tup = palloc0(size);
 	tup->level = st.level;
 	tup->heaptid = *heaptid;
-	memcpy(tup->vec, self.vec, sizeof(float) * dim);
+	hnsw_encode_vector(&st.shape, self.vec, tup->data);
 	for (int level = 0; level <= st.level; level++)
 	{
-		ItemPointer dst = hnsw_element_neighbors(tup, dim, st.shape.m, level);
+		ItemPointer dst = hnsw_element_neighbors(tup, &st.shape, level);
 
 		for (int i = 0; i < hnsw_level_capacity(st.shape.m, level); i++)
 		{

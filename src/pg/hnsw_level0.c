@@ -100,7 +100,7 @@ load_lists(HnswLevel0 *l0)
 			live[id] = t != NULL && !(t->flags & HNSW_ELEMENT_DELETED);
 			if (t == NULL)
 				continue;
-			list = hnsw_element_neighbors(t, sh->dim, sh->m, 0);
+			list = hnsw_element_neighbors(t, sh, 0);
 			for (int i = 0; i < l0->g.cap && ItemPointerIsValid(&list[i]); i++)
 			{
 				int32		nb = id_of(l0, &list[i]);

@@ -32,7 +32,7 @@ write_list(HnswLevel0 *l0, int32 id)
 						  ItemPointerGetOffsetNumber(&self), sh);
 	if (t != NULL)
 	{
-		ItemPointer dst = hnsw_element_neighbors(t, sh->dim, sh->m, 0);
+		ItemPointer dst = hnsw_element_neighbors(t, sh, 0);
 
 		for (int i = 0; i < l0->g.cap; i++)
 		{

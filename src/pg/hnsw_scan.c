@@ -7,8 +7,15 @@
  * asks for more: the search resumes from everything it has seen but not yet
  * returned, batch after batch, until the executor stops asking (LIMIT met)
  * or instsim.max_scan_tuples elements have been visited.
+ *
+ * An index with compact storage ranks by approximate distances: each row goes
+ * out with a lower bound of its exact distance (hnsw_order_bound), in
+ * increasing order of those bounds within a batch, and the executor
+ * recomputes the exact distance from the heap row and reorders.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/relscan.h"
 #include "utils/memutils.h"
@@ -23,6 +30,7 @@ typedef struct HnswScanOpaqueData
 	HnswSearch *search;
 	HnswShape	shape;
 	float	   *query;
+	double		query_norm;		/* |query|, for inner-product bounds */
 	bool		started;
 	bool		iterative;
 	int			ef;
@@ -45,6 +53,11 @@ hnsw_beginscan(Relation index, int nkeys, int norderbys)
 	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "instsim_hnsw scan",
 									ALLOCSET_DEFAULT_SIZES);
 	scan->opaque = so;
+	if (norderbys > 0)
+	{
+		scan->xs_orderbyvals = palloc0(sizeof(Datum) * norderbys);
+		scan->xs_orderbynulls = palloc0(sizeof(bool) * norderbys);
+	}
 	return scan;
 }
 
@@ -61,6 +74,25 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->started = false;
 	so->nresults = 0;
 	so->pos = 0;
+}
+
+/*
+ * The search's current results, to hand out in order; for compact storage
+ * with their distances replaced by the bounds the executor gets, in their
+ * order (a bound may not sort like its approximate distance: each element
+ * has its own error bound).
+ */
+static void
+take_results(HnswScanOpaque so)
+{
+	so->nresults = hnsw_search_results(so->search, so->results, so->ef, true);
+	so->pos = 0;
+	if (so->shape.storage == HNSW_STORAGE_FLOAT)
+		return;
+	for (int i = 0; i < so->nresults; i++)
+		so->results[i].dist = hnsw_order_bound(&so->shape, so->query_norm, so->results[i].dist,
+											   hnsw_search_error(so->search, so->results[i].id));
+	hnsw_sort_neighbors(so->results, so->nresults);
 }
 
 /* Runs the initial search; false when there is nothing to return. */
@@ -85,8 +117,8 @@ start_scan(IndexScanDesc scan)
 	if (scan->orderByData[0].sk_flags & SK_ISNULL)
 		return false;
 	q = DatumGetEmbedding(scan->orderByData[0].sk_argument);
-	hnsw_check_dim(q->dim, meta.m, meta.dim);
 	hnsw_shape_from_meta(&meta, &shape);
+	hnsw_check_dim(&shape, q->dim);
 
 	if (so->search == NULL || memcmp(&shape, &so->shape, sizeof(HnswShape)) != 0)
 	{
@@ -100,6 +132,7 @@ start_scan(IndexScanDesc scan)
 		pfree(q);
 	if (!ok)
 		return false;
+	so->query_norm = sqrt(is_norm_squared_double(so->query, shape.dim));
 
 	so->ef = instsim_hnsw_ef_search;
 	so->iterative = instsim_hnsw_iterative_scan;
@@ -113,7 +146,7 @@ start_scan(IndexScanDesc scan)
 	hnsw_search_begin(so->search, so->query, so->iterative);
 	if (!hnsw_search_from_entry(so->search, &meta, 0, so->ef, NULL, NULL))
 		return false;
-	so->nresults = hnsw_search_results(so->search, so->results, so->ef, true);
+	take_results(so);
 	return true;
 }
 
@@ -137,9 +170,16 @@ hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		if (so->pos < so->nresults)
 		{
-			scan->xs_heaptid = *hnsw_search_heaptid(so->search, so->results[so->pos++].id);
+			HnswNeighbor *r = &so->results[so->pos++];
+
+			scan->xs_heaptid = *hnsw_search_heaptid(so->search, r->id);
 			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
+			scan->xs_recheckorderby = so->shape.storage != HNSW_STORAGE_FLOAT;
+			if (scan->xs_recheckorderby)
+			{
+				scan->xs_orderbyvals[0] = Float8GetDatum(r->dist);
+				scan->xs_orderbynulls[0] = false;
+			}
 			found = true;
 			break;
 		}
@@ -152,8 +192,7 @@ hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 			so->iterative = false;	/* counted once; the scan is over */
 			break;
 		}
-		so->nresults = hnsw_search_results(so->search, so->results, so->ef, true);
-		so->pos = 0;
+		take_results(so);
 	}
 	MemoryContextSwitchTo(old);
 	return found;

@@ -31,6 +31,7 @@ typedef struct HnswSlot
 	uint32		nbr_start;
 	uint32		vec_start;
 	float		dist;
+	float		err;			/* the stored vector's error bound */
 } HnswSlot;
 
 struct HnswSearch
@@ -168,6 +169,12 @@ hnsw_search_heaptid(HnswSearch *s, uint32 id)
 	return &s->slots[id].heaptid;
 }
 
+float
+hnsw_search_error(HnswSearch *s, uint32 id)
+{
+	return s->slots[id].err;
+}
+
 /* Records an element read from a locked page; its level-`level` links too. */
 static uint32
 new_slot(HnswSearch *s, HnswElementTuple t, ItemPointer tid, float dist, int level)
@@ -196,11 +203,12 @@ new_slot(HnswSearch *s, HnswElementTuple t, ItemPointer tid, float dist, int lev
 	slot->heaptid = t->heaptid;
 	slot->flags = (t->flags & HNSW_ELEMENT_DELETED) ? SLOT_DELETED : 0;
 	slot->dist = dist;
+	slot->err = hnsw_stored_error(sh, t->data);
 	slot->nbr_start = s->nbrs_used;
 	slot->nbr_count = 0;
 	if (t->level >= level)
 	{
-		nbrs = hnsw_element_neighbors(t, sh->dim, sh->m, level);
+		nbrs = hnsw_element_neighbors(t, sh, level);
 		for (int i = 0; i < cap && ItemPointerIsValid(&nbrs[i]); i++)
 			s->nbrs[s->nbrs_used + slot->nbr_count++] = nbrs[i];
 		s->nbrs_used += slot->nbr_count;
@@ -210,7 +218,7 @@ new_slot(HnswSearch *s, HnswElementTuple t, ItemPointer tid, float dist, int lev
 		if (s->vecs_used + sh->dim > s->vecs_cap)
 			s->vecs = hnsw_grow(s->vecs, sizeof(float), &s->vecs_cap,
 						   s->vecs_used + sh->dim);
-		memcpy(s->vecs + s->vecs_used, t->vec, sizeof(float) * sh->dim);
+		hnsw_decode_vector(sh, t->data, s->vecs + s->vecs_used);
 		slot->vec_start = (uint32) (s->vecs_used / sh->dim);
 		s->vecs_used += sh->dim;
 	}
@@ -227,7 +235,7 @@ best_worst(HnswSearch *s)
 static void
 consider(HnswSearch *s, HnswElementTuple t, ItemPointer tid, int level, int ef)
 {
-	float		d = hnsw_distance(s->shape.metric, s->query, t->vec, s->shape.dim);
+	float		d = hnsw_distance_stored(&s->shape, s->query, t->data);
 	bool		admit = s->best.n < ef || d < best_worst(s);
 	bool		keep = s->iterative && level == 0;	/* results live at level 0 only */
 	uint32		id;
@@ -289,7 +297,7 @@ sort_tids(ItemPointer tids, int n)
 static void
 consider_batch(HnswSearch *s, ItemPointer tids, int n, int level, int ef)
 {
-	Size		head = offsetof(HnswElementTupleData, vec) + sizeof(float) * s->shape.dim;
+	Size		head = offsetof(HnswElementTupleData, data) + hnsw_vector_bytes(&s->shape);
 
 	sort_tids(tids, n);
 	for (int i = 0; i < n; i++)

@@ -61,6 +61,14 @@ hnsw_reloption_ef_construction(Relation index)
 	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 }
 
+HnswStorage
+hnsw_reloption_storage(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? (HnswStorage) opts->storage : HNSW_STORAGE_FLOAT;
+}
+
 /* Arrays that double when full: amortised, never one allocation per item. */
 void *
 hnsw_grow(void *p, Size elem, uint64 *cap, uint64 need)
@@ -126,32 +134,37 @@ hnsw_heap_pop(HnswHeap *h)
 
 /* Highest level whose element tuple still fits on a page; -1 if none does. */
 int
-hnsw_max_level_for(int dim, int m)
+hnsw_max_level_for(const HnswShape *shape)
 {
 	int			level = -1;
 
 	while (level < HNSW_MAX_LEVEL &&
-		   MAXALIGN(hnsw_element_size(dim, m, level + 1)) <= HNSW_PAGE_SPACE)
+		   MAXALIGN(hnsw_element_size(shape, level + 1)) <= HNSW_PAGE_SPACE)
 		level++;
 	return level;
 }
 
+/* A vector of `dim` dimensions must match the index's (unless still unset) and fit a page. */
 void
-hnsw_check_dim(int dim, int m, int index_dim)
+hnsw_check_dim(const HnswShape *shape, int dim)
 {
-	if (index_dim != 0 && dim != index_dim)
+	HnswShape	sized = *shape;
+
+	if (shape->dim != 0 && dim != shape->dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("embedding has %d dimensions, but the instsim_hnsw index expects %d",
-						dim, index_dim),
+						dim, shape->dim),
 				 errhint("All embeddings in one index must have the same dimensions; "
-						 "declare the column as embedding(%d).", index_dim)));
-	if (hnsw_max_level_for(dim, m) < 0)
+						 "declare the column as embedding(%d).", shape->dim)));
+	sized.dim = dim;
+	if (hnsw_max_level_for(&sized) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("embedding with %d dimensions is too large for an instsim_hnsw index with m = %d",
-						dim, m),
-				 errhint("Use a smaller m or fewer dimensions (each element must fit on one %d-byte page).",
+						dim, shape->m),
+				 errhint("Use a smaller m, storage = 'half' or 'int8', or fewer dimensions "
+						 "(each element must fit on one %d-byte page).",
 						 BLCKSZ)));
 }
 
@@ -267,6 +280,7 @@ hnsw_init_meta(Page page, const HnswShape *shape)
 	meta->entry_offno = InvalidOffsetNumber;
 	meta->entry_level = -1;
 	meta->insert_blkno = InvalidBlockNumber;
+	meta->storage = shape->storage;
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 }
@@ -288,11 +302,15 @@ hnsw_read_meta(Relation index, HnswMetaPageData *meta)
 				 errhint("REINDEX it.")));
 	*meta = *HnswPageGetMeta(page);
 	UnlockReleaseBuffer(buf);
-	if (meta->version != HNSW_VERSION)
+	/* version 1 had no storage field (the byte is zero there, but say so) */
+	if (meta->version == HNSW_VERSION_FLOAT_ONLY)
+		meta->storage = HNSW_STORAGE_FLOAT;
+	else if (meta->version != HNSW_VERSION || meta->storage > HNSW_STORAGE_INT8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("instsim_hnsw index \"%s\" has version %u, expected %u",
-						RelationGetRelationName(index), meta->version, HNSW_VERSION),
+				 errmsg("instsim_hnsw index \"%s\" has version %u (storage %u), expected %u",
+						RelationGetRelationName(index), meta->version, meta->storage,
+						HNSW_VERSION),
 				 errhint("REINDEX it.")));
 }
 
@@ -304,6 +322,7 @@ hnsw_shape_from_meta(const HnswMetaPageData *meta, HnswShape *shape)
 	shape->ef_construction = meta->ef_construction;
 	shape->metric = (HnswMetric) meta->metric;
 	shape->max_level = meta->max_level;
+	shape->storage = (HnswStorage) meta->storage;
 }
 
 bool
@@ -349,9 +368,9 @@ hnsw_page_item(Page page, OffsetNumber off, Size *len)
 bool
 hnsw_item_is_element(HnswElementTuple t, Size len, const HnswShape *shape)
 {
-	return len >= hnsw_element_size(shape->dim, shape->m, 0) &&
+	return len >= hnsw_element_size(shape, 0) &&
 		t->level <= shape->max_level &&
-		len >= hnsw_element_size(shape->dim, shape->m, t->level);
+		len >= hnsw_element_size(shape, t->level);
 }
 
 /* The element at `off`, or NULL when the slot holds none. */
@@ -376,7 +395,7 @@ hnsw_read_vector(Relation index, const HnswShape *sh, ItemPointer tid, float *ou
 	t = hnsw_page_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(tid), sh);
 	ok = t != NULL && !(t->flags & HNSW_ELEMENT_DELETED);
 	if (ok)
-		memcpy(out, t->vec, sizeof(float) * sh->dim);
+		hnsw_decode_vector(sh, t->data, out);
 	UnlockReleaseBuffer(buf);
 	return ok;
 }

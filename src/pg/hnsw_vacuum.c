@@ -41,6 +41,7 @@ typedef struct VacuumState
 	/* repair scratch, sized for one list plus its flagged members' lists */
 	HnswNeighbor *cands;
 	float	   *vecs;
+	float	   *base;			/* the vector of the element being repaired */
 	ItemPointerData *list;
 	int			max_cands;
 } VacuumState;
@@ -139,7 +140,7 @@ read_list(VacuumState *vs, ItemPointer tid, int level)
 
 	if (t != NULL && t->level >= level)
 	{
-		ItemPointer list = hnsw_element_neighbors(t, vs->shape.dim, vs->shape.m, level);
+		ItemPointer list = hnsw_element_neighbors(t, &vs->shape, level);
 
 		while (n < cap && ItemPointerIsValid(&list[n]))
 		{
@@ -160,7 +161,7 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 {
 	const HnswShape *sh = &vs->shape;
 	int			cap = hnsw_level_capacity(sh->m, level);
-	ItemPointer old = hnsw_element_neighbors(t, sh->dim, sh->m, level);
+	ItemPointer old = hnsw_element_neighbors(t, sh, level);
 	int			n = 0;
 	int			kept;
 	Buffer		buf;
@@ -169,7 +170,7 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 	for (int i = 0; i < cap && ItemPointerIsValid(&old[i]); i++)
 	{
 		if (!is_dead(vs, &old[i]))
-			add_candidate(vs, &n, &old[i], self, t->vec);
+			add_candidate(vs, &n, &old[i], self, vs->base);
 	}
 	for (int i = 0; i < cap && ItemPointerIsValid(&old[i]); i++)
 	{
@@ -178,7 +179,7 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 			int			nl = read_list(vs, &old[i], level);
 
 			for (int j = 0; j < nl; j++)
-				add_candidate(vs, &n, &vs->list[j], self, t->vec);
+				add_candidate(vs, &n, &vs->list[j], self, vs->base);
 		}
 	}
 	hnsw_sort_neighbors(vs->cands, n);
@@ -188,7 +189,7 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 						   vs->strategy, BUFFER_LOCK_EXCLUSIVE);
 	cur = hnsw_page_element(BufferGetPage(buf), ItemPointerGetOffsetNumber(self), sh);
 	if (cur != NULL && ItemPointerEquals(&cur->heaptid, &t->heaptid) &&
-		memcmp(hnsw_element_neighbors(cur, sh->dim, sh->m, level), old,
+		memcmp(hnsw_element_neighbors(cur, sh, level), old,
 			   sizeof(ItemPointerData) * cap) == 0)
 	{
 		GenericXLogState *state = GenericXLogStart(vs->index);
@@ -196,7 +197,7 @@ repair_list(VacuumState *vs, ItemPointer self, HnswElementTuple t, int level)
 		ItemPointer dst;
 
 		cur = hnsw_page_element(page, ItemPointerGetOffsetNumber(self), sh);
-		dst = hnsw_element_neighbors(cur, sh->dim, sh->m, level);
+		dst = hnsw_element_neighbors(cur, sh, level);
 		for (int i = 0; i < cap; i++)
 		{
 			if (i < kept)
@@ -230,7 +231,7 @@ repair_page(VacuumState *vs, BlockNumber blkno, HnswElementTuple copy)
 			continue;
 		for (int l = 0; l <= t->level && !broken; l++)
 		{
-			ItemPointer list = hnsw_element_neighbors(t, sh->dim, sh->m, l);
+			ItemPointer list = hnsw_element_neighbors(t, sh, l);
 
 			for (int i = 0; i < hnsw_level_capacity(sh->m, l) &&
 				 ItemPointerIsValid(&list[i]); i++)
@@ -261,9 +262,10 @@ repair_page(VacuumState *vs, BlockNumber blkno, HnswElementTuple copy)
 				UnlockReleaseBuffer(buf);
 				continue;
 			}
-			memcpy(copy, t, hnsw_element_size(sh->dim, sh->m, t->level));
+			memcpy(copy, t, hnsw_element_size(sh, t->level));
 		}
 		UnlockReleaseBuffer(buf);
+		hnsw_decode_vector(sh, copy->data, vs->base);
 		for (int l = 0; l <= copy->level; l++)
 		{
 			vacuum_delay_point();
@@ -360,8 +362,9 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vs.max_cands = 2 * vs.shape.m * (2 * vs.shape.m + 1);
 	vs.cands = palloc(sizeof(HnswNeighbor) * vs.max_cands);
 	vs.vecs = palloc(sizeof(float) * vs.shape.dim * vs.max_cands);
+	vs.base = palloc(sizeof(float) * vs.shape.dim);
 	vs.list = palloc(sizeof(ItemPointerData) * 2 * vs.shape.m);
-	copy = palloc(hnsw_element_size(vs.shape.dim, vs.shape.m, vs.shape.max_level));
+	copy = palloc(hnsw_element_size(&vs.shape, vs.shape.max_level));
 
 	LockPage(index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 	nblocks = RelationGetNumberOfBlocks(index);
