@@ -87,7 +87,8 @@ hnsw_init_reloptions(void)
 					   "How element vectors are stored: float, or compact as half or int8 "
 					   "(exact order by a recheck of the heap rows)",
 					   hnsw_storage_values, HNSW_STORAGE_FLOAT,
-					   "Valid values are \"float\", \"half\" and \"int8\".",
+					   "Valid values are 'float', 'half' and 'int8' (quoted: "
+					   "unquoted, float is read as a type name).",
 					   AccessExclusiveLock);
 }
 
