@@ -13,6 +13,9 @@
 # then the same from one psycopg client (client.py; "client":"psycopg" lines);
 # with PROFILE_EF=ef (as root, perf installed) also where the serving backend's
 # time goes per query, by part ("split_pct" lines, profile_split.py).
+# STORAGE: the instsim_hnsw storages to measure, each on its own copy of the
+# table (default float; e.g. STORAGE="float half int8"); engine "instsim" is
+# float, the others "instsim-half", "instsim-int8".
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
 set -euo pipefail
@@ -20,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-100000}; NQ=${NQ:-1000}; DIM=${DIM:-128}
 KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS:-"20 40 100 200"}; PASSES=${PASSES:-3}
 M=16; EFC=64
+STORAGE=${STORAGE:-float}
 # CLIENT_EFS: the client-side pass sweeps ef finely, so that each engine is
 # compared at its own cheapest ef that reaches recall@10 >= 0.99.
 CLIENT_EFS=${CLIENT_EFS:-"12 16 20 24 28 32 36 40 48 64 100 200"}
@@ -65,6 +69,11 @@ echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ dim=$DIM m=$M ef_construction=$EFC cpu=$(
 # unlike wall time, it hardly depends on what else the machine is doing.
 CPU_SQL="SELECT 'cpu:' || (split_part(pg_read_file('/proc/self/stat'), ' ', 14)::bigint + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::bigint);"
 
+# Engine names, and each one's table and ef_search setting.
+engine_of() { if [ "$1" = float ]; then echo instsim; else echo "instsim-$1"; fi; }
+table_of() { case $1 in pgvector) echo t_pv ;; instsim) echo t_is ;; *) echo "t_is_${1#instsim-}" ;; esac; }
+guc_of() { if [ "$1" = pgvector ]; then echo hnsw.ef_search; else echo instsim.ef_search; fi; }
+
 # Q-file for one engine and ef: one prepared statement, NQ executions.
 make_queries() {	# engine table type guc ef
 	{
@@ -107,13 +116,17 @@ for kind in $KINDS; do
 	chmod a+r "$WORK"/*.tsv
 	"$PY" "$here/truth.py" "$WORK/x.tsv" "$WORK/q.tsv" > "$WORK/truth.txt"
 
-	engines="instsim"
-	psql_ -c "DROP TABLE IF EXISTS t_is; CREATE TABLE t_is (id int, emb embedding($DIM));" \
-		-c "\\copy t_is FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE t_is"
-	build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON t_is USING instsim_hnsw (emb embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
-	size=$(psql_ -Atc "SELECT pg_relation_size('t_is_emb_idx')")
-	echo "{\"kind\":\"$kind\",\"engine\":\"instsim\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
-	for ef in $EFS; do make_queries instsim t_is embedding instsim.ef_search "$ef"; done
+	engines=""
+	for st in $STORAGE; do
+		e=$(engine_of "$st"); t=$(table_of "$e")
+		engines="$engines $e"
+		psql_ -c "DROP TABLE IF EXISTS $t; CREATE TABLE $t (id int, emb embedding($DIM));" \
+			-c "\\copy $t FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE $t"
+		build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON $t USING instsim_hnsw (emb embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC, storage = '$st')" | ms)
+		size=$(psql_ -Atc "SELECT pg_relation_size('${t}_emb_idx')")
+		echo "{\"kind\":\"$kind\",\"engine\":\"$e\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
+		for ef in $EFS; do make_queries "$e" "$t" embedding instsim.ef_search "$ef"; done
+	done
 	if [ "$PGV" = 1 ]; then
 		engines="$engines pgvector"
 		psql_ -c "DROP TABLE IF EXISTS t_pv; CREATE TABLE t_pv (id int, emb vector($DIM));" \
@@ -134,18 +147,16 @@ for kind in $KINDS; do
 	if [ "$CLIENT" = 1 ]; then
 		for ef in $CLIENT_EFS; do
 			for e in $engines; do
-				if [ "$e" = instsim ]; then tbl=t_is guc=instsim.ef_search; else tbl=t_pv guc=hnsw.ef_search; fi
 				as_pg "$PY" "$here/client.py" "host=$WORK port=$PORT dbname=postgres" "$kind" "$e" \
-					"$tbl" "$guc" "$WORK/q.tsv" "$WORK/truth.txt" "$PASSES" "$ef" | tee -a "$OUT"
+					"$(table_of "$e")" "$(guc_of "$e")" "$WORK/q.tsv" "$WORK/truth.txt" "$PASSES" "$ef" | tee -a "$OUT"
 			done
 		done
 	fi
 	# Where a query's time goes in the serving backend (perf, as root).
 	if [ -n "${PROFILE_EF:-}" ] && [ "$(id -u)" = 0 ] && command -v perf >/dev/null; then
 		for e in $engines; do
-			if [ "$e" = instsim ]; then tbl=t_is guc=instsim.ef_search; else tbl=t_pv guc=hnsw.ef_search; fi
 			as_pg "$PY" "$here/profile_client.py" "host=$WORK port=$PORT dbname=postgres" \
-				"$tbl" "$guc" "$PROFILE_EF" "$WORK/q.tsv" 12 > "$WORK/prof.out" &
+				"$(table_of "$e")" "$(guc_of "$e")" "$PROFILE_EF" "$WORK/q.tsv" 12 > "$WORK/prof.out" &
 			sleep 2
 			perf record -F 2000 -p "$(head -1 "$WORK/prof.out")" -o "$WORK/perf.data" -- sleep 8 >/dev/null 2>&1
 			wait
@@ -155,5 +166,5 @@ for kind in $KINDS; do
 		done
 	fi
 	"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"
-	psql_ -c "DROP TABLE IF EXISTS t_is, t_pv"
+	for e in $engines; do psql_ -c "DROP TABLE IF EXISTS $(table_of "$e")"; done
 done

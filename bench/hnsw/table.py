@@ -45,13 +45,15 @@ for line in open(sys.argv[1]):
         c['size_mb'] = r.get('size_mb')
 
 efs = sorted({k for c in cells.values() for k in c if isinstance(k, int)})
+# instsim's storages (run.sh STORAGE) as engines of their own, float first
+ENGINES = ['instsim', 'instsim-half', 'instsim-int8', 'pgvector', 'hnswlib']
 for kind in dict.fromkeys(k for k, _ in cells):
     print(f'### {kind}\n\nrun: `{runs[kind]}`\n')
     head = '| engine | build (s) | index (MB) | ' + ' | '.join(
         f'ef {ef}: recall / QPS / CPU ms' for ef in efs) + ' |'
     print(head)
     print('|' + '---|' * (3 + len(efs)))
-    for engine in ('instsim', 'pgvector', 'hnswlib'):
+    for engine in ENGINES:
         c = cells.get((kind, engine))
         if c is None:
             continue
@@ -74,17 +76,18 @@ if kinds:
           'ratio = instsim / pgvector.\n')
     print('| set | instsim | pgvector | ratio |')
     print('|---|---|---|---|')
-    for kind in kinds:
+    for kind, mine in ((k, e) for k in kinds for e in ENGINES[:3] if (k, e) in client):
         best = {}
-        for engine in ('instsim', 'pgvector'):
+        for engine in (mine, 'pgvector'):
             ok = [(qps, ef, rec) for ef, (rec, qps) in client.get((kind, engine), {}).items()
                   if rec >= TARGET]
             best[engine] = max(ok) if ok else None
         fmt = {e: (f'{b[0]} q/s (ef {b[1]}, recall {b[2]:.4f})' if b else 'not reached')
                for e, b in best.items()}
-        ratio = (f"{best['instsim'][0] / best['pgvector'][0]:.2f}x"
-                 if best['instsim'] and best['pgvector'] else '-')
-        print(f"| {kind} | {fmt['instsim']} | {fmt['pgvector']} | {ratio} |")
+        ratio = (f"{best[mine][0] / best['pgvector'][0]:.2f}x"
+                 if best[mine] and best['pgvector'] else '-')
+        label = kind if mine == 'instsim' else f'{kind} ({mine})'
+        print(f"| {label} | {fmt[mine]} | {fmt['pgvector']} | {ratio} |")
     print()
 
 if profiles:
