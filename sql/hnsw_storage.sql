@@ -127,17 +127,19 @@ FROM instsim_hnsw_check('st_idx');
 DROP INDEX st_idx;
 
 -- The other opclasses, both compact storages
-CREATE INDEX st_idx ON st_t USING instsim_hnsw (emb embedding_l2_ops) WITH (storage = half);
-SELECT 'l2 half' AS idx, recall >= 0.97 AS recall_at_least_097, ordered FROM st_recall('<->');
-DROP INDEX st_idx;
-CREATE INDEX st_idx ON st_t USING instsim_hnsw (emb embedding_l2_ops) WITH (storage = int8);
-SELECT 'l2 int8' AS idx, recall >= 0.97 AS recall_at_least_097, ordered FROM st_recall('<->');
-DROP INDEX st_idx;
-CREATE INDEX st_idx ON st_t USING instsim_hnsw (emb embedding_ip_ops) WITH (storage = half);
-SELECT 'ip half' AS idx, recall >= 0.97 AS recall_at_least_097, ordered FROM st_recall('<#>');
-DROP INDEX st_idx;
-CREATE INDEX st_idx ON st_t USING instsim_hnsw (emb embedding_ip_ops) WITH (storage = int8);
-SELECT 'ip int8' AS idx, recall >= 0.97 AS recall_at_least_097, ordered FROM st_recall('<#>');
+CREATE FUNCTION st_opclass(opclass text, storage text, op text,
+						   OUT recall_at_least_097 bool, OUT ordered bool) LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('CREATE INDEX st_idx ON st_t USING instsim_hnsw (emb %I) WITH (storage = %L)',
+				   opclass, storage);
+	SELECT r.recall >= 0.97, r.ordered INTO recall_at_least_097, ordered FROM st_recall(op) r;
+	DROP INDEX st_idx;
+END $$;
+SELECT o.opclass, s.storage, r.*
+FROM (VALUES ('embedding_l2_ops', '<->'), ('embedding_ip_ops', '<#>')) o(opclass, op),
+	 (VALUES ('half'), ('int8')) s(storage),
+	 LATERAL st_opclass(o.opclass, s.storage, o.op) r
+ORDER BY 1, 2;
 DROP TABLE st_t, st_q, st_res;
 
 -- Magnitudes from subnormal to near FLT_MAX, zero vectors and huge queries:
@@ -206,4 +208,4 @@ CREATE INDEX ON st_bad USING instsim_hnsw (emb) WITH (storage = float);
 CREATE INDEX st_bad_idx ON st_bad USING instsim_hnsw (emb) WITH (storage = 'float');
 ALTER INDEX st_bad_idx SET (storage = fp16);
 DROP TABLE st_bad;
-DROP FUNCTION st_exact(text), st_index(text), st_recall(text);
+DROP FUNCTION st_exact(text), st_index(text), st_recall(text), st_opclass(text, text, text);

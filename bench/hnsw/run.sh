@@ -74,6 +74,19 @@ engine_of() { if [ "$1" = float ]; then echo instsim; else echo "instsim-$1"; fi
 table_of() { case $1 in pgvector) echo t_pv ;; instsim) echo t_is ;; *) echo "t_is_${1#instsim-}" ;; esac; }
 guc_of() { if [ "$1" = pgvector ]; then echo hnsw.ef_search; else echo instsim.ef_search; fi; }
 
+# One engine's table: the vectors loaded, the index built (time and size
+# recorded), its queries written.
+load_and_build() {	# engine column-type kind "am (emb opclass) WITH (...)"
+	local t build size
+	t=$(table_of "$1")
+	psql_ -c "DROP TABLE IF EXISTS $t; CREATE TABLE $t (id int, emb $2($DIM));" \
+		-c "\\copy $t FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE $t"
+	build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON $t USING $4" | ms)
+	size=$(psql_ -Atc "SELECT pg_relation_size('${t}_emb_idx')")
+	echo "{\"kind\":\"$3\",\"engine\":\"$1\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
+	for ef in $EFS; do make_queries "$1" "$t" "$2" "$(guc_of "$1")" "$ef"; done
+}
+
 # Q-file for one engine and ef: one prepared statement, NQ executions.
 make_queries() {	# engine table type guc ef
 	{
@@ -118,23 +131,13 @@ for kind in $KINDS; do
 
 	engines=""
 	for st in $STORAGE; do
-		e=$(engine_of "$st"); t=$(table_of "$e")
-		engines="$engines $e"
-		psql_ -c "DROP TABLE IF EXISTS $t; CREATE TABLE $t (id int, emb embedding($DIM));" \
-			-c "\\copy $t FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE $t"
-		build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON $t USING instsim_hnsw (emb embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC, storage = '$st')" | ms)
-		size=$(psql_ -Atc "SELECT pg_relation_size('${t}_emb_idx')")
-		echo "{\"kind\":\"$kind\",\"engine\":\"$e\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
-		for ef in $EFS; do make_queries "$e" "$t" embedding instsim.ef_search "$ef"; done
+		engines="$engines $(engine_of "$st")"
+		load_and_build "$(engine_of "$st")" embedding "$kind" \
+			"instsim_hnsw (emb embedding_cosine_ops) WITH (m = $M, ef_construction = $EFC, storage = '$st')"
 	done
 	if [ "$PGV" = 1 ]; then
 		engines="$engines pgvector"
-		psql_ -c "DROP TABLE IF EXISTS t_pv; CREATE TABLE t_pv (id int, emb vector($DIM));" \
-			-c "\\copy t_pv FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE t_pv"
-		build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON t_pv USING hnsw (emb vector_cosine_ops) WITH (m = $M, ef_construction = $EFC)" | ms)
-		size=$(psql_ -Atc "SELECT pg_relation_size('t_pv_emb_idx')")
-		echo "{\"kind\":\"$kind\",\"engine\":\"pgvector\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
-		for ef in $EFS; do make_queries pgvector t_pv vector hnsw.ef_search "$ef"; done
+		load_and_build pgvector vector "$kind" "hnsw (emb vector_cosine_ops) WITH (m = $M, ef_construction = $EFC)"
 	fi
 	# Alternate the engines per ef so machine noise hits both alike.
 	for ef in $EFS; do

@@ -30,134 +30,63 @@ hsum16(is_v16 v)
 	return v[0];
 }
 
-/*
- * The stored side of a kernel: 16 elements as floats, and one for the scalar
- * tail.  The loops below are written once over these; each kernel inlines
- * them with its own loader, so the compiler sees plain vector code.  (The
- * vector comes back through a pointer: returning one from a function without
- * the AVX-512 target is an ABI GCC warns about, even when it is inlined.)
- */
-typedef void (*load16_fn) (const void *b, size_t i, is_v16 *out);
-typedef float (*load1_fn) (const void *b, size_t i);
-
-static inline __attribute__((always_inline)) void
-load16_f32(const void *b, size_t i, is_v16 *out)
-{
-	*out = *(const is_v16 *) ((const float *) b + i);
-}
-
-static inline __attribute__((always_inline)) float
-load1_f32(const void *b, size_t i)
-{
-	return ((const float *) b)[i];
-}
-
-/* 16 signed bytes widened to floats in registers (vpmovsxbd + vcvtdq2ps on AVX-512). */
-typedef int8_t is_b16 __attribute__((vector_size(16), aligned(1), may_alias));
-
-static inline __attribute__((always_inline)) void
-load16_i8(const void *b, size_t i, is_v16 *out)
-{
-	*out = __builtin_convertvector(*(const is_b16 *) ((const int8_t *) b + i), is_v16);
-}
-
-static inline __attribute__((always_inline)) float
-load1_i8(const void *b, size_t i)
-{
-	return ((const int8_t *) b)[i];
-}
-
 #define V16(p) (*(const is_v16 *) (p))
-
-static inline __attribute__((always_inline)) float
-dot_loop(const float *a, const void *b, size_t n, load16_fn load16, load1_fn load1)
-{
-	is_v16		s0 = {0};
-	is_v16		s1 = {0};
-	size_t		i = 0;
-	float		s;
-	is_v16		b0,
-				b1;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		load16(b, i, &b0);
-		load16(b, i + 16, &b1);
-		s0 += V16(a + i) * b0;
-		s1 += V16(a + i + 16) * b1;
-	}
-	if (i + 16 <= n)
-	{
-		load16(b, i, &b0);
-		s0 += V16(a + i) * b0;
-		i += 16;
-	}
-	s = hsum16(s0 + s1);
-	for (; i < n; i++)
-		s += a[i] * load1(b, i);
-	return s;
-}
-
-/* sum of (a - scale * b)^2; a scale of 1 folds away (x * 1 is exact) */
-static inline __attribute__((always_inline)) float
-l2_loop(const float *a, const void *b, float scale, size_t n, load16_fn load16,
-		load1_fn load1)
-{
-	is_v16		s0 = {0};
-	is_v16		s1 = {0};
-	size_t		i = 0;
-	float		s;
-	is_v16		b0,
-				b1;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		load16(b, i, &b0);
-		load16(b, i + 16, &b1);
-		b0 = V16(a + i) - scale * b0;
-		b1 = V16(a + i + 16) - scale * b1;
-		s0 += b0 * b0;
-		s1 += b1 * b1;
-	}
-	if (i + 16 <= n)
-	{
-		load16(b, i, &b0);
-		b0 = V16(a + i) - scale * b0;
-		s0 += b0 * b0;
-		i += 16;
-	}
-	s = hsum16(s0 + s1);
-	for (; i < n; i++)
-	{
-		float		d = a[i] - scale * load1(b, i);
-
-		s += d * d;
-	}
-	return s;
-}
 
 IS_MULTIVERSION float
 is_dot(const float *a, const float *b, size_t n)
 {
-	return dot_loop(a, b, n, load16_f32, load1_f32);
+	is_v16		s0 = {0};
+	is_v16		s1 = {0};
+	size_t		i = 0;
+	float		s;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 += V16(a + i) * V16(b + i);
+		s1 += V16(a + i + 16) * V16(b + i + 16);
+	}
+	if (i + 16 <= n)
+	{
+		s0 += V16(a + i) * V16(b + i);
+		i += 16;
+	}
+	s = hsum16(s0 + s1);
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
 }
 
 IS_MULTIVERSION float
 is_l2_squared(const float *a, const float *b, size_t n)
 {
-	return l2_loop(a, b, 1.0f, n, load16_f32, load1_f32);
-}
+	is_v16		s0 = {0};
+	is_v16		s1 = {0};
+	size_t		i = 0;
+	float		s;
 
-IS_MULTIVERSION float
-is_dot_i8(const float *a, const int8_t *b, size_t n)
-{
-	return dot_loop(a, b, n, load16_i8, load1_i8);
-}
+	for (; i + 32 <= n; i += 32)
+	{
+		is_v16		d0 = V16(a + i) - V16(b + i);
+		is_v16		d1 = V16(a + i + 16) - V16(b + i + 16);
 
-IS_MULTIVERSION float
-is_l2_squared_i8(const float *a, const int8_t *b, float scale, size_t n)
-{
-	return l2_loop(a, b, scale, n, load16_i8, load1_i8);
+		s0 += d0 * d0;
+		s1 += d1 * d1;
+	}
+	if (i + 16 <= n)
+	{
+		is_v16		d0 = V16(a + i) - V16(b + i);
+
+		s0 += d0 * d0;
+		i += 16;
+	}
+	s = hsum16(s0 + s1);
+	for (; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		s += d * d;
+	}
+	return s;
 }
 
 float

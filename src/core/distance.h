@@ -21,7 +21,7 @@ float		is_norm_squared(const float *a, size_t n);
  * a float query against them without decoding them to memory.  The dot
  * products leave the scale to the caller (one multiply per vector); the
  * squared distances need it inside.  Same sums as the float kernels, the codes
- * converted in registers (F16C / AVX-512 for halves).
+ * converted to floats in registers (distance_compact.c).
  */
 float		is_dot_f16(const float *a, const uint16_t *b, size_t n);
 float		is_l2_squared_f16(const float *a, const uint16_t *b, float scale, size_t n);
@@ -33,16 +33,18 @@ uint16_t	is_f16_from_float(float x);
 float		is_f16_to_float(uint16_t h);
 
 /*
- * The variants behind is_dot_f16 / is_l2_squared_f16, for the unit tests:
- * level 0 is the portable C one, 1 AVX2 + F16C, 2 AVX-512; false when this
- * build or CPU has no such variant.
+ * The variants behind the four kernels above, for the unit tests: level 0 is
+ * the portable C one, 1 AVX2 + F16C, 2 AVX-512; 0 when this build or CPU has
+ * no such variant.
  */
-typedef struct is_f16_kernels
+typedef struct is_compact_kernels
 {
-	float		(*dot) (const float *a, const uint16_t *b, size_t n);
-	float		(*l2_squared) (const float *a, const uint16_t *b, float scale, size_t n);
-} is_f16_kernels;
-int			is_f16_variant(int level, is_f16_kernels *out);
+	float		(*dot_f16) (const float *a, const uint16_t *b, size_t n);
+	float		(*l2_squared_f16) (const float *a, const uint16_t *b, float scale, size_t n);
+	float		(*dot_i8) (const float *a, const int8_t *b, size_t n);
+	float		(*l2_squared_i8) (const float *a, const int8_t *b, float scale, size_t n);
+} is_compact_kernels;
+int			is_compact_variant(int level, is_compact_kernels *out);
 
 /*
  * The same sums for the SQL functions, which must be right for any finite

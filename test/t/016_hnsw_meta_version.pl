@@ -15,9 +15,10 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION instsim;
+	CREATE FUNCTION vec(i int) RETURNS embedding LANGUAGE sql IMMUTABLE
+		RETURN ARRAY[sin(i), cos(i), sin(2*i), cos(3*i), sin(i*0.1), cos(i*0.7), i % 13, 1]::float8[];
 	CREATE TABLE v (id int PRIMARY KEY, emb embedding(8));
-	INSERT INTO v SELECT i, ARRAY[sin(i), cos(i), sin(2*i), cos(3*i), sin(i*0.1), cos(i*0.7), i % 13, 1]::float8[]
-	FROM generate_series(1, 3000) i;
+	INSERT INTO v SELECT i, vec(i) FROM generate_series(1, 3000) i;
 	CREATE INDEX v_cos ON v USING instsim_hnsw (emb embedding_cosine_ops);
 });
 is($node->safe_psql('postgres', q{SHOW data_checksums}), 'off',
@@ -65,8 +66,7 @@ patch($VERSION_AT, pack('V', 1));
 patch($STORAGE_AT, pack('C', 7));
 is($node->safe_psql('postgres', $by_index), $exact, 'a version-1 index reads as float storage');
 $node->safe_psql('postgres', q{
-	INSERT INTO v SELECT i, ARRAY[sin(i), cos(i), sin(2*i), cos(3*i), sin(i*0.1), cos(i*0.7), i % 13, 1]::float8[]
-	FROM generate_series(3001, 3200) i;
+	INSERT INTO v SELECT i, vec(i) FROM generate_series(3001, 3200) i;
 	DELETE FROM v WHERE id % 5 = 0;
 	VACUUM v;
 });
