@@ -163,8 +163,10 @@ hnsw_check_dim(const HnswShape *shape, int dim)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("embedding with %d dimensions is too large for an instsim_hnsw index with m = %d",
 						dim, shape->m),
-				 errhint("Use a smaller m, storage = 'half' or 'int8', or fewer dimensions "
+				 errhint("Use a smaller m%s, or fewer dimensions "
 						 "(each element must fit on one %d-byte page).",
+						 shape->storage == HNSW_STORAGE_FLOAT ? ", storage = 'half' or 'int8'" :
+						 shape->storage == HNSW_STORAGE_HALF ? ", storage = 'int8'" : "",
 						 BLCKSZ)));
 }
 
