@@ -28,12 +28,16 @@ float		is_l2_squared_f16(const float *a, const uint16_t *b, float scale, size_t 
 float		is_dot_i8(const float *a, const int8_t *b, size_t n);
 float		is_l2_squared_i8(const float *a, const int8_t *b, float scale, size_t n);
 
+/* The stored vector back as floats: out = scale * codes. */
+void		is_decode_f16(const uint16_t *b, float scale, float *out, size_t n);
+void		is_decode_i8(const int8_t *b, float scale, float *out, size_t n);
+
 /* IEEE half <-> float, rounding to nearest even (finite halves only come back finite). */
 uint16_t	is_f16_from_float(float x);
 float		is_f16_to_float(uint16_t h);
 
 /*
- * The variants behind the four kernels above, for the unit tests: level 0 is
+ * The variants behind the kernels above, for the unit tests: level 0 is
  * the portable C one, 1 AVX2 + F16C, 2 AVX-512; 0 when this build or CPU has
  * no such variant.
  */
@@ -43,6 +47,8 @@ typedef struct is_compact_kernels
 	float		(*l2_squared_f16) (const float *a, const uint16_t *b, float scale, size_t n);
 	float		(*dot_i8) (const float *a, const int8_t *b, size_t n);
 	float		(*l2_squared_i8) (const float *a, const int8_t *b, float scale, size_t n);
+	void		(*decode_f16) (const uint16_t *b, float scale, float *out, size_t n);
+	void		(*decode_i8) (const int8_t *b, float scale, float *out, size_t n);
 } is_compact_kernels;
 int			is_compact_variant(int level, is_compact_kernels *out);
 

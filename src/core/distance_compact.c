@@ -114,12 +114,28 @@ l2_squared_i8_c(const float *a, const int8_t *b, float scale, size_t n)
 	return s;
 }
 
+static void
+decode_f16_c(const uint16_t *b, float scale, float *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = scale * is_f16_to_float(b[i]);
+}
+
+static void
+decode_i8_c(const int8_t *b, float scale, float *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = scale * b[i];
+}
+
 /* distance_compact_avx512.c, distance_compact_avx2.c */
 #define DECLARE_VARIANT(SFX) \
 	float		is_compact_##SFX##_dot_f16(const float *a, const uint16_t *b, size_t n); \
 	float		is_compact_##SFX##_l2_squared_f16(const float *a, const uint16_t *b, float scale, size_t n); \
 	float		is_compact_##SFX##_dot_i8(const float *a, const int8_t *b, size_t n); \
-	float		is_compact_##SFX##_l2_squared_i8(const float *a, const int8_t *b, float scale, size_t n)
+	float		is_compact_##SFX##_l2_squared_i8(const float *a, const int8_t *b, float scale, size_t n); \
+	void		is_compact_##SFX##_decode_f16(const uint16_t *b, float scale, float *out, size_t n); \
+	void		is_compact_##SFX##_decode_i8(const int8_t *b, float scale, float *out, size_t n)
 DECLARE_VARIANT(avx512);
 DECLARE_VARIANT(avx2);
 
@@ -130,7 +146,8 @@ compact_variant(int level, is_compact_kernels *k)
 	switch (level)
 	{
 		case 0:
-			*k = (is_compact_kernels) {dot_f16_c, l2_squared_f16_c, dot_i8_c, l2_squared_i8_c};
+			*k = (is_compact_kernels) {dot_f16_c, l2_squared_f16_c, dot_i8_c, l2_squared_i8_c,
+				decode_f16_c, decode_i8_c};
 			return 1;
 		case 1:
 			__builtin_cpu_init();
@@ -138,14 +155,16 @@ compact_variant(int level, is_compact_kernels *k)
 				!__builtin_cpu_supports("f16c"))
 				return 0;
 			*k = (is_compact_kernels) {is_compact_avx2_dot_f16, is_compact_avx2_l2_squared_f16,
-			is_compact_avx2_dot_i8, is_compact_avx2_l2_squared_i8};
+				is_compact_avx2_dot_i8, is_compact_avx2_l2_squared_i8,
+				is_compact_avx2_decode_f16, is_compact_avx2_decode_i8};
 			return 1;
 		case 2:
 			__builtin_cpu_init();
 			if (!__builtin_cpu_supports("avx512f"))
 				return 0;
 			*k = (is_compact_kernels) {is_compact_avx512_dot_f16, is_compact_avx512_l2_squared_f16,
-			is_compact_avx512_dot_i8, is_compact_avx512_l2_squared_i8};
+				is_compact_avx512_dot_i8, is_compact_avx512_l2_squared_i8,
+				is_compact_avx512_decode_f16, is_compact_avx512_decode_i8};
 			return 1;
 		default:
 			return 0;
@@ -177,6 +196,8 @@ typedef float (*dot_f16_fn) (const float *, const uint16_t *, size_t);
 typedef float (*l2_squared_f16_fn) (const float *, const uint16_t *, float, size_t);
 typedef float (*dot_i8_fn) (const float *, const int8_t *, size_t);
 typedef float (*l2_squared_i8_fn) (const float *, const int8_t *, float, size_t);
+typedef void (*decode_f16_fn) (const uint16_t *, float, float *, size_t);
+typedef void (*decode_i8_fn) (const int8_t *, float, float *, size_t);
 
 #define RESOLVER(KERNEL) \
 static KERNEL##_fn \
@@ -188,6 +209,8 @@ RESOLVER(dot_f16)
 RESOLVER(l2_squared_f16)
 RESOLVER(dot_i8)
 RESOLVER(l2_squared_i8)
+RESOLVER(decode_f16)
+RESOLVER(decode_i8)
 
 float		is_dot_f16(const float *a, const uint16_t *b, size_t n)
 			__attribute__((ifunc("resolve_dot_f16")));
@@ -197,3 +220,7 @@ float		is_dot_i8(const float *a, const int8_t *b, size_t n)
 			__attribute__((ifunc("resolve_dot_i8")));
 float		is_l2_squared_i8(const float *a, const int8_t *b, float scale, size_t n)
 			__attribute__((ifunc("resolve_l2_squared_i8")));
+void		is_decode_f16(const uint16_t *b, float scale, float *out, size_t n)
+			__attribute__((ifunc("resolve_decode_f16")));
+void		is_decode_i8(const int8_t *b, float scale, float *out, size_t n)
+			__attribute__((ifunc("resolve_decode_i8")));

@@ -7,8 +7,8 @@
  * into floats in registers, and the last n mod DVL elements one at a time.
  *
  * Required besides the vocabulary: D_CODE_F16(p) and D_CODE_I8(p) (DVL codes
- * at p as floats), D_FNMA(a, b, c) (c - a * b), D_HSUM(v) (the sum of the
- * lanes), D_SET1(x), and D_NAME(f), the variant's name for kernel f.
+ * at p as floats), D_FNMA(a, b, c) (c - a * b), D_MUL(a, b), D_HSUM(v) (the
+ * sum of the lanes), D_SET1(x), and D_NAME(f), the variant's name for kernel f.
  */
 #include "distance.h"
 
@@ -19,6 +19,8 @@ float		D_NAME(dot_f16) (const float *a, const uint16_t *b, size_t n);
 float		D_NAME(l2_squared_f16) (const float *a, const uint16_t *b, float scale, size_t n);
 float		D_NAME(dot_i8) (const float *a, const int8_t *b, size_t n);
 float		D_NAME(l2_squared_i8) (const float *a, const int8_t *b, float scale, size_t n);
+void		D_NAME(decode_f16) (const uint16_t *b, float scale, float *out, size_t n);
+void		D_NAME(decode_i8) (const int8_t *b, float scale, float *out, size_t n);
 
 /* DVL codes from element i on, halves or bytes (a constant once inlined) */
 D_INLINE DV
@@ -68,6 +70,18 @@ compact_sum(const float *a, const void *b, float scale, size_t n, int half, int 
 	return s;
 }
 
+D_INLINE void
+compact_decode(const void *b, float scale, float *out, size_t n, int half)
+{
+	DV			sc = D_SET1(scale);
+	size_t		i = 0;
+
+	for (; i + DVL <= n; i += DVL)
+		D_STORE(out + i, D_MUL(sc, compact_codes(b, i, half)));
+	for (; i < n; i++)
+		out[i] = scale * (half ? is_f16_to_float(((const uint16_t *) b)[i]) : ((const int8_t *) b)[i]);
+}
+
 /* the kernels of one code type, as distance.h names them with the variant's prefix */
 #define COMPACT_KERNELS(CODE, CODE_T, HALF) \
 D_TARGET float \
@@ -79,6 +93,11 @@ D_TARGET float \
 D_NAME(l2_squared_##CODE) (const float *a, const CODE_T *b, float scale, size_t n) \
 { \
 	return compact_sum(a, b, scale, n, HALF, 1); \
+} \
+D_TARGET void \
+D_NAME(decode_##CODE) (const CODE_T *b, float scale, float *out, size_t n) \
+{ \
+	compact_decode(b, scale, out, n, HALF); \
 }
 
 COMPACT_KERNELS(f16, uint16_t, 1)

@@ -8,6 +8,7 @@
 #define D_CODE_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (p)))
 #define D_CODE_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (p))))
 #define D_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
+#define D_MUL(a, b) _mm512_mul_ps((a), (b))
 #define D_HSUM(v) _mm512_reduce_add_ps(v)
 #define D_SET1(x) _mm512_set1_ps(x)
 #define D_NAME(f) is_compact_avx512_##f

@@ -142,12 +142,11 @@ hnsw_decode_vector(const HnswShape *sh, const char *data, float *out)
 	const HnswCompactVector *cv = (const HnswCompactVector *) data;
 
 	if (sh->storage == HNSW_STORAGE_FLOAT)
-	{
 		memcpy(out, data, sizeof(float) * sh->dim);
-		return;
-	}
-	for (int i = 0; i < sh->dim; i++)
-		out[i] = cv->scale * code_at(sh->storage, cv, i);
+	else if (sh->storage == HNSW_STORAGE_HALF)
+		is_decode_f16((const uint16 *) cv->codes, cv->scale, out, sh->dim);
+	else
+		is_decode_i8((const int8 *) cv->codes, cv->scale, out, sh->dim);
 }
 
 /*

@@ -101,7 +101,7 @@ main(void)
 {
 	static const size_t lens[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 127, 128, 129, 1000};
 	static const char *const names[] = {"portable", "AVX2+F16C", "AVX-512"};
-	static float a[1000], bf[1000], cf[1000];
+	static float a[1000], bf[1000], cf[1000], out[1000];
 	static uint16_t h[1000];
 	static int8_t c[1000];
 	int			variants = 0;
@@ -144,6 +144,10 @@ main(void)
 			tap_rel(k.dot_i8(a, c, n), cdot, cabs, "int8 dot matches reference", names[level], n);
 			tap_rel(k.l2_squared_i8(a, c, cscale, n), cl2, cl2, "int8 l2 squared matches reference",
 					names[level], n);
+			k.decode_f16(h, hscale, out, n);
+			tap_ok(memcmp(out, bf, sizeof(float) * n) == 0, "half decode (%s), n = %zu", names[level], n);
+			k.decode_i8(c, cscale, out, n);
+			tap_ok(memcmp(out, cf, sizeof(float) * n) == 0, "int8 decode (%s), n = %zu", names[level], n);
 		}
 		/* the dispatched kernels against the float kernels on decoded vectors */
 		tap_rel(hscale * is_dot_f16(a, h, n), is_dot(a, bf, n), hscale * habs,
