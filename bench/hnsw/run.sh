@@ -8,6 +8,9 @@
 #   N=20000 NQ=300 KINDS=clustered bench/hnsw/run.sh
 #   KINDS=tracks TRACKS=DIR bench/hnsw/run.sh   # real embeddings: DIR holds
 #       instsim-eval's segments_*.csv (all instruments pooled; NQ held out)
+#   PARALLEL=1 BUILDS=3 EFS= KINDS=clustered bench/hnsw/run.sh
+#       # builds only: both engines with 1 parallel maintenance worker (plus
+#       # the leader), each index built 3 times
 # Each line of results.jsonl: build time and size, or per ef the best of PASSES
 # timed passes (queries/s, wall clock) with the backend's CPU ms per query;
 # then the same from one psycopg client (client.py; "client":"psycopg" lines);
@@ -16,12 +19,16 @@
 # STORAGE: the instsim_hnsw storages to measure, each on its own copy of the
 # table (default float; e.g. STORAGE="float half int8"); engine "instsim" is
 # float, the others "instsim-half", "instsim-int8".
+# PARALLEL=N: max_parallel_maintenance_workers and the tables' parallel_workers
+# (default 0: single-process builds).  BUILDS: builds per engine; the best
+# counts, all are recorded.  EFS empty: no queries and no hnswlib.
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-100000}; NQ=${NQ:-1000}; DIM=${DIM:-128}
-KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS:-"20 40 100 200"}; PASSES=${PASSES:-3}
+KINDS=${KINDS:-"clustered lowdim uniform"}; EFS=${EFS-"20 40 100 200"}; PASSES=${PASSES:-3}
+PARALLEL=${PARALLEL:-0}; BUILDS=${BUILDS:-1}
 M=16; EFC=64
 STORAGE=${STORAGE:-float}
 # CLIENT_EFS: the client-side pass sweeps ef finely, so that each engine is
@@ -51,7 +58,7 @@ listen_addresses = ''
 unix_socket_directories = '$WORK'
 shared_buffers = 1GB
 maintenance_work_mem = 2GB
-max_parallel_maintenance_workers = 0
+max_parallel_maintenance_workers = $PARALLEL
 max_wal_size = 8GB
 jit = off
 CONF
@@ -63,7 +70,7 @@ PGV=0
 if psql_ -Atc "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'" | grep -q 1; then
 	psql_ -c "CREATE EXTENSION vector"; PGV=1
 fi
-echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ dim=$DIM m=$M ef_construction=$EFC cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
+echo "# $(date -u +%FT%TZ) N=$N NQ=$NQ dim=$DIM m=$M ef_construction=$EFC workers=$PARALLEL cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
 
 # CPU time (user + system, in clock ticks) of the backend serving the session:
 # unlike wall time, it hardly depends on what else the machine is doing.
@@ -74,16 +81,21 @@ engine_of() { if [ "$1" = float ]; then echo instsim; else echo "instsim-$1"; fi
 table_of() { case $1 in pgvector) echo t_pv ;; instsim) echo t_is ;; *) echo "t_is_${1#instsim-}" ;; esac; }
 guc_of() { if [ "$1" = pgvector ]; then echo hnsw.ef_search; else echo instsim.ef_search; fi; }
 
-# One engine's table: the vectors loaded, the index built (time and size
-# recorded), its queries written.
+# One engine's table: the vectors loaded, the index built BUILDS times with
+# PARALLEL workers (best build time, every one, and the size recorded), its
+# queries written.
 load_and_build() {	# engine column-type kind "am (emb opclass) WITH (...)"
-	local t build size
+	local t times=() build size
 	t=$(table_of "$1")
-	psql_ -c "DROP TABLE IF EXISTS $t; CREATE TABLE $t (id int, emb $2($DIM));" \
+	psql_ -c "DROP TABLE IF EXISTS $t; CREATE TABLE $t (id int, emb $2($DIM)) WITH (parallel_workers = $PARALLEL);" \
 		-c "\\copy $t FROM '$WORK/x.tsv'" -c "VACUUM ANALYZE $t"
-	build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON $t USING $4" | ms)
+	for _ in $(seq "$BUILDS"); do
+		psql_ -c "DROP INDEX IF EXISTS ${t}_emb_idx"
+		build=$(psql_ -c "\\timing on" -c "CREATE INDEX ON $t USING $4" | ms)
+		times+=("$(echo "$build/1000" | bc -l | xargs printf '%.2f')")
+	done
 	size=$(psql_ -Atc "SELECT pg_relation_size('${t}_emb_idx')")
-	echo "{\"kind\":\"$3\",\"engine\":\"$1\",\"build_s\":$(echo "$build/1000" | bc -l | xargs printf '%.1f'),\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
+	echo "{\"kind\":\"$3\",\"engine\":\"$1\",\"workers\":$PARALLEL,\"build_s\":$(printf '%s\n' "${times[@]}" | sort -g | head -1),\"builds_s\":[$(IFS=,; echo "${times[*]}")],\"size_mb\":$((size / 1048576))}" | tee -a "$OUT"
 	for ef in $EFS; do make_queries "$1" "$t" "$2" "$(guc_of "$1")" "$ef"; done
 }
 
@@ -168,6 +180,8 @@ for kind in $KINDS; do
 					"$PGBIN/postgres" | tee -a "$OUT"
 		done
 	fi
-	"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"
+	if [ -n "$EFS" ]; then
+		"$PY" "$here/hnswlib_ref.py" "$WORK/x.tsv" "$WORK/q.tsv" "$WORK/truth.txt" "$kind" $EFS | tee -a "$OUT"
+	fi
 	for e in $engines; do psql_ -c "DROP TABLE IF EXISTS $(table_of "$e")"; done
 done
