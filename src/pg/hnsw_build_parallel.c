@@ -127,8 +127,9 @@ flush(Participant *p)
 			 errdetail("The parallel build made room for %lld tuples (maintenance_work_mem allows %lld); "
 					   "the remaining ones take significantly longer.",
 					   (long long) ps->head.cap, (long long) ps->cap_limit),
-			 errhint("ANALYZE the table so that its row estimate is current, "
-					 "or increase maintenance_work_mem.")));
+			 ps->head.cap < ps->cap_limit ?
+			 errhint("ANALYZE the table so that its row estimate is current.") :
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
 	hnsw_graph_write(&p->g, p->index);
 	SpinLockAcquire(&ps->mutex);
 	ps->flushed = true;

@@ -4,8 +4,8 @@
  * When the graph is shared by parallel participants (g->concurrent), a node's
  * lists at every level are read and written under that node's LWLock, held
  * for one list at a time, so no participant ever waits while holding one.
- * Vectors, levels and the place of a node's upper lists are written before
- * the node is linked from anywhere, and never change after: the lock release
+ * A new node's vector, level and lists are all written before it is linked
+ * from anywhere (its vector and level never change after): the lock release
  * that publishes the first link also publishes them.  Every insert holds
  * entry_lock shared, or exclusive when the new node may become the entry
  * point, so that a node on a new top level is linked before anyone enters
@@ -107,7 +107,7 @@ hnsw_graph_init_private(HnswGraph *g, int64 visit_cap)
 	g->seeds = palloc(sizeof(HnswHeapItem) * (sh->ef_construction + 1));
 	g->todo = palloc(sizeof(int32) * 2 * sh->m);
 	g->pick = palloc(sizeof(HnswNeighbor) * (Max(sh->ef_construction, 2 * sh->m) + 1));
-	g->chosen = palloc(sizeof(HnswNeighbor) * 2 * sh->m);
+	g->chosen = palloc(sizeof(HnswNeighbor) * hnsw_total_slots(sh->m, sh->max_level));
 	g->qbuf = palloc(sizeof(float) * sh->dim);
 	if (visit_cap > 0)
 	{
@@ -307,10 +307,17 @@ list_store(NodeList l, const HnswNeighbor *from, int n, int kept)
 	*l.kept = kept;
 }
 
+/* Where q's chosen list at `level` goes in g->chosen (laid out as in a tuple). */
+static inline HnswNeighbor *
+chosen_at(HnswGraph *g, int level)
+{
+	return g->chosen + (level == 0 ? 0 : 2 * g->shape.m + (level - 1) * g->shape.m);
+}
+
 /*
- * Chooses q's list at one level from the seeds into g->chosen and stores it.
- * A concurrent inserter that found q one level up may already have linked
- * itself into this list; storing over that loses only its reverse link.
+ * Chooses q's list at one level from the seeds (kept in g->chosen for the
+ * links back) and stores it.  No lock: nothing links to q yet, and the first
+ * link back publishes the list with it.
  */
 static int
 pick_neighbors(HnswGraph *g, int32 q, int level)
@@ -326,10 +333,8 @@ pick_neighbors(HnswGraph *g, int32 q, int level)
 		g->pick[i].vec = node_vec(g, g->seeds[i].id);
 	}
 	n = pick_select(g, g->nseeds, l.cap, &kept);
-	memcpy(g->chosen, g->pick, sizeof(HnswNeighbor) * n);
-	node_lock(g, q, LW_EXCLUSIVE);
-	list_store(l, g->chosen, n, kept);
-	node_unlock(g, q);
+	memcpy(chosen_at(g, level), g->pick, sizeof(HnswNeighbor) * n);
+	list_store(l, g->pick, n, kept);
 	return n;
 }
 
@@ -462,6 +467,8 @@ hnsw_graph_add(HnswGraph *g, const float *vec, ItemPointer heaptid)
 
 	if (entry >= 0)
 	{
+		int			nchosen[HNSW_MAX_LEVEL + 1];
+
 		g->nseeds = 1;
 		g->seeds[0].id = entry;
 		g->seeds[0].key = dist_to(g, g->qbuf, entry);
@@ -470,12 +477,23 @@ hnsw_graph_add(HnswGraph *g, const float *vec, ItemPointer heaptid)
 			search_layer(g, g->qbuf, l, l > level ? 1 : sh->ef_construction);
 			best_to_seeds(g);
 			if (l <= level)
-			{
-				int			n = pick_neighbors(g, q, l);
+				nchosen[l] = pick_neighbors(g, q, l);
+		}
 
-				for (int i = 0; i < n; i++)
-					link_back(g, g->chosen[i].id, q, g->chosen[i].dist, l);
-			}
+		/*
+		 * Linked bottom up, once all of q's lists are stored: a concurrent
+		 * search that reaches q at some level must find its lists below
+		 * filled, or a greedy descent ending at q would enter level 0 at a
+		 * node without links and link its new node to q alone (with one
+		 * participant more than cores, such a half-linked q stalls often
+		 * enough to cost recall@10 several points).
+		 */
+		for (int l = 0; l <= Min(level, entry_level); l++)
+		{
+			const HnswNeighbor *c = chosen_at(g, l);
+
+			for (int i = 0; i < nchosen[l]; i++)
+				link_back(g, c[i].id, q, c[i].dist, l);
 		}
 	}
 	if (g->concurrent)

@@ -63,7 +63,7 @@ typedef struct HnswGraph
 	HnswHeapItem *seeds;
 	int			nseeds;
 	HnswNeighbor *pick;
-	HnswNeighbor *chosen;		/* the new node's list at one level */
+	HnswNeighbor *chosen;		/* the new node's lists, laid out as in a tuple */
 	int32	   *todo;			/* one list's unvisited neighbours */
 	float	   *qbuf;
 } HnswGraph;
