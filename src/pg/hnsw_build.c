@@ -27,18 +27,6 @@
 #include "embedding.h"
 #include "hnsw_graph.h"
 
-typedef struct BuildState
-{
-	Relation	index;
-	HnswGraph	g;
-	HnswGraphHead head;
-	MemoryContext graph_ctx;
-	MemoryContext tuple_ctx;
-	bool		started;
-	bool		on_disk;
-	double		indtuples;
-} BuildState;
-
 /* The most nodes maintenance_work_mem holds, `extra` bytes per node besides. */
 int64
 hnsw_build_cap_limit(const HnswShape *sh, Size extra)
@@ -47,64 +35,78 @@ hnsw_build_cap_limit(const HnswShape *sh, Size extra)
 			   (int64) (hnsw_graph_node_bytes(sh) + extra), 2);
 }
 
+/* A serial build learns the dimensions from the first row if it must. */
 static void
-graph_start(BuildState *bs, int dim)
+graph_start(HnswBuilder *b, int dim)
 {
-	HnswShape  *sh = &bs->g.shape;
-	MemoryContext old = MemoryContextSwitchTo(bs->graph_ctx);
+	HnswShape  *sh = &b->g.shape;
+	MemoryContext old = MemoryContextSwitchTo(b->graph_ctx);
 
 	hnsw_check_dim(dim, sh->m, 0);
 	sh->dim = dim;
 	sh->max_level = hnsw_max_level_for(dim, sh->m);
-	bs->g.cap_limit = hnsw_build_cap_limit(sh, 0);
-	hnsw_graph_init_private(&bs->g, 0);
-	bs->started = true;
+	b->g.cap_limit = hnsw_build_cap_limit(sh, 0);
+	hnsw_graph_init_private(&b->g, 0);
+	b->started = true;
 	MemoryContextSwitchTo(old);
 }
 
 static void
-build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *state)
+spill(HnswBuilder *b)
 {
-	BuildState *bs = state;
+	ereport(NOTICE,
+			(errmsg("instsim_hnsw graph no longer fits in maintenance_work_mem after %.0f tuples",
+					b->indtuples),
+			 errdetail("Building will take significantly longer."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	hnsw_graph_write(&b->g, b->index);
+	MemoryContextReset(b->graph_ctx);
+}
+
+/* The table scan's callback, serial and parallel. */
+void
+hnsw_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+					bool tupleIsAlive, void *state)
+{
+	HnswBuilder *b = state;
 	MemoryContext old;
 	Embedding  *e;
+	uint64		done;
 
 	if (isnull[0])
 		return;
-	old = MemoryContextSwitchTo(bs->tuple_ctx);
+	old = MemoryContextSwitchTo(b->tuple_ctx);
 	e = DatumGetEmbedding(values[0]);
-	if (!bs->started)
-		graph_start(bs, bs->g.shape.dim == 0 ? e->dim : bs->g.shape.dim);
-	hnsw_check_dim(e->dim, bs->g.shape.m, bs->g.shape.dim);
+	if (!b->started)
+		graph_start(b, b->g.shape.dim == 0 ? e->dim : b->g.shape.dim);
+	hnsw_check_dim(e->dim, b->g.shape.m, b->g.shape.dim);
 
-	if (!bs->on_disk)
+	if (!b->on_disk)
 	{
 		HnswAddResult r;
 
 		/* the search heaps grow inside and must outlive this tuple */
-		MemoryContextSwitchTo(bs->graph_ctx);
-		r = hnsw_graph_add(&bs->g, e->x, tid);
-		MemoryContextSwitchTo(bs->tuple_ctx);
+		MemoryContextSwitchTo(b->graph_ctx);
+		r = hnsw_graph_add(&b->g, e->x, tid);
+		MemoryContextSwitchTo(b->tuple_ctx);
 		if (r == HNSW_FULL)
 		{
-			ereport(NOTICE,
-					(errmsg("instsim_hnsw graph no longer fits in maintenance_work_mem after %.0f tuples",
-							bs->indtuples),
-					 errdetail("Building will take significantly longer."),
-					 errhint("Increase maintenance_work_mem to speed up builds.")));
-			hnsw_graph_write(&bs->g, index);
-			bs->on_disk = true;
-			MemoryContextReset(bs->graph_ctx);
+			if (b->shared)
+				hnsw_parallel_spill(b);
+			else
+				spill(b);
+			b->on_disk = true;
 		}
 	}
-	if (bs->on_disk)
+	if (b->on_disk)
 		hnsw_insert_vector(index, e->x, e->dim, tid);
 
-	bs->indtuples++;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+	b->indtuples++;
+	done = b->shared ? hnsw_parallel_count_row(b) : (uint64) b->indtuples;
+	if (b->leader)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(bs->tuple_ctx);
+	MemoryContextReset(b->tuple_ctx);
 }
 
 static void
@@ -154,33 +156,34 @@ IndexBuildResult *
 hnsw_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result = palloc(sizeof(IndexBuildResult));
-	BuildState	bs;
+	HnswBuilder b;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
-	memset(&bs, 0, sizeof(bs));
-	bs.index = index;
-	bs.head.entry = -1;
-	bs.g.head = &bs.head;
-	shape_for_new_index(index, &bs.g.shape);
-	write_empty_meta(index, &bs.g.shape, MAIN_FORKNUM);
+	memset(&b, 0, sizeof(b));
+	b.index = index;
+	b.leader = true;
+	b.head.entry = -1;
+	b.g.head = &b.head;
+	shape_for_new_index(index, &b.g.shape);
+	write_empty_meta(index, &b.g.shape, MAIN_FORKNUM);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 								 (int64) Max(heap->rd_rel->reltuples, 0));
-	if (hnsw_build_parallel(heap, index, indexInfo, &bs.g.shape,
+	if (hnsw_build_parallel(heap, index, indexInfo, &b.g.shape,
 							&result->heap_tuples, &result->index_tuples))
 		return result;
 
-	bs.graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "instsim_hnsw build graph",
-										 ALLOCSET_DEFAULT_SIZES);
-	bs.tuple_ctx = AllocSetContextCreate(CurrentMemoryContext, "instsim_hnsw build tuple",
-										 ALLOCSET_DEFAULT_SIZES);
+	b.graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "instsim_hnsw build graph",
+										ALLOCSET_DEFAULT_SIZES);
+	b.tuple_ctx = AllocSetContextCreate(CurrentMemoryContext, "instsim_hnsw build tuple",
+										ALLOCSET_DEFAULT_SIZES);
 	result->heap_tuples = table_index_build_scan(heap, index, indexInfo, true, true,
-												 build_callback, &bs, NULL);
-	if (!bs.on_disk)
-		hnsw_graph_write(&bs.g, index);
+												 hnsw_build_callback, &b, NULL);
+	if (!b.on_disk)
+		hnsw_graph_write(&b.g, index);
 	else
 	{
 		/*
@@ -191,9 +194,9 @@ hnsw_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		 */
 		hnsw_relink(index, NULL);
 	}
-	MemoryContextDelete(bs.graph_ctx);
-	MemoryContextDelete(bs.tuple_ctx);
-	result->index_tuples = bs.indtuples;
+	MemoryContextDelete(b.graph_ctx);
+	MemoryContextDelete(b.tuple_ctx);
+	result->index_tuples = b.indtuples;
 	return result;
 }
 

@@ -39,7 +39,6 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "embedding.h"
 #include "hnsw_graph.h"
 
 #define KEY_SHARED		UINT64CONST(0x494E534853480001)
@@ -50,7 +49,7 @@
 #define CAPACITY_MARGIN 1.1
 #define CAPACITY_SLACK	1000
 
-typedef struct ParallelShared
+typedef struct HnswBuildShared
 {
 	Oid			heaprelid;
 	Oid			indexrelid;
@@ -70,38 +69,27 @@ typedef struct ParallelShared
 
 	pg_atomic_uint64 tuples_done;	/* for the leader's progress report */
 	HnswGraphHead head;
-	/* then the parallel table scan, at BUFFERALIGN(sizeof(ParallelShared)) */
-} ParallelShared;
+	/* then the parallel table scan, at BUFFERALIGN(sizeof(HnswBuildShared)) */
+} HnswBuildShared;
 
 #define shared_scan(ps) \
-	((ParallelTableScanDesc) ((char *) (ps) + BUFFERALIGN(sizeof(ParallelShared))))
-
-typedef struct Participant
-{
-	ParallelShared *ps;
-	Relation	index;
-	bool		leader;
-	bool		on_disk;
-	double		indtuples;
-	HnswGraph	g;
-	MemoryContext graph_ctx;
-	MemoryContext tuple_ctx;
-} Participant;
+	((ParallelTableScanDesc) ((char *) (ps) + BUFFERALIGN(sizeof(HnswBuildShared))))
 
 PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
 
 static int	tranche_id = 0;
 
 static void
-participant_init(Participant *p, ParallelShared *ps, char *graph, Relation index,
+participant_init(HnswBuilder *p, HnswBuildShared *ps, char *graph, Relation index,
 				 bool leader)
 {
 	MemoryContext old;
 
 	memset(p, 0, sizeof(*p));
-	p->ps = ps;
+	p->shared = ps;
 	p->index = index;
 	p->leader = leader;
+	p->started = true;
 	p->g.shape = ps->shape;
 	p->g.head = &ps->head;
 	hnsw_graph_attach(&p->g, graph);
@@ -117,9 +105,9 @@ participant_init(Participant *p, ParallelShared *ps, char *graph, Relation index
 
 /* Writes the closed graph out; every other participant is paused or done. */
 static void
-flush(Participant *p)
+flush(HnswBuilder *p)
 {
-	ParallelShared *ps = p->ps;
+	HnswBuildShared *ps = p->shared;
 
 	ereport(NOTICE,
 			(errmsg("instsim_hnsw graph no longer fits in its shared memory after %lld tuples",
@@ -143,9 +131,9 @@ flush(Participant *p)
  * is still inserting into it.
  */
 static void
-leader_wait(Participant *p, bool until_flushed)
+leader_wait(HnswBuilder *p, bool until_flushed)
 {
-	ParallelShared *ps = p->ps;
+	HnswBuildShared *ps = p->shared;
 
 	for (;;)
 	{
@@ -168,10 +156,10 @@ leader_wait(Participant *p, bool until_flushed)
 }
 
 /* A participant whose row the graph refused waits until it is on disk. */
-static void
-pause_until_flushed(Participant *p)
+void
+hnsw_parallel_spill(HnswBuilder *p)
 {
-	ParallelShared *ps = p->ps;
+	HnswBuildShared *ps = p->shared;
 
 	SpinLockAcquire(&ps->mutex);
 	ps->npaused++;
@@ -196,50 +184,18 @@ pause_until_flushed(Participant *p)
 	}
 }
 
-static void
-parallel_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-				  bool tupleIsAlive, void *state)
+/* Counts a row done by any participant; returns the count so far. */
+uint64
+hnsw_parallel_count_row(HnswBuilder *p)
 {
-	Participant *p = state;
-	MemoryContext old;
-	Embedding  *e;
-	uint64		done;
-
-	if (isnull[0])
-		return;
-	old = MemoryContextSwitchTo(p->tuple_ctx);
-	e = DatumGetEmbedding(values[0]);
-	hnsw_check_dim(e->dim, p->g.shape.m, p->g.shape.dim);
-	if (!p->on_disk)
-	{
-		HnswAddResult r;
-
-		/* the search heaps grow inside and must outlive this tuple */
-		MemoryContextSwitchTo(p->graph_ctx);
-		r = hnsw_graph_add(&p->g, e->x, tid);
-		MemoryContextSwitchTo(p->tuple_ctx);
-		if (r == HNSW_FULL)
-		{
-			pause_until_flushed(p);
-			p->on_disk = true;
-		}
-	}
-	if (p->on_disk)
-		hnsw_insert_vector(index, e->x, e->dim, tid);
-
-	p->indtuples++;
-	done = pg_atomic_add_fetch_u64(&p->ps->tuples_done, 1);
-	if (p->leader)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(p->tuple_ctx);
+	return pg_atomic_add_fetch_u64(&p->shared->tuples_done, 1);
 }
 
 /* One participant's share of the scan. */
 static void
-participate(Participant *p, Relation heap)
+participate(HnswBuilder *p, Relation heap)
 {
-	ParallelShared *ps = p->ps;
+	HnswBuildShared *ps = p->shared;
 	IndexInfo  *indexInfo = BuildIndexInfo(p->index);
 	TableScanDesc scan;
 	double		reltuples;
@@ -247,7 +203,7 @@ participate(Participant *p, Relation heap)
 	indexInfo->ii_Concurrent = ps->isconcurrent;
 	scan = table_beginscan_parallel(heap, shared_scan(ps));
 	reltuples = table_index_build_scan(heap, p->index, indexInfo, true, p->leader,
-									   parallel_callback, p, scan);
+									   hnsw_build_callback, p, scan);
 	SpinLockAcquire(&ps->mutex);
 	ps->ndone++;
 	ps->reltuples += reltuples;
@@ -262,13 +218,13 @@ participate(Participant *p, Relation heap)
 void
 hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 {
-	ParallelShared *ps = shm_toc_lookup(toc, KEY_SHARED, false);
+	HnswBuildShared *ps = shm_toc_lookup(toc, KEY_SHARED, false);
 	/* the lock modes index.c took in the leader */
 	LOCKMODE	heap_mode = ps->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
 	LOCKMODE	index_mode = ps->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
 	Relation	heap;
 	Relation	index;
-	Participant p;
+	HnswBuilder p;
 
 	debug_query_string = shm_toc_lookup(toc, KEY_QUERY_TEXT, true);
 	pgstat_report_activity(STATE_RUNNING, debug_query_string);
@@ -304,15 +260,15 @@ end_parallel(ParallelContext *pcxt, Snapshot snapshot)
 	ExitParallelMode();
 }
 
-static ParallelShared *
+static HnswBuildShared *
 shared_init(ParallelContext *pcxt, Size size, Relation heap, Relation index,
 			IndexInfo *indexInfo, const HnswShape *shape, Snapshot snapshot,
 			int64 cap, int64 cap_limit)
 {
-	ParallelShared *ps = shm_toc_allocate(pcxt->toc, size);
+	HnswBuildShared *ps = shm_toc_allocate(pcxt->toc, size);
 	HnswGraphHead *h = &ps->head;
 
-	memset(ps, 0, sizeof(ParallelShared));
+	memset(ps, 0, sizeof(HnswBuildShared));
 	ps->heaprelid = RelationGetRelid(heap);
 	ps->indexrelid = RelationGetRelid(index);
 	ps->isconcurrent = indexInfo->ii_Concurrent;
@@ -348,9 +304,9 @@ hnsw_build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	Snapshot	snapshot;
 	Size		shared_size;
 	Size		graph_size;
-	ParallelShared *ps;
+	HnswBuildShared *ps;
 	char	   *graph;
-	Participant leader;
+	HnswBuilder leader;
 	bool		flushed;
 
 	if (shape->dim == 0 || !IsNormalProcessingMode())
@@ -365,7 +321,7 @@ hnsw_build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	/* as a serial build's scan: all tuples, or those of a fresh snapshot */
 	snapshot = indexInfo->ii_Concurrent ?
 		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-	shared_size = add_size(BUFFERALIGN(sizeof(ParallelShared)),
+	shared_size = add_size(BUFFERALIGN(sizeof(HnswBuildShared)),
 						   table_parallelscan_estimate(heap, snapshot));
 	graph_size = hnsw_graph_shared_size(shape, cap,
 										hnsw_graph_upper_blocks(shape, cap) * UPPER_BLOCK(shape->m));

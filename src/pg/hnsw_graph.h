@@ -136,11 +136,33 @@ extern HnswAddResult hnsw_graph_add(HnswGraph *g, const float *vec, ItemPointer 
 extern void hnsw_graph_write(HnswGraph *g, Relation index);
 extern void hnsw_append_page(Relation index, Page local, BlockNumber expect);
 
+/*
+ * One process's part of a build: the whole build when serial, one
+ * participant (`shared` set) when parallel.
+ */
+typedef struct HnswBuilder
+{
+	Relation	index;
+	HnswGraph	g;
+	HnswGraphHead head;			/* the serial build's; a parallel one's is shared */
+	struct HnswBuildShared *shared;
+	bool		leader;			/* reports progress */
+	bool		started;		/* g's private state is set up */
+	bool		on_disk;		/* the graph is written: insert on disk */
+	double		indtuples;
+	MemoryContext graph_ctx;
+	MemoryContext tuple_ctx;
+} HnswBuilder;
+
 /* hnsw_build.c */
 extern int64 hnsw_build_cap_limit(const HnswShape *sh, Size extra);
+extern void hnsw_build_callback(Relation index, ItemPointer tid, Datum *values,
+								bool *isnull, bool tupleIsAlive, void *state);
 
 /* hnsw_build_parallel.c */
 extern bool hnsw_build_parallel(Relation heap, Relation index, struct IndexInfo *indexInfo,
 								const HnswShape *shape, double *reltuples, double *indtuples);
+extern void hnsw_parallel_spill(HnswBuilder *b);
+extern uint64 hnsw_parallel_count_row(HnswBuilder *b);
 
 #endif

@@ -78,41 +78,58 @@ sub check_all
 		"$rows|0|0", "$label: all $rows rows reachable, none stranded");
 }
 
+# A parallel build: the workers launched, every row indexed once, all of
+# them reachable, and (with a recall query) recall@10 still high.
+sub parallel_case
+{
+	my ($label, $workers, $rows, $index, $settings, $create, $recall_sql) = @_;
+	my $err = build($settings, $create);
+	my ($n, $nworker, $worked, $sum) = workers_ran($err);
+	is("$n $nworker $sum", "$workers $workers $rows", "$label: $workers workers, every row once");
+	check_all($index, $rows, $label);
+	if ($recall_sql)
+	{
+		my $recall = $node->safe_psql('postgres', $recall_sql);
+		cmp_ok($recall, '>=', 0.94, "$label: recall\@10 $recall");
+	}
+	$node->safe_psql('postgres', "DROP INDEX $index");
+	return $err;
+}
+
 my $err = build('SET max_parallel_maintenance_workers = 0;',
 	'CREATE INDEX c_serial ON c USING instsim_hnsw (emb embedding_cosine_ops);');
 unlike($err, qr/instsim_hnsw parallel build/, 'no workers: serial build');
 my $recall_serial = $node->safe_psql('postgres', 'SELECT recall()');
 $node->safe_psql('postgres', 'DROP INDEX c_serial');
 
-# the table's parallel_workers decides, as for btree
-$node->safe_psql('postgres', 'ALTER TABLE c SET (parallel_workers = 2)');
+# the table's parallel_workers decides, as for btree; one worker and the
+# leader, as many as the 2 cores of CI (with more participants than cores,
+# an insert that is descheduled halfway stays unseen by the inserts meanwhile,
+# which costs some recall: 0.957-0.998 with 2 workers on 2 cores)
+$node->safe_psql('postgres', 'ALTER TABLE c SET (parallel_workers = 1)');
 $err = build('SET max_parallel_maintenance_workers = 2;',
 	'CREATE INDEX c_par ON c USING instsim_hnsw (emb embedding_cosine_ops);');
 my ($n, $nworker, $worked, $sum) = workers_ran($err);
-is($n, 2, 'parallel_workers = 2: two workers launched');
-is($nworker, 2, 'both workers reported');
-ok($worked, 'workers indexed rows');
-is($sum, 20000, 'leader and workers indexed every row once');
+is($n, 1, 'parallel_workers = 1: one worker launched');
+is($nworker, 1, 'the worker reported');
+ok($worked, 'the worker indexed rows');
+is($sum, 20000, 'leader and worker indexed every row once');
 is($node->safe_psql('postgres', "SELECT reltuples FROM pg_class WHERE relname = 'c_par'"),
 	'20000', 'index tuples reported');
 check_all('c_par', 20000, 'parallel build');
 my $recall_par = $node->safe_psql('postgres', 'SELECT recall()');
 # (a search that entered level 0 through a half-linked node gave 0.918)
-cmp_ok($recall_par, '>=', 0.93, "parallel build recall\@10 $recall_par");
-cmp_ok($recall_par, '>=', $recall_serial - 0.05,
+cmp_ok($recall_par, '>=', $recall_serial - 0.03,
 	"parallel build recall\@10 $recall_par as good as serial $recall_serial");
 
 # Crash right after the build, before any checkpoint: replay must restore it.
-my $before = $node->safe_psql('postgres',
-	'SET enable_seqscan = off; SELECT string_agg(id::text, \',\') FROM '
-	  . '(SELECT id FROM c ORDER BY emb <=> (SELECT v FROM q LIMIT 1) LIMIT 10) s');
+my $top10 = q{SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM
+	(SELECT id FROM c ORDER BY emb <=> (SELECT v FROM q LIMIT 1) LIMIT 10) s};
+my $before = $node->safe_psql('postgres', $top10);
 $node->stop('immediate');
 $node->start;
 check_all('c_par', 20000, 'after crash recovery');
-is($node->safe_psql('postgres',
-		'SET enable_seqscan = off; SELECT string_agg(id::text, \',\') FROM '
-		  . '(SELECT id FROM c ORDER BY emb <=> (SELECT v FROM q LIMIT 1) LIMIT 10) s'),
-	$before, 'after crash recovery: same answer');
+is($node->safe_psql('postgres', $top10), $before, 'after crash recovery: same answer');
 $node->safe_psql('postgres', 'DROP INDEX c_par');
 
 # without parallel_workers the planner sizes it by the table
@@ -121,41 +138,34 @@ $err = build('SET max_parallel_maintenance_workers = 1;',
 	'CREATE INDEX c_small ON c USING instsim_hnsw (emb embedding_l2_ops);');
 unlike($err, qr/instsim_hnsw parallel build/, 'table below min_parallel_table_scan_size: serial');
 $node->safe_psql('postgres', 'DROP INDEX c_small');
-$err = build('SET max_parallel_maintenance_workers = 1; SET min_parallel_table_scan_size = 0;',
+parallel_case('planner-sized parallel build', 1, 20000, 'c_planned',
+	'SET max_parallel_maintenance_workers = 1; SET min_parallel_table_scan_size = 0;',
 	'CREATE INDEX c_planned ON c USING instsim_hnsw (emb embedding_l2_ops);');
-($n, $nworker, $worked, $sum) = workers_ran($err);
-is("$n $nworker $sum", '1 1 20000', 'min_parallel_table_scan_size = 0: one worker, every row');
-check_all('c_planned', 20000, 'planner-sized parallel build');
-$node->safe_psql('postgres', 'DROP INDEX c_planned');
+
+# two workers and the leader
+$node->safe_psql('postgres', 'ALTER TABLE c SET (parallel_workers = 2)');
+parallel_case('two workers', 2, 20000, 'c_two',
+	'SET max_parallel_maintenance_workers = 2;',
+	'CREATE INDEX c_two ON c USING instsim_hnsw (emb embedding_cosine_ops);',
+	'SELECT recall()');
 
 # 1 MB holds ~2 300 of these elements: the graph closes, is written out, and
 # every participant goes on with on-disk inserts.
-$node->safe_psql('postgres', 'ALTER TABLE c SET (parallel_workers = 2)');
-$err = build("SET max_parallel_maintenance_workers = 2; SET maintenance_work_mem = '1MB';",
+$err = parallel_case('spilled parallel build', 2, 20000, 'c_spill',
+	"SET max_parallel_maintenance_workers = 2; SET maintenance_work_mem = '1MB';",
 	'CREATE INDEX c_spill ON c USING instsim_hnsw (emb embedding_cosine_ops);');
 like($err, qr/NOTICE:  instsim_hnsw graph no longer fits in its shared memory after \d+ tuples/,
 	'graph outgrew its shared memory: NOTICE');
-($n, $nworker, $worked, $sum) = workers_ran($err);
-is("$n $sum", '2 20000', 'spilled parallel build: every row indexed once');
-check_all('c_spill', 20000, 'spilled parallel build');
-my $recall_spill = $node->safe_psql('postgres', 'SELECT recall()');
-cmp_ok($recall_spill, '>=', 0.93, "spilled parallel build recall\@10 $recall_spill");
-$node->safe_psql('postgres', 'DROP INDEX c_spill');
 
 # a partial index: every participant applies the predicate
-$err = build('SET max_parallel_maintenance_workers = 2;',
+parallel_case('partial index', 2, 10000, 'c_part',
+	'SET max_parallel_maintenance_workers = 2;',
 	'CREATE INDEX c_part ON c USING instsim_hnsw (emb embedding_cosine_ops) WHERE id % 2 = 0;');
-($n, $nworker, $worked, $sum) = workers_ran($err);
-is("$n $sum", '2 10000', 'partial index in parallel: the 10000 matching rows');
-check_all('c_part', 10000, 'partial index');
-$node->safe_psql('postgres', 'DROP INDEX c_part');
 
 # CREATE INDEX CONCURRENTLY scans with an MVCC snapshot in every participant
-$err = build('SET max_parallel_maintenance_workers = 2;',
+parallel_case('CREATE INDEX CONCURRENTLY', 2, 20000, 'c_conc',
+	'SET max_parallel_maintenance_workers = 2;',
 	'CREATE INDEX CONCURRENTLY c_conc ON c USING instsim_hnsw (emb embedding_cosine_ops);');
-($n, $nworker, $worked, $sum) = workers_ran($err);
-is("$n $sum", '2 20000', 'CREATE INDEX CONCURRENTLY in parallel');
-check_all('c_conc', 20000, 'concurrent parallel build');
 
 # the shared arrays are sized by the dimensions: an undeclared column is serial
 $node->safe_psql('postgres', q{
