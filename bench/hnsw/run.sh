@@ -21,7 +21,7 @@
 # float, the others "instsim-half", "instsim-int8".
 # PARALLEL=N: max_parallel_maintenance_workers and the tables' parallel_workers
 # (default 0: single-process builds).  BUILDS: builds per engine; the best
-# counts, all are recorded.  EFS empty: no queries and no hnswlib.
+# counts, all are recorded.  EFS empty: no queries (nor client pass) and no hnswlib.
 # Env: PGBIN (server binaries, default pg_config --bindir), PORT, WORK (scratch
 # dir), PY (a python3 with numpy and hnswlib, default /usr/bin/python3).
 set -euo pipefail
@@ -159,7 +159,7 @@ for kind in $KINDS; do
 		done
 	done
 	# As an application sees it: one psycopg client, one query per statement.
-	if [ "$CLIENT" = 1 ]; then
+	if [ "$CLIENT" = 1 ] && [ -n "$EFS" ]; then
 		for ef in $CLIENT_EFS; do
 			for e in $engines; do
 				as_pg "$PY" "$here/client.py" "host=$WORK port=$PORT dbname=postgres" "$kind" "$e" \
