@@ -260,13 +260,15 @@ end_parallel(ParallelContext *pcxt, Snapshot snapshot)
 	ExitParallelMode();
 }
 
+/* Everything the participants share, before any of them starts. */
 static HnswBuildShared *
-shared_init(ParallelContext *pcxt, Size size, Relation heap, Relation index,
+shared_init(ParallelContext *pcxt, Size size, char *graph, Relation heap, Relation index,
 			IndexInfo *indexInfo, const HnswShape *shape, Snapshot snapshot,
 			int64 cap, int64 cap_limit)
 {
 	HnswBuildShared *ps = shm_toc_allocate(pcxt->toc, size);
 	HnswGraphHead *h = &ps->head;
+	HnswGraph	view;
 
 	memset(ps, 0, sizeof(HnswBuildShared));
 	ps->heaprelid = RelationGetRelid(heap);
@@ -285,6 +287,11 @@ shared_init(ParallelContext *pcxt, Size size, Relation heap, Relation index,
 	h->upper_cap = hnsw_graph_upper_blocks(shape, cap) * UPPER_BLOCK(shape->m);
 	LWLockInitialize(&h->entry_lock, ps->tranche);
 	h->entry = -1;
+	view.shape = *shape;
+	view.head = h;
+	hnsw_graph_attach(&view, graph);
+	for (int64 i = 0; i < cap; i++)
+		LWLockInitialize(&view.locks[i], ps->tranche);
 	table_parallelscan_initialize(heap, shared_scan(ps), snapshot);
 	return ps;
 }
@@ -341,14 +348,9 @@ hnsw_build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 		return false;
 	}
 
-	ps = shared_init(pcxt, shared_size, heap, index, indexInfo, shape, snapshot,
-					 cap, cap_limit);
 	graph = shm_toc_allocate(pcxt->toc, graph_size);
-	leader.g.shape = *shape;
-	leader.g.head = &ps->head;
-	hnsw_graph_attach(&leader.g, graph);
-	for (int64 i = 0; i < cap; i++)
-		LWLockInitialize(&leader.g.locks[i], ps->tranche);
+	ps = shared_init(pcxt, shared_size, graph, heap, index, indexInfo, shape, snapshot,
+					 cap, cap_limit);
 	shm_toc_insert(pcxt->toc, KEY_SHARED, ps);
 	shm_toc_insert(pcxt->toc, KEY_GRAPH, graph);
 	if (debug_query_string)
