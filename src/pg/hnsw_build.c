@@ -42,9 +42,9 @@ graph_start(HnswBuilder *b, int dim)
 	HnswShape  *sh = &b->g.shape;
 	MemoryContext old = MemoryContextSwitchTo(b->graph_ctx);
 
-	hnsw_check_dim(dim, sh->m, 0);
 	sh->dim = dim;
-	sh->max_level = hnsw_max_level_for(dim, sh->m);
+	hnsw_check_dim(sh, dim);
+	sh->max_level = hnsw_max_level_for(sh);
 	b->g.cap_limit = hnsw_build_cap_limit(sh, 0);
 	hnsw_graph_init_private(&b->g, 0);
 	b->started = true;
@@ -79,7 +79,7 @@ hnsw_build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	e = DatumGetEmbedding(values[0]);
 	if (!b->started)
 		graph_start(b, b->g.shape.dim == 0 ? e->dim : b->g.shape.dim);
-	hnsw_check_dim(e->dim, b->g.shape.m, b->g.shape.dim);
+	hnsw_check_dim(&b->g.shape, e->dim);
 
 	if (!b->on_disk)
 	{
@@ -137,6 +137,7 @@ shape_for_new_index(Relation index, HnswShape *sh)
 	sh->m = hnsw_reloption_m(index);
 	sh->ef_construction = hnsw_reloption_ef_construction(index);
 	sh->metric = hnsw_index_metric(index);
+	sh->storage = hnsw_reloption_storage(index);
 	sh->dim = 0;
 	sh->max_level = 0;
 	if (sh->ef_construction < 2 * sh->m)
@@ -146,9 +147,9 @@ shape_for_new_index(Relation index, HnswShape *sh)
 				 errdetail("m = %d, ef_construction = %d.", sh->m, sh->ef_construction)));
 	if (typmod > 0)
 	{
-		hnsw_check_dim(typmod, sh->m, 0);
+		hnsw_check_dim(sh, typmod);
 		sh->dim = typmod;
-		sh->max_level = hnsw_max_level_for(typmod, sh->m);
+		sh->max_level = hnsw_max_level_for(sh);
 	}
 }
 

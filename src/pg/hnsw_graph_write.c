@@ -1,5 +1,8 @@
 /*
  * Writing the in-memory graph of a build (serial or parallel) to the index.
+ * The graph holds float vectors whatever the index's storage: links are
+ * chosen with exact distances, and vectors are coded (hnsw_storage.c) only
+ * here.
  *
  * First the reachability repair, on the graph's own arrays; then the pages,
  * with elements in breadth-first order from the entry point, so graph
@@ -76,7 +79,7 @@ hnsw_append_page(Relation index, Page local, BlockNumber expect)
 static Size
 element_space(HnswGraph *g, int32 id)
 {
-	return MAXALIGN(hnsw_element_size(g->shape.dim, g->shape.m, g->levels[id])) +
+	return MAXALIGN(hnsw_element_size(&g->shape, g->levels[id])) +
 		sizeof(ItemIdData);
 }
 
@@ -110,11 +113,11 @@ fill_tuple(HnswGraph *g, int32 id, const ItemPointerData *tids, HnswElementTuple
 	tup->level = g->levels[id];
 	tup->flags = 0;
 	tup->heaptid = g->heaptids[id];
-	memcpy(tup->vec, node_vec(g, id), sizeof(float) * sh->dim);
+	hnsw_encode_vector(sh, node_vec(g, id), tup->data);
 	for (int l = 0; l <= tup->level; l++)
 	{
 		NodeList	list = node_list(g, id, l);
-		ItemPointer dst = hnsw_element_neighbors(tup, sh->dim, sh->m, l);
+		ItemPointer dst = hnsw_element_neighbors(tup, sh, l);
 
 		for (int k = 0; k < list.cap; k++)
 		{
@@ -140,7 +143,7 @@ hnsw_graph_write(HnswGraph *g, Relation index)
 											MCXT_ALLOC_HUGE);
 	PGAlignedBlock local;
 	Page		page = (Page) local.data;
-	HnswElementTuple tup = palloc0(hnsw_element_size(sh->dim, sh->m, sh->max_level));
+	HnswElementTuple tup = palloc0(hnsw_element_size(sh, sh->max_level));
 	BlockNumber blkno = HNSW_METAPAGE_BLKNO + 1;
 	Size		room = 0;
 	OffsetNumber off = 0;
@@ -179,7 +182,7 @@ hnsw_graph_write(HnswGraph *g, Relation index)
 			hnsw_init_page(page, HNSW_PAGE_ELEMENTS);
 		}
 		fill_tuple(g, id, tids, tup);
-		if (PageAddItem(page, (Item) tup, hnsw_element_size(sh->dim, sh->m, tup->level),
+		if (PageAddItem(page, (Item) tup, hnsw_element_size(sh, tup->level),
 						InvalidOffsetNumber, false, false) !=
 			ItemPointerGetOffsetNumber(&tids[id]))
 			elog(ERROR, "instsim_hnsw build of \"%s\" lost its page layout",
