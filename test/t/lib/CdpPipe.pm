@@ -83,16 +83,27 @@ sub eval
 }
 
 # Waits until the expression is true; its value, or undef after $timeout s.
+# An expression that throws counts as not true yet: while a page loads,
+# document.body or the element asked for may not exist (CI once saw
+# "Cannot read properties of null" here); the last error is printed if the
+# wait runs out.
 sub wait_for
 {
 	my ($self, $js, $timeout) = @_;
 	my $deadline = time + ($timeout // 20);
+	my $error;
 	while (time < $deadline)
 	{
-		my $v = $self->eval($js);
+		my $v = eval { $self->eval($js) };
+		if ($@)
+		{
+			die $@ if $@ !~ /^JavaScript error:/;
+			$error = $@;
+		}
 		return $v if $v;
 		sleep 0.1;
 	}
+	print STDERR "# wait_for($js): last $error" if defined $error;
 	return undef;
 }
 
