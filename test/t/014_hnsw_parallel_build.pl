@@ -17,7 +17,9 @@ $node->append_conf('postgresql.conf',
 	"autovacuum = off\nmax_worker_processes = 8\nmax_parallel_workers = 8\n");
 $node->start;
 
-# 20 000 rows in 40 overlapping clusters, and 100 queries near rows of the table.
+# 20 000 rows in 40 overlapping clusters, and 206 queries near rows of every
+# cluster (queries from one cluster alone made recall one draw of how well
+# that cluster was linked: serial builds then ranged 0.948-0.999).
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION instsim;
 	SELECT setseed(0.25);
@@ -27,10 +29,10 @@ $node->safe_psql('postgres', q{
 	FROM generate_series(1, 20000) i;
 	CREATE TABLE q (qid int, v embedding(32));
 	INSERT INTO q SELECT id, emb + (SELECT array_agg(0.5 * (random() - 0.5)) FROM generate_series(1, 32)
-		WHERE id > 0)::float8[]::embedding FROM c WHERE id % 200 = 7;
+		WHERE id > 0)::float8[]::embedding FROM c WHERE id % 97 = 7;
 	ANALYZE c;
 	-- mean recall@10 of the index scans against the exact answer, at an ef
-	-- low enough that a worse graph shows (serial builds: 0.977-0.998)
+	-- low enough that a worse graph shows (serial builds: 0.974-0.987)
 	CREATE FUNCTION recall() RETURNS float8 LANGUAGE plpgsql AS $$
 	DECLARE
 		r record;
@@ -90,7 +92,7 @@ sub parallel_case
 	if ($recall_sql)
 	{
 		my $recall = $node->safe_psql('postgres', $recall_sql);
-		cmp_ok($recall, '>=', 0.94, "$label: recall\@10 $recall");
+		cmp_ok($recall, '>=', 0.95, "$label: recall\@10 $recall");
 	}
 	$node->safe_psql('postgres', "DROP INDEX $index");
 	return $err;
@@ -105,7 +107,8 @@ $node->safe_psql('postgres', 'DROP INDEX c_serial');
 # the table's parallel_workers decides, as for btree; one worker and the
 # leader, as many as the 2 cores of CI (with more participants than cores,
 # an insert that is descheduled halfway stays unseen by the inserts meanwhile,
-# which costs some recall: 0.957-0.998 with 2 workers on 2 cores)
+# which costs little: 0.973-0.991 with 2 workers on 2 cores, 0.969-0.984
+# with one)
 $node->safe_psql('postgres', 'ALTER TABLE c SET (parallel_workers = 1)');
 $err = build('SET max_parallel_maintenance_workers = 2;',
 	'CREATE INDEX c_par ON c USING instsim_hnsw (emb embedding_cosine_ops);');

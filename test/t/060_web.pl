@@ -145,77 +145,89 @@ SKIP:
 	  unless -x $chromium;
 	require CdpPipe;
 	my $dir = PostgreSQL::Test::Utils::tempdir;
-	my $b = CdpPipe->start(chromium => $chromium, dir => $dir, log => "$dir/chromium.log");
-	$b->navigate("$base/");
-	ok($b->wait_for(q{document.body.dataset.ready === '1' && document.activeElement.id === 'q'}),
-		'the catalogue page loads with the search box focused');
-	$b->type_text('beat');
-	$b->key('Enter');
-	ok($b->wait_for(q{document.querySelector('#results').dataset.loaded === 'beat'}), 'a search runs');
-	is_deeply($b->eval(q{[...document.querySelectorAll('#results li')].map(li => li.dataset.key)}),
-		['5'], '... and lists the matching track');
-	$b->key('ArrowDown');
-	$b->key('Enter');
-	ok($b->wait_for(q{document.querySelectorAll('.panel[data-loaded]').length === 2}),
-		'the track opens with the keyboard and both instruments load');
-	my $lists = $b->eval(q{Object.fromEntries([...document.querySelectorAll('.panel')].map(p =>
-		[p.dataset.instrument, [...p.querySelectorAll('li[data-key]')].map(li => [li.dataset.key, Number(li.dataset.distance)])]))});
-	for my $inst ('mix', 'drums')
-	{
-		my @sql = map { [ split /\|/ ] } split /\n/, $node->safe_psql('postgres', qq{
-			SELECT id, $inst <=> (SELECT $inst FROM tracks WHERE id = 5) FROM tracks
-			WHERE id <> 5 ORDER BY $inst <=> (SELECT $inst FROM tracks WHERE id = 5), id LIMIT 10});
-		my $page = $lists->{$inst};
-		ok(@$page == @sql
-			  && !grep({ $page->[$_][0] ne $sql[$_][0] || abs($page->[$_][1] - $sql[$_][1]) > 1e-9 } 0 .. $#sql),
-			"the $inst neighbours on the page are the SQL answer")
-		  or diag explain { page => $page, sql => \@sql };
-	}
-	my $first = $lists->{mix}[0][0];
-	$b->eval(q{document.querySelector('.panel[data-instrument="mix"] li[data-key] button.explain').click()});
-	ok($b->wait_for(q{document.querySelectorAll('table.explain tr[data-instrument]').length === 2}),
-		'explain shows every instrument\'s distance');
-	my $shown = $b->eval(q{Object.fromEntries([...document.querySelectorAll('table.explain tr[data-instrument]')].map(
-		tr => [tr.dataset.instrument, Number(tr.dataset.distance)]))});
-	my ($dm, $dd) = split /\|/, $node->safe_psql('postgres',
-		"SELECT a.mix <=> b.mix, a.drums <=> b.drums FROM tracks a, tracks b WHERE a.id = 5 AND b.id = $first");
-	ok(abs($shown->{mix} - $dm) < 1e-9 && abs($shown->{drums} - $dd) < 1e-9, '... equal to the SQL distances');
-	$b->eval(q{document.querySelector('.panel[data-instrument="mix"] li[data-key] button.play').click()});
-	my $moment = $b->wait_for(q{(m => m === undefined ? null : 'at ' + m)(
-		document.querySelector('.panel[data-instrument="mix"] li[data-key]').dataset.moment)});
-	my $sql_moment = $node->safe_psql('postgres', qq{
-		SELECT b.start_s FROM instsim_segments((SELECT mix_audio FROM tracks WHERE id = 5), 'mix') a,
-			instsim_segments((SELECT mix_audio FROM tracks WHERE id = $first), 'mix') b
-		ORDER BY a.emb <=> b.emb, a.start_s, b.start_s LIMIT 1});
-	is($moment, "at $sql_moment", 'the neighbour plays from the best-matching segment');
+	# a browser that dies or hangs fails this part with its log, and the
+	# report below still runs
+	my $b;
+	my $done = eval {
+		$b = CdpPipe->start(chromium => $chromium, dir => $dir, log => "$dir/chromium.log");
+		$b->navigate("$base/");
+		ok($b->wait_for(q{document.body.dataset.ready === '1' && document.activeElement.id === 'q'}),
+			'the catalogue page loads with the search box focused');
+		$b->type_text('beat');
+		$b->key('Enter');
+		ok($b->wait_for(q{document.querySelector('#results').dataset.loaded === 'beat'}), 'a search runs');
+		is_deeply($b->eval(q{[...document.querySelectorAll('#results li')].map(li => li.dataset.key)}),
+			['5'], '... and lists the matching track');
+		$b->key('ArrowDown');
+		$b->key('Enter');
+		ok($b->wait_for(q{document.querySelectorAll('.panel[data-loaded]').length === 2}),
+			'the track opens with the keyboard and both instruments load');
+		my $lists = $b->eval(q{Object.fromEntries([...document.querySelectorAll('.panel')].map(p =>
+			[p.dataset.instrument, [...p.querySelectorAll('li[data-key]')].map(li => [li.dataset.key, Number(li.dataset.distance)])]))});
+		for my $inst ('mix', 'drums')
+		{
+			my @sql = map { [ split /\|/ ] } split /\n/, $node->safe_psql('postgres', qq{
+				SELECT id, $inst <=> (SELECT $inst FROM tracks WHERE id = 5) FROM tracks
+				WHERE id <> 5 ORDER BY $inst <=> (SELECT $inst FROM tracks WHERE id = 5), id LIMIT 10});
+			my $page = $lists->{$inst};
+			ok(@$page == @sql
+				  && !grep({ $page->[$_][0] ne $sql[$_][0] || abs($page->[$_][1] - $sql[$_][1]) > 1e-9 } 0 .. $#sql),
+				"the $inst neighbours on the page are the SQL answer")
+			  or diag explain { page => $page, sql => \@sql };
+		}
+		my $first = $lists->{mix}[0][0];
+		$b->eval(q{document.querySelector('.panel[data-instrument="mix"] li[data-key] button.explain').click()});
+		ok($b->wait_for(q{document.querySelectorAll('table.explain tr[data-instrument]').length === 2}),
+			'explain shows every instrument\'s distance');
+		my $shown = $b->eval(q{Object.fromEntries([...document.querySelectorAll('table.explain tr[data-instrument]')].map(
+			tr => [tr.dataset.instrument, Number(tr.dataset.distance)]))});
+		my ($dm, $dd) = split /\|/, $node->safe_psql('postgres',
+			"SELECT a.mix <=> b.mix, a.drums <=> b.drums FROM tracks a, tracks b WHERE a.id = 5 AND b.id = $first");
+		ok(abs($shown->{mix} - $dm) < 1e-9 && abs($shown->{drums} - $dd) < 1e-9, '... equal to the SQL distances');
+		$b->eval(q{document.querySelector('.panel[data-instrument="mix"] li[data-key] button.play').click()});
+		my $moment = $b->wait_for(q{(m => m === undefined ? null : 'at ' + m)(
+			document.querySelector('.panel[data-instrument="mix"] li[data-key]').dataset.moment)});
+		my $sql_moment = $node->safe_psql('postgres', qq{
+			SELECT b.start_s FROM instsim_segments((SELECT mix_audio FROM tracks WHERE id = 5), 'mix') a,
+				instsim_segments((SELECT mix_audio FROM tracks WHERE id = $first), 'mix') b
+			ORDER BY a.emb <=> b.emb, a.start_s, b.start_s LIMIT 1});
+		is($moment, "at $sql_moment", 'the neighbour plays from the best-matching segment');
 
-	# the listening test, by keyboard alone
-	$b->navigate("$base/#listen");
-	ok($b->wait_for(q{document.body.dataset.ready === '1' && document.activeElement.id === 'rater'}),
-		'the listening test asks for the rater');
-	$b->type_text('tester');
-	$b->key('Enter');
-	my @shown;
-	for my $rating (4, 2, 5)
+		# the listening test, by keyboard alone
+		$b->navigate("$base/#listen");
+		ok($b->wait_for(q{document.body.dataset.ready === '1' && document.activeElement.id === 'rater'}),
+			'the listening test asks for the rater');
+		$b->type_text('tester');
+		$b->key('Enter');
+		my @shown;
+		for my $rating (4, 2, 5)
+		{
+			my $pair = $b->wait_for(q{document.querySelector('#listen').dataset.pair});
+			push @shown, "$pair|$rating";
+			$b->key("$rating");
+			$b->wait_for(qq{document.querySelector('#listen').dataset.lastRated === '$pair:$rating'});
+		}
+		is($node->safe_psql('postgres', q{SELECT string_agg(pair || '|' || rating, ',' ORDER BY rated_at)
+			FROM instsim.listening_rating WHERE rater = 'tester'}), join(',', @shown),
+			'three ratings given with keys 4, 2, 5 are in the table');
+		$b->navigate("$base/#listen");
+		$b->wait_for(q{document.body.dataset.ready === '1'});
+		$b->key('Enter');
+		is($b->wait_for(q{document.querySelector('#listen').dataset.pair && document.querySelector('#listen').dataset.pos}),
+			'3', 'after a reload the rater resumes at the first unrated pair');
+		$b->key('p');
+		ok($b->wait_for(q{document.querySelector('#listen').dataset.pos === '2' &&
+			document.querySelector('.ratings button.chosen')?.dataset.rating === '5'}),
+			'p goes back to the previous pair, showing its rating');
+		$b->stop;
+		1;
+	};
+	unless ($done)
 	{
-		my $pair = $b->wait_for(q{document.querySelector('#listen').dataset.pair});
-		push @shown, "$pair|$rating";
-		$b->key("$rating");
-		$b->wait_for(qq{document.querySelector('#listen').dataset.lastRated === '$pair:$rating'});
+		chomp(my $why = $@);
+		fail("the browser session ended early: $why");
+		diag(CdpPipe::log_tail("$dir/chromium.log"));
 	}
-	is($node->safe_psql('postgres', q{SELECT string_agg(pair || '|' || rating, ',' ORDER BY rated_at)
-		FROM instsim.listening_rating WHERE rater = 'tester'}), join(',', @shown),
-		'three ratings given with keys 4, 2, 5 are in the table');
-	$b->navigate("$base/#listen");
-	$b->wait_for(q{document.body.dataset.ready === '1'});
-	$b->key('Enter');
-	is($b->wait_for(q{document.querySelector('#listen').dataset.pair && document.querySelector('#listen').dataset.pos}),
-		'3', 'after a reload the rater resumes at the first unrated pair');
-	$b->key('p');
-	ok($b->wait_for(q{document.querySelector('#listen').dataset.pos === '2' &&
-		document.querySelector('.ratings button.chosen')?.dataset.rating === '5'}),
-		'p goes back to the previous pair, showing its rating');
-	$b->stop;
 }
 
 # ---- the report --------------------------------------------------------------

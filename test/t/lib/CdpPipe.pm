@@ -27,8 +27,10 @@ sub start
 		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(127);
 		$ENV{HOME} = $o{dir};
 		# --no-sandbox: the test may run as root, and containers often lack
-		# the namespaces the sandbox needs; the page is our own, on loopback
-		exec($o{chromium}, '--headless', '--no-sandbox', '--disable-gpu',
+		# the namespaces the sandbox needs; the page is our own, on loopback.
+		# --disable-dev-shm-usage: containers give /dev/shm 64 MB, which
+		# Chromium can fill and then crash
+		exec($o{chromium}, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
 			'--remote-debugging-pipe', "--user-data-dir=$o{dir}/profile",
 			'--no-first-run', '--autoplay-policy=no-user-gesture-required',
 			'--window-size=1100,900', 'about:blank')
@@ -38,22 +40,27 @@ sub start
 	close $evt_w;
 	$cmd_w->autoflush(1);
 	my $self = bless { pid => $pid, w => $cmd_w, r => $evt_r, buf => '', id => 0 }, $class;
-	my $target = $self->call('Target.createTarget', { url => 'about:blank' });
+	# a first start on a fresh machine builds its font cache and profile: slow
+	my $target = $self->call('Target.createTarget', { url => 'about:blank' }, 1, 120);
 	my $att = $self->call('Target.attachToTarget',
 		{ targetId => $target->{targetId}, flatten => JSON::PP::true });
 	$self->{session} = $att->{sessionId};
 	return $self;
 }
 
-# Sends a command (to the page's session unless $browser) and returns its result.
+# Sends a command (to the page's session unless $browser) and returns its
+# result; dies after $timeout s (30 unless given).
 sub call
 {
-	my ($self, $method, $params, $browser) = @_;
+	my ($self, $method, $params, $browser, $timeout) = @_;
 	my $id = ++$self->{id};
 	my %msg = (id => $id, method => $method, params => $params // {});
 	$msg{sessionId} = $self->{session} if $self->{session} && !$browser;
-	print { $self->{w} } encode_json(\%msg) . "\0";
-	my $deadline = time + 30;
+	# a browser that has gone must fail the call, not kill the test by SIGPIPE
+	local $SIG{PIPE} = 'IGNORE';
+	print { $self->{w} } encode_json(\%msg) . "\0"
+	  or die "chromium closed the pipe before $method: $!\n";
+	my $deadline = time + ($timeout // 30);
 	my $sel = IO::Select->new($self->{r});
 	while (time < $deadline)
 	{
@@ -68,7 +75,17 @@ sub call
 		my $n = sysread($self->{r}, $self->{buf}, 65536, length $self->{buf});
 		die "chromium closed the pipe during $method\n" unless $n;
 	}
-	die "no answer to $method in 30 s\n";
+	die "no answer to $method in " . ($timeout // 30) . " s\n";
+}
+
+# The last lines of Chromium's log (start's `log`), for a test that failed
+# to say why.
+sub log_tail
+{
+	my ($path) = @_;
+	open(my $fh, '<', $path) or return "(no $path)";
+	my @lines = <$fh>;
+	return join('', @lines[ ($#lines > 30 ? $#lines - 30 : 0) .. $#lines ]);
 }
 
 # The value of a JavaScript expression (promises awaited).
