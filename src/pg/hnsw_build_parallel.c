@@ -244,8 +244,8 @@ graph_capacity(Relation heap, const HnswShape *sh, int nworkers, int64 *limit)
 	double		tuples;
 	double		allvisfrac;
 
-	/* per node besides hnsw_graph_node_bytes: its lock, the workers' visit marks */
-	*limit = hnsw_build_cap_limit(sh, sizeof(LWLock) + sizeof(uint32) * nworkers);
+	/* per node besides hnsw_graph_node_bytes: its lock, the workers' private arrays */
+	*limit = hnsw_build_cap_limit(sh, sizeof(LWLock) + HNSW_GRAPH_PRIVATE_BYTES * nworkers);
 	estimate_rel_size(heap, NULL, &pages, &tuples, &allvisfrac);
 	return Min(*limit, (int64) (tuples * CAPACITY_MARGIN) + CAPACITY_SLACK);
 }

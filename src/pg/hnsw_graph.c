@@ -37,7 +37,7 @@ hnsw_graph_node_bytes(const HnswShape *sh)
 {
 	return sizeof(float) * sh->dim + sizeof(ItemPointerData) + 1 +
 		(sizeof(int32) + sizeof(float)) * 2 * sh->m + 2 * sizeof(int32) +
-		sizeof(int32) + sizeof(uint32) + sizeof(int32) * UPPER_BLOCK(sh->m) * 2 / sh->m;
+		sizeof(int32) + HNSW_GRAPH_PRIVATE_BYTES + sizeof(int32) * UPPER_BLOCK(sh->m) * 2 / sh->m;
 }
 
 /*
@@ -106,12 +106,14 @@ hnsw_graph_init_private(HnswGraph *g, int64 visit_cap)
 
 	g->seeds = palloc(sizeof(HnswHeapItem) * (sh->ef_construction + 1));
 	g->todo = palloc(sizeof(int32) * 2 * sh->m);
-	g->pick = palloc(sizeof(HnswNeighbor) * (Max(sh->ef_construction, 2 * sh->m) + 1));
+	/* the candidates of a new node, or a level-0 list's kept and rejected (relink_from) */
+	g->pick = palloc(sizeof(HnswNeighbor) * (Max(sh->ef_construction, 4 * sh->m) + 2));
 	g->chosen = palloc(sizeof(HnswNeighbor) * hnsw_total_slots(sh->m, sh->max_level));
 	g->qbuf = palloc(sizeof(float) * sh->dim);
 	if (visit_cap > 0)
 	{
 		g->visit = palloc_extended(sizeof(uint32) * visit_cap, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		g->vdist = palloc_extended(sizeof(float) * visit_cap, MCXT_ALLOC_HUGE);
 		g->visit_cap = visit_cap;
 	}
 }
@@ -137,6 +139,7 @@ graph_grow(HnswGraph *g)
 	GROW(kept0, int32, 1);
 	GROW(upper_at, int32, 1);
 	GROW(visit, uint32, 1);
+	GROW(vdist, float, 1);
 #undef GROW
 	memset(g->visit + cap, 0, sizeof(uint32) * (newcap - cap));
 	g->head->cap = g->visit_cap = newcap;
@@ -214,12 +217,14 @@ search_layer(HnswGraph *g, const float *q, int level, int ef)
 	g->best.n = 0;
 	if (++g->epoch == 0)
 	{
+		/* the insert's earlier marks go too: those distances are computed again */
 		memset(g->visit, 0, sizeof(uint32) * g->visit_cap);
-		g->epoch = 1;
+		g->epoch = g->insert_epoch = 1;
 	}
 	for (int i = 0; i < g->nseeds; i++)
 	{
 		g->visit[g->seeds[i].id] = g->epoch;
+		g->vdist[g->seeds[i].id] = g->seeds[i].key;
 		hnsw_heap_push(&g->cand, g->seeds[i].key, g->seeds[i].id);
 		hnsw_heap_push(&g->best, -g->seeds[i].key, g->seeds[i].id);
 	}
@@ -263,6 +268,7 @@ search_layer(HnswGraph *g, const float *q, int level, int ef)
 			if (i + 1 < ntodo)
 				hnsw_prefetch_bytes(node_vec(g, todo[i + 1]), prefetch);
 			d = dist_to(g, q, nb);
+			g->vdist[nb] = d;
 
 			if (g->best.n < ef || d < -g->best.items[0].key)
 			{
@@ -338,6 +344,22 @@ pick_neighbors(HnswGraph *g, int32 q, int level)
 	return n;
 }
 
+/*
+ * The distance from the node being inserted (vector tv) to `id`.  Its
+ * searches computed it for every node they reached, and linking back compares
+ * the new node with the neighbours of its neighbours, most of which they
+ * reached: a lookup instead of a pass over both vectors (link_back spent a
+ * fifth of a build in distances).  The same call computed it, so the value
+ * is identical.
+ */
+static inline float
+cached_distance(HnswGraph *g, const float *tv, int32 id)
+{
+	if (g->visit[id] >= g->insert_epoch)
+		return g->vdist[id];
+	return hnsw_distance(g->shape.metric, tv, node_vec(g, id), g->shape.dim);
+}
+
 /* Inserts (id, d) at position `at` of a list part ending at `end`, if room. */
 static void
 list_insert(NodeList l, int at, int end, int32 id, float d)
@@ -352,24 +374,82 @@ list_insert(NodeList l, int at, int end, int32 id, float d)
 	l.dist[at] = d;
 }
 
-/* Re-runs the heuristic over the list plus (to, d): the general case. */
-static void
-relink_full(HnswGraph *g, NodeList l, int32 to, float d)
+/* Whether a kept node's link occludes `id` (distance d_base to the list's owner). */
+static inline bool
+occluded_by(HnswGraph *g, int32 kept, int32 id, float d_base)
 {
-	int			n = *l.count;
-	int32		kept;
+	return hnsw_occluded(g->shape.metric,
+						 hnsw_distance(g->shape.metric, node_vec(g, id), node_vec(g, kept),
+									   g->shape.dim), d_base);
+}
 
-	for (int i = 0; i < n; i++)
+/*
+ * The general case of link_back_locked: `to` (distance d) is accepted after
+ * the first `at` heuristic members and occludes a farther one, so the
+ * heuristic runs again over the list plus `to`, from `to` on only.  Everything
+ * nearer than `to` keeps its decision.  A farther member that the heuristic
+ * kept before was occluded by none of the members nearer than it, so it is
+ * compared with `to` and the members kept after `to` only; a farther fill
+ * member is compared with everything kept.  Same outcome as re-running the
+ * heuristic over the whole list, at a fraction of its distance computations.
+ */
+static void
+relink_from(HnswGraph *g, NodeList l, int at, int32 to, float d)
+{
+	const float *tv = node_vec(g, to);
+	int			kept = *l.kept;
+	int			n = *l.count;
+	int32	   *nkept_ids = g->todo;	/* the members kept after `to` */
+	int			nnew = 0;
+	HnswNeighbor *out = g->pick;	/* kept first, then the rejected */
+	HnswNeighbor *rej = g->pick + l.cap + 1;
+	int			nout = 0;
+	int			nrej = 0;
+	int			k = at;			/* next old heuristic member */
+	int			f = kept;		/* next old fill member */
+
+	for (int i = 0; i < at; i++)
 	{
-		g->pick[i].id = l.ids[i];
-		g->pick[i].vec = node_vec(g, l.ids[i]);
-		g->pick[i].dist = l.dist[i];
+		out[nout].id = l.ids[i];
+		out[nout++].dist = l.dist[i];
 	}
-	g->pick[n].id = to;
-	g->pick[n].vec = node_vec(g, to);
-	g->pick[n].dist = d;
-	n = pick_select(g, n + 1, l.cap, &kept);
-	list_store(l, g->pick, n, kept);
+	out[nout].id = to;
+	out[nout++].dist = d;
+	/* fill members nearer than `to` stay rejected */
+	while (f < n && l.dist[f] <= d)
+	{
+		rej[nrej].id = l.ids[f];
+		rej[nrej++].dist = l.dist[f++];
+	}
+	while (k < kept || f < n)
+	{
+		bool		old_kept = f >= n || (k < kept && l.dist[k] <= l.dist[f]);
+		int			i = old_kept ? k++ : f++;
+		int32		id = l.ids[i];
+		float		di = l.dist[i];
+		bool		good = nout < l.cap;
+
+		if (good && !old_kept)
+			for (int j = 0; j < at && good; j++)
+				good = !occluded_by(g, l.ids[j], id, di);
+		if (good)
+			good = !hnsw_occluded(g->shape.metric, cached_distance(g, tv, id), di);
+		for (int j = 0; j < nnew && good; j++)
+			good = !occluded_by(g, nkept_ids[j], id, di);
+		if (good)
+		{
+			nkept_ids[nnew++] = id;
+			out[nout].id = id;
+			out[nout++].dist = di;
+		}
+		else
+		{
+			rej[nrej].id = id;
+			rej[nrej++].dist = di;
+		}
+	}
+	memcpy(out + nout, rej, sizeof(HnswNeighbor) * Min(nrej, l.cap - nout));
+	list_store(l, out, Min(nout + nrej, l.cap), nout);
 }
 
 /*
@@ -392,9 +472,7 @@ link_back_locked(HnswGraph *g, NodeList l, int32 to, float d)
 
 	while (at < kept && l.dist[at] <= d)
 	{
-		if (hnsw_occluded(g->shape.metric,
-						  hnsw_distance(g->shape.metric, tv, node_vec(g, l.ids[at]),
-										g->shape.dim), d))
+		if (hnsw_occluded(g->shape.metric, cached_distance(g, tv, l.ids[at]), d))
 		{
 			/* rejected: into the fill part, in distance order */
 			int			f = kept;
@@ -409,11 +487,9 @@ link_back_locked(HnswGraph *g, NodeList l, int32 to, float d)
 	}
 	for (int j = at; j < kept; j++)
 	{
-		if (hnsw_occluded(g->shape.metric,
-						  hnsw_distance(g->shape.metric, node_vec(g, l.ids[j]), tv,
-										g->shape.dim), l.dist[j]))
+		if (hnsw_occluded(g->shape.metric, cached_distance(g, tv, l.ids[j]), l.dist[j]))
 		{
-			relink_full(g, l, to, d);
+			relink_from(g, l, at, to, d);
 			return;
 		}
 	}
@@ -469,6 +545,8 @@ hnsw_graph_add(HnswGraph *g, const float *vec, ItemPointer heaptid)
 	{
 		int			nchosen[HNSW_MAX_LEVEL + 1];
 
+		/* 0 after a wrap: search_layer resets it with the marks */
+		g->insert_epoch = g->epoch + 1;
 		g->nseeds = 1;
 		g->seeds[0].id = entry;
 		g->seeds[0].key = dist_to(g, g->qbuf, entry);

@@ -55,7 +55,9 @@ typedef struct HnswGraph
 	int32	   *upper;			/* per level >= 1: UPPER_BLOCK(m) slots */
 
 	/* private to this participant */
-	uint32	   *visit;
+	uint32	   *visit;			/* epoch of the last search that reached a node */
+	float	   *vdist;			/* its distance to the node being inserted ... */
+	uint32		insert_epoch;	/* ... where visit >= this: see cached_distance */
 	int64		visit_cap;
 	uint32		epoch;
 	HnswHeap	cand;
@@ -123,6 +125,9 @@ typedef enum HnswAddResult
 	HNSW_SKIPPED,				/* zero vector under cosine: not indexed */
 	HNSW_FULL					/* no room: nothing was added */
 } HnswAddResult;
+
+/* Bytes per node that each participant keeps for itself (visit, vdist). */
+#define HNSW_GRAPH_PRIVATE_BYTES (sizeof(uint32) + sizeof(float))
 
 /* hnsw_graph.c; call them in the memory context the graph grows in */
 extern Size hnsw_graph_node_bytes(const HnswShape *sh);
