@@ -12,7 +12,8 @@
  * reassociation is explicit here and NaN semantics elsewhere stay intact.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define IS_MULTIVERSION __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+/* one string per clone: "avx2,fma" would make an AVX2 clone without FMA */
+#define IS_MULTIVERSION __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define IS_MULTIVERSION
 #endif

@@ -29,7 +29,7 @@
  * (about 10% faster here); AVX-512 was no faster for these short loops.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MEL_MULTIVERSION __attribute__((target_clones("avx2,fma", "default")))
+#define MEL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MEL_MULTIVERSION
 #endif

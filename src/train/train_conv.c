@@ -7,7 +7,7 @@
 
 /* The layout copies are shuffle-bound: compiled per instruction set. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CONV_COPY_SIMD __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define CONV_COPY_SIMD __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define CONV_COPY_SIMD
 #endif

@@ -29,7 +29,7 @@
  * build itself stays portable).  Not for clang, which PGXS uses for bitcode.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TRAIN_SIMD __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define TRAIN_SIMD __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define TRAIN_SIMD
 #endif
