@@ -33,26 +33,14 @@ chmod 777 "$WORK"
 cp "$here/gen.py" "$WORK/"
 export VECTORS_DIR=${VECTORS_DIR:-$(cd "$here/../../../shared/bench" && pwd)}
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source "$here/../lib.sh"
 psql_() { as_pg env VECTORS_DIR="$VECTORS_DIR" "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
 secs() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {printf "%.1f", s / 1000}'; }
 
-if [ -z "$REUSE" ]; then
-	as_pg "$PGBIN/initdb" -D "$WORK/data" >/dev/null
-	cat >> "$WORK/data/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$WORK'
-shared_buffers = 2GB
+bench_cluster_start "shared_buffers = 2GB
 maintenance_work_mem = 2GB
 max_parallel_maintenance_workers = 0
-max_parallel_workers_per_gather = 0
-max_wal_size = 8GB
-jit = off
-CONF
-fi
-as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
-trap 'as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast stop >/dev/null' EXIT
+max_parallel_workers_per_gather = 0" "${REUSE:+reuse}"
 [ -n "$REUSE" ] || psql_ -c "CREATE EXTENSION instsim"
 echo "# $(date -u +%FT%TZ) reuse=${REUSE:-no} parts=[$PARTS] N_TRACKS=$N_TRACKS SEG_TRACKS=$SEG_TRACKS SEGS=$SEGS NQ=$NQ m=16 ef_construction=64 cpu=$(lscpu | sed -n 's/^Model name: *//p') load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
 

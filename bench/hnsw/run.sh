@@ -47,23 +47,13 @@ if ! "$PY" -c 'import psycopg' 2>/dev/null; then
 	CLIENT=0
 fi
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source "$here/../lib.sh"
 psql_() { as_pg "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
 ms() { grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {print s}'; }
 
-as_pg "$PGBIN/initdb" -D "$WORK/data" >/dev/null
-cat >> "$WORK/data/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$WORK'
-shared_buffers = 1GB
+bench_cluster_start "shared_buffers = 1GB
 maintenance_work_mem = 2GB
-max_parallel_maintenance_workers = $PARALLEL
-max_wal_size = 8GB
-jit = off
-CONF
-as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
-trap 'as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast stop >/dev/null' EXIT
+max_parallel_maintenance_workers = $PARALLEL"
 
 psql_ -c "CREATE EXTENSION instsim"
 PGV=0
