@@ -2,33 +2,38 @@
 -- scripts/test.sh writes to $INSTSIM_FIXTURES (test/fixtures/make_fixtures.c
 -- and instsim-makemodel), loaded client-side with \lo_import.
 \getenv fixtures INSTSIM_FIXTURES
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set load_fixture :abs_srcdir/sql/fixture.psql
 CREATE TABLE files (name text PRIMARY KEY, data bytea NOT NULL);
 -- audio is read in slices only from uncompressed values (see below)
 ALTER TABLE files ALTER COLUMN data SET STORAGE EXTERNAL;
-\lo_import :fixtures/model1.safetensors
-INSERT INTO files VALUES ('model1', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/model2.safetensors
-INSERT INTO files VALUES ('model2', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/chord.flac
-INSERT INTO files VALUES ('chord.flac', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/beat48k.wav
-INSERT INTO files VALUES ('beat48k.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/bass.ogg
-INSERT INTO files VALUES ('bass.ogg', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/chord.aiff
-INSERT INTO files VALUES ('chord.aiff', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/silence.wav
-INSERT INTO files VALUES ('silence.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/short.wav
-INSERT INTO files VALUES ('short.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/truncated.flac
-INSERT INTO files VALUES ('truncated.flac', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/junk.bin
-INSERT INTO files VALUES ('junk.bin', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/heavy.safetensors
-INSERT INTO files VALUES ('heavy', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
-\lo_import :fixtures/beat8k.wav
-INSERT INTO files VALUES ('beat8k.wav', lo_get(:LASTOID)); SELECT lo_unlink(:LASTOID) AS unlinked;
+\set fixture_table files
+\set file model1.safetensors
+\i :load_fixture
+\set file model2.safetensors
+\i :load_fixture
+\set file chord.flac
+\i :load_fixture
+\set file beat48k.wav
+\i :load_fixture
+\set file bass.ogg
+\i :load_fixture
+\set file chord.aiff
+\i :load_fixture
+\set file silence.wav
+\i :load_fixture
+\set file short.wav
+\i :load_fixture
+\set file truncated.flac
+\i :load_fixture
+\set file junk.bin
+\i :load_fixture
+\set file heavy.safetensors
+\i :load_fixture
+\set file beat8k.wav
+\i :load_fixture
+-- the models go by their names
+UPDATE files SET name = replace(name, '.safetensors', '');
 CREATE FUNCTION f(text) RETURNS bytea LANGUAGE sql AS 'SELECT data FROM files WHERE name = $1';
 -- a model file with its checksum recomputed after an edit (format in model.h)
 CREATE FUNCTION reseal(d bytea) RETURNS bytea LANGUAGE sql AS $$

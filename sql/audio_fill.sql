@@ -1,20 +1,22 @@
 -- instsim_fill_embeddings(): a catalogue embedded in committed batches.
 \getenv fixtures INSTSIM_FIXTURES
-\lo_import :fixtures/model1.safetensors
-SELECT length(instsim_model_load('mix', lo_get(:LASTOID))) AS sha_len;
-SELECT lo_unlink(:LASTOID) AS unlinked;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set load_fixture :abs_srcdir/sql/fixture.psql
+CREATE TABLE clips (name text PRIMARY KEY, data bytea);
+\set fixture_table clips
+\set file model1.safetensors
+\i :load_fixture
+\set file chord.flac
+\i :load_fixture
+\set file beat48k.wav
+\i :load_fixture
+\set file silence.wav
+\i :load_fixture
+SELECT length(instsim_model_load('mix', data)) AS sha_len FROM clips WHERE name = 'model1.safetensors';
+DELETE FROM clips WHERE name = 'model1.safetensors';
+UPDATE clips SET name = split_part(split_part(name, '48k', 1), '.', 1);
 -- progress NOTICEs carry a rows/s rate; the progress table is checked instead
 SET client_min_messages = warning;
-CREATE TABLE clips (name text PRIMARY KEY, data bytea);
-\lo_import :fixtures/chord.flac
-\set lo :LASTOID
-INSERT INTO clips VALUES ('chord', lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
-\lo_import :fixtures/beat48k.wav
-\set lo :LASTOID
-INSERT INTO clips VALUES ('beat', lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
-\lo_import :fixtures/silence.wav
-\set lo :LASTOID
-INSERT INTO clips VALUES ('silence', lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
 
 CREATE TABLE catalogue (id int PRIMARY KEY, audio bytea, mix embedding(128));
 INSERT INTO catalogue

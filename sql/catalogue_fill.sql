@@ -2,23 +2,19 @@
 -- table for moment search, filled from a track table's audio in committed
 -- batches of tracks.
 \getenv fixtures INSTSIM_FIXTURES
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set load_fixture :abs_srcdir/sql/fixture.psql
 CREATE TABLE clips (name text PRIMARY KEY, data bytea);
-\lo_import :fixtures/chord.flac
-\set lo :LASTOID
-INSERT INTO clips VALUES ('chord', lo_get(:lo));
-SELECT lo_unlink(:lo) AS unlinked;
-\lo_import :fixtures/beat48k.wav
-\set lo :LASTOID
-INSERT INTO clips VALUES ('beat', lo_get(:lo));
-SELECT lo_unlink(:lo) AS unlinked;
-\lo_import :fixtures/bass.ogg
-\set lo :LASTOID
-INSERT INTO clips VALUES ('bass', lo_get(:lo));
-SELECT lo_unlink(:lo) AS unlinked;
-\lo_import :fixtures/silence.wav
-\set lo :LASTOID
-INSERT INTO clips VALUES ('silence', lo_get(:lo));
-SELECT lo_unlink(:lo) AS unlinked;
+\set fixture_table clips
+\set file chord.flac
+\i :load_fixture
+\set file beat48k.wav
+\i :load_fixture
+\set file bass.ogg
+\i :load_fixture
+\set file silence.wav
+\i :load_fixture
+UPDATE clips SET name = split_part(split_part(name, '48k', 1), '.', 1);
 
 -- ---- several models from one decode: the one-model segments, side by side ----
 SELECT count(*) AS segments,

@@ -4,53 +4,58 @@
 -- model like any other.  The fixture is a synthetic drums model marked "mix"
 -- (instsim-makemodel OUT 3 drums mix).
 \getenv fixtures INSTSIM_FIXTURES
-\lo_import :fixtures/drums_mix.safetensors
-SELECT length(instsim_model_load('drums_mix', lo_get(:LASTOID))) AS sha_len;
-SELECT lo_unlink(:LASTOID) AS unlinked;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set load_fixture :abs_srcdir/sql/fixture.psql
+CREATE TEMP TABLE files (name text PRIMARY KEY, data bytea);
+\set fixture_table files
+\set file drums_mix.safetensors
+\i :load_fixture
+\set file beat48k.wav
+\i :load_fixture
+\set file chord.flac
+\i :load_fixture
+SELECT length(instsim_model_load('test_drums_mix', data)) AS sha_len FROM files WHERE name = 'drums_mix.safetensors';
 CREATE TABLE clips (id int PRIMARY KEY, audio bytea, drums embedding(128));
-\lo_import :fixtures/beat48k.wav
-\set lo :LASTOID
-INSERT INTO clips VALUES (1, lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
-\lo_import :fixtures/chord.flac
-\set lo :LASTOID
-INSERT INTO clips VALUES (2, lo_get(:lo)); SELECT lo_unlink(:lo) AS unlinked;
+INSERT INTO clips SELECT 1, data FROM files WHERE name = 'beat48k.wav';
+INSERT INTO clips SELECT 2, data FROM files WHERE name = 'chord.flac';
+DROP TABLE files;
 
 -- the shipped models hear stems (the mix model: the mix, its own signal)
 SELECT name, instrument, input FROM instsim.models ORDER BY name;
 SELECT instsim_model_inspect(weights) ->> 'input' AS input
-FROM instsim.model WHERE name IN ('drums', 'drums_mix') ORDER BY name;
+FROM instsim.model WHERE name IN ('drums', 'test_drums_mix') ORDER BY name;
 
 -- single and array forms agree, with a stem model in the same array
-SELECT e[2] = instsim_embed(audio, 'drums_mix') AS same_as_single,
+SELECT e[2] = instsim_embed(audio, 'test_drums_mix') AS same_as_single,
        e[1] = instsim_embed(audio, 'drums') AS stem_same_as_single,
        e[1] <> e[2] AS differs_from_stem
-FROM clips, LATERAL (SELECT instsim_embed(audio, ARRAY['drums', 'drums_mix', 'mix']) AS e) x
+FROM clips, LATERAL (SELECT instsim_embed(audio, ARRAY['drums', 'test_drums_mix', 'mix']) AS e) x
 ORDER BY id;
 
 -- the track vector is the normalised centroid of the per-segment embeddings
 SELECT c.id, count(*) > 0 AS has_segments,
-       l2_normalize(avg(s.emb)) <=> instsim_embed(c.audio, 'drums_mix') < 1e-6 AS centroid
-FROM clips c, LATERAL instsim_segments(c.audio, 'drums_mix') s
+       l2_normalize(avg(s.emb)) <=> instsim_embed(c.audio, 'test_drums_mix') < 1e-6 AS centroid
+FROM clips c, LATERAL instsim_segments(c.audio, 'test_drums_mix') s
 GROUP BY c.id, c.audio ORDER BY c.id;
 
 -- per-segment embeddings of a stem and a mix model from one decode agree with
 -- the single-model form
 SELECT c.id, bool_and(m.embs[2] = s.emb) AS same_segments, count(*) > 0 AS has_segments
 FROM clips c,
-     LATERAL instsim_segments(c.audio, ARRAY['drums', 'drums_mix']) m
-     JOIN LATERAL instsim_segments(c.audio, 'drums_mix') s ON s.seg = m.seg
+     LATERAL instsim_segments(c.audio, ARRAY['drums', 'test_drums_mix']) m
+     JOIN LATERAL instsim_segments(c.audio, 'test_drums_mix') s ON s.seg = m.seg
 GROUP BY c.id ORDER BY c.id;
 
 -- a catalogue filled in batches with the mix model
 SET client_min_messages = warning;
-CALL instsim_fill_embeddings('clips', 'audio', 'drums', model => 'drums_mix', batch_size => 1);
+CALL instsim_fill_embeddings('clips', 'audio', 'drums', model => 'test_drums_mix', batch_size => 1);
 RESET client_min_messages;
-SELECT id, drums = instsim_embed(audio, 'drums_mix') AS filled FROM clips ORDER BY id;
+SELECT id, drums = instsim_embed(audio, 'test_drums_mix') AS filled FROM clips ORDER BY id;
 
 -- a row stored before the input key existed (params without it) is a stem model
-UPDATE instsim.model SET params = params - 'input' WHERE name = 'drums_mix';
-SELECT name, input FROM instsim.models WHERE name = 'drums_mix';
+UPDATE instsim.model SET params = params - 'input' WHERE name = 'test_drums_mix';
+SELECT name, input FROM instsim.models WHERE name = 'test_drums_mix';
 
-SELECT instsim_model_drop('drums_mix');
+SELECT instsim_model_drop('test_drums_mix');
 DROP TABLE clips;
 SELECT count(*) AS progress_rows FROM instsim.fill_progress;

@@ -1,10 +1,12 @@
 -- Models as data that survives: replacing, dropping and restoring shipped
 -- models, and the extension's functions pinned against search_path tricks.
 \getenv fixtures INSTSIM_FIXTURES
-\lo_import :fixtures/model1.safetensors
-\set model_oid :LASTOID
-CREATE TABLE model_file AS SELECT lo_get(:model_oid) AS data;
-SELECT lo_unlink(:model_oid) AS unlinked;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set load_fixture :abs_srcdir/sql/fixture.psql
+CREATE TABLE model_file (name text, data bytea);
+\set fixture_table model_file
+\set file model1.safetensors
+\i :load_fixture
 -- the earlier tests may have replaced 'mix'; start from the shipped set
 SET client_min_messages = warning;
 SELECT count(instsim_model_drop(name)) >= 0 AS dropped FROM instsim.model WHERE NOT builtin;
