@@ -20,7 +20,8 @@ INSERT INTO clips SELECT 1, data FROM files WHERE name = 'beat48k.wav';
 INSERT INTO clips SELECT 2, data FROM files WHERE name = 'chord.flac';
 DROP TABLE files;
 
--- the shipped models hear stems (the mix model: the mix, its own signal)
+-- the shipped models: one per instrument that hears its stem (the mix model:
+-- the mix, its own signal) and one per instrument that hears the mix (*_mix)
 SELECT name, instrument, input FROM instsim.models ORDER BY name;
 SELECT instsim_model_inspect(weights) ->> 'input' AS input
 FROM instsim.model WHERE name IN ('drums', 'test_drums_mix') ORDER BY name;
