@@ -138,3 +138,27 @@ SELECT * FROM instsim_moments('segments_meta', 'bass', (SELECT bass FROM segment
 \echo '-- why are tracks 1 and 2 alike? per instrument, then their closest moments'
 SELECT * FROM instsim_explain('tracks', 1, 2) ORDER BY distance;
 SELECT * FROM instsim_explain_moments('segments', 1, 2) ORDER BY distance LIMIT 5;
+
+\echo
+\echo '== a catalogue without stems: mixes alone, heard per instrument by the *_mix models'
+CREATE TABLE mixes (id int PRIMARY KEY, title text, audio bytea, mix embedding(128),
+    drums embedding(128), bass embedding(128), piano embedding(128), guitar embedding(128));
+ALTER TABLE mixes ALTER audio SET STORAGE EXTERNAL;
+INSERT INTO mixes (id, title, audio) SELECT id, title, mix_audio FROM tracks;
+\echo '-- five models from one decode and one log-mel per track'
+UPDATE mixes SET (mix, drums, bass, piano, guitar) = (SELECT e[1], e[2], e[3], e[4], e[5]
+    FROM instsim_embed(audio, ARRAY['mix', 'drums_mix', 'bass_mix', 'piano_mix', 'guitar_mix']) e);
+\echo '-- drums like track 1''s, from the mixes alone, beside the distance between the drum stems'
+SELECT m.id, m.title, round((m.drums <=> q.drums)::numeric, 4) AS drums_from_mix,
+       round((t.drums <=> (SELECT drums FROM tracks WHERE id = 1))::numeric, 4) AS drums_from_stem
+FROM mixes m JOIN tracks t USING (id), (SELECT drums FROM mixes WHERE id = 1) q
+WHERE m.id <> 1
+ORDER BY m.drums <=> q.drums
+LIMIT 5;
+\echo '-- how far the mix-only answers follow the stems: Pearson r over every pair of tracks'
+SELECT round(corr(ma.drums <=> mb.drums, ta.drums <=> tb.drums)::numeric, 2) AS drums,
+       round(corr(ma.bass <=> mb.bass, ta.bass <=> tb.bass)::numeric, 2) AS bass,
+       round(corr(ma.piano <=> mb.piano, ta.piano <=> tb.piano)::numeric, 2) AS piano,
+       round(corr(ma.guitar <=> mb.guitar, ta.guitar <=> tb.guitar)::numeric, 2) AS guitar
+FROM mixes ma JOIN tracks ta USING (id), mixes mb JOIN tracks tb ON tb.id = mb.id
+WHERE ma.id < mb.id;
