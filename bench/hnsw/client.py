@@ -12,11 +12,13 @@ import time
 
 import psycopg
 
+from client_queries import knn_sql, read_queries
+
 conninfo, kind, engine, table, guc, qfile, truthfile, passes = sys.argv[1:9]
 efs = [int(e) for e in sys.argv[9:]]
-queries = [line.rstrip('\n').split('\t')[1] for line in open(qfile)]
+queries = read_queries(qfile)
 truth = [set(line.strip().split(',')) for line in open(truthfile)]
-sql = f'SELECT id FROM {table} ORDER BY emb <=> %s LIMIT 10'
+sql = knn_sql(table)
 
 with psycopg.connect(conninfo, autocommit=True) as conn:
     for ef in efs:

@@ -9,9 +9,11 @@ import time
 
 import psycopg
 
+from client_queries import knn_sql, read_queries
+
 conninfo, table, guc, ef, qfile, seconds = sys.argv[1:7]
-queries = [line.rstrip('\n').split('\t')[1] for line in open(qfile)]
-sql = f'SELECT id FROM {table} ORDER BY emb <=> %s LIMIT 10'
+queries = read_queries(qfile)
+sql = knn_sql(table)
 with psycopg.connect(conninfo, autocommit=True) as conn:
     conn.execute(f'SET {guc} = {int(ef)}')
     print(conn.info.backend_pid, flush=True)
