@@ -349,8 +349,10 @@ pick_neighbors(HnswGraph *g, int32 q, int level)
  * searches computed it for every node they reached, and linking back compares
  * the new node with the neighbours of its neighbours, most of which they
  * reached: a lookup instead of a pass over both vectors (link_back spent a
- * fifth of a build in distances).  The same call computed it, so the value
- * is identical.
+ * fifth of a build in distances).  The same kernel computed it, so the value
+ * is identical to computing it here in either argument order: the float
+ * kernels are symmetric bit for bit (a*b, and (a-b)^2 = (b-a)^2).  Only
+ * valid while `to` is the node being inserted (hnsw_graph_add).
  */
 static inline float
 cached_distance(HnswGraph *g, const float *tv, int32 id)
@@ -460,7 +462,7 @@ relink_from(HnswGraph *g, NodeList l, int at, int32 to, float d)
  * changes either: it joins the fill part.  If it is accepted and rejects
  * no farther heuristic member, it joins that part and the fill loses its
  * farthest; only when it would push a member out does the heuristic run
- * over the whole list again.
+ * again, from `to` on (relink_from).
  */
 static void
 link_back_locked(HnswGraph *g, NodeList l, int32 to, float d)
