@@ -215,12 +215,7 @@ search_layer(HnswGraph *g, const float *q, int level, int ef)
 
 	g->cand.n = 0;
 	g->best.n = 0;
-	if (++g->epoch == 0)
-	{
-		/* the insert's earlier marks go too: those distances are computed again */
-		memset(g->visit, 0, sizeof(uint32) * g->visit_cap);
-		g->epoch = g->insert_epoch = 1;
-	}
+	hnsw_graph_next_epoch(g);
 	for (int i = 0; i < g->nseeds; i++)
 	{
 		g->visit[g->seeds[i].id] = g->epoch;
@@ -401,9 +396,7 @@ relink_from(HnswGraph *g, NodeList l, int at, int32 to, float d)
 	const float *tv = node_vec(g, to);
 	int			kept = *l.kept;
 	int			n = *l.count;
-	int32	   *nkept_ids = g->todo;	/* the members kept after `to` */
-	int			nnew = 0;
-	HnswNeighbor *out = g->pick;	/* kept first, then the rejected */
+	HnswNeighbor *out = g->pick;	/* kept: the first `at`, `to`, then the new choices */
 	HnswNeighbor *rej = g->pick + l.cap + 1;
 	int			nout = 0;
 	int			nrej = 0;
@@ -429,18 +422,15 @@ relink_from(HnswGraph *g, NodeList l, int at, int32 to, float d)
 		int			i = old_kept ? k++ : f++;
 		int32		id = l.ids[i];
 		float		di = l.dist[i];
-		bool		good = nout < l.cap;
+		bool		good = nout < l.cap &&
+			!hnsw_occluded(g->shape.metric, cached_distance(g, tv, id), di);
 
-		if (good && !old_kept)
-			for (int j = 0; j < at && good; j++)
-				good = !occluded_by(g, l.ids[j], id, di);
-		if (good)
-			good = !hnsw_occluded(g->shape.metric, cached_distance(g, tv, id), di);
-		for (int j = 0; j < nnew && good; j++)
-			good = !occluded_by(g, nkept_ids[j], id, di);
+		/* out[at] is `to`, checked above from its cached distance */
+		for (int j = old_kept ? at + 1 : 0; j < nout && good; j++)
+			if (j != at)
+				good = !occluded_by(g, out[j].id, id, di);
 		if (good)
 		{
-			nkept_ids[nnew++] = id;
 			out[nout].id = id;
 			out[nout++].dist = di;
 		}

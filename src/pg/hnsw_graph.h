@@ -126,6 +126,21 @@ typedef enum HnswAddResult
 	HNSW_FULL					/* no room: nothing was added */
 } HnswAddResult;
 
+/*
+ * Starts a walk over the graph: marks from earlier walks no longer count.
+ * When the epoch wraps, the marks are cleared, and with them those of the
+ * insert under way (insert_epoch): their distances are then computed again.
+ */
+static inline void
+hnsw_graph_next_epoch(HnswGraph *g)
+{
+	if (++g->epoch == 0)
+	{
+		memset(g->visit, 0, sizeof(uint32) * g->visit_cap);
+		g->epoch = g->insert_epoch = 1;
+	}
+}
+
 /* Bytes per node that each participant keeps for itself (visit, vdist). */
 #define HNSW_GRAPH_PRIVATE_BYTES (sizeof(uint32) + sizeof(float))
 

@@ -31,11 +31,7 @@ layout_order(HnswGraph *g)
 	int64		head = 0;
 	int64		tail = 0;
 
-	if (++g->epoch == 0)
-	{
-		memset(g->visit, 0, sizeof(uint32) * g->visit_cap);
-		g->epoch = 1;
-	}
+	hnsw_graph_next_epoch(g);
 	for (int64 start = -1; start < n; start++)
 	{
 		int32		root = start < 0 ? g->head->entry : (int32) start;
