@@ -22,6 +22,7 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "array_args.h"
 #include "audio_input.h"
 #include "embedding.h"
 #include "model_cache.h"
@@ -209,15 +210,9 @@ instsim_embed_version(PG_FUNCTION_ARGS)
 static char **
 text_array_names(ArrayType *names, const char *what, int *n)
 {
-	Datum	   *datums;
-	bool	   *nulls;
+	Datum	   *datums = array_arg_elements(names, what, n);
 	char	  **out;
 
-	if (ARR_NDIM(names) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", what)));
-	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, n);
 	if (*n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -226,13 +221,7 @@ text_array_names(ArrayType *names, const char *what, int *n)
 						 "lists the models.")));
 	out = palloc(sizeof(char *) * *n);
 	for (int m = 0; m < *n; m++)
-	{
-		if (nulls[m])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULL (element %d is NULL)", what, m + 1)));
 		out[m] = TextDatumGetCString(datums[m]);
-	}
 	return out;
 }
 

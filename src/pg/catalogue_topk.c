@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "array_args.h"
 #include "catalogue.h"
 
 typedef enum
@@ -56,30 +57,6 @@ typedef struct TopK
 	double	   *dist;			/* per slot, m distances */
 	bool	   *dnull;
 } TopK;
-
-/* The elements of a one-dimensional array without NULLs. */
-static Datum *
-array_elems(ArrayType *a, const char *what, int *n)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
-
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", what)));
-	get_typlenbyvalalign(ARR_ELEMTYPE(a), &typlen, &typbyval, &typalign);
-	deconstruct_array(a, ARR_ELEMTYPE(a), typlen, typbyval, typalign, &elems, &nulls, n);
-	for (int i = 0; i < *n; i++)
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULL (element %d is NULL)", what, i + 1)));
-	return elems;
-}
 
 static bool
 slot_worse(const TopK *t, int a, int b)
@@ -287,13 +264,13 @@ instsim_threshold_topk(PG_FUNCTION_ARGS)
 				n_orders,
 				m,
 				n_weights;
-	Datum	   *sqls = array_elems(PG_GETARG_ARRAYTYPE_P(0), "streams", &n);
-	Datum	   *labels = array_elems(PG_GETARG_ARRAYTYPE_P(1), "labels", &n_labels);
-	Datum	   *orders = array_elems(PG_GETARG_ARRAYTYPE_P(2), "order_columns", &n_orders);
+	Datum	   *sqls = array_arg_elements(PG_GETARG_ARRAYTYPE_P(0), "streams", &n);
+	Datum	   *labels = array_arg_elements(PG_GETARG_ARRAYTYPE_P(1), "labels", &n_labels);
+	Datum	   *orders = array_arg_elements(PG_GETARG_ARRAYTYPE_P(2), "order_columns", &n_orders);
 	ArrayType  *vec_array = PG_GETARG_ARRAYTYPE_P(3);
-	Datum	   *vectors = array_elems(vec_array, "vectors", &m);
+	Datum	   *vectors = array_arg_elements(vec_array, "vectors", &m);
 	Datum		exclude = PG_GETARG_DATUM(4);
-	Datum	   *wd = array_elems(PG_GETARG_ARRAYTYPE_P(5), "weights", &n_weights);
+	Datum	   *wd = array_arg_elements(PG_GETARG_ARRAYTYPE_P(5), "weights", &n_weights);
 	char	   *how_name = text_to_cstring(PG_GETARG_TEXT_PP(6));
 	int			k = PG_GETARG_INT32(7);
 	Combine		how;
