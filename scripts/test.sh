@@ -43,6 +43,11 @@ log "pg_regress: $ok passed, $bad failed"
 passed=$((passed + ok)) failed=$((failed + bad))
 
 log "TAP tests"
+# Headless Chromium (060_web) reserves about 100 GB of address space at start
+# and dies under a lower limit; a root runner may lift the hard one (the soft
+# one stays, and only the browser raises its own).
+ulimit -H -v unlimited 2>/dev/null || true
+log "address-space limit (ulimit -v): soft $(ulimit -S -v), hard $(ulimit -H -v)"
 # PostgreSQL refuses to run as root, so the TAP suites run as postgres from a
 # copy it can read.
 tapdir=$(postgres_workdir tap)

@@ -6,7 +6,8 @@
 # rate three pairs of the listening test with keys 1-5; the ratings must be
 # in the table, and a reload resumes at the first unrated pair.  Finally
 # instsim-eval --listening reports on them.  The browser part is skipped
-# with a message when /usr/bin/chromium is absent.
+# with a message when /usr/bin/chromium is absent, or cannot start under the
+# machine's address-space limit.
 use strict;
 use warnings;
 use FindBin;
@@ -22,7 +23,7 @@ use Test::More;
 my $root = $ENV{INSTSIM_ROOT} // '';
 my $bin = $ENV{INSTSIM_BIN} // "$root/build";
 my $fixtures = $ENV{INSTSIM_FIXTURES} or plan skip_all => 'INSTSIM_FIXTURES is not set';
-my $chromium = $ENV{INSTSIM_CHROMIUM} // '/usr/bin/chromium';
+my $chromium = $ENV{INSTSIM_CHROMIUM} || '/usr/bin/chromium';
 plan skip_all => "$bin/instsim-web is not built (make tools)" unless -x "$bin/instsim-web";
 
 my $node = PostgreSQL::Test::Cluster->new('web');
@@ -147,9 +148,14 @@ SKIP:
 	my $dir = PostgreSQL::Test::Utils::tempdir;
 	# a browser that dies or hangs fails this part with its log, and the
 	# report below still runs
-	my $b;
+	my $b = eval { CdpPipe->start(chromium => $chromium, dir => $dir, log => "$dir/chromium.log") };
+	chomp(my $start_error = $@);
+	my $limit = CdpPipe::address_space_limit();
+	skip "Chromium cannot start here: processes may map at most $limit kB (ulimit -H -v) and it "
+	  . "reserves about 100 GB of address space at start ($start_error)", 13
+	  if !$b && defined $limit && $limit < 128 * 1024 * 1024;
 	my $done = eval {
-		$b = CdpPipe->start(chromium => $chromium, dir => $dir, log => "$dir/chromium.log");
+		die "$start_error\n" unless $b;
 		$b->navigate("$base/");
 		ok($b->wait_for(q{document.body.dataset.ready === '1' && document.activeElement.id === 'q'}),
 			'the catalogue page loads with the search box focused');

@@ -30,7 +30,11 @@ sub start
 		# the namespaces the sandbox needs; the page is our own, on loopback.
 		# --disable-dev-shm-usage: containers give /dev/shm 64 MB, which
 		# Chromium can fill and then crash
-		exec($o{chromium}, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+		# through sh, to raise the soft address-space limit to the hard one:
+		# Chromium reserves about 100 GB of address space at start (one
+		# mmap of 32 GB for PartitionAlloc's pools alone) and dies by SIGTRAP,
+		# without a word in its log, under a lower `ulimit -v` (as CI set it)
+		exec('/bin/sh', '-c', 'ulimit -S -v "$(ulimit -H -v)"; exec "$@"', 'sh', $o{chromium}, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
 			'--remote-debugging-pipe', "--user-data-dir=$o{dir}/profile",
 			'--no-first-run', '--autoplay-policy=no-user-gesture-required',
 			'--window-size=1100,900', 'about:blank')
@@ -41,7 +45,12 @@ sub start
 	$cmd_w->autoflush(1);
 	my $self = bless { pid => $pid, w => $cmd_w, r => $evt_r, buf => '', id => 0 }, $class;
 	# a first start on a fresh machine builds its font cache and profile: slow
-	my $target = $self->call('Target.createTarget', { url => 'about:blank' }, 1, 120);
+	my $target = eval { $self->call('Target.createTarget', { url => 'about:blank' }, 1, 120) };
+	if (!$target)
+	{
+		chomp(my $why = $@);
+		die "$why; " . $self->exit_status . "\n";
+	}
 	my $att = $self->call('Target.attachToTarget',
 		{ targetId => $target->{targetId}, flatten => JSON::PP::true });
 	$self->{session} = $att->{sessionId};
@@ -76,6 +85,33 @@ sub call
 		die "chromium closed the pipe during $method\n" unless $n;
 	}
 	die "no answer to $method in " . ($timeout // 30) . " s\n";
+}
+
+# How the browser ended, for a start that failed: its log may say nothing.
+sub exit_status
+{
+	my ($self) = @_;
+	for (1 .. 50)
+	{
+		if (waitpid($self->{pid}, POSIX::WNOHANG()) == $self->{pid})
+		{
+			my $st = $?;
+			$self->{pid} = 0;
+			return POSIX::WIFSIGNALED($st)
+			  ? 'chromium was killed by signal ' . POSIX::WTERMSIG($st)
+			  : 'chromium exited with status ' . POSIX::WEXITSTATUS($st);
+		}
+		sleep 0.1;
+	}
+	return 'chromium is still running';
+}
+
+# The hard limit of a process's address space in kB (`ulimit -H -v`), undef
+# if unlimited.  Chromium cannot start below about 100 GB.
+sub address_space_limit
+{
+	chomp(my $v = qx(sh -c 'ulimit -H -v'));
+	return $v =~ /^\d+$/ ? $v : undef;
 }
 
 # The last lines of Chromium's log (start's `log`), for a test that failed
