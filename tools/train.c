@@ -45,10 +45,12 @@ typedef struct options
 	const char *resume;
 	const char *cache;
 	const char *split;
-	slakh_inst	inst;
+	slakh_inst	inst[SLAKH_N_INST];	/* one, or several heads on one trunk */
+	int			n_inst;
 	is_input_kind input;
 	double		remix;
-	const char *teacher;
+	char	   *teacher[SLAKH_N_INST];	/* none, or one per instrument */
+	int			n_teacher;
 	float		distill_weight;
 	int			epochs;
 	int			batch;
@@ -74,10 +76,14 @@ usage(FILE *f)
 			"  --input stem|mix        what the model hears: the instrument's own signal\n"
 			"                          (stem), or the whole mix, answering for the\n"
 			"                          instrument (mix; name such models INSTRUMENT_mix)\n"
+			"  --instrument A,B,...    with --input mix: one trunk, a head per instrument,\n"
+			"                          trained together; --out names each instrument's model\n"
+			"                          with %%s (models/%%s_mix.safetensors)\n"
 			"  --remix P               with --input mix: this share of triplets remixed from\n"
 			"                          the stems of different songs (docs/training.md) (0)\n"
-			"  --teacher MODEL         with --remix: distil the instrument's stem model into\n"
-			"                          the remixed rows (cosine distance to its embedding)\n"
+			"  --teacher MODEL[,...]   with --remix: distil the instrument's stem model into\n"
+			"                          the remixed rows (cosine distance to its embedding);\n"
+			"                          one per instrument, in the same order\n"
 			"  --distill-weight W      of the distillation term against the triplet loss (1)\n"
 			"  --epochs N              passes over the training segments (150)\n"
 			"  --batch N               triplets per step (64)\n"
@@ -117,6 +123,59 @@ parse_channels(const char *s, options *o)
 }
 
 
+/* A comma-separated list into items[] (pointers into s, which is split); their count, or -1. */
+static int
+split_list(char *s, char **items, int max)
+{
+	int			n = 0;
+
+	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+	{
+		if (n == max)
+			return -1;
+		items[n++] = tok;
+	}
+	return n > 0 ? n : -1;
+}
+
+static int
+parse_instruments(char *s, options *o)
+{
+	char	   *names[SLAKH_N_INST];
+	int			n = split_list(s, names, SLAKH_N_INST);
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+	{
+		int			inst = slakh_inst_parse(names[i]);
+
+		if (inst < 0)
+			return -1;
+		for (int j = 0; j < i; j++)
+			if (o->inst[j] == (slakh_inst) inst)
+				return -1;
+		o->inst[i] = (slakh_inst) inst;
+	}
+	o->n_inst = n;
+	return 0;
+}
+
+/*
+ * --out for instrument k: the path itself for one instrument; with several,
+ * the path with its one %s replaced by the instrument's name.
+ */
+static void
+out_path(const options *o, int k, char *buf, size_t len)
+{
+	const char *at = strstr(o->out, "%s");
+
+	if (o->n_inst == 1 || !at)
+		snprintf(buf, len, "%s", o->out);
+	else
+		snprintf(buf, len, "%.*s%s%s", (int) (at - o->out), o->out, slakh_inst_name(o->inst[k]), at + 2);
+}
+
 static int
 parse_options(int argc, char **argv, options *o)
 {
@@ -135,8 +194,7 @@ parse_options(int argc, char **argv, options *o)
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
-	int			c,
-				inst = -1;
+	int			c;
 
 	*o = (options) {.epochs = 150, .batch = 64, .threads = 2, .segs = 40, .eval_every = 1,
 	.seed = 1, .lr = 1e-3f, .distill_weight = 1.0f, .channels = {16, 32, 64, 128}, .n_blocks = 4, .emb_dim = 128};
@@ -153,7 +211,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'r': o->resume = optarg; break;
 			case 'k': o->cache = optarg; break;
 			case 'S': o->split = optarg; break;
-			case 'i': bad = (inst = slakh_inst_parse(optarg)) < 0; break;
+			case 'i': bad = parse_instruments(optarg, o); break;
 			case 'e': bad = parse_int(optarg, 1, 100000, &o->epochs); break;
 			case 'b': bad = parse_int(optarg, 1, 4096, &o->batch); break;
 			case 't': bad = parse_int(optarg, 1, 64, &o->threads); break;
@@ -168,7 +226,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'B': o->keep_best = 1; break;
 			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
 			case 'X': o->remix = strtod(optarg, &end); bad = *end || !(o->remix >= 0.0 && o->remix <= 1.0); break;
-			case 'T': o->teacher = optarg; break;
+			case 'T': bad = (o->n_teacher = split_list(optarg, o->teacher, SLAKH_N_INST)) < 0; break;
 			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
@@ -179,22 +237,35 @@ parse_options(int argc, char **argv, options *o)
 			return -1;
 		}
 	}
-	if (!o->corpus || !o->out || inst < 0 || optind < argc)
+	if (!o->corpus || !o->out || o->n_inst == 0 || optind < argc)
 	{
 		fprintf(stderr, "instsim-train: --corpus, --instrument and --out are required\n");
 		return -1;
 	}
-	o->inst = (slakh_inst) inst;
-	if (o->input == IS_INPUT_MIX && o->inst == SLAKH_MIX)
+	for (int k = 0; k < o->n_inst; k++)
+		if (o->input == IS_INPUT_MIX && o->inst[k] == SLAKH_MIX)
+		{
+			fprintf(stderr, "instsim-train: --input mix wants drums, bass, piano or guitar: "
+					"the mix model hears the mix already\n");
+			return -1;
+		}
+	if (o->n_inst > 1 && (o->input != IS_INPUT_MIX || !strstr(o->out, "%s") ||
+						  strchr(strstr(o->out, "%s") + 1, '%') || strchr(o->out, '%') != strstr(o->out, "%s")))
 	{
-		fprintf(stderr, "instsim-train: --input mix wants drums, bass, piano or guitar: "
-				"the mix model hears the mix already\n");
+		fprintf(stderr, "instsim-train: several instruments need --input mix and an --out with one %%s "
+				"for the instrument's name (and no other %%)\n");
 		return -1;
 	}
-	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || (o->teacher && !(o->remix > 0.0)))
+	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || (o->n_teacher && !(o->remix > 0.0)))
 	{
 		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher needs --remix "
 				"(only remixed rows have their instrument's stem at hand)\n");
+		return -1;
+	}
+	if (o->n_teacher && o->n_teacher != o->n_inst)
+	{
+		fprintf(stderr, "instsim-train: %d teachers for %d instruments: give one per instrument\n",
+				o->n_teacher, o->n_inst);
 		return -1;
 	}
 	return 0;
@@ -269,11 +340,13 @@ trainset_free(trainset *ts)
 /*
  * Copies triplets' images into batch rows: anchors, positives, negatives;
  * labels are track indices of the mel sets, which remixed triplets (aug not
- * NULL) share.
+ * NULL) share.  With several heads, triplet i trains head i mod heads: a
+ * remixed one on that instrument's source, a plain one (two segments of one
+ * song's mix) on the song.
  */
 static void
 fill_batch(const trainset *ts, remix_aug *aug, is_rng *rng, const is_seg_ref *anchors, int n,
-		   float *batch, int *label)
+		   int heads, float *batch, int *label, int *group)
 {
 	size_t		image = (size_t) ts->mel->n_mels * ts->mel->frames;
 
@@ -281,7 +354,8 @@ fill_batch(const trainset *ts, remix_aug *aug, is_rng *rng, const is_seg_ref *an
 	{
 		is_seg_ref	r[3] = {anchors[i]};
 
-		if (aug && remix_aug_triplet(aug, rng, ts->track[r[0].track], i, n, batch, label))
+		group[i] = i % heads;
+		if (aug && remix_aug_triplet(aug, rng, group[i], ts->track[r[0].track], i, n, batch, label))
 			continue;
 		is_triplet_draw(rng, ts->n_segs, ts->n, r[0], &r[1], &r[2]);
 		for (int j = 0; j < 3; j++)
@@ -295,36 +369,50 @@ fill_batch(const trainset *ts, remix_aug *aug, is_rng *rng, const is_seg_ref *an
 
 /* ---- held-out accuracy -------------------------------------------------- */
 
-/* Music-ID accuracy of the paper: 5-NN majority vote over test segments. */
-static double
-knn_accuracy(const is_net *net, const mel_set *test, int threads, char *err, size_t errlen)
+/*
+ * Music-ID accuracy of the paper: 5-NN majority vote over test segments, per
+ * head (acc[h], on the h-th slice of the embedding).  0, or -1 with err set.
+ */
+static int
+knn_accuracy(const is_net *net, int heads, const mel_set *test, int threads, double *acc,
+			 char *err, size_t errlen)
 {
 	is_infer_opts opts = {.max_batch = 64, .threads = threads, .conv = IS_CONV_AUTO};
 	is_infer   *plan = is_infer_create(net, &opts, err, errlen);
-	int			dim = is_net_out_dim(net);
-	float	   *emb = malloc(sizeof(float) * dim * (test->n_images + 1));
-	int		   *label = malloc(sizeof(int) * (test->n_images + 1));
-	int		   *nn = malloc(sizeof(int) * KNN_K * (test->n_images + 1));
-	double		acc = -1.0;
+	int			dim = is_net_out_dim(net),
+				sub = dim / heads,
+				rc = -1;
+	size_t		n = test->n_images;
+	float	   *emb = malloc(sizeof(float) * dim * (n + 1));
+	float	   *slice = malloc(sizeof(float) * sub * (n + 1));
+	int		   *label = malloc(sizeof(int) * (n + 1));
+	int		   *nn = malloc(sizeof(int) * KNN_K * (n + 1));
 
-	if (plan && emb && label && nn &&
-		is_infer_run(plan, test->data, (int) test->n_images, emb, err, errlen) == 0)
+	if (plan && (!emb || !slice || !label || !nn))
+		is_fail(err, errlen, "out of memory");
+	else if (plan && is_infer_run(plan, test->data, (int) n, emb, err, errlen) == 0)
 	{
 		for (int k = 0; k < test->n_tracks; k++)
 			for (int s = 0; s < test->n_segs[k]; s++)
 				label[test->first[k] + s] = k;
-		if (is_knn_exact(emb, (int) test->n_images, dim, KNN_K, nn) == 0)
-			acc = is_knn_accuracy(label, nn, (int) test->n_images, KNN_K, NULL);
-		else
-			is_fail(err, errlen, "kNN needs more than %d test segments", KNN_K);
+		rc = 0;
+		for (int h = 0; h < heads && rc == 0; h++)
+		{
+			/* the kNN compares cosines; whole-vector scaling does not change a slice's */
+			for (size_t i = 0; i < n; i++)
+				memcpy(slice + i * sub, emb + i * dim + (size_t) h * sub, sizeof(float) * sub);
+			if (is_knn_exact(slice, (int) n, sub, KNN_K, nn) == 0)
+				acc[h] = is_knn_accuracy(label, nn, (int) n, KNN_K, NULL);
+			else
+				rc = is_fail(err, errlen, "kNN needs more than %d test segments", KNN_K);
+		}
 	}
-	else if (plan && (!emb || !label || !nn))
-		is_fail(err, errlen, "out of memory");
 	is_infer_free(plan);
 	free(emb);
+	free(slice);
 	free(label);
 	free(nn);
-	return acc;
+	return rc;
 }
 
 /* ---- progress ------------------------------------------------------------ */
@@ -367,6 +455,7 @@ typedef struct run
 	is_rng		rng;
 	float	   *batch;
 	int		   *label;
+	int		   *group;			/* each triplet's head */
 	int			epoch0;
 	int			saved;			/* --out holds the best model so far */
 } run;
@@ -377,7 +466,8 @@ setup(run *r, char *err, size_t errlen)
 	options    *o = &r->o;
 	char		cache[4096];
 	const char *cache_dir = o->cache;
-	slakh_inst	signal = o->input == IS_INPUT_MIX ? SLAKH_MIX : o->inst;
+	slakh_inst	signal = o->input == IS_INPUT_MIX ? SLAKH_MIX : o->inst[0];
+	char		names[64] = "";
 
 	r->fe = (is_frontend) IS_FRONTEND_DEFAULT;
 	if (!cache_dir)
@@ -387,8 +477,11 @@ setup(run *r, char *err, size_t errlen)
 	}
 	if (read_tracks(o->corpus, o->split, &r->split, err, errlen) < 0)
 		return -1;
+	for (int k = 0; k < o->n_inst; k++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", k ? ", " : "",
+				 slakh_inst_name(o->inst[k]));
 	fprintf(stderr, "instsim-train: %s (input %s: segments of the %s signal), %d training and %d test tracks\n",
-			slakh_inst_name(o->inst), is_input_kind_name(o->input), slakh_inst_name(signal),
+			names, is_input_kind_name(o->input), slakh_inst_name(signal),
 			r->split.train.n, r->split.test.n);
 	if (mel_set_build(o->corpus, &r->split.train, signal, &r->fe, o->segs, o->threads,
 					  cache_dir, &r->train_mel, err, errlen) < 0 ||
@@ -400,17 +493,20 @@ setup(run *r, char *err, size_t errlen)
 		return -1;
 
 	if (o->remix > 0.0 &&
-		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, &r->fe, o->segs, o->threads,
-					   cache_dir, o->remix, o->teacher, o->emb_dim, 3 * o->batch, err, errlen) < 0)
+		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, o->n_inst, &r->fe, o->segs,
+					   o->threads, cache_dir, o->remix, o->n_teacher ? (const char *const *) o->teacher : NULL,
+					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
 		return -1;
+	/* several heads: one linear layer of n_inst x emb_dim, sliced per instrument */
 	if (is_net_default(&r->net, 1, r->train_mel.n_mels, r->train_mel.frames, o->channels,
-					   o->n_blocks, o->emb_dim, err, errlen) < 0)
+					   o->n_blocks, o->n_inst * o->emb_dim, err, errlen) < 0)
 		return -1;
 	is_net_init_params(&r->net, o->seed);
 	if (is_step_init(&r->step, &r->net, o->batch, o->threads, o->lr, err, errlen) < 0)
 		return -1;
 	r->step.mining = o->mining;
-	r->step.distill_weight = o->teacher ? o->distill_weight : 0.0f;
+	r->step.distill_weight = o->n_teacher ? o->distill_weight : 0.0f;
+	r->step.groups = o->n_inst;
 	r->step.adam.weight_decay = o->weight_decay;
 	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
 	if (o->resume)
@@ -421,24 +517,65 @@ setup(run *r, char *err, size_t errlen)
 	}
 	r->batch = malloc(sizeof(float) * 3 * o->batch * r->train_mel.n_mels * r->train_mel.frames);
 	r->label = malloc(sizeof(int) * 3 * o->batch);
-	if (!r->batch || !r->label)
+	r->group = malloc(sizeof(int) * o->batch);
+	if (!r->batch || !r->label || !r->group)
 		return is_fail(err, errlen, "out of memory for a batch");
+	return 0;
+}
+
+/*
+ * Head k as a model of its own: the trunk and the k-th slice of the last
+ * linear layer's rows, i.e. the default network with one instrument's
+ * embedding, which every tool and the server run as they run any model (and
+ * the server runs the shared trunk once when several are asked together).
+ */
+static int
+head_net(const run *r, int k, is_net *net, char *err, size_t errlen)
+{
+	const options *o = &r->o;
+
+	if (is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, o->channels,
+					   o->n_blocks, o->emb_dim, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < is_net_tensor_count(net); i++)
+	{
+		is_tensor	whole,
+					part;
+
+		is_net_tensor(&r->net, i, &whole);
+		is_net_tensor(net, i, &part);
+		/* rows of a [out][in] weight or an [out] bias are contiguous */
+		memcpy(part.data, whole.data + (whole.count == part.count ? 0 : (size_t) k * part.count),
+			   sizeof(float) * part.count);
+	}
 	return 0;
 }
 
 static int
 save_model(run *r, char *err, size_t errlen)
 {
-	is_model	m;
+	for (int k = 0; k < r->o.n_inst; k++)
+	{
+		is_model	m;
+		char		path[4096];
+		int			rc;
 
-	memset(&m, 0, sizeof(m));
-	snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst));
-	m.input = r->o.input;
-	m.fe = r->fe;
-	m.net = r->net;				/* borrowed: freed with the run, not with m */
-	if (is_model_save_file(&m, r->o.out, err, errlen) < 0)
-		return -1;
-	fprintf(stderr, "instsim-train: wrote %s (sha256 %s)\n", r->o.out, m.sha256);
+		memset(&m, 0, sizeof(m));
+		snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst[k]));
+		m.input = r->o.input;
+		m.fe = r->fe;
+		if (r->o.n_inst == 1)
+			m.net = r->net;		/* borrowed: freed with the run, not with m */
+		else if (head_net(r, k, &m.net, err, errlen) < 0)
+			return -1;
+		out_path(&r->o, k, path, sizeof(path));
+		rc = is_model_save_file(&m, path, err, errlen);
+		if (r->o.n_inst > 1)
+			is_net_free(&m.net);
+		if (rc < 0)
+			return -1;
+		fprintf(stderr, "instsim-train: wrote %s (sha256 %s)\n", path, m.sha256);
+	}
 	return 0;
 }
 
@@ -479,11 +616,12 @@ train(run *r, char *err, size_t errlen)
 			double		distill = 0.0;
 
 			fill_batch(&r->ts, o->remix > 0.0 ? &r->aug : NULL, &r->rng,
-					   r->ts.anchors + (size_t) s * per_step, per_step, r->batch, r->label);
-			if (o->teacher && !(targets = remix_aug_targets(&r->aug, per_step, err, errlen)))
+					   r->ts.anchors + (size_t) s * per_step, per_step, o->n_inst,
+					   r->batch, r->label, r->group);
+			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, per_step, err, errlen)))
 				return -1;
-			sum += is_step_run_distill(&r->step, r->batch, r->label, per_step, targets,
-									   r->aug.has, &distill, NULL);
+			sum += is_step_run_groups(&r->step, r->batch, r->label, r->group, per_step, targets,
+									  r->aug.has, &distill, NULL);
 			distill_sum += distill;
 			show_progress(tty, epoch, o->epochs, s + 1, steps, sum / (s + 1),
 						  3.0 * per_step * (s + 1) / (now() - t0));
@@ -492,22 +630,28 @@ train(run *r, char *err, size_t errlen)
 			fputc('\n', stderr);
 		fprintf(stderr, "epoch %d/%d  loss %.4f  %.0f segments/s  %.1f s",
 				epoch, o->epochs, sum / steps, 3.0 * per_step * steps / (now() - t0), now() - t0);
-		if (o->teacher)
+		if (o->n_teacher)
 			fprintf(stderr, "  (distillation %.4f)", distill_sum / steps);
 		if (r->test_mel.n_images > KNN_K && (epoch % o->eval_every == 0 || epoch == o->epochs))
 		{
-			double		acc = knn_accuracy(&r->net, &r->test_mel, o->threads, err, errlen);
+			double		acc[SLAKH_N_INST],
+						mean = 0.0;
 
-			if (acc < 0.0)
+			if (knn_accuracy(&r->net, o->n_inst, &r->test_mel, o->threads, acc, err, errlen) < 0)
 				return -1;
-			if (acc > best)
+			for (int k = 0; k < o->n_inst; k++)
+				mean += acc[k] / o->n_inst;
+			if (mean > best)
 			{
-				best = acc;
+				best = mean;
 				best_epoch = epoch;
 				improved = 1;
 			}
+			if (o->n_inst > 1)
+				for (int k = 0; k < o->n_inst; k++)
+					fprintf(stderr, "  %s %.2f%%", slakh_inst_name(o->inst[k]), 100.0 * acc[k]);
 			fprintf(stderr, "  test kNN accuracy %.2f%% (best %.2f%% at epoch %d)",
-					100.0 * acc, 100.0 * best, best_epoch);
+					100.0 * mean, 100.0 * best, best_epoch);
 		}
 		fputc('\n', stderr);
 		if (improved && o->keep_best)
@@ -535,6 +679,7 @@ run_free(run *r)
 	split_free(&r->split);
 	free(r->batch);
 	free(r->label);
+	free(r->group);
 }
 
 int

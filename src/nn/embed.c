@@ -17,6 +17,8 @@ struct is_embedder
 	int			max_batch;
 	int			mel_size;
 	float	   *mel_buf;		/* max_batch mel images: the network input */
+	int			has_trunk;		/* a pool to split at, and trunk_digest */
+	unsigned char trunk_digest[32];
 };
 
 struct is_embed_run
@@ -29,6 +31,16 @@ struct is_embed_run
 	int			next_model;		/* the first network it has not been through */
 	int			failed_model;	/* the network behind IS_AUDIO_NOT_FINITE */
 	double	   *start_s;		/* batch start times, for messages */
+	/*
+	 * Models with one trunk (heads trained together) share its pass:
+	 * trunk_of[m] is the first model with m's trunk, whose features of the
+	 * batch are in feat + trunk_of[m] * batch * trunk_dim; shared[m] says
+	 * whether any other model uses m's.
+	 */
+	int		   *trunk_of;
+	unsigned char *shared;
+	float	   *feat;
+	int			trunk_dim;
 	is_embedder *e[];			/* e[0]'s mel context and buffer serve all */
 };
 
@@ -69,6 +81,7 @@ is_embedder_new_opts(const is_model *m, const is_infer_opts *opts, char *err, si
 	e->plan = is_infer_create(&m->net, opts, err, errlen);
 	if (!e->plan)
 		goto fail;
+	e->has_trunk = is_net_trunk_digest(&m->net, e->trunk_digest) == 0;
 	e->mel_buf = malloc(sizeof(float) * (size_t) max_batch * e->mel_size);
 	if (!e->mel_buf)
 	{
@@ -149,6 +162,43 @@ is_frontend_differs(const is_frontend *a, const is_frontend *b, char *msg, size_
 	return 0;
 }
 
+/*
+ * Which models of the run share a trunk (same digest and features): the
+ * first of each such group runs it, every member runs its head on it.  A
+ * model that shares with none runs whole, as alone.
+ */
+static int
+plan_trunks(is_embed_run *r)
+{
+	int			any = 0;
+
+	r->trunk_of = malloc(sizeof(int) * (size_t) r->n_models);
+	r->shared = calloc((size_t) r->n_models, 1);
+	if (!r->trunk_of || !r->shared)
+		return -1;
+	for (int m = 0; m < r->n_models; m++)
+	{
+		const is_embedder *e = r->e[m];
+
+		r->trunk_of[m] = m;
+		for (int j = 0; j < m && e->has_trunk; j++)
+			if (r->e[j]->has_trunk && r->trunk_of[j] == j &&
+				memcmp(r->e[j]->trunk_digest, e->trunk_digest, sizeof(e->trunk_digest)) == 0 &&
+				is_infer_trunk_dim(r->e[j]->plan) == is_infer_trunk_dim(e->plan))
+			{
+				r->trunk_of[m] = j;
+				r->shared[j] = r->shared[m] = 1;
+				if (is_infer_trunk_dim(e->plan) > r->trunk_dim)
+					r->trunk_dim = is_infer_trunk_dim(e->plan);
+				any = 1;
+				break;
+			}
+	}
+	if (any && !(r->feat = malloc(sizeof(float) * (size_t) r->n_models * r->batch * r->trunk_dim)))
+		return -1;
+	return 0;
+}
+
 is_embed_run *
 is_embed_begin_multi(is_embedder *const *e, int n_models, is_sample_reader read,
 					 void *read_ctx, int max_segments, is_audio_error *err)
@@ -191,16 +241,15 @@ is_embed_begin_multi(is_embedder *const *e, int n_models, is_sample_reader read,
 			r->batch = e[m]->max_batch;
 	}
 	r->start_s = malloc(sizeof(double) * (size_t) r->batch);
-	if (!r->start_s)
+	if (!r->start_s || plan_trunks(r) < 0)
 	{
 		is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "out of memory");
-		free(r);
+		is_embed_end(r);
 		return NULL;
 	}
 	if (is_segmenter_new(&e[0]->fe, max_segments, read, read_ctx, &r->sg, err) != IS_AUDIO_OK)
 	{
-		free(r->start_s);
-		free(r);
+		is_embed_end(r);
 		return NULL;
 	}
 	return r;
@@ -280,7 +329,19 @@ is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *
 	for (; r->next_model < r->n_models; r->next_model++)
 	{
 		int			m = r->next_model;
-		int			rc = is_infer_run(r->e[m]->plan, r->e[0]->mel_buf, n, emb[m], msg, sizeof(msg));
+		is_infer   *plan = r->e[m]->plan;
+		float	   *feat = r->feat + (size_t) r->trunk_of[m] * r->batch * r->trunk_dim;
+		int			rc;
+
+		if (!r->shared[m])
+			rc = is_infer_run(plan, r->e[0]->mel_buf, n, emb[m], msg, sizeof(msg));
+		else
+		{
+			rc = r->trunk_of[m] == m ?
+				is_infer_run_trunk(plan, r->e[0]->mel_buf, n, feat, msg, sizeof(msg)) : 0;
+			if (rc == 0)
+				rc = is_infer_run_head(plan, feat, n, emb[m], msg, sizeof(msg));
+		}
 
 		if (rc == IS_INFER_STOPPED)
 		{
@@ -303,6 +364,12 @@ int
 is_embed_failed_model(const is_embed_run *r)
 {
 	return r->failed_model;
+}
+
+int
+is_embed_trunk_of(const is_embed_run *r, int m)
+{
+	return r->trunk_of[m];
 }
 
 int
@@ -343,6 +410,9 @@ is_embed_end(is_embed_run *r)
 		return;
 	is_segmenter_free(r->sg);
 	free(r->start_s);
+	free(r->trunk_of);
+	free(r->shared);
+	free(r->feat);
 	free(r);
 }
 

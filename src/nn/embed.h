@@ -78,6 +78,14 @@ int			is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index,
 								double *start_s, is_audio_error *err);
 int			is_embed_failed_model(const is_embed_run *r);
 
+/*
+ * The model of the run whose trunk pass model m uses: m itself, or an
+ * earlier model with the same trunk (is_net_trunk_digest: heads trained
+ * together), whose features m's head then reads.  Results are those of
+ * separate runs either way; only the work is shared.
+ */
+int			is_embed_trunk_of(const is_embed_run *r, int m);
+
 /* The one-model case of the two above. */
 is_embed_run *is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx,
 							 int max_segments, is_audio_error *err);

@@ -177,4 +177,30 @@ void		is_infer_set_interrupt(is_infer *plan, is_interrupt_fn fn, void *arg);
 int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
 						 char *err, size_t errlen);
 
+/*
+ * A network's trunk is every layer up to and with its global average pool,
+ * its head the layers after it.  Models trained together on one trunk (one
+ * head per instrument, instsim-train --instrument A,B,...) share the trunk's
+ * parameters, so a caller running several of them on the same inputs runs
+ * the trunk once and each head on its features.  Trunk then head gives
+ * is_infer_run's output bit for bit.
+ *
+ * is_infer_trunk_dim: features per input at the pool (0: no pool, and the
+ * two calls below fail).  is_infer_run_trunk: n inputs to n x trunk_dim
+ * features (interruptible like is_infer_run).  is_infer_run_head: n x
+ * trunk_dim features to n x out_dim outputs.
+ */
+int			is_infer_trunk_dim(const is_infer *plan);
+int			is_infer_run_trunk(is_infer *plan, const float *in, int n, float *feat,
+							   char *err, size_t errlen);
+int			is_infer_run_head(is_infer *plan, const float *feat, int n, float *out,
+							  char *err, size_t errlen);
+
+/*
+ * A digest of the trunk: the input shape, the layer table up to the pool
+ * and its parameters.  Two networks with the same digest compute the same
+ * features.  0, or -1 when the network has no pool.
+ */
+int			is_net_trunk_digest(const is_net *net, unsigned char digest[32]);
+
 #endif

@@ -40,6 +40,18 @@ typedef enum op_kind
 	OP_CONV, OP_GAP, OP_LINEAR, OP_RELU, OP_L2NORM
 } op_kind;
 
+/*
+ * What a pass runs: the whole network, the trunk (every layer up to and
+ * with the global average pool, giving its features), or the head (the
+ * layers after the pool, on given features).  Trunk then head is the whole
+ * pass, bit for bit: the features go through the same vector buffer and the
+ * same split of rows between workers.
+ */
+typedef enum pass_kind
+{
+	PASS_WHOLE, PASS_TRUNK, PASS_HEAD
+} pass_kind;
+
 typedef struct op
 {
 	op_kind		kind;
@@ -62,6 +74,7 @@ struct is_infer
 	op			ops[IS_NET_MAX_LAYERS];
 	is_act		input;
 	int			out_dim;
+	int			trunk_dim;		/* channels at the pool; 0: no pool */
 	int			max_f;			/* widest vector stage, row stride of vec buffers */
 	int			max_batch;
 	int			threads;
@@ -70,6 +83,7 @@ struct is_infer
 	size_t		in_off, vec_off[2], scratch_off, scratch_floats;
 
 	/* the pass being run */
+	pass_kind	pass;
 	const float *in;
 	float	   *out;
 	int			n;
@@ -240,7 +254,7 @@ build_ops(is_infer *p, const is_net *net, is_conv_kind want, char *err, size_t e
 			case IS_LAYER_GAP:
 				o->kind = OP_GAP;
 				o->conv.in = cur;
-				feat = cur.c;
+				feat = p->trunk_dim = cur.c;
 				break;
 			case IS_LAYER_LINEAR:
 				o->kind = OP_LINEAR;
@@ -556,22 +570,39 @@ run_share(is_infer *p, int t)
 				b;
 	float	   *v[2] = {p->arena + p->vec_off[0], p->arena + p->vec_off[1]};
 
+	int			out_dim = p->pass == PASS_TRUNK ? p->trunk_dim : p->out_dim;
+
 	is_work_range(p->n, t, p->threads, &a, &b);
-	run_maps(p, t, a, b);
-	if (stop_seen(p, INT_MAX - 1))
-		return;
+	if (p->pass == PASS_HEAD)
+		for (int n = a; n < b; n++)
+			memcpy(v[0] + (size_t) n * p->max_f, p->in + (size_t) n * p->trunk_dim,
+				   (size_t) p->trunk_dim * sizeof(float));
+	else
+	{
+		run_maps(p, t, a, b);
+		if (stop_seen(p, INT_MAX - 1))
+			return;
+	}
 	for (int i = 0; i < p->n_ops; i++)
 	{
 		const op   *o = &p->ops[i];
 
 		if (o->kind == OP_GAP)
-			run_gap(p, o, a, b, v[0]);
+		{
+			if (p->pass == PASS_TRUNK)
+			{
+				run_gap(p, o, a, b, v[0]);
+				break;
+			}
+			if (p->pass == PASS_WHOLE)
+				run_gap(p, o, a, b, v[0]);
+		}
 		else if (o->kind != OP_CONV)
 			run_vector(p, o, a, b, v);
 	}
 	for (int n = a; n < b; n++)
-		memcpy(p->out + (size_t) n * p->out_dim, v[0] + (size_t) n * p->max_f,
-			   (size_t) p->out_dim * sizeof(float));
+		memcpy(p->out + (size_t) n * out_dim, v[0] + (size_t) n * p->max_f,
+			   (size_t) out_dim * sizeof(float));
 }
 
 static void
@@ -698,16 +729,27 @@ is_infer_conv_kind(const is_infer *p, int k)
 }
 
 int
-is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t errlen)
+is_infer_trunk_dim(const is_infer *p)
 {
-	size_t		in_floats = (size_t) p->input.c * p->input.h * p->input.w;
+	return p->trunk_dim;
+}
+
+static int
+run_pass(is_infer *p, pass_kind pass, const float *in, int n, float *out, char *err, size_t errlen)
+{
+	size_t		in_floats = pass == PASS_HEAD ? (size_t) p->trunk_dim :
+		(size_t) p->input.c * p->input.h * p->input.w;
+	size_t		out_floats = pass == PASS_TRUNK ? (size_t) p->trunk_dim : (size_t) p->out_dim;
 
 	if (n < 0 || (n > 0 && (!in || !out)))
 		return is_fail(err, errlen, "bad arguments: %d inputs", n);
+	if (pass != PASS_WHOLE && p->trunk_dim == 0)
+		return is_fail(err, errlen, "the network has no global average pool to split at");
+	p->pass = pass;
 	for (int done = 0; done < n; done += p->max_batch)
 	{
 		p->in = in + (size_t) done * in_floats;
-		p->out = out + (size_t) done * p->out_dim;
+		p->out = out + (size_t) done * out_floats;
 		p->n = n - done < p->max_batch ? n - done : p->max_batch;
 		p->stop_step = INT_MAX;
 		is_workers_run(p->workers, share_worker, p);
@@ -715,4 +757,22 @@ is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t 
 			return IS_INFER_STOPPED;
 	}
 	return 0;
+}
+
+int
+is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t errlen)
+{
+	return run_pass(p, PASS_WHOLE, in, n, out, err, errlen);
+}
+
+int
+is_infer_run_trunk(is_infer *p, const float *in, int n, float *feat, char *err, size_t errlen)
+{
+	return run_pass(p, PASS_TRUNK, in, n, feat, err, errlen);
+}
+
+int
+is_infer_run_head(is_infer *p, const float *feat, int n, float *out, char *err, size_t errlen)
+{
+	return run_pass(p, PASS_HEAD, feat, n, out, err, errlen);
 }

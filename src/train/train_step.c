@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 is_step_init(is_step *s, is_net *net, int max_triplets, int threads, float lr,
@@ -11,7 +12,7 @@ is_step_init(is_step *s, is_net *net, int max_triplets, int threads, float lr,
 	int			dim = is_net_out_dim(net);
 
 	*s = (is_step) {.net = net, .max_triplets = max_triplets,
-	.margin = IS_TRIPLET_MARGIN, .mining = IS_MINING_NONE};
+	.margin = IS_TRIPLET_MARGIN, .mining = IS_MINING_NONE, .groups = 1};
 	if (max_triplets < 1 || max_triplets > (1 << 16) / 3)
 	{
 		snprintf(err, errlen, "%d triplets per batch, want 1..%d", max_triplets, (1 << 16) / 3);
@@ -23,7 +24,14 @@ is_step_init(is_step *s, is_net *net, int max_triplets, int threads, float lr,
 	s->grad = malloc(sizeof(float) * net->n_floats);
 	s->dout = malloc(sizeof(float) * 3 * max_triplets * dim);
 	s->trip = malloc(sizeof(is_triplet) * max_triplets);
-	if (!s->train || !s->grad || !s->dout || !s->trip)
+	s->sub_emb = malloc(sizeof(float) * 3 * max_triplets * dim);
+	s->sub_grad = malloc(sizeof(float) * 3 * max_triplets * dim);
+	s->sub_teacher = malloc(sizeof(float) * 3 * max_triplets * dim);
+	s->sub_label = malloc(sizeof(int) * 3 * max_triplets);
+	s->sub_triplet = malloc(sizeof(int) * max_triplets);
+	s->sub_has = malloc(3 * max_triplets);
+	if (!s->train || !s->grad || !s->dout || !s->trip || !s->sub_emb || !s->sub_grad ||
+		!s->sub_teacher || !s->sub_label || !s->sub_triplet || !s->sub_has)
 	{
 		if (s->train)
 			snprintf(err, errlen, "out of memory for a batch of %d triplets", max_triplets);
@@ -41,9 +49,17 @@ is_step_free(is_step *s)
 	free(s->grad);
 	free(s->dout);
 	free(s->trip);
+	free(s->sub_emb);
+	free(s->sub_grad);
+	free(s->sub_teacher);
+	free(s->sub_label);
+	free(s->sub_triplet);
+	free(s->sub_has);
 	s->train = NULL;
-	s->grad = s->dout = NULL;
+	s->grad = s->dout = s->sub_emb = s->sub_grad = s->sub_teacher = NULL;
 	s->trip = NULL;
+	s->sub_label = s->sub_triplet = NULL;
+	s->sub_has = NULL;
 }
 
 double
@@ -57,22 +73,86 @@ is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
 					const float *teacher, const unsigned char *has_teacher,
 					double *distill, int *active)
 {
+	return is_step_run_groups(s, batch, label, NULL, n, teacher, has_teacher, distill, active);
+}
+
+/*
+ * Head g's part of the loss: its m triplets' rows, sliced out of emb into a
+ * compact batch (anchors, positives, negatives), mined, scored, and the
+ * gradient scattered back into dout scaled by m / n.  With one head this is
+ * the whole batch, unchanged.
+ */
+static void
+group_loss(is_step *s, const float *emb, const int *label, const int *group, int g, int n,
+		   const float *teacher, const unsigned char *has_teacher,
+		   double *loss, double *d, int *active)
+{
+	int			dim = is_net_out_dim(s->net),
+				sub = dim / s->groups,
+				m = 0,
+				act = 0;
+	double		scale;
+
+	for (int i = 0; i < n; i++)
+		if ((group ? group[i] : 0) == g)
+			s->sub_triplet[m++] = i;
+	if (m == 0)
+		return;
+	for (int j = 0; j < 3; j++)
+		for (int k = 0; k < m; k++)
+		{
+			int			row = j * n + s->sub_triplet[k],
+						at = j * m + k;
+
+			memcpy(s->sub_emb + (size_t) at * sub, emb + (size_t) row * dim + (size_t) g * sub,
+				   sizeof(float) * sub);
+			s->sub_label[at] = label[row];
+			s->sub_has[at] = !has_teacher || has_teacher[row];
+			if (teacher)
+				memcpy(s->sub_teacher + (size_t) at * sub, teacher + (size_t) row * sub,
+					   sizeof(float) * sub);
+		}
+	for (int k = 0; k < m; k++)
+		s->trip[k] = (is_triplet) {k, m + k, 2 * m + k};
+	is_triplet_mine(s->sub_emb, 3 * m, sub, s->sub_label, s->trip, m, s->mining);
+	scale = (double) m / n;
+	*loss += scale * is_triplet_loss(s->sub_emb, 3 * m, sub, s->trip, m, s->margin, s->sub_grad, &act);
+	if (teacher && s->distill_weight > 0.0f)
+		*d += scale * is_distill_loss(s->sub_emb, s->sub_teacher, s->sub_has, 3 * m, sub,
+									  s->distill_weight, s->sub_grad);
+	*active += act;
+	for (int j = 0; j < 3; j++)
+		for (int k = 0; k < m; k++)
+		{
+			const float *src = s->sub_grad + (size_t) (j * m + k) * sub;
+			float	   *dst = s->dout + (size_t) (j * n + s->sub_triplet[k]) * dim + (size_t) g * sub;
+
+			for (int x = 0; x < sub; x++)
+				dst[x] = (float) (scale * src[x]);
+		}
+}
+
+double
+is_step_run_groups(is_step *s, const float *batch, const int *label, const int *group, int n,
+				   const float *teacher, const unsigned char *has_teacher,
+				   double *distill, int *active)
+{
 	int			dim = is_net_out_dim(s->net);
 	const float *emb;
-	double		loss,
+	double		loss = 0.0,
 				d = 0.0;
+	int			act = 0;
 
-	if (n < 1 || n > s->max_triplets)
+	if (n < 1 || n > s->max_triplets || s->groups < 1 || dim % s->groups != 0)
 		return -1.0;
 	emb = is_train_forward(s->train, batch, 3 * n, 1);
-	for (int i = 0; i < n; i++)
-		s->trip[i] = (is_triplet) {i, n + i, 2 * n + i};
-	is_triplet_mine(emb, 3 * n, dim, label, s->trip, n, s->mining);
-	loss = is_triplet_loss(emb, 3 * n, dim, s->trip, n, s->margin, s->dout, active);
-	if (teacher && s->distill_weight > 0.0f)
-		d = is_distill_loss(emb, teacher, has_teacher, 3 * n, dim, s->distill_weight, s->dout);
+	memset(s->dout, 0, sizeof(float) * 3 * n * dim);
+	for (int g = 0; g < s->groups; g++)
+		group_loss(s, emb, label, group, g, n, teacher, has_teacher, &loss, &d, &act);
 	if (distill)
 		*distill = d;
+	if (active)
+		*active = act;
 	if (is_train_backward(s->train, s->dout, s->grad) < 0)
 		return -1.0;
 	is_adam_begin(&s->adam);

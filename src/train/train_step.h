@@ -26,6 +26,18 @@ typedef struct is_step
 	float		margin;
 	is_mining	mining;
 	float		distill_weight;	/* of the distillation term (distill.h); 0: none */
+	/*
+	 * Heads: the embedding is groups slices of out_dim / groups, one per
+	 * instrument of a model with a shared trunk (1: one embedding).  A
+	 * triplet trains the slice of its group only; mining, the loss and
+	 * distillation see that slice (cosine distances, so the slice needs no
+	 * normalising of its own).  Set after is_step_init.
+	 */
+	int			groups;
+	/* per group: the slice of its triplets' rows, gradients, labels, targets */
+	float	   *sub_emb, *sub_grad, *sub_teacher;
+	int		   *sub_label, *sub_triplet;
+	unsigned char *sub_has;
 } is_step;
 
 /* For batches of up to max_triplets triplets (3 x as many inputs).  0 or -1. */
@@ -51,5 +63,15 @@ double		is_step_run(is_step *s, const float *batch, const int *label, int n,
 double		is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
 								const float *teacher, const unsigned char *has_teacher,
 								double *distill, int *active);
+
+/*
+ * The same for a model with s->groups heads: group[i] is triplet i's head
+ * (NULL: all 0), labels are per triplet's head (its instrument's source
+ * track), teacher rows hold out_dim / groups floats (the target of the row's
+ * head).  The loss is the mean over all n triplets.
+ */
+double		is_step_run_groups(is_step *s, const float *batch, const int *label, const int *group,
+							   int n, const float *teacher, const unsigned char *has_teacher,
+							   double *distill, int *active);
 
 #endif

@@ -71,6 +71,26 @@ make_model(is_model *m, int n_mels_in)
 	return 0;
 }
 
+/* dst = src with its own parameter storage, the last linear layer's weights negated and shifted. */
+static int
+other_head(const is_model *src, is_model *dst)
+{
+	char		err[256];
+	is_layer   *head = NULL;
+
+	*dst = *src;
+	dst->net.params = NULL;
+	if (is_net_init(&dst->net, err, sizeof(err)) != 0)
+		return -1;
+	memcpy(dst->net.params, src->net.params, sizeof(float) * src->net.n_floats);
+	for (int i = 0; i < dst->net.n_layers; i++)
+		if (dst->net.layers[i].kind == IS_LAYER_LINEAR)
+			head = &dst->net.layers[i];
+	for (int j = 0; j < head->in_c * head->out_c; j++)
+		head->param[0][j] = -head->param[0][j] + 0.01f * (j % 7);
+	return 0;
+}
+
 /* 10 s at 48 kHz stereo: 3 s of silence, then a chord with some noise. */
 static unsigned char *
 make_audio(size_t *len)
@@ -187,6 +207,45 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 		   "multi run reports the same window numbers and start times");
 	tap_ok(memcmp(single[0], single[1], sizeof(float) * 16) != 0,
 		   "the two networks differ (so the test compares something)");
+
+	/*
+	 * A model with e1's trunk and another head (heads trained together)
+	 * shares e1's trunk pass, with the results of separate runs; e2, another
+	 * trunk, does not.
+	 */
+	{
+		is_model	m3;
+		is_embedder *e3 = NULL;
+		is_audio_stream *s;
+		int			trunk_of[3] = {-1, -1, -1};
+
+		if (other_head(m, &m3) == 0)
+			e3 = is_embedder_new(&m3, 16, 1, err, sizeof(err));
+		models[0] = e1;
+		models[1] = e2;
+		models[2] = e3;
+		n_single[2] = e3 ? embed_all(e3, audio, len, single[2], idx, st) : -1;
+		n_multi = e3 ? embed_models(models, 3, audio, len, out_multi, idx_multi, st_multi) : -1;
+		if (e3 && is_audio_open(audio, len, fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
+		{
+			r = is_embed_begin_multi(models, 3, is_segment_read_stream, s, 0, &aerr);
+			for (int k = 0; k < 3 && r; k++)
+				trunk_of[k] = is_embed_trunk_of(r, k);
+			is_embed_end(r);
+			is_audio_close(s);
+		}
+		tap_ok(trunk_of[0] == 0 && trunk_of[1] == 1 && trunk_of[2] == 0,
+			   "a model with another head on the same trunk runs on the first one's trunk "
+			   "(trunk of each: %d %d %d)", trunk_of[0], trunk_of[1], trunk_of[2]);
+		same = n_multi == 4 && n_single[2] == 4;
+		for (int k = 0; k < 3 && same; k++)
+			same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;
+		tap_ok(same, "... with the embeddings of separate runs, bit for bit");
+		tap_ok(n_multi == 4 && memcmp(multi[0], multi[2], sizeof(float) * 16) != 0,
+			   "... which differ from the first model's (the heads differ)");
+		is_embedder_free(e3);
+		is_model_free(&m3);
+	}
 
 	/* a run of two models cannot be read with the one-model call */
 	{

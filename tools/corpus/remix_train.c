@@ -96,20 +96,49 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	return 0;
 }
 
-int
-remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
-			   slakh_inst target, const is_frontend *fe, int max_segs, int threads,
-			   const char *cache_dir, double p, const char *teacher_path, int emb_dim,
-			   int max_rows, char *err, size_t errlen)
+/* Loads teacher k: the stem model of targets[k], fitting the student. */
+static int
+load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
+			 char *err, size_t errlen)
 {
-	is_infer_opts opts = {.max_batch = max_rows, .threads = threads, .conv = IS_CONV_AUTO};
-	size_t		pixels;
+	is_infer_opts opts = {.max_batch = g->max_rows, .threads = threads, .conv = IS_CONV_AUTO};
+	is_model   *t = &g->teacher[k];
+	const char *want = slakh_inst_name(g->targets[k]);
 	char		merr[256];
 
+	if (is_model_load_file(t, path, merr, sizeof(merr)) < 0)
+		return is_fail(err, errlen, "teacher %s: %s", path, merr);
+	if (strcmp(t->instrument, want) != 0 || t->input != IS_INPUT_STEM)
+		return is_fail(err, errlen, "teacher %s is a %s model with %s input; want the %s stem model",
+					   path, t->instrument, is_input_kind_name(t->input), want);
+	if (!is_frontend_same(&t->fe, fe))
+		return is_fail(err, errlen, "teacher %s has another front end than the trainer's", path);
+	if (is_net_out_dim(&t->net) != g->emb_dim)
+		return is_fail(err, errlen, "teacher %s embeds into %d dimensions, the student into %d",
+					   path, is_net_out_dim(&t->net), g->emb_dim);
+	if (!(g->plan[k] = is_infer_create(&t->net, &opts, merr, sizeof(merr))))
+		return is_fail(err, errlen, "teacher %s: %s", path, merr);
+	return 0;
+}
+
+int
+remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
+			   const slakh_inst *targets, int n_targets, const is_frontend *fe,
+			   int max_segs, int threads, const char *cache_dir, double p,
+			   const char *const *teacher_paths, int emb_dim,
+			   int max_rows, char *err, size_t errlen)
+{
+	size_t		pixels;
+
 	memset(g, 0, sizeof(*g));
+	if (n_targets < 1 || n_targets > REMIX_MAX_TARGETS)
+		return is_fail(err, errlen, "%d target instruments, want 1 to %d", n_targets, REMIX_MAX_TARGETS);
 	g->p = p;
 	g->max_rows = max_rows;
-	g->src = (remix_src) {.target = target, .log_offset = (float) fe->log_offset};
+	g->emb_dim = emb_dim;
+	g->n_targets = n_targets;
+	memcpy(g->targets, targets, sizeof(slakh_inst) * n_targets);
+	g->src = (remix_src) {.target = targets[0], .log_offset = (float) fe->log_offset};
 	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
 	{
 		if (mel_set_build(root, tracks, (slakh_inst) y, fe, max_segs, threads, cache_dir,
@@ -117,51 +146,82 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 			return -1;
 		g->src.part[y] = &g->parts[y];
 	}
-	pixels = (size_t) g->parts[target].n_mels * g->parts[target].frames;
+	pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
 	g->xbatch = calloc(pixels * max_rows, sizeof(float));	/* rows never remixed still reach the teacher */
 	g->target = malloc(sizeof(float) * emb_dim * max_rows);
 	g->has = calloc(max_rows, 1);
-	if (!g->xbatch || !g->target || !g->has)
+	g->row_target = calloc(max_rows, sizeof(int));
+	if (!g->xbatch || !g->target || !g->has || !g->row_target)
 		return is_fail(err, errlen, "out of memory for remixed batches");
-	if (!teacher_path)
+	if (!teacher_paths)
 		return 0;
-	if (is_model_load_file(&g->teacher, teacher_path, merr, sizeof(merr)) < 0)
-		return is_fail(err, errlen, "teacher %s: %s", teacher_path, merr);
 	g->have_teacher = true;
-	if (strcmp(g->teacher.instrument, slakh_inst_name(target)) != 0 || g->teacher.input != IS_INPUT_STEM)
-		return is_fail(err, errlen, "teacher %s is a %s model with %s input; want the %s stem model",
-					   teacher_path, g->teacher.instrument, is_input_kind_name(g->teacher.input),
-					   slakh_inst_name(target));
-	if (!is_frontend_same(&g->teacher.fe, fe))
-		return is_fail(err, errlen, "teacher %s has another front end than the trainer's", teacher_path);
-	if (is_net_out_dim(&g->teacher.net) != emb_dim)
-		return is_fail(err, errlen, "teacher %s embeds into %d dimensions, the student into %d",
-					   teacher_path, is_net_out_dim(&g->teacher.net), emb_dim);
-	if (!(g->plan = is_infer_create(&g->teacher.net, &opts, merr, sizeof(merr))))
-		return is_fail(err, errlen, "teacher %s: %s", teacher_path, merr);
+	if (n_targets > 1)
+	{
+		g->gather = malloc(sizeof(float) * pixels * max_rows);
+		g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
+		g->gather_row = malloc(sizeof(int) * max_rows);
+		if (!g->gather || !g->gather_emb || !g->gather_row)
+			return is_fail(err, errlen, "out of memory for remixed batches");
+	}
+	for (int k = 0; k < n_targets; k++)
+		if (load_teacher(g, k, teacher_paths[k], fe, threads, err, errlen) < 0)
+			return -1;
 	return 0;
 }
 
 int
-remix_aug_triplet(remix_aug *g, is_rng *rng, int a, int i, int n, float *batch, int *label)
+remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *batch, int *label)
 {
-	int			mixed = is_rng_unit(rng) < g->p &&
-		remix_triplet(&g->src, rng, a, i, n, batch, g->xbatch, label) == 0;
+	int			mixed;
 
+	g->src.target = g->targets[k];
+	mixed = is_rng_unit(rng) < g->p &&
+		remix_triplet(&g->src, rng, a, i, n, batch, g->xbatch, label) == 0;
 	for (int j = 0; j < 3; j++)
+	{
 		g->has[j * n + i] = (unsigned char) mixed;
+		g->row_target[j * n + i] = k;
+	}
 	return mixed;
 }
 
+/*
+ * With one teacher it runs on every row; with several, each on the remixed
+ * rows of its target only, so that the teachers together cost one pass.
+ */
 const float *
 remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen)
 {
+	size_t		pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
 	char		ierr[256];
 
 	if (!g->have_teacher)
 		return NULL;
-	if (is_infer_run(g->plan, g->xbatch, 3 * n, g->target, ierr, sizeof(ierr)) != 0)
-		return is_fail(err, errlen, "teacher: %s", ierr), NULL;
+	if (g->n_targets == 1)
+	{
+		if (is_infer_run(g->plan[0], g->xbatch, 3 * n, g->target, ierr, sizeof(ierr)) != 0)
+			return is_fail(err, errlen, "teacher: %s", ierr), NULL;
+		return g->target;
+	}
+	for (int k = 0; k < g->n_targets; k++)
+	{
+		int			m = 0;
+
+		for (int r = 0; r < 3 * n; r++)
+			if (g->has[r] && g->row_target[r] == k)
+			{
+				memcpy(g->gather + pixels * m, g->xbatch + pixels * r, sizeof(float) * pixels);
+				g->gather_row[m++] = r;
+			}
+		if (m == 0)
+			continue;
+		if (is_infer_run(g->plan[k], g->gather, m, g->gather_emb, ierr, sizeof(ierr)) != 0)
+			return is_fail(err, errlen, "teacher of %s: %s", slakh_inst_name(g->targets[k]), ierr), NULL;
+		for (int j = 0; j < m; j++)
+			memcpy(g->target + (size_t) g->emb_dim * g->gather_row[j],
+				   g->gather_emb + (size_t) g->emb_dim * j, sizeof(float) * g->emb_dim);
+	}
 	return g->target;
 }
 
@@ -170,11 +230,17 @@ remix_aug_free(remix_aug *g)
 {
 	for (int y = 0; y < SLAKH_N_INST; y++)
 		mel_set_free(&g->parts[y]);
-	is_infer_free(g->plan);
-	if (g->have_teacher)
-		is_model_free(&g->teacher);
+	for (int k = 0; k < g->n_targets; k++)
+	{
+		is_infer_free(g->plan[k]);
+		is_model_free(&g->teacher[k]);
+	}
 	free(g->xbatch);
 	free(g->target);
 	free(g->has);
+	free(g->row_target);
+	free(g->gather);
+	free(g->gather_emb);
+	free(g->gather_row);
 	memset(g, 0, sizeof(*g));
 }

@@ -58,48 +58,60 @@ int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 						  float *batch, float *xbatch, int *label);
 
 /*
- * What instsim-train --remix P [--teacher MODEL] holds: the cached images of
- * the four instruments' stems of the training tracks, the share p of
- * remixed triplets, and the teacher (a stem model of the target
- * instrument) that gives the distillation targets of remixed rows.
+ * What instsim-train --remix P [--teacher MODEL,...] holds: the cached images
+ * of the four instruments' stems of the training tracks, the share p of
+ * remixed triplets, and per target instrument (one, or several for a model
+ * with a head per instrument) the teacher (its stem model) that gives the
+ * distillation targets of remixed rows.
  */
+#define REMIX_MAX_TARGETS SLAKH_N_INST
+
 typedef struct remix_aug
 {
 	mel_set		parts[SLAKH_N_INST];
 	remix_src	src;
 	double		p;
+	int			n_targets;
+	slakh_inst	targets[REMIX_MAX_TARGETS];
 	bool		have_teacher;
-	is_model	teacher;
-	is_infer   *plan;
+	is_model	teacher[REMIX_MAX_TARGETS];
+	is_infer   *plan[REMIX_MAX_TARGETS];
 	float	   *xbatch;			/* the X image of each batch row */
 	float	   *target;			/* the teacher's embedding of each */
 	unsigned char *has;			/* rows remixed in the current batch */
+	int		   *row_target;		/* each row's target (index into targets) */
+	float	   *gather;			/* one target's rows of xbatch, then their embeddings */
+	float	   *gather_emb;
+	int		   *gather_row;
 	int			max_rows;
+	int			emb_dim;
 } remix_aug;
 
 /*
  * Builds (or reads from the cache, as the trainer does) the stem images of
- * drums, bass, piano and guitar of the tracks, and loads the teacher if
- * teacher_path is not NULL: it must be a stem model of target with the
- * front end fe and an embedding of emb_dim.  max_rows: rows per batch.
+ * drums, bass, piano and guitar of the tracks, and loads the teachers if
+ * teacher_paths is not NULL: teacher_paths[k] must be the stem model of
+ * targets[k] with the front end fe and an embedding of emb_dim.  max_rows:
+ * rows per batch.
  */
 int			remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
-						   slakh_inst target, const is_frontend *fe, int max_segs, int threads,
-						   const char *cache_dir, double p, const char *teacher_path, int emb_dim,
+						   const slakh_inst *targets, int n_targets, const is_frontend *fe,
+						   int max_segs, int threads, const char *cache_dir, double p,
+						   const char *const *teacher_paths, int emb_dim,
 						   int max_rows, char *err, size_t errlen);
 
 /*
- * With probability p, writes a remixed triplet anchored on track a (see
- * remix_triplet) and returns 1; otherwise, or when a cannot anchor one,
- * marks the rows plain and returns 0 (the caller writes them).
+ * With probability p, writes a remixed triplet for targets[k] anchored on
+ * track a (see remix_triplet) and returns 1; otherwise, or when a cannot
+ * anchor one, marks the rows plain and returns 0 (the caller writes them).
  */
-int			remix_aug_triplet(remix_aug *g, is_rng *rng, int a, int i, int n,
+int			remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n,
 							  float *batch, int *label);
 
 /*
- * The teacher's embeddings of the 3n rows' X images (rows not remixed hold
- * garbage; g->has tells them apart), or NULL without a teacher or on error
- * (*err set then).
+ * The teachers' embeddings of the 3n rows' X images, each row by the teacher
+ * of its triplet's target (rows not remixed hold garbage; g->has tells them
+ * apart), or NULL without teachers or on error (*err set then).
  */
 const float *remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen);
 
