@@ -64,6 +64,7 @@ typedef struct options
 	is_mining	mining;
 	int			channels[MAX_BLOCKS];
 	int			n_blocks;
+	int			head_channels;	/* several instruments: own last block of this width each */
 	int			emb_dim;
 } options;
 
@@ -192,6 +193,7 @@ parse_options(int argc, char **argv, options *o)
 		{"keep-best", no_argument, NULL, 'B'}, {"split", required_argument, NULL, 'S'},
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
+		{"head-channels", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c;
@@ -219,6 +221,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'v': bad = parse_int(optarg, 0, 100000, &o->eval_every); break;
 			case 'E': bad = parse_int(optarg, 1, 4096, &o->emb_dim); break;
 			case 'C': bad = parse_channels(optarg, o); break;
+			case 'H': bad = parse_int(optarg, 1, 1024, &o->head_channels); break;
 			case 'm': bad = is_mining_parse(optarg, &o->mining); break;
 			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
@@ -467,6 +470,7 @@ setup(run *r, char *err, size_t errlen)
 	char		cache[4096];
 	const char *cache_dir = o->cache;
 	slakh_inst	signal = o->input == IS_INPUT_MIX ? SLAKH_MIX : o->inst[0];
+	int			channels[MAX_BLOCKS];
 	char		names[64] = "";
 
 	r->fe = (is_frontend) IS_FRONTEND_DEFAULT;
@@ -497,8 +501,15 @@ setup(run *r, char *err, size_t errlen)
 					   o->threads, cache_dir, o->remix, o->n_teacher ? (const char *const *) o->teacher : NULL,
 					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
 		return -1;
-	/* several heads: one linear layer of n_inst x emb_dim, sliced per instrument */
-	if (is_net_default(&r->net, 1, r->train_mel.n_mels, r->train_mel.frames, o->channels,
+	/*
+	 * several heads: one linear layer of n_inst x emb_dim, sliced per
+	 * instrument; with head channels, the last conv block too, and the
+	 * linear layer block-diagonal (each head reads its own channels)
+	 */
+	memcpy(channels, o->channels, sizeof(channels));
+	if (o->n_inst > 1 && o->head_channels)
+		channels[o->n_blocks - 1] = o->n_inst * o->head_channels;
+	if (is_net_default(&r->net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
 					   o->n_blocks, o->n_inst * o->emb_dim, err, errlen) < 0)
 		return -1;
 	is_net_init_params(&r->net, o->seed);
@@ -507,6 +518,8 @@ setup(run *r, char *err, size_t errlen)
 	r->step.mining = o->mining;
 	r->step.distill_weight = o->n_teacher ? o->distill_weight : 0.0f;
 	r->step.groups = o->n_inst;
+	if (o->n_inst > 1 && o->head_channels)
+		is_step_block_diagonal(&r->step);
 	r->step.adam.weight_decay = o->weight_decay;
 	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
 	if (o->resume)
@@ -534,7 +547,12 @@ head_net(const run *r, int k, is_net *net, char *err, size_t errlen)
 {
 	const options *o = &r->o;
 
-	if (is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, o->channels,
+	int			channels[MAX_BLOCKS];
+
+	memcpy(channels, o->channels, sizeof(channels));
+	if (o->head_channels)
+		channels[o->n_blocks - 1] = o->head_channels;
+	if (is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
 					   o->n_blocks, o->emb_dim, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < is_net_tensor_count(net); i++)
@@ -544,9 +562,19 @@ head_net(const run *r, int k, is_net *net, char *err, size_t errlen)
 
 		is_net_tensor(&r->net, i, &whole);
 		is_net_tensor(net, i, &part);
-		/* rows of a [out][in] weight or an [out] bias are contiguous */
-		memcpy(part.data, whole.data + (whole.count == part.count ? 0 : (size_t) k * part.count),
-			   sizeof(float) * part.count);
+		if (whole.count == part.count)
+			memcpy(part.data, whole.data, sizeof(float) * part.count);
+		else if (whole.ndim == 2 && whole.shape[1] != part.shape[1])
+		{
+			/* the block-diagonal linear layer: head k's rows and columns */
+			for (int y = 0; y < part.shape[0]; y++)
+				memcpy(part.data + (size_t) y * part.shape[1],
+					   whole.data + ((size_t) k * part.shape[0] + y) * whole.shape[1] + (size_t) k * part.shape[1],
+					   sizeof(float) * part.shape[1]);
+		}
+		else
+			/* head k's leading rows ([out][...] weights, [out] vectors) are contiguous */
+			memcpy(part.data, whole.data + (size_t) k * part.count, sizeof(float) * part.count);
 	}
 	return 0;
 }
@@ -599,7 +627,9 @@ train(run *r, char *err, size_t errlen)
 	{
 		double		t0 = now(),
 					sum = 0.0,
-					distill_sum = 0.0;
+					distill_sum = 0.0,
+					head_sum[SLAKH_N_INST] = {0},
+					head_distill[SLAKH_N_INST] = {0};
 		int			improved = 0;
 
 		for (int i = r->ts.n_anchors - 1; i > 0; i--)
@@ -618,11 +648,16 @@ train(run *r, char *err, size_t errlen)
 			fill_batch(&r->ts, o->remix > 0.0 ? &r->aug : NULL, &r->rng,
 					   r->ts.anchors + (size_t) s * per_step, per_step, o->n_inst,
 					   r->batch, r->label, r->group);
-			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, per_step, err, errlen)))
+			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, r->batch, per_step, err, errlen)))
 				return -1;
 			sum += is_step_run_groups(&r->step, r->batch, r->label, r->group, per_step, targets,
 									  r->aug.has, &distill, NULL);
 			distill_sum += distill;
+			for (int k = 0; k < o->n_inst; k++)
+			{
+				head_sum[k] += r->step.head_loss[k];
+				head_distill[k] += r->step.head_distill[k];
+			}
 			show_progress(tty, epoch, o->epochs, s + 1, steps, sum / (s + 1),
 						  3.0 * per_step * (s + 1) / (now() - t0));
 		}
@@ -632,6 +667,11 @@ train(run *r, char *err, size_t errlen)
 				epoch, o->epochs, sum / steps, 3.0 * per_step * steps / (now() - t0), now() - t0);
 		if (o->n_teacher)
 			fprintf(stderr, "  (distillation %.4f)", distill_sum / steps);
+		for (int k = 0; k < o->n_inst && o->n_inst > 1; k++)
+			fprintf(stderr, "%s%s %.4f/%.4f", k ? ", " : "  (triplet/distillation loss of ",
+					slakh_inst_name(o->inst[k]), head_sum[k] / steps, head_distill[k] / steps);
+		if (o->n_inst > 1)
+			fputc(')', stderr);
 		if (r->test_mel.n_images > KNN_K && (epoch % o->eval_every == 0 || epoch == o->epochs))
 		{
 			double		acc[SLAKH_N_INST],

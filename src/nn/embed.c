@@ -17,8 +17,6 @@ struct is_embedder
 	int			max_batch;
 	int			mel_size;
 	float	   *mel_buf;		/* max_batch mel images: the network input */
-	int			has_trunk;		/* a pool to split at, and trunk_digest */
-	unsigned char trunk_digest[32];
 };
 
 struct is_embed_run
@@ -33,14 +31,13 @@ struct is_embed_run
 	double	   *start_s;		/* batch start times, for messages */
 	/*
 	 * Models with one trunk (heads trained together) share its pass:
-	 * trunk_of[m] is the first model with m's trunk, whose features of the
-	 * batch are in feat + trunk_of[m] * batch * trunk_dim; shared[m] says
-	 * whether any other model uses m's.
+	 * trunk_of[m] is the first model whose trunk m uses, cut[m] the
+	 * operations of that trunk (0: m runs whole, alone), and its activation
+	 * of the batch is in act[trunk_of[m]].
 	 */
 	int		   *trunk_of;
-	unsigned char *shared;
-	float	   *feat;
-	int			trunk_dim;
+	int		   *cut;
+	float	  **act;
 	is_embedder *e[];			/* e[0]'s mel context and buffer serve all */
 };
 
@@ -81,7 +78,6 @@ is_embedder_new_opts(const is_model *m, const is_infer_opts *opts, char *err, si
 	e->plan = is_infer_create(&m->net, opts, err, errlen);
 	if (!e->plan)
 		goto fail;
-	e->has_trunk = is_net_trunk_digest(&m->net, e->trunk_digest) == 0;
 	e->mel_buf = malloc(sizeof(float) * (size_t) max_batch * e->mel_size);
 	if (!e->mel_buf)
 	{
@@ -163,39 +159,42 @@ is_frontend_differs(const is_frontend *a, const is_frontend *b, char *msg, size_
 }
 
 /*
- * Which models of the run share a trunk (same digest and features): the
- * first of each such group runs it, every member runs its head on it.  A
- * model that shares with none runs whole, as alone.
+ * Which models of the run share a trunk: each model joins the first earlier
+ * one that runs its own trunk and shares operations with it; a group's trunk
+ * is the prefix all its members share with that first one.
  */
 static int
 plan_trunks(is_embed_run *r)
 {
-	int			any = 0;
-
 	r->trunk_of = malloc(sizeof(int) * (size_t) r->n_models);
-	r->shared = calloc((size_t) r->n_models, 1);
-	if (!r->trunk_of || !r->shared)
+	r->cut = calloc((size_t) r->n_models, sizeof(int));
+	r->act = calloc((size_t) r->n_models, sizeof(float *));
+	if (!r->trunk_of || !r->cut || !r->act)
 		return -1;
 	for (int m = 0; m < r->n_models; m++)
 	{
-		const is_embedder *e = r->e[m];
-
 		r->trunk_of[m] = m;
-		for (int j = 0; j < m && e->has_trunk; j++)
-			if (r->e[j]->has_trunk && r->trunk_of[j] == j &&
-				memcmp(r->e[j]->trunk_digest, e->trunk_digest, sizeof(e->trunk_digest)) == 0 &&
-				is_infer_trunk_dim(r->e[j]->plan) == is_infer_trunk_dim(e->plan))
+		for (int j = 0; j < m; j++)
+		{
+			int			k = r->trunk_of[j] == j ? is_infer_shared_prefix(r->e[j]->plan, r->e[m]->plan) : 0;
+
+			if (k > 0)
 			{
 				r->trunk_of[m] = j;
-				r->shared[j] = r->shared[m] = 1;
-				if (is_infer_trunk_dim(e->plan) > r->trunk_dim)
-					r->trunk_dim = is_infer_trunk_dim(e->plan);
-				any = 1;
+				r->cut[j] = r->cut[j] ? (k < r->cut[j] ? k : r->cut[j]) : k;
 				break;
 			}
+		}
 	}
-	if (any && !(r->feat = malloc(sizeof(float) * (size_t) r->n_models * r->batch * r->trunk_dim)))
-		return -1;
+	for (int m = 0; m < r->n_models; m++)
+	{
+		if (r->trunk_of[m] != m)
+			r->cut[m] = r->cut[r->trunk_of[m]];
+		else if (r->cut[m] > 0 &&
+				 !(r->act[m] = malloc(sizeof(float) * r->batch *
+									  is_infer_prefix_floats(r->e[m]->plan, r->cut[m]))))
+			return -1;
+	}
 	return 0;
 }
 
@@ -330,17 +329,17 @@ is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *
 	{
 		int			m = r->next_model;
 		is_infer   *plan = r->e[m]->plan;
-		float	   *feat = r->feat + (size_t) r->trunk_of[m] * r->batch * r->trunk_dim;
+		float	   *act = r->act[r->trunk_of[m]];
 		int			rc;
 
-		if (!r->shared[m])
+		if (r->cut[m] == 0)
 			rc = is_infer_run(plan, r->e[0]->mel_buf, n, emb[m], msg, sizeof(msg));
 		else
 		{
 			rc = r->trunk_of[m] == m ?
-				is_infer_run_trunk(plan, r->e[0]->mel_buf, n, feat, msg, sizeof(msg)) : 0;
+				is_infer_run_prefix(plan, r->cut[m], r->e[0]->mel_buf, n, act, msg, sizeof(msg)) : 0;
 			if (rc == 0)
-				rc = is_infer_run_head(plan, feat, n, emb[m], msg, sizeof(msg));
+				rc = is_infer_run_suffix(plan, r->cut[m], act, n, emb[m], msg, sizeof(msg));
 		}
 
 		if (rc == IS_INFER_STOPPED)
@@ -410,9 +409,11 @@ is_embed_end(is_embed_run *r)
 		return;
 	is_segmenter_free(r->sg);
 	free(r->start_s);
+	for (int m = 0; r->act && m < r->n_models; m++)
+		free(r->act[m]);
 	free(r->trunk_of);
-	free(r->shared);
-	free(r->feat);
+	free(r->cut);
+	free(r->act);
 	free(r);
 }
 

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/sha2.h>
-
 /* Generous bounds that keep every size computation far from overflow. */
 #define MAX_DIM 4096
 #define MAX_PARAM_FLOATS ((size_t) 1 << 26)	/* 256 MB of weights */
@@ -251,43 +249,6 @@ is_net_tensor(const is_net *net, int index, is_tensor *t)
 		t->count = shape_count(t->shape, t->ndim);
 		t->data = l->param[index];
 		return 0;
-	}
-	return -1;
-}
-
-/*
- * Hashes what the trunk's output depends on: input shape, every layer's
- * kind, size and epsilon, and the parameter tensors, each with its shape.
- */
-int
-is_net_trunk_digest(const is_net *net, unsigned char digest[32])
-{
-	struct sha256_ctx ctx;
-	int			ints[3] = {net->in_c, net->in_h, net->in_w},
-				tensor = 0;
-
-	sha256_init(&ctx);
-	sha256_update(&ctx, sizeof(ints), (const uint8_t *) ints);
-	for (int i = 0; i < net->n_layers; i++)
-	{
-		const is_layer *l = &net->layers[i];
-		int			head[2] = {(int) l->kind, l->out};
-
-		sha256_update(&ctx, sizeof(head), (const uint8_t *) head);
-		sha256_update(&ctx, sizeof(l->eps), (const uint8_t *) &l->eps);
-		for (int j = 0; j < l->n_params; j++, tensor++)
-		{
-			is_tensor	t;
-
-			is_net_tensor(net, tensor, &t);
-			sha256_update(&ctx, sizeof(int) * t.ndim, (const uint8_t *) t.shape);
-			sha256_update(&ctx, t.count * sizeof(float), (const uint8_t *) t.data);
-		}
-		if (l->kind == IS_LAYER_GAP)
-		{
-			sha256_digest(&ctx, 32, digest);
-			return 0;
-		}
 	}
 	return -1;
 }

@@ -178,29 +178,26 @@ int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
 						 char *err, size_t errlen);
 
 /*
- * A network's trunk is every layer up to and with its global average pool,
- * its head the layers after it.  Models trained together on one trunk (one
- * head per instrument, instsim-train --instrument A,B,...) share the trunk's
- * parameters, so a caller running several of them on the same inputs runs
- * the trunk once and each head on its features.  Trunk then head gives
- * is_infer_run's output bit for bit.
+ * Models trained together on one trunk (a head per instrument, instsim-train
+ * --instrument A,B,...) compute the same first operations, so a caller
+ * running several of them on the same inputs runs those once and each
+ * model's rest on the result.  Prefix then suffix gives is_infer_run's
+ * output bit for bit.
  *
- * is_infer_trunk_dim: features per input at the pool (0: no pool, and the
- * two calls below fail).  is_infer_run_trunk: n inputs to n x trunk_dim
- * features (interruptible like is_infer_run).  is_infer_run_head: n x
- * trunk_dim features to n x out_dim outputs.
+ * is_infer_shared_prefix: how many leading operations a and b compute
+ * identically (same layers, folded parameters, kernels and layouts), cut
+ * where a pass may stop (after a convolution block or the pool) and leaving
+ * both a suffix; 0 if none.  is_infer_prefix_floats: floats per input of the
+ * activation after the first k operations.  is_infer_run_prefix: n inputs
+ * through the first k operations into n activations (interruptible like
+ * is_infer_run); is_infer_run_suffix: n such activations (of this plan or of
+ * one that shares the prefix) through the rest into n x out_dim outputs.
  */
-int			is_infer_trunk_dim(const is_infer *plan);
-int			is_infer_run_trunk(is_infer *plan, const float *in, int n, float *feat,
-							   char *err, size_t errlen);
-int			is_infer_run_head(is_infer *plan, const float *feat, int n, float *out,
-							  char *err, size_t errlen);
-
-/*
- * A digest of the trunk: the input shape, the layer table up to the pool
- * and its parameters.  Two networks with the same digest compute the same
- * features.  0, or -1 when the network has no pool.
- */
-int			is_net_trunk_digest(const is_net *net, unsigned char digest[32]);
+int			is_infer_shared_prefix(const is_infer *a, const is_infer *b);
+size_t		is_infer_prefix_floats(const is_infer *plan, int k);
+int			is_infer_run_prefix(is_infer *plan, int k, const float *in, int n, float *act,
+								char *err, size_t errlen);
+int			is_infer_run_suffix(is_infer *plan, int k, const float *act, int n, float *out,
+								char *err, size_t errlen);
 
 #endif

@@ -33,24 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/sha2.h>
+
 #define MAX_THREADS 64
 
 typedef enum op_kind
 {
 	OP_CONV, OP_GAP, OP_LINEAR, OP_RELU, OP_L2NORM
 } op_kind;
-
-/*
- * What a pass runs: the whole network, the trunk (every layer up to and
- * with the global average pool, giving its features), or the head (the
- * layers after the pool, on given features).  Trunk then head is the whole
- * pass, bit for bit: the features go through the same vector buffer and the
- * same split of rows between workers.
- */
-typedef enum pass_kind
-{
-	PASS_WHOLE, PASS_TRUNK, PASS_HEAD
-} pass_kind;
 
 typedef struct op
 {
@@ -74,16 +64,27 @@ struct is_infer
 	op			ops[IS_NET_MAX_LAYERS];
 	is_act		input;
 	int			out_dim;
-	int			trunk_dim;		/* channels at the pool; 0: no pool */
-	int			max_f;			/* widest vector stage, row stride of vec buffers */
+	int			max_f;
+	/*
+	 * digest[k]: what the first k + 1 operations compute (their kinds,
+	 * shapes, kernels and folded parameters), for finding the prefix that
+	 * two plans share
+	 */
+	unsigned char digest[IS_NET_MAX_LAYERS][32];			/* widest vector stage, row stride of vec buffers */
 	int			max_batch;
 	int			threads;
 	float	   *arena;
 	size_t		arena_floats;
 	size_t		in_off, vec_off[2], scratch_off, scratch_floats;
 
-	/* the pass being run */
-	pass_kind	pass;
+	/*
+	 * The pass being run: operations [first, end).  Plans may share a
+	 * prefix; a prefix pass (end < n_ops) writes the activation after it,
+	 * and a suffix pass (first > 0) reads that activation as its input.
+	 * Prefix then suffix is the whole pass, bit for bit: the activation goes
+	 * through the same buffer and the same split of images between workers.
+	 */
+	int			first, end;
 	const float *in;
 	float	   *out;
 	int			n;
@@ -254,7 +255,7 @@ build_ops(is_infer *p, const is_net *net, is_conv_kind want, char *err, size_t e
 			case IS_LAYER_GAP:
 				o->kind = OP_GAP;
 				o->conv.in = cur;
-				feat = p->trunk_dim = cur.c;
+				feat = cur.c;
 				break;
 			case IS_LAYER_LINEAR:
 				o->kind = OP_LINEAR;
@@ -335,14 +336,44 @@ layout(is_infer *p)
 	p->arena_floats = top;
 }
 
+/*
+ * Adds operation o to the running digest: everything its output depends on
+ * besides its input (kind, shapes, kernel and layout, folded parameters).
+ */
+static void
+digest_op(struct sha256_ctx *ctx, const op *o)
+{
+	int			desc[12] = {o->kind, o->in_f, o->out_f, o->conv_kind, o->conv.relu, o->conv.pool,
+		o->conv.in.c, o->conv.in.h, o->conv.in.w, o->conv.in.block, o->conv.out.c, o->conv.out.block};
+	size_t		rows = o->kind == OP_CONV ? (size_t) o->conv.out.c : (size_t) o->out_f,
+				row_len = o->kind == OP_CONV ? (size_t) o->conv.in.c * 9 : (size_t) o->in_f;
+
+	sha256_update(ctx, sizeof(desc), (const uint8_t *) desc);
+	if (o->tmp_w)
+	{
+		sha256_update(ctx, rows * row_len * sizeof(float), (const uint8_t *) o->tmp_w);
+		sha256_update(ctx, rows * sizeof(float), (const uint8_t *) o->tmp_b);
+	}
+}
+
 static void
 pack(is_infer *p)
 {
+	struct sha256_ctx ctx;
+	int			in[3] = {p->input.c, p->input.h, p->input.w};
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, sizeof(in), (const uint8_t *) in);
 	for (int i = 0; i < p->n_ops; i++)
 	{
 		op		   *o = &p->ops[i];
 		float	   *w = p->arena + o->w_off;
 		float	   *b = p->arena + o->b_off;
+		struct sha256_ctx snap;
+
+		digest_op(&ctx, o);
+		snap = ctx;
+		sha256_digest(&snap, sizeof(p->digest[i]), p->digest[i]);
 
 		if (o->kind == OP_CONV)
 		{
@@ -374,12 +405,26 @@ sync_workers(is_infer *p)
 	is_workers_sync(p->workers);
 }
 
+/*
+ * Images [a, b) of the pass's input into the arena: the network's input, or
+ * for a suffix pass the activation its first operation reads, as the
+ * prefix pass wrote it.
+ */
 static void
 copy_input(is_infer *p, int a, int b)
 {
 	const is_act *in = &p->input;
 	size_t		img = is_act_image(in);
 
+	if (p->first > 0)
+	{
+		const op   *cut = &p->ops[p->first - 1];
+		size_t		cut_img = is_act_image(&cut->conv.out);
+
+		memcpy(p->arena + cut->out_off + a * cut_img, p->in + a * cut_img,
+			   (b - a) * cut_img * sizeof(float));
+		return;
+	}
 	for (int n = a; n < b; n++)
 		for (int c = 0; c < in->c; c++)
 			for (int y = 0; y < in->h; y++)
@@ -449,7 +494,7 @@ run_maps(is_infer *p, int t, int a, int b)
 		for (int n = a; n < b; n++)
 		{
 			copy_input(p, n, n + 1);
-			for (int i = 0; i < p->n_ops; i++)
+			for (int i = p->first; i < p->end; i++)
 				if (p->ops[i].kind == OP_CONV)
 				{
 					conv_rows(p, &p->ops[i], n, 0, p->ops[i].conv.out.h, t);
@@ -462,7 +507,7 @@ run_maps(is_infer *p, int t, int a, int b)
 	}
 	copy_input(p, a, b);
 	sync_workers(p);
-	for (int i = 0, step = 0; i < p->n_ops; i++)
+	for (int i = p->first, step = 0; i < p->end; i++)
 		if (p->ops[i].kind == OP_CONV)
 		{
 			run_conv(p, &p->ops[i], t);
@@ -562,6 +607,25 @@ run_vector(is_infer *p, const op *o, int a, int b, float **v)
 	}
 }
 
+/*
+ * Floats per input of the activation after the first k operations: the
+ * network's input (k = 0), a feature map, the pool's vector or the output;
+ * 0 where no pass may stop (after a vector layer inside the head).
+ */
+static size_t
+cut_floats(const is_infer *p, int k)
+{
+	if (k == 0)
+		return (size_t) p->input.c * p->input.h * p->input.w;
+	if (k == p->n_ops)
+		return (size_t) p->out_dim;
+	if (p->ops[k - 1].kind == OP_CONV)
+		return is_act_image(&p->ops[k - 1].conv.out);
+	if (p->ops[k - 1].kind == OP_GAP)
+		return (size_t) p->ops[k - 1].conv.in.c;
+	return 0;
+}
+
 /* Worker t's share of one pass over p->n inputs. */
 static void
 run_share(is_infer *p, int t)
@@ -569,40 +633,41 @@ run_share(is_infer *p, int t)
 	int			a,
 				b;
 	float	   *v[2] = {p->arena + p->vec_off[0], p->arena + p->vec_off[1]};
-
-	int			out_dim = p->pass == PASS_TRUNK ? p->trunk_dim : p->out_dim;
+	size_t		out_floats = cut_floats(p, p->end);
 
 	is_work_range(p->n, t, p->threads, &a, &b);
-	if (p->pass == PASS_HEAD)
+	if (p->first > 0 && p->ops[p->first - 1].kind != OP_CONV)
+		/* a suffix from the pool's vector on */
 		for (int n = a; n < b; n++)
-			memcpy(v[0] + (size_t) n * p->max_f, p->in + (size_t) n * p->trunk_dim,
-				   (size_t) p->trunk_dim * sizeof(float));
+			memcpy(v[0] + (size_t) n * p->max_f, p->in + n * cut_floats(p, p->first),
+				   cut_floats(p, p->first) * sizeof(float));
 	else
 	{
 		run_maps(p, t, a, b);
 		if (stop_seen(p, INT_MAX - 1))
 			return;
 	}
-	for (int i = 0; i < p->n_ops; i++)
+	if (p->end < p->n_ops && p->ops[p->end - 1].kind == OP_CONV)
+	{
+		/* a prefix ending at a feature map: hand it over as it lies in the arena */
+		const op   *cut = &p->ops[p->end - 1];
+
+		memcpy(p->out + a * out_floats, p->arena + cut->out_off + a * out_floats,
+			   (b - a) * out_floats * sizeof(float));
+		return;
+	}
+	for (int i = p->first; i < p->end; i++)
 	{
 		const op   *o = &p->ops[i];
 
 		if (o->kind == OP_GAP)
-		{
-			if (p->pass == PASS_TRUNK)
-			{
-				run_gap(p, o, a, b, v[0]);
-				break;
-			}
-			if (p->pass == PASS_WHOLE)
-				run_gap(p, o, a, b, v[0]);
-		}
+			run_gap(p, o, a, b, v[0]);
 		else if (o->kind != OP_CONV)
 			run_vector(p, o, a, b, v);
 	}
 	for (int n = a; n < b; n++)
-		memcpy(p->out + (size_t) n * out_dim, v[0] + (size_t) n * p->max_f,
-			   (size_t) out_dim * sizeof(float));
+		memcpy(p->out + (size_t) n * out_floats, v[0] + (size_t) n * p->max_f,
+			   out_floats * sizeof(float));
 }
 
 static void
@@ -729,23 +794,39 @@ is_infer_conv_kind(const is_infer *p, int k)
 }
 
 int
-is_infer_trunk_dim(const is_infer *p)
+is_infer_shared_prefix(const is_infer *a, const is_infer *b)
 {
-	return p->trunk_dim;
+	int			k = 0;
+
+	for (int i = 0; i < a->n_ops && i < b->n_ops - 1; i++)
+	{
+		if (memcmp(a->digest[i], b->digest[i], sizeof(a->digest[i])) != 0)
+			break;
+		if (cut_floats(a, i + 1) > 0)
+			k = i + 1;
+	}
+	return k < a->n_ops ? k : 0;
 }
 
-static int
-run_pass(is_infer *p, pass_kind pass, const float *in, int n, float *out, char *err, size_t errlen)
+size_t
+is_infer_prefix_floats(const is_infer *p, int k)
 {
-	size_t		in_floats = pass == PASS_HEAD ? (size_t) p->trunk_dim :
-		(size_t) p->input.c * p->input.h * p->input.w;
-	size_t		out_floats = pass == PASS_TRUNK ? (size_t) p->trunk_dim : (size_t) p->out_dim;
+	return k >= 0 && k <= p->n_ops ? cut_floats(p, k) : 0;
+}
+
+/* Operations [first, end) of n inputs in batches; in and out per cut_floats. */
+static int
+run_ops(is_infer *p, int first, int end, const float *in, int n, float *out, char *err, size_t errlen)
+{
+	size_t		in_floats = cut_floats(p, first),
+				out_floats = cut_floats(p, end);
 
 	if (n < 0 || (n > 0 && (!in || !out)))
 		return is_fail(err, errlen, "bad arguments: %d inputs", n);
-	if (pass != PASS_WHOLE && p->trunk_dim == 0)
-		return is_fail(err, errlen, "the network has no global average pool to split at");
-	p->pass = pass;
+	if (first < 0 || end > p->n_ops || first >= end || in_floats == 0 || out_floats == 0)
+		return is_fail(err, errlen, "operations %d to %d of %d cannot run on their own", first, end, p->n_ops);
+	p->first = first;
+	p->end = end;
 	for (int done = 0; done < n; done += p->max_batch)
 	{
 		p->in = in + (size_t) done * in_floats;
@@ -762,17 +843,17 @@ run_pass(is_infer *p, pass_kind pass, const float *in, int n, float *out, char *
 int
 is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t errlen)
 {
-	return run_pass(p, PASS_WHOLE, in, n, out, err, errlen);
+	return run_ops(p, 0, p->n_ops, in, n, out, err, errlen);
 }
 
 int
-is_infer_run_trunk(is_infer *p, const float *in, int n, float *feat, char *err, size_t errlen)
+is_infer_run_prefix(is_infer *p, int k, const float *in, int n, float *act, char *err, size_t errlen)
 {
-	return run_pass(p, PASS_TRUNK, in, n, feat, err, errlen);
+	return run_ops(p, 0, k, in, n, act, err, errlen);
 }
 
 int
-is_infer_run_head(is_infer *p, const float *feat, int n, float *out, char *err, size_t errlen)
+is_infer_run_suffix(is_infer *p, int k, const float *act, int n, float *out, char *err, size_t errlen)
 {
-	return run_pass(p, PASS_HEAD, feat, n, out, err, errlen);
+	return run_ops(p, k, p->n_ops, act, n, out, err, errlen);
 }

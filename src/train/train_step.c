@@ -68,6 +68,45 @@ is_step_run(is_step *s, const float *batch, const int *label, int n, int *active
 	return is_step_run_distill(s, batch, label, n, NULL, NULL, NULL, active);
 }
 
+/* The last linear layer's weight: out x in floats. */
+static float *
+last_linear(is_step *s, int *out, int *in)
+{
+	for (int i = s->net->n_layers - 1; i >= 0; i--)
+		if (s->net->layers[i].kind == IS_LAYER_LINEAR)
+		{
+			*out = s->net->layers[i].out_c;
+			*in = s->net->layers[i].in_c;
+			return s->net->layers[i].param[0];
+		}
+	return NULL;
+}
+
+/* Zeroes the off-diagonal blocks of w (the weight, or its gradient). */
+static void
+zero_off_diagonal(const is_step *s, float *w, int out, int in)
+{
+	int			rows = out / s->groups;
+
+	for (int y = 0; y < out; y++)
+		for (int x = 0; x < in; x++)
+			if (x / s->block_in != y / rows)
+				w[(size_t) y * in + x] = 0.0f;
+}
+
+void
+is_step_block_diagonal(is_step *s)
+{
+	int			out = 0,
+				in = 0;
+	float	   *w = last_linear(s, &out, &in);
+
+	if (!w || s->groups < 2 || in % s->groups)
+		return;
+	s->block_in = in / s->groups;
+	zero_off_diagonal(s, w, out, in);
+}
+
 double
 is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
 					const float *teacher, const unsigned char *has_teacher,
@@ -116,10 +155,12 @@ group_loss(is_step *s, const float *emb, const int *label, const int *group, int
 		s->trip[k] = (is_triplet) {k, m + k, 2 * m + k};
 	is_triplet_mine(s->sub_emb, 3 * m, sub, s->sub_label, s->trip, m, s->mining);
 	scale = (double) m / n;
-	*loss += scale * is_triplet_loss(s->sub_emb, 3 * m, sub, s->trip, m, s->margin, s->sub_grad, &act);
+	s->head_loss[g] = is_triplet_loss(s->sub_emb, 3 * m, sub, s->trip, m, s->margin, s->sub_grad, &act);
 	if (teacher && s->distill_weight > 0.0f)
-		*d += scale * is_distill_loss(s->sub_emb, s->sub_teacher, s->sub_has, 3 * m, sub,
-									  s->distill_weight, s->sub_grad);
+		s->head_distill[g] = is_distill_loss(s->sub_emb, s->sub_teacher, s->sub_has, 3 * m, sub,
+											 s->distill_weight, s->sub_grad);
+	*loss += scale * s->head_loss[g];
+	*d += scale * s->head_distill[g];
 	*active += act;
 	for (int j = 0; j < 3; j++)
 		for (int k = 0; k < m; k++)
@@ -143,8 +184,11 @@ is_step_run_groups(is_step *s, const float *batch, const int *label, const int *
 				d = 0.0;
 	int			act = 0;
 
-	if (n < 1 || n > s->max_triplets || s->groups < 1 || dim % s->groups != 0)
+	if (n < 1 || n > s->max_triplets || s->groups < 1 || s->groups > IS_STEP_MAX_GROUPS ||
+		dim % s->groups != 0)
 		return -1.0;
+	memset(s->head_loss, 0, sizeof(s->head_loss));
+	memset(s->head_distill, 0, sizeof(s->head_distill));
 	emb = is_train_forward(s->train, batch, 3 * n, 1);
 	memset(s->dout, 0, sizeof(float) * 3 * n * dim);
 	for (int g = 0; g < s->groups; g++)
@@ -155,6 +199,14 @@ is_step_run_groups(is_step *s, const float *batch, const int *label, const int *
 		*active = act;
 	if (is_train_backward(s->train, s->dout, s->grad) < 0)
 		return -1.0;
+	if (s->block_in)
+	{
+		int			out = 0,
+					in = 0;
+		float	   *w = last_linear(s, &out, &in);
+
+		zero_off_diagonal(s, s->grad + (w - s->net->params), out, in);
+	}
 	is_adam_begin(&s->adam);
 	for (int i = 0; i < is_net_tensor_count(s->net); i++)
 	{

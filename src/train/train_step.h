@@ -14,6 +14,8 @@
 #include "train_net.h"
 #include "triplet.h"
 
+#define IS_STEP_MAX_GROUPS 8
+
 typedef struct is_step
 {
 	is_net	   *net;
@@ -34,6 +36,10 @@ typedef struct is_step
 	 * normalising of its own).  Set after is_step_init.
 	 */
 	int			groups;
+	/* columns of the last linear layer's weight per head when it is block-diagonal, else 0 */
+	int			block_in;
+	/* the last step's triplet and distillation loss of each head */
+	double		head_loss[IS_STEP_MAX_GROUPS], head_distill[IS_STEP_MAX_GROUPS];
 	/* per group: the slice of its triplets' rows, gradients, labels, targets */
 	float	   *sub_emb, *sub_grad, *sub_teacher;
 	int		   *sub_label, *sub_triplet;
@@ -63,6 +69,14 @@ double		is_step_run(is_step *s, const float *batch, const int *label, int n,
 double		is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
 								const float *teacher, const unsigned char *has_teacher,
 								double *distill, int *active);
+
+/*
+ * Makes the last linear layer block-diagonal over s->groups heads (set
+ * groups first): head g's outputs read only the g-th share of its inputs,
+ * so a last conv block of groups x C channels is C channels per head.  The
+ * other weights are zeroed now and their gradients at every step.
+ */
+void		is_step_block_diagonal(is_step *s);
 
 /*
  * The same for a model with s->groups heads: group[i] is triplet i's head

@@ -71,12 +71,16 @@ make_model(is_model *m, int n_mels_in)
 	return 0;
 }
 
-/* dst = src with its own parameter storage, the last linear layer's weights negated and shifted. */
+/*
+ * dst = src with its own parameter storage and the weights of its last layer
+ * of the given kind negated and shifted: another head on the same trunk.
+ */
 static int
-other_head(const is_model *src, is_model *dst)
+other_head(const is_model *src, is_layer_kind kind, is_model *dst)
 {
 	char		err[256];
 	is_layer   *head = NULL;
+	is_tensor	t;
 
 	*dst = *src;
 	dst->net.params = NULL;
@@ -84,10 +88,12 @@ other_head(const is_model *src, is_model *dst)
 		return -1;
 	memcpy(dst->net.params, src->net.params, sizeof(float) * src->net.n_floats);
 	for (int i = 0; i < dst->net.n_layers; i++)
-		if (dst->net.layers[i].kind == IS_LAYER_LINEAR)
+		if (dst->net.layers[i].kind == kind)
 			head = &dst->net.layers[i];
-	for (int j = 0; j < head->in_c * head->out_c; j++)
-		head->param[0][j] = -head->param[0][j] + 0.01f * (j % 7);
+	for (int i = 0; i < is_net_tensor_count(&dst->net); i++)
+		if (is_net_tensor(&dst->net, i, &t) == 0 && t.data == head->param[0])
+			for (size_t j = 0; j < t.count; j++)
+				t.data[j] = -t.data[j] + 0.01f * (j % 7);
 	return 0;
 }
 
@@ -209,17 +215,20 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 		   "the two networks differ (so the test compares something)");
 
 	/*
-	 * A model with e1's trunk and another head (heads trained together)
-	 * shares e1's trunk pass, with the results of separate runs; e2, another
-	 * trunk, does not.
+	 * Models with e1's trunk and another head (heads trained together)
+	 * share e1's trunk pass, with the results of separate runs; e2, another
+	 * network, does not.  The head is the linear layer (the trunk ends at the
+	 * pool) or the last convolution on (the trunk is the first block).
 	 */
+	for (int h = 0; h < 2; h++)
 	{
 		is_model	m3;
 		is_embedder *e3 = NULL;
 		is_audio_stream *s;
 		int			trunk_of[3] = {-1, -1, -1};
+		const char *head = h == 0 ? "linear layer" : "last convolution block";
 
-		if (other_head(m, &m3) == 0)
+		if (other_head(m, h == 0 ? IS_LAYER_LINEAR : IS_LAYER_CONV3X3, &m3) == 0)
 			e3 = is_embedder_new(&m3, 16, 1, err, sizeof(err));
 		models[0] = e1;
 		models[1] = e2;
@@ -235,8 +244,8 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 			is_audio_close(s);
 		}
 		tap_ok(trunk_of[0] == 0 && trunk_of[1] == 1 && trunk_of[2] == 0,
-			   "a model with another head on the same trunk runs on the first one's trunk "
-			   "(trunk of each: %d %d %d)", trunk_of[0], trunk_of[1], trunk_of[2]);
+			   "another %s on the same trunk runs on the first model's trunk "
+			   "(trunk of each: %d %d %d)", head, trunk_of[0], trunk_of[1], trunk_of[2]);
 		same = n_multi == 4 && n_single[2] == 4;
 		for (int k = 0; k < 3 && same; k++)
 			same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;

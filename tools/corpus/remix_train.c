@@ -108,9 +108,9 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 
 	if (is_model_load_file(t, path, merr, sizeof(merr)) < 0)
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
-	if (strcmp(t->instrument, want) != 0 || t->input != IS_INPUT_STEM)
-		return is_fail(err, errlen, "teacher %s is a %s model with %s input; want the %s stem model",
-					   path, t->instrument, is_input_kind_name(t->input), want);
+	if (strcmp(t->instrument, want) != 0)
+		return is_fail(err, errlen, "teacher %s is a %s model; want a %s model",
+					   path, t->instrument, want);
 	if (!is_frontend_same(&t->fe, fe))
 		return is_fail(err, errlen, "teacher %s has another front end than the trainer's", path);
 	if (is_net_out_dim(&t->net) != g->emb_dim)
@@ -191,7 +191,7 @@ remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *
  * rows of its target only, so that the teachers together cost one pass.
  */
 const float *
-remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen)
+remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen)
 {
 	size_t		pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
 	char		ierr[256];
@@ -200,7 +200,8 @@ remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen)
 		return NULL;
 	if (g->n_targets == 1)
 	{
-		if (is_infer_run(g->plan[0], g->xbatch, 3 * n, g->target, ierr, sizeof(ierr)) != 0)
+		if (is_infer_run(g->plan[0], g->teacher[0].input == IS_INPUT_MIX ? batch : g->xbatch, 3 * n,
+						 g->target, ierr, sizeof(ierr)) != 0)
 			return is_fail(err, errlen, "teacher: %s", ierr), NULL;
 		return g->target;
 	}
@@ -208,10 +209,12 @@ remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen)
 	{
 		int			m = 0;
 
+		const float *in = g->teacher[k].input == IS_INPUT_MIX ? batch : g->xbatch;
+
 		for (int r = 0; r < 3 * n; r++)
 			if (g->has[r] && g->row_target[r] == k)
 			{
-				memcpy(g->gather + pixels * m, g->xbatch + pixels * r, sizeof(float) * pixels);
+				memcpy(g->gather + pixels * m, in + pixels * r, sizeof(float) * pixels);
 				g->gather_row[m++] = r;
 			}
 		if (m == 0)

@@ -113,7 +113,7 @@ int			remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n,
  * of its triplet's target (rows not remixed hold garbage; g->has tells them
  * apart), or NULL without teachers or on error (*err set then).
  */
-const float *remix_aug_targets(remix_aug *g, int n, char *err, size_t errlen);
+const float *remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen);
 
 void		remix_aug_free(remix_aug *g);
 

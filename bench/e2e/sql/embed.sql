@@ -5,7 +5,8 @@ SET max_parallel_workers_per_gather = 0;  -- all the work in this backend
 SELECT sum((instsim_audio_info(audio)).seconds) AS track_s FROM tracks \gset
 -- warm-up: model cache (parsing, packing, FFT plans) and buffers
 SELECT count(instsim_embed(audio, m)) AS warm_up
-  FROM tracks, unnest(ARRAY['mix', 'drums', 'bass', 'piano', 'guitar']) m \gset
+  FROM tracks, unnest(ARRAY['mix', 'drums', 'bass', 'piano', 'guitar',
+                            'drums_mix', 'bass_mix', 'piano_mix', 'guitar_mix']) m \gset
 SELECT :'tag' AS run, pg_backend_pid() AS pid, r.*
   FROM bench_run('1 model (mix)',
                  $q$SELECT count(instsim_embed(audio, 'mix')) FROM tracks$q$,
@@ -23,4 +24,12 @@ SELECT :'tag', pg_backend_pid(), r.*
   FROM bench_run('5 models, one call',
                  $q$SELECT sum(cardinality(instsim_embed(audio,
                            ARRAY['mix', 'drums', 'bass', 'piano', 'guitar'])))::bigint FROM tracks$q$,
+                 :track_s, :repeats) r
+UNION ALL
+-- issue #14's cost: mix plus the four shipped mix-input models, whose heads
+-- share one trunk (trained together), so that the call runs two trunks
+SELECT :'tag', pg_backend_pid(), r.*
+  FROM bench_run('mix + 4 mix-input, one call',
+                 $q$SELECT sum(cardinality(instsim_embed(audio,
+                           ARRAY['mix', 'drums_mix', 'bass_mix', 'piano_mix', 'guitar_mix'])))::bigint FROM tracks$q$,
                  :track_s, :repeats) r;
