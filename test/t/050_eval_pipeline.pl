@@ -165,5 +165,44 @@ for my $row (@rows[ 1 .. $#rows ])
 like($rows[1] . $rows[2], qr/^bass,stem,.*bass,mix,/, 'the stem model (baseline) first, then the mix model');
 like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');
 
+# One trunk with a head (own last conv block) per instrument, trained
+# together: each head is written as a model of its own, and one call of
+# both runs the shared blocks once with the results of separate calls.
+mkdir "$work/joint";
+my @joint = (
+	"$bin/instsim-train", '--corpus', "$work/corpus", '--input', 'mix', '--remix', '0.5',
+	'--seed', '1', '--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
+	'--threads', '2', '--cache', "$work/cache");
+command_fails([ @joint, '--instrument', 'bass,drums', '--out', "$work/joint/one.safetensors" ],
+	'several instruments need a %s in --out');
+command_fails(
+	[
+		@joint, '--instrument', 'bass,drums', '--teacher', "$work/models/bass-seed1.safetensors",
+		'--out', "$work/joint/%s_mix.safetensors"
+	],
+	'... and a teacher per instrument');
+command_ok(
+	[
+		@joint, '--instrument', 'bass,drums', '--head-channels', '16',
+		'--teacher', "$work/models/bass-seed1.safetensors,$work/models/drums-seed1.safetensors",
+		'--out', "$work/joint/%s_mix.safetensors"
+	],
+	'bass and drums heads trained on one trunk');
+ok(-s "$work/joint/bass_mix.safetensors" && -s "$work/joint/drums_mix.safetensors",
+	'... written as two models');
+my ($song) = glob("$work/corpus/Track*/mix.flac");
+$node->safe_psql('postgres', qq{
+	SELECT instsim_model_load('joint_bass', pg_read_binary_file('$work/joint/bass_mix.safetensors'));
+	SELECT instsim_model_load('joint_drums', pg_read_binary_file('$work/joint/drums_mix.safetensors'));
+	CREATE TABLE song AS SELECT pg_read_binary_file('$song') AS audio});
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(instrument || ' ' || input, ', ' ORDER BY name) FROM instsim.models
+	WHERE name LIKE 'joint%'}), 'bass mix, drums mix', '... each with its instrument, input mix');
+is($node->safe_psql('postgres', q{
+	SELECT e[1] = instsim_embed(audio, 'joint_bass') AND e[2] = instsim_embed(audio, 'joint_drums')
+	       AND e[1] <> e[2]
+	FROM song, LATERAL (SELECT instsim_embed(audio, ARRAY['joint_bass', 'joint_drums']) AS e) x}),
+	't', 'both heads in one call (shared trunk) equal separate calls, and differ');
+
 $node->stop;
 done_testing();

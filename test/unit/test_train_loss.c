@@ -21,6 +21,7 @@
 #define W 20
 #define TRIPLETS 8
 #define STEPS 60
+#define HEAD_STEPS 200			/* each head sees half the triplets */
 
 static float data[TRACKS][SEGS][H * W];
 static int	n_segs[TRACKS];
@@ -85,6 +86,92 @@ train(is_mining mining, int threads, double *losses)
 	return 0;
 }
 
+/*
+ * Two heads on one trunk (the last conv block 2 x 4 channels, the linear
+ * layer block-diagonal): triplet i trains head i % 2, head 0 on the track,
+ * head 1 on pairs of tracks (track / 2).  Both heads' losses must fall, each
+ * triplet's gradient must stay in its head's slice, and the off-diagonal
+ * weights must stay zero.
+ */
+static void
+test_heads(void)
+{
+	static const is_layer heads[] = {
+		{.kind = IS_LAYER_CONV3X3, .out = 4},
+		{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+		{.kind = IS_LAYER_RELU},
+		{.kind = IS_LAYER_MAXPOOL2},
+		{.kind = IS_LAYER_CONV3X3, .out = 8},
+		{.kind = IS_LAYER_BATCHNORM, .eps = 1e-5f},
+		{.kind = IS_LAYER_RELU},
+		{.kind = IS_LAYER_MAXPOOL2},
+		{.kind = IS_LAYER_GAP},
+		{.kind = IS_LAYER_LINEAR, .out = 16},
+		{.kind = IS_LAYER_L2NORM},
+	};
+	is_net		net;
+	is_step		st;
+	is_rng		rng;
+	char		err[256];
+	static float batch[3 * TRIPLETS][H * W];
+	int			label[3 * TRIPLETS],
+				group[TRIPLETS];
+	double		first[2] = {0},
+				last[2] = {0};
+	int			in_slice = 1,
+				diagonal = 1;
+	const float *w;
+
+	if (train_net_build(&net, 1, H, W, heads, (int) (sizeof(heads) / sizeof(heads[0])), err, sizeof(err)) < 0 ||
+		(is_net_init_params(&net, 1), is_step_init(&st, &net, TRIPLETS, 1, 1e-2f, err, sizeof(err))) < 0)
+	{
+		tap_ok(0, "two-head network builds: %s", err);
+		return;
+	}
+	st.groups = 2;
+	is_step_block_diagonal(&st);
+	is_rng_seed(&rng, 9);
+	for (int step = 0; step < HEAD_STEPS; step++)
+	{
+		for (int i = 0; i < TRIPLETS; i++)
+		{
+			int			g = group[i] = i % 2,
+						a = is_rng_below(&rng, TRACKS),
+						p = g ? a ^ 1 : a,
+						n;
+
+			do
+				n = is_rng_below(&rng, TRACKS);
+			while (g ? n / 2 == a / 2 : n == a);
+			memcpy(batch[i], data[a][is_rng_below(&rng, SEGS)], sizeof(batch[0]));
+			memcpy(batch[TRIPLETS + i], data[p][is_rng_below(&rng, SEGS)], sizeof(batch[0]));
+			memcpy(batch[2 * TRIPLETS + i], data[n][is_rng_below(&rng, SEGS)], sizeof(batch[0]));
+			label[i] = g ? a / 2 : a;
+			label[TRIPLETS + i] = g ? p / 2 : p;
+			label[2 * TRIPLETS + i] = g ? n / 2 : n;
+		}
+		is_step_run_groups(&st, batch[0], label, group, TRIPLETS, NULL, NULL, NULL, NULL);
+		for (int g = 0; g < 2; g++)
+		{
+			first[g] += step < 10 ? st.head_loss[g] / 10 : 0.0;
+			last[g] += step >= HEAD_STEPS - 10 ? st.head_loss[g] / 10 : 0.0;
+		}
+		for (int r = 0; r < 3 * TRIPLETS; r++)
+			for (int x = 0; x < 8; x++)
+				in_slice &= st.dout[r * 16 + (1 - group[r % TRIPLETS]) * 8 + x] == 0.0f;
+	}
+	for (int g = 0; g < 2; g++)
+		tap_ok(last[g] < 0.5 * first[g], "head %d: loss falls from %.4f to %.4f", g, first[g], last[g]);
+	tap_ok(in_slice, "every triplet's gradient stays in its head's slice");
+	w = net.layers[9].param[0];
+	for (int y = 0; y < 16; y++)
+		for (int x = 0; x < 8; x++)
+			diagonal &= (x / 4 == y / 8) || w[y * 8 + x] == 0.0f;
+	tap_ok(diagonal, "the block-diagonal layer's other weights stay zero");
+	is_step_free(&st);
+	is_net_free(&net);
+}
+
 int
 main(void)
 {
@@ -126,5 +213,6 @@ main(void)
 	train(IS_MINING_NONE, 2, losses);
 	train(IS_MINING_NONE, 2, again);
 	tap_ok(memcmp(losses, again, sizeof(losses)) == 0, "same seed and threads: same losses");
+	test_heads();
 	return tap_done();
 }
