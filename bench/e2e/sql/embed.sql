@@ -7,29 +7,23 @@ SELECT sum((instsim_audio_info(audio)).seconds) AS track_s FROM tracks \gset
 SELECT count(instsim_embed(audio, m)) AS warm_up
   FROM tracks, unnest(ARRAY['mix', 'drums', 'bass', 'piano', 'guitar',
                             'drums_mix', 'bass_mix', 'piano_mix', 'guitar_mix']) m \gset
+-- one row per workload, run in this order
 SELECT :'tag' AS run, pg_backend_pid() AS pid, r.*
-  FROM bench_run('1 model (mix)',
-                 $q$SELECT count(instsim_embed(audio, 'mix')) FROM tracks$q$,
-                 :track_s, :repeats) r
-UNION ALL
-SELECT :'tag', pg_backend_pid(), r.*
-  FROM bench_run('5 models',
-                 $q$SELECT count(instsim_embed(audio, 'mix')) + count(instsim_embed(audio, 'drums'))
-                         + count(instsim_embed(audio, 'bass')) + count(instsim_embed(audio, 'piano'))
-                         + count(instsim_embed(audio, 'guitar')) FROM tracks$q$,
-                 :track_s, :repeats) r
-UNION ALL
--- the same five track vectors from one decode and one log-mel per segment
-SELECT :'tag', pg_backend_pid(), r.*
-  FROM bench_run('5 models, one call',
-                 $q$SELECT sum(cardinality(instsim_embed(audio,
-                           ARRAY['mix', 'drums', 'bass', 'piano', 'guitar'])))::bigint FROM tracks$q$,
-                 :track_s, :repeats) r
-UNION ALL
--- issue #14's cost: mix plus the four shipped mix-input models, whose heads
--- share one trunk (trained together), so that the call runs two trunks
-SELECT :'tag', pg_backend_pid(), r.*
-  FROM bench_run('mix + 4 mix-input, one call',
-                 $q$SELECT sum(cardinality(instsim_embed(audio,
-                           ARRAY['mix', 'drums_mix', 'bass_mix', 'piano_mix', 'guitar_mix'])))::bigint FROM tracks$q$,
-                 :track_s, :repeats) r;
+  FROM (VALUES
+    (1, '1 model (mix)', $q$SELECT count(instsim_embed(audio, 'mix')) FROM tracks$q$),
+    (2, '5 models',
+     $q$SELECT count(instsim_embed(audio, 'mix')) + count(instsim_embed(audio, 'drums'))
+             + count(instsim_embed(audio, 'bass')) + count(instsim_embed(audio, 'piano'))
+             + count(instsim_embed(audio, 'guitar')) FROM tracks$q$),
+    -- the same five track vectors from one decode and one log-mel per segment
+    (3, '5 models, one call',
+     $q$SELECT sum(cardinality(instsim_embed(audio,
+               ARRAY['mix', 'drums', 'bass', 'piano', 'guitar'])))::bigint FROM tracks$q$),
+    -- issue #14's cost: mix plus the four shipped mix-input models, whose
+    -- heads share one trunk (trained together)
+    (4, 'mix + 4 mix-input, one call',
+     $q$SELECT sum(cardinality(instsim_embed(audio,
+               ARRAY['mix', 'drums_mix', 'bass_mix', 'piano_mix', 'guitar_mix'])))::bigint FROM tracks$q$)
+  ) w(ord, label, query),
+  LATERAL bench_run(w.label, w.query, :track_s, :repeats) r
+  ORDER BY w.ord;
