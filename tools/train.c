@@ -80,6 +80,8 @@ usage(FILE *f)
 			"  --instrument A,B,...    with --input mix: one trunk, a head per instrument,\n"
 			"                          trained together; --out names each instrument's model\n"
 			"                          with %%s (models/%%s_mix.safetensors)\n"
+			"  --head-channels C       with several instruments: each head's own last conv\n"
+			"                          block of C channels (0: heads share every block)\n"
 			"  --remix P               with --input mix: this share of triplets remixed from\n"
 			"                          the stems of different songs (docs/training.md) (0)\n"
 			"  --teacher MODEL[,...]   with --remix: distil the instrument's stem model into\n"
@@ -221,7 +223,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'v': bad = parse_int(optarg, 0, 100000, &o->eval_every); break;
 			case 'E': bad = parse_int(optarg, 1, 4096, &o->emb_dim); break;
 			case 'C': bad = parse_channels(optarg, o); break;
-			case 'H': bad = parse_int(optarg, 1, 1024, &o->head_channels); break;
+			case 'H': bad = parse_int(optarg, 0, 1024, &o->head_channels); break;
 			case 'm': bad = is_mining_parse(optarg, &o->mining); break;
 			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
@@ -257,6 +259,11 @@ parse_options(int argc, char **argv, options *o)
 	{
 		fprintf(stderr, "instsim-train: several instruments need --input mix and an --out with one %%s "
 				"for the instrument's name (and no other %%)\n");
+		return -1;
+	}
+	if (o->head_channels && o->n_inst == 1)
+	{
+		fprintf(stderr, "instsim-train: --head-channels needs several instruments\n");
 		return -1;
 	}
 	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || (o->n_teacher && !(o->remix > 0.0)))
