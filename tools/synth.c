@@ -55,6 +55,8 @@ typedef struct options
 	double		max_seconds;
 	double		test_fraction;
 	int			min_segments;
+	int			select_inst;	/* -1: every instrument, else the mix and this one */
+	const char *test_soundfont;	/* hold out the tracks it played */
 	bool		dry;
 	bool		no_select;
 } options;
@@ -88,7 +90,12 @@ usage(FILE *f)
 			"selection options:\n"
 			"  --min-segments N    non-silent 3-s segments needed per instrument (default %d)\n"
 			"  --test-fraction F   share of selected tracks held out (default %.2f)\n"
-			"  --split-seed S      seed of the test draw (default 0)\n",
+			"  --split-seed S      seed of the test draw (default 0)\n"
+			"  --instrument X      only the mix and X need the segments (a split for a model\n"
+			"                      of X; keeps songs that lack another instrument)\n"
+			"  --test-soundfont F  hold out every track played by soundfont F (its file name,\n"
+			"                      with or without extension) instead of a random share;\n"
+			"                      tracks it played in part are left out\n",
 			SPLIT_FILE, SONG_DEFAULT_SECONDS, DEFAULT_MAX_SECONDS, SOUNDFONTS_MAX,
 			RENDER_DEFAULT_SOUNDFONT, SELECT_MIN_SEGMENTS, SELECT_TEST_FRACTION);
 }
@@ -131,6 +138,8 @@ parse_options(int argc, char **argv, options *o)
 		{"test-fraction", required_argument, NULL, 't'},
 		{"split-seed", required_argument, NULL, 'p'},
 		{"split-out", required_argument, NULL, 'O'},
+		{"instrument", required_argument, NULL, 'I'},
+		{"test-soundfont", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -145,6 +154,7 @@ parse_options(int argc, char **argv, options *o)
 	o->max_seconds = DEFAULT_MAX_SECONDS;
 	o->test_fraction = SELECT_TEST_FRACTION;
 	o->min_segments = SELECT_MIN_SEGMENTS;
+	o->select_inst = -1;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
 	{
 		bool		bad = false;
@@ -211,6 +221,12 @@ parse_options(int argc, char **argv, options *o)
 				break;
 			case 'O':
 				o->split_out = optarg;
+				break;
+			case 'I':
+				bad = (o->select_inst = slakh_inst_parse(optarg)) < 0;
+				break;
+			case 'F':
+				o->test_soundfont = optarg;
 				break;
 			case 'h':
 				usage(stdout);
@@ -449,7 +465,34 @@ typedef struct select_job
 	const options *o;
 	slakh_tracks tracks;
 	int			(*counts)[SLAKH_N_INST];
+	signed char *held_out;		/* with --test-soundfont */
 } select_job;
+
+/* key (a stem's soundfont file name) names soundfont, with or without extension */
+static bool
+same_soundfont(const char *key, const char *soundfont)
+{
+	size_t		n = strlen(soundfont);
+
+	return strncmp(key, soundfont, n) == 0 && (key[n] == '\0' || key[n] == '.');
+}
+
+/* 1 when soundfont played every stem of the track, 0 when none, -1 when some. */
+static int
+played_by(const char *dir, const char *soundfont, char *err, size_t errlen)
+{
+	char		path[PATH_MAX];
+	slakh_meta	m;
+	int			hits = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SLAKH_META_FILE);
+	if (slakh_meta_read(path, &m, err, errlen) != 0)
+		return -2;
+	for (int i = 0; i < m.n_stems; i++)
+		hits += same_soundfont(m.stems[i].soundfont, soundfont);
+	slakh_meta_free(&m);
+	return hits == 0 ? 0 : hits == m.n_stems ? 1 : -1;
+}
 
 static int
 count_one(void *ctx, void *state, int item, char *err, size_t errlen)
@@ -459,7 +502,9 @@ count_one(void *ctx, void *state, int item, char *err, size_t errlen)
 
 	(void) state;
 	snprintf(dir, sizeof(dir), "%s/%s", j->root, j->tracks.names[item]);
-	if (select_count_track(dir, j->o->min_segments, j->counts[item], err, errlen) != 0)
+	if (select_count_track(dir, j->o->min_segments, j->counts[item], err, errlen) != 0 ||
+		(j->held_out && (j->held_out[item] = (signed char) played_by(dir, j->o->test_soundfont,
+																	 err, errlen)) == -2))
 	{
 		char		msg[TOOL_ERRLEN];
 
@@ -476,6 +521,7 @@ run_select(const char *root, const options *o)
 	select_job	j = {.root = root, .o = o};
 	pool_task	t = {.jobs = o->jobs, .what = "tracks checked", .ctx = &j, .run = count_one};
 	corpus_split split;
+	select_rule rule;
 	char		err[TOOL_ERRLEN];
 	char		path[PATH_MAX];
 	int			rc;
@@ -491,16 +537,21 @@ run_select(const char *root, const options *o)
 		return 1;
 	}
 	j.counts = calloc((size_t) j.tracks.n, sizeof(*j.counts));
-	if (!j.counts)
+	if (o->test_soundfont)
+		j.held_out = calloc((size_t) j.tracks.n, 1);
+	if (!j.counts || (o->test_soundfont && !j.held_out))
 	{
+		free(j.counts);
 		slakh_tracks_free(&j.tracks);
 		fprintf(stderr, "instsim-synth: out of memory\n");
 		return 1;
 	}
 	t.n_items = j.tracks.n;
+	rule = (select_rule) {.signals = o->select_inst < 0 ? SELECT_ALL :
+		SELECT_SIGNAL(SLAKH_MIX) | SELECT_SIGNAL(o->select_inst), .min_segments = o->min_segments,
+	.test_fraction = o->test_fraction, .seed = o->split_seed, .held_out = j.held_out};
 	rc = pool_run(&t, err, sizeof(err)) < 0 ||
-		select_split(&j.tracks, (const int (*)[SLAKH_N_INST]) j.counts, o->min_segments,
-					 o->test_fraction, o->split_seed, &split) != 0;
+		select_split(&j.tracks, (const int (*)[SLAKH_N_INST]) j.counts, &rule, &split) != 0;
 	if (!rc)
 	{
 		if (o->split_out)
@@ -509,15 +560,19 @@ run_select(const char *root, const options *o)
 			snprintf(path, sizeof(path), "%s/%s", root, SPLIT_FILE);
 		rc = split_write(path, &split, err, sizeof(err)) != 0;
 		if (!rc)
-			printf("%d tracks: %d train, %d test, %d excluded (fewer than %d non-silent "
-				   "segments in some instrument); split in %s\n",
-				   j.tracks.n, split.train.n, split.test.n, split.excluded.n,
-				   o->min_segments, path);
+			printf("%d tracks: %d train, %d test%s%s%s, %d excluded (fewer than %d non-silent "
+				   "segments in %s%s); split in %s\n",
+				   j.tracks.n, split.train.n, split.test.n,
+				   o->test_soundfont ? " (played by " : "", o->test_soundfont ? o->test_soundfont : "",
+				   o->test_soundfont ? ")" : "", split.excluded.n, o->min_segments,
+				   o->select_inst < 0 ? "some instrument" : "the mix or ",
+				   o->select_inst < 0 ? "" : slakh_inst_name(o->select_inst), path);
 		split_free(&split);
 	}
 	if (rc)
 		fprintf(stderr, "instsim-synth: %s\n", err[0] ? err : "out of memory");
 	free(j.counts);
+	free(j.held_out);
 	slakh_tracks_free(&j.tracks);
 	return rc;
 }

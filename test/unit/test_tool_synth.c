@@ -393,6 +393,7 @@ test_selection(void)
 	slakh_tracks names = {0};
 	int			counts[5][SLAKH_N_INST];
 	corpus_split sp;
+	select_rule rule;
 
 	/*
 	 * 20 s with sound (-23 dBFS) in the first 10 s: of the windows starting
@@ -416,7 +417,8 @@ test_selection(void)
 			counts[i][k] = 40;
 	}
 	counts[2][SLAKH_PIANO] = 39;
-	tap_ok(select_split(&names, (const int (*)[SLAKH_N_INST]) counts, 40, 0.25, 7, &sp) == 0,
+	rule = (select_rule) {.signals = SELECT_ALL, .min_segments = 40, .test_fraction = 0.25, .seed = 7};
+	tap_ok(select_split(&names, (const int (*)[SLAKH_N_INST]) counts, &rule, &sp) == 0,
 		   "split made");
 	tap_ok(sp.excluded.n == 1 && strcmp(sp.excluded.names[0], "Track00003") == 0,
 		   "a track short of piano segments is excluded");
@@ -425,10 +427,30 @@ test_selection(void)
 		corpus_split again;
 		bool		same;
 
-		select_split(&names, (const int (*)[SLAKH_N_INST]) counts, 40, 0.25, 7, &again);
+		select_split(&names, (const int (*)[SLAKH_N_INST]) counts, &rule, &again);
 		same = strcmp(again.test.names[0], sp.test.names[0]) == 0;
 		tap_ok(same, "the draw is fixed by its seed");
 		split_free(&again);
+	}
+	{
+		/* a split for a bass model: piano does not count; tracks held out by hand */
+		select_rule bass = {.signals = SELECT_SIGNAL(SLAKH_MIX) | SELECT_SIGNAL(SLAKH_BASS),
+		.min_segments = 40};
+		signed char held[5] = {1, 0, 0, -1, 1};
+		corpus_split b;
+
+		counts[4][SLAKH_BASS] = 10;
+		select_split(&names, (const int (*)[SLAKH_N_INST]) counts, &bass, &b);
+		tap_ok(b.train.n == 4 && b.test.n == 0 && b.excluded.n == 1 &&
+			   strcmp(b.excluded.names[0], "Track00005") == 0,
+			   "--instrument bass: the track short of piano qualifies, the one short of bass not");
+		split_free(&b);
+		bass.held_out = held;
+		select_split(&names, (const int (*)[SLAKH_N_INST]) counts, &bass, &b);
+		tap_ok(b.test.n == 1 && strcmp(b.test.names[0], "Track00001") == 0 && b.train.n == 2 &&
+			   b.excluded.n == 2, "held out by hand: test, train, and excluded as marked");
+		split_free(&b);
+		counts[4][SLAKH_BASS] = 40;
 	}
 	{
 		char		path[] = "/tmp/instsim_split_XXXXXX";

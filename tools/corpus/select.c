@@ -78,8 +78,7 @@ sort_list(slakh_tracks *t)
 
 int
 select_split(const slakh_tracks *names, const int (*counts)[SLAKH_N_INST],
-			 int min_segments, double test_fraction, uint64_t seed,
-			 corpus_split *out)
+			 const select_rule *rule, corpus_split *out)
 {
 	int		   *ok = malloc(sizeof(int) * (size_t) (names->n ? names->n : 1));
 	int			n_ok = 0;
@@ -89,21 +88,28 @@ select_split(const slakh_tracks *names, const int (*counts)[SLAKH_N_INST],
 	memset(out, 0, sizeof(*out));
 	if (!ok)
 		return -1;
-	out->min_segments = min_segments;
-	out->seed = seed;
+	out->min_segments = rule->min_segments;
+	out->seed = rule->seed;
 	for (int i = 0; i < names->n; i++)
 	{
-		bool		good = true;
+		bool		good = !rule->held_out || rule->held_out[i] >= 0;
 
 		for (int k = 0; k < SLAKH_N_INST; k++)
-			good &= counts[i][k] >= min_segments;
+			good &= !(rule->signals & SELECT_SIGNAL(k)) || counts[i][k] >= rule->min_segments;
 		if (good)
 			ok[n_ok++] = i;
 		else if (slakh_tracks_add(&out->excluded, names->names[i]) != 0)
 			goto fail;
 	}
+	if (rule->held_out)
+	{
+		for (int i = 0; i < n_ok; i++)
+			if (slakh_tracks_add(rule->held_out[ok[i]] ? &out->test : &out->train, names->names[ok[i]]) != 0)
+				goto fail;
+		n_ok = 0;
+	}
 	/* Fisher-Yates over the qualifying tracks; the first n_test go to test. */
-	is_rng_seed(&rs, seed);
+	is_rng_seed(&rs, rule->seed);
 	for (int i = n_ok - 1; i > 0; i--)
 	{
 		int			j = (int) rand_below(&rs, (uint32_t) i + 1);
@@ -112,8 +118,8 @@ select_split(const slakh_tracks *names, const int (*counts)[SLAKH_N_INST],
 		ok[i] = ok[j];
 		ok[j] = t;
 	}
-	n_test = (int) (n_ok * test_fraction);
-	if (n_test < 1 && n_ok >= 2 && test_fraction > 0)
+	n_test = (int) (n_ok * rule->test_fraction);
+	if (n_test < 1 && n_ok >= 2 && rule->test_fraction > 0)
 		n_test = 1;
 	for (int i = 0; i < n_ok; i++)
 		if (slakh_tracks_add(i < n_test ? &out->test : &out->train, names->names[ok[i]]) != 0)

@@ -29,14 +29,37 @@ int			select_count_segments(const float *x, size_t n, int cap,
 int			select_count_track(const char *track_dir, int cap,
 							   int counts[SLAKH_N_INST], char *err, size_t errlen);
 
+/* Which tracks qualify and how they are split. */
+typedef struct select_rule
+{
+	/*
+	 * Bit (1 << i) set: signal i needs min_segments windows.  The paper's rule
+	 * is all five (SELECT_ALL); a model of one instrument can take every track
+	 * that has its instrument and the mix (SELECT_SIGNAL(SLAKH_MIX) |
+	 * SELECT_SIGNAL(X)), which keeps real songs without a piano, say.
+	 */
+	unsigned	signals;
+	int			min_segments;
+	double		test_fraction;	/* random share held out ... */
+	uint64_t	seed;
+	/*
+	 * ... unless held_out is given: per track 1 = test, 0 = train, -1 =
+	 * excluded whatever its counts (e.g. the tracks played by one soundfont
+	 * held out, those playing it in part excluded)
+	 */
+	const signed char *held_out;
+} select_rule;
+
+#define SELECT_SIGNAL(i) (1u << (i))
+#define SELECT_ALL ((1u << SLAKH_N_INST) - 1)
+
 /*
  * Builds the split from per-track counts (names[i] has counts[i]):
  * qualifying tracks go to test with probability test_fraction (exactly
- * floor(n * test_fraction) of them, at least 1 when n >= 2), the rest to
- * train; lists come out sorted.
+ * floor(n * test_fraction) of them, at least 1 when n >= 2), or as held_out
+ * says; the rest to train; lists come out sorted.
  */
 int			select_split(const slakh_tracks *names, const int (*counts)[SLAKH_N_INST],
-						 int min_segments, double test_fraction, uint64_t seed,
-						 corpus_split *out);
+						 const select_rule *rule, corpus_split *out);
 
 #endif
