@@ -466,6 +466,7 @@ typedef struct select_job
 	slakh_tracks tracks;
 	int			(*counts)[SLAKH_N_INST];
 	signed char *held_out;		/* with --test-soundfont */
+	unsigned	signals;		/* the signals that count */
 } select_job;
 
 /* key (a stem's soundfont file name) names soundfont, with or without extension */
@@ -502,7 +503,7 @@ count_one(void *ctx, void *state, int item, char *err, size_t errlen)
 
 	(void) state;
 	snprintf(dir, sizeof(dir), "%s/%s", j->root, j->tracks.names[item]);
-	if (select_count_track(dir, j->o->min_segments, j->counts[item], err, errlen) != 0 ||
+	if (select_count_track(dir, j->o->min_segments, j->signals, j->counts[item], err, errlen) != 0 ||
 		(j->held_out && (j->held_out[item] = (signed char) played_by(dir, j->o->test_soundfont,
 																	 err, errlen)) == -2))
 	{
@@ -547,8 +548,8 @@ run_select(const char *root, const options *o)
 		return 1;
 	}
 	t.n_items = j.tracks.n;
-	rule = (select_rule) {.signals = o->select_inst < 0 ? SELECT_ALL :
-		SELECT_SIGNAL(SLAKH_MIX) | SELECT_SIGNAL(o->select_inst), .min_segments = o->min_segments,
+	j.signals = o->select_inst < 0 ? SELECT_ALL : SELECT_SIGNAL(SLAKH_MIX) | SELECT_SIGNAL(o->select_inst);
+	rule = (select_rule) {.signals = j.signals, .min_segments = o->min_segments,
 	.test_fraction = o->test_fraction, .seed = o->split_seed, .held_out = j.held_out};
 	rc = pool_run(&t, err, sizeof(err)) < 0 ||
 		select_split(&j.tracks, (const int (*)[SLAKH_N_INST]) j.counts, &rule, &split) != 0;

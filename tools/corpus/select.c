@@ -32,7 +32,7 @@ select_count_segments(const float *x, size_t n, int cap, char *err, size_t errle
 }
 
 int
-select_count_track(const char *track_dir, int cap, int counts[SLAKH_N_INST],
+select_count_track(const char *track_dir, int cap, unsigned signals, int counts[SLAKH_N_INST],
 				   char *err, size_t errlen)
 {
 	char		path[4096];
@@ -46,6 +46,9 @@ select_count_track(const char *track_dir, int cap, int counts[SLAKH_N_INST],
 		float	   *x;
 		size_t		n;
 
+		counts[i] = 0;
+		if (!(signals & SELECT_SIGNAL(i)))
+			continue;
 		if (slakh_load(track_dir, &m, (slakh_inst) i, &x, &n, err, errlen) != 0)
 		{
 			slakh_meta_free(&m);

@@ -16,6 +16,8 @@
 #include "split.h"
 
 #define SELECT_MIN_SEGMENTS 40
+#define SELECT_SIGNAL(i) (1u << (i))
+#define SELECT_ALL ((1u << SLAKH_N_INST) - 1)
 #define SELECT_TEST_FRACTION 0.1
 
 /* Non-silent windows of x (mono, SLAKH_RATE), counting no further than cap (<= 0: all). */
@@ -24,9 +26,10 @@ int			select_count_segments(const float *x, size_t n, int cap,
 
 /*
  * counts[i] = non-silent windows of signal i of the track (capped at cap),
- * 0 for an instrument the track lacks.
+ * 0 for an instrument the track lacks or one not in signals (a mask of
+ * SELECT_SIGNAL bits: the signals that matter, the others not decoded).
  */
-int			select_count_track(const char *track_dir, int cap,
+int			select_count_track(const char *track_dir, int cap, unsigned signals,
 							   int counts[SLAKH_N_INST], char *err, size_t errlen);
 
 /* Which tracks qualify and how they are split. */
@@ -49,9 +52,6 @@ typedef struct select_rule
 	 */
 	const signed char *held_out;
 } select_rule;
-
-#define SELECT_SIGNAL(i) (1u << (i))
-#define SELECT_ALL ((1u << SLAKH_N_INST) - 1)
 
 /*
  * Builds the split from per-track counts (names[i] has counts[i]):
