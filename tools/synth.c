@@ -484,15 +484,17 @@ played_by(const char *dir, const char *soundfont, char *err, size_t errlen)
 {
 	char		path[PATH_MAX];
 	slakh_meta	m;
-	int			hits = 0;
+	int			hits = 0,
+				stems;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, SLAKH_META_FILE);
 	if (slakh_meta_read(path, &m, err, errlen) != 0)
 		return -2;
 	for (int i = 0; i < m.n_stems; i++)
 		hits += same_soundfont(m.stems[i].soundfont, soundfont);
+	stems = m.n_stems;
 	slakh_meta_free(&m);
-	return hits == 0 ? 0 : hits == m.n_stems ? 1 : -1;
+	return hits == 0 ? 0 : hits == stems ? 1 : -1;
 }
 
 static int

@@ -156,6 +156,47 @@ ok(@files >= 12 && !@differ,
 	scalar(@files) . ' files identical with --jobs 1 and --jobs 2'
 	  . (@differ ? " (differ: @differ)" : ''));
 
+# A split for a bass model with one soundfont's songs held out: one soundfont
+# per song, so that every track is played by one of them alone.
+($stdout, $stderr) = ('', '');
+ok( run_log(
+		[
+			$synth, 'render', '--midi', $in, '--out', "$work/out4", '--jobs', '2',
+			'--soundfont', $gm, '--soundfont', "$work/Alias_GM.sf2", '--seed', '3',
+			'--no-select'
+		],
+		'>', \$stdout, '2>', \$stderr),
+	'render with a soundfont per song');
+my %want = (train => [], test => [], excluded => []);
+for my $t (1 .. 3)
+{
+	my $name = sprintf('Track%05d', $t);
+	my $meta = slurp_file("$work/out4/$name/metadata.yaml");
+	my $list = $meta !~ /^\s+inst_class: Bass$/m ? 'excluded'
+	  : $meta =~ /^\s+soundfont: Alias_GM\.sf2$/m ? 'test' : 'train';
+	push @{ $want{$list} }, $name;
+}
+ok(@{ $want{test} } == 1 && @{ $want{train} } == 1,
+	'seed 3 drew Alias_GM for one song with bass and FluidR3 for the other (so the split tests both)');
+($stdout, $stderr) = ('', '');
+ok( run_log(
+		[
+			$synth, 'select', "$work/out4", '--instrument', 'bass', '--min-segments', '1',
+			'--test-soundfont', 'Alias_GM', '--split-out', "$work/bass.yaml"
+		],
+		'>', \$stdout, '2>', \$stderr),
+	'select --instrument bass --test-soundfont Alias_GM') or diag $stderr;
+my (%got, $list) = (train => [], test => [], excluded => []);
+for (split /\n/, slurp_file("$work/bass.yaml"))
+{
+	$list = $1 if /^(\w+):/;
+	push @{ $got{$list} }, $1 if /^- (\S+)/;
+}
+is_deeply({ map { $_ => $got{$_} } qw(train test excluded) }, \%want,
+	'the song without bass is excluded, the songs Alias_GM played are the test')
+  or diag explain \%got;
+like($stdout, qr/test \(played by Alias_GM\).*in the mix or bass/, '... and the summary says so');
+
 ($stdout, $stderr) = ('', '');
 $ok = run_log([ $synth, 'render', '--midi', "$in/broken.wad", '--out', "$work/out3" ],
 	'>', \$stdout, '2>', \$stderr);
