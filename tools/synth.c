@@ -568,8 +568,9 @@ run_select(const char *root, const options *o)
 				   j.tracks.n, split.train.n, split.test.n,
 				   o->test_soundfont ? " (played by " : "", o->test_soundfont ? o->test_soundfont : "",
 				   o->test_soundfont ? ")" : "", split.excluded.n, o->min_segments,
-				   o->select_inst < 0 ? "some instrument" : "the mix or ",
-				   o->select_inst < 0 ? "" : slakh_inst_name(o->select_inst), path);
+				   o->select_inst < 0 ? "some instrument" :
+				   o->select_inst == SLAKH_MIX ? "the mix" : "the mix or ",
+				   o->select_inst <= SLAKH_MIX ? "" : slakh_inst_name(o->select_inst), path);
 		split_free(&split);
 	}
 	if (rc)
