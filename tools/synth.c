@@ -564,13 +564,14 @@ run_select(const char *root, const options *o)
 		rc = split_write(path, &split, err, sizeof(err)) != 0;
 		if (!rc)
 			printf("%d tracks: %d train, %d test%s%s%s, %d excluded (fewer than %d non-silent "
-				   "segments in %s%s); split in %s\n",
+				   "segments in %s%s%s); split in %s\n",
 				   j.tracks.n, split.train.n, split.test.n,
 				   o->test_soundfont ? " (played by " : "", o->test_soundfont ? o->test_soundfont : "",
 				   o->test_soundfont ? ")" : "", split.excluded.n, o->min_segments,
 				   o->select_inst < 0 ? "some instrument" :
 				   o->select_inst == SLAKH_MIX ? "the mix" : "the mix or ",
-				   o->select_inst <= SLAKH_MIX ? "" : slakh_inst_name(o->select_inst), path);
+				   o->select_inst <= SLAKH_MIX ? "" : slakh_inst_name(o->select_inst),
+				   o->test_soundfont ? ", or played by it in part" : "", path);
 		split_free(&split);
 	}
 	if (rc)

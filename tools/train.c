@@ -650,15 +650,19 @@ train(run *r, char *err, size_t errlen)
 		for (int s = 0; s < steps; s++)
 		{
 			const float *targets = NULL;
-			double		distill = 0.0;
+			double		distill = 0.0,
+						loss;
 
 			fill_batch(&r->ts, o->remix > 0.0 ? &r->aug : NULL, &r->rng,
 					   r->ts.anchors + (size_t) s * per_step, per_step, o->n_inst,
 					   r->batch, r->label, r->group);
 			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, r->batch, per_step, err, errlen)))
 				return -1;
-			sum += is_step_run_groups(&r->step, r->batch, r->label, r->group, per_step, targets,
+			loss = is_step_run_groups(&r->step, r->batch, r->label, r->group, per_step, targets,
 									  r->aug.has, &distill, NULL);
+			if (loss < 0.0)
+				return is_fail(err, errlen, "a training step was refused (batch or heads out of range)");
+			sum += loss;
 			distill_sum += distill;
 			for (int k = 0; k < o->n_inst; k++)
 			{

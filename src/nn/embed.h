@@ -80,7 +80,7 @@ int			is_embed_failed_model(const is_embed_run *r);
 
 /*
  * The model of the run whose trunk pass model m uses: m itself, or an
- * earlier model with the same trunk (is_net_trunk_digest: heads trained
+ * earlier model with the same trunk (is_infer_shared_prefix: heads trained
  * together), whose features m's head then reads.  Results are those of
  * separate runs either way; only the work is shared.
  */

@@ -64,13 +64,13 @@ struct is_infer
 	op			ops[IS_NET_MAX_LAYERS];
 	is_act		input;
 	int			out_dim;
-	int			max_f;
+	int			max_f;			/* widest vector stage, row stride of vec buffers */
 	/*
 	 * digest[k]: what the first k + 1 operations compute (their kinds,
 	 * shapes, kernels and folded parameters), for finding the prefix that
 	 * two plans share
 	 */
-	unsigned char digest[IS_NET_MAX_LAYERS][32];			/* widest vector stage, row stride of vec buffers */
+	unsigned char digest[IS_NET_MAX_LAYERS][32];
 	int			max_batch;
 	int			threads;
 	float	   *arena;
@@ -802,10 +802,11 @@ is_infer_shared_prefix(const is_infer *a, const is_infer *b)
 	{
 		if (memcmp(a->digest[i], b->digest[i], sizeof(a->digest[i])) != 0)
 			break;
-		if (cut_floats(a, i + 1) > 0)
+		/* a cut leaves both a suffix */
+		if (cut_floats(a, i + 1) > 0 && i + 1 < a->n_ops)
 			k = i + 1;
 	}
-	return k < a->n_ops ? k : 0;
+	return k;
 }
 
 size_t

@@ -101,7 +101,7 @@ is_step_block_diagonal(is_step *s)
 				in = 0;
 	float	   *w = last_linear(s, &out, &in);
 
-	if (!w || s->groups < 2 || in % s->groups)
+	if (!w || s->groups < 2 || in % s->groups || out % s->groups)
 		return;
 	s->block_in = in / s->groups;
 	zero_off_diagonal(s, w, out, in);

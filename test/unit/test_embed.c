@@ -167,6 +167,17 @@ embed_all(is_embedder *e, const unsigned char *audio, size_t len, float *emb,
 	return embed_models(&e, 1, audio, len, &emb, index, start);
 }
 
+/* The shared-trunk runs of test_multi: the head, batch and threads. */
+static const struct
+{
+	is_layer_kind head;
+	int			batch,
+				threads;
+}			trunk_runs[] = {
+	{IS_LAYER_LINEAR, 16, 1}, {IS_LAYER_CONV3X3, 16, 1},
+	{IS_LAYER_CONV3X3, 16, 3}, {IS_LAYER_CONV3X3, 2, 3},
+};
+
 /*
  * One run over three models (two different networks, one repeated) gives
  * bit for bit what three single runs give; a run over models whose front
@@ -218,19 +229,27 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	 * Models with e1's trunk and another head (heads trained together)
 	 * share e1's trunk pass, with the results of separate runs; e2, another
 	 * network, does not.  The head is the linear layer (the trunk ends at the
-	 * pool) or the last convolution on (the trunk is the first block).
+	 * pool) or the last convolution on (the trunk is the first block); the
+	 * passes on 3 threads, image by image (batch 16) and layer by layer with
+	 * barriers (batch 2, fewer images than threads).
 	 */
-	for (int h = 0; h < 2; h++)
+	for (int h = 0; h < (int) (sizeof(trunk_runs) / sizeof(trunk_runs[0])); h++)
 	{
 		is_model	m3;
-		is_embedder *e3 = NULL;
+		is_embedder *e3 = NULL,
+				   *lead = trunk_runs[h].threads == 1 ? e1 : is_embedder_new(m, trunk_runs[h].batch, trunk_runs[h].threads,
+																	   err, sizeof(err));
 		is_audio_stream *s;
 		int			trunk_of[3] = {-1, -1, -1};
-		const char *head = h == 0 ? "linear layer" : "last convolution block";
+		char		head[64];
 
-		if (other_head(m, h == 0 ? IS_LAYER_LINEAR : IS_LAYER_CONV3X3, &m3) == 0)
-			e3 = is_embedder_new(&m3, 16, 1, err, sizeof(err));
-		models[0] = e1;
+		snprintf(head, sizeof(head), "%s (batch %d, %d threads)",
+				 trunk_runs[h].head == IS_LAYER_LINEAR ? "linear layer" : "last convolution block",
+				 trunk_runs[h].batch, trunk_runs[h].threads);
+		if (other_head(m, trunk_runs[h].head, &m3) == 0)
+			e3 = is_embedder_new(&m3, trunk_runs[h].batch, trunk_runs[h].threads, err, sizeof(err));
+		n_single[0] = lead ? embed_all(lead, audio, len, single[0], idx, st) : -1;
+		models[0] = lead;
 		models[1] = e2;
 		models[2] = e3;
 		n_single[2] = e3 ? embed_all(e3, audio, len, single[2], idx, st) : -1;
@@ -253,8 +272,11 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 		tap_ok(n_multi == 4 && memcmp(multi[0], multi[2], sizeof(float) * 16) != 0,
 			   "... which differ from the first model's (the heads differ)");
 		is_embedder_free(e3);
+		if (lead != e1)
+			is_embedder_free(lead);
 		is_model_free(&m3);
 	}
+	models[0] = e1;
 
 	/* a run of two models cannot be read with the one-model call */
 	{
