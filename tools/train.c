@@ -19,6 +19,7 @@
 #include "split.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,15 @@ parse_instruments(char *s, options *o)
 	return 0;
 }
 
+/* The path's only % starts a %s. */
+static bool
+one_placeholder(const char *path)
+{
+	const char *p = strchr(path, '%');
+
+	return p && p[1] == 's' && !strchr(p + 1, '%');
+}
+
 /*
  * --out for instrument k: the path itself for one instrument; with several,
  * the path with its one %s replaced by the instrument's name.
@@ -254,8 +264,7 @@ parse_options(int argc, char **argv, options *o)
 					"the mix model hears the mix already\n");
 			return -1;
 		}
-	if (o->n_inst > 1 && (o->input != IS_INPUT_MIX || !strstr(o->out, "%s") ||
-						  strchr(strstr(o->out, "%s") + 1, '%') || strchr(o->out, '%') != strstr(o->out, "%s")))
+	if (o->n_inst > 1 && (o->input != IS_INPUT_MIX || !one_placeholder(o->out)))
 	{
 		fprintf(stderr, "instsim-train: several instruments need --input mix and an --out with one %%s "
 				"for the instrument's name (and no other %%)\n");
@@ -470,6 +479,25 @@ typedef struct run
 	int			saved;			/* --out holds the best model so far */
 } run;
 
+/*
+ * The default network for `heads` heads: an embedding of heads x emb_dim and,
+ * with head channels, a last conv block of heads x head_channels (each head's
+ * own, the linear layer made block-diagonal by the step).  heads = n_inst is
+ * the network trained, heads = 1 one head exported on its own.
+ */
+static int
+heads_net(const run *r, int heads, is_net *net, char *err, size_t errlen)
+{
+	const options *o = &r->o;
+	int			channels[MAX_BLOCKS];
+
+	memcpy(channels, o->channels, sizeof(channels));
+	if (o->head_channels)
+		channels[o->n_blocks - 1] = heads * o->head_channels;
+	return is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
+						  o->n_blocks, heads * o->emb_dim, err, errlen);
+}
+
 static int
 setup(run *r, char *err, size_t errlen)
 {
@@ -477,7 +505,6 @@ setup(run *r, char *err, size_t errlen)
 	char		cache[4096];
 	const char *cache_dir = o->cache;
 	slakh_inst	signal = o->input == IS_INPUT_MIX ? SLAKH_MIX : o->inst[0];
-	int			channels[MAX_BLOCKS];
 	char		names[64] = "";
 
 	r->fe = (is_frontend) IS_FRONTEND_DEFAULT;
@@ -508,16 +535,7 @@ setup(run *r, char *err, size_t errlen)
 					   o->threads, cache_dir, o->remix, o->n_teacher ? (const char *const *) o->teacher : NULL,
 					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
 		return -1;
-	/*
-	 * several heads: one linear layer of n_inst x emb_dim, sliced per
-	 * instrument; with head channels, the last conv block too, and the
-	 * linear layer block-diagonal (each head reads its own channels)
-	 */
-	memcpy(channels, o->channels, sizeof(channels));
-	if (o->n_inst > 1 && o->head_channels)
-		channels[o->n_blocks - 1] = o->n_inst * o->head_channels;
-	if (is_net_default(&r->net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
-					   o->n_blocks, o->n_inst * o->emb_dim, err, errlen) < 0)
+	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)
 		return -1;
 	is_net_init_params(&r->net, o->seed);
 	if (is_step_init(&r->step, &r->net, o->batch, o->threads, o->lr, err, errlen) < 0)
@@ -525,7 +543,7 @@ setup(run *r, char *err, size_t errlen)
 	r->step.mining = o->mining;
 	r->step.distill_weight = o->n_teacher ? o->distill_weight : 0.0f;
 	r->step.groups = o->n_inst;
-	if (o->n_inst > 1 && o->head_channels)
+	if (o->head_channels)
 		is_step_block_diagonal(&r->step);
 	r->step.adam.weight_decay = o->weight_decay;
 	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
@@ -544,23 +562,16 @@ setup(run *r, char *err, size_t errlen)
 }
 
 /*
- * Head k as a model of its own: the trunk and the k-th slice of the last
- * linear layer's rows, i.e. the default network with one instrument's
- * embedding, which every tool and the server run as they run any model (and
- * the server runs the shared trunk once when several are asked together).
+ * Head k as a model of its own: the shared blocks, its own last block (with
+ * head channels) and its rows of the linear layer, i.e. the default network
+ * with one instrument's embedding, which every tool and the server run as
+ * they run any model (and the server runs the shared blocks once when several
+ * are asked together).
  */
 static int
 head_net(const run *r, int k, is_net *net, char *err, size_t errlen)
 {
-	const options *o = &r->o;
-
-	int			channels[MAX_BLOCKS];
-
-	memcpy(channels, o->channels, sizeof(channels));
-	if (o->head_channels)
-		channels[o->n_blocks - 1] = o->head_channels;
-	if (is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
-					   o->n_blocks, o->emb_dim, err, errlen) < 0)
+	if (heads_net(r, 1, net, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < is_net_tensor_count(net); i++)
 	{

@@ -633,14 +633,14 @@ run_share(is_infer *p, int t)
 	int			a,
 				b;
 	float	   *v[2] = {p->arena + p->vec_off[0], p->arena + p->vec_off[1]};
-	size_t		out_floats = cut_floats(p, p->end);
+	size_t		in_floats = cut_floats(p, p->first),
+				out_floats = cut_floats(p, p->end);
 
 	is_work_range(p->n, t, p->threads, &a, &b);
 	if (p->first > 0 && p->ops[p->first - 1].kind != OP_CONV)
 		/* a suffix from the pool's vector on */
 		for (int n = a; n < b; n++)
-			memcpy(v[0] + (size_t) n * p->max_f, p->in + n * cut_floats(p, p->first),
-				   cut_floats(p, p->first) * sizeof(float));
+			memcpy(v[0] + (size_t) n * p->max_f, p->in + n * in_floats, in_floats * sizeof(float));
 	else
 	{
 		run_maps(p, t, a, b);
