@@ -6,6 +6,7 @@ package CdpPipe;
 use strict;
 use warnings;
 use IO::Select;
+use List::Util ();
 use JSON::PP;
 use POSIX ();
 use Time::HiRes qw(time sleep);
@@ -18,11 +19,18 @@ sub start
 	my $pid = fork // die "fork: $!";
 	if ($pid == 0)
 	{
-		# via high descriptors, so that neither end is clobbered on the way to 3 and 4
-		POSIX::dup2(fileno($cmd_r), 20);
-		POSIX::dup2(fileno($evt_w), 21);
-		POSIX::dup2(20, 3);
-		POSIX::dup2(21, 4);
+		# Through two descriptors above both ends and above 4, so that no step
+		# overwrites an end still to be moved: with fixed ones (20 and 21),
+		# whenever the test had one descriptor fewer open the write end was
+		# 20, the browser got the read end of its command pipe as its event
+		# pipe, and the first call saw the pipe close while Chromium ran on
+		# (what failed CI three times).
+		my $hi = List::Util::max(fileno($cmd_r), fileno($evt_w), 4) + 1;
+		POSIX::dup2(fileno($cmd_r), $hi) // POSIX::_exit(127);
+		POSIX::dup2(fileno($evt_w), $hi + 1) // POSIX::_exit(127);
+		POSIX::dup2($hi, 3) // POSIX::_exit(127);
+		POSIX::dup2($hi + 1, 4) // POSIX::_exit(127);
+		POSIX::close($_) for $hi, $hi + 1;
 		open(STDOUT, '>>', $o{log}) or POSIX::_exit(127);
 		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(127);
 		$ENV{HOME} = $o{dir};
@@ -33,7 +41,7 @@ sub start
 		# through sh, to raise the soft address-space limit to the hard one:
 		# Chromium reserves about 100 GB of address space at start (one
 		# mmap of 32 GB for PartitionAlloc's pools alone) and dies by SIGTRAP,
-		# without a word in its log, under a lower `ulimit -v` (as CI set it)
+		# without a word in its log, under a lower `ulimit -v`
 		exec('/bin/sh', '-c', 'ulimit -S -v "$(ulimit -H -v)"; exec "$@"', 'sh', $o{chromium}, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
 			'--remote-debugging-pipe', "--user-data-dir=$o{dir}/profile",
 			'--no-first-run', '--autoplay-policy=no-user-gesture-required',

@@ -1,0 +1,52 @@
+# CdpPipe's descriptor plumbing, whatever descriptors the test has open: the
+# browser must find its command pipe's read end on 3 and its event pipe's
+# write end on 4.  Fixed intermediate descriptors (20 and 21) once handed
+# Chromium the wrong ends whenever a test had one descriptor fewer open than
+# here, and CI saw the pipe close with the browser still running.  A
+# stand-in browser (Perl, answering on 4 what it reads on 3) makes this fast
+# and independent of Chromium; each layout moves the four pipe ends up by one.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use File::Temp qw(tempdir);
+use Test::More;
+use CdpPipe;
+
+my $dir = tempdir(CLEANUP => 1);
+my $fake = "$dir/browser";
+open(my $fh, '>', $fake) or die "$fake: $!";
+print $fh <<'EOF';
+#!/usr/bin/perl
+# answers every DevTools command read from descriptor 3 on descriptor 4,
+# saying which descriptors it was given, until Browser.close or EOF
+use strict;
+use JSON::PP;
+open(my $in, '<&=', 3) or die "no descriptor 3: $!";
+open(my $out, '>&=', 4) or die "no descriptor 4: $!";
+$out->autoflush(1);
+local $/ = "\0";
+while (my $m = <$in>)
+{
+	chomp $m;
+	my $msg = decode_json($m);
+	print $out encode_json({ id => $msg->{id}, result => {
+		targetId => 't', sessionId => 's', method => $msg->{method} } }) . "\0";
+	last if $msg->{method} eq 'Browser.close';
+}
+EOF
+close $fh;
+chmod 0755, $fake;
+
+my @held;
+for my $layout (0 .. 24)
+{
+	my $b = eval { CdpPipe->start(chromium => $fake, dir => $dir, log => "$dir/log") };
+	ok($b && eval { $b->call('Browser.getVersion', {}, 1, 5)->{method} } eq 'Browser.getVersion',
+		"commands and answers cross the pipes with $layout more descriptors open")
+	  or diag($@, CdpPipe::log_tail("$dir/log"));
+	$b->stop if $b;
+	open(my $h, '<', '/dev/null') or die "/dev/null: $!";
+	push @held, $h;
+}
+done_testing();
