@@ -4,13 +4,15 @@
 # Chromium the wrong ends whenever a test had one descriptor fewer open than
 # here, and CI saw the pipe close with the browser still running.  A
 # stand-in browser (Perl, answering on 4 what it reads on 3) makes this fast
-# and independent of Chromium; each layout moves the four pipe ends up by one.
+# and independent of Chromium; each layout moves the four pipe ends up by one,
+# from the lowest, 0.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
 use File::Temp qw(tempdir);
 use Test::More;
+use POSIX ();
 use CdpPipe;
 
 my $dir = tempdir(CLEANUP => 1);
@@ -38,6 +40,8 @@ EOF
 close $fh;
 chmod 0755, $fake;
 
+# descriptor 0 too may be free (a run without standard input)
+POSIX::close(0);
 my @held;
 for my $layout (0 .. 24)
 {

@@ -31,6 +31,8 @@ sub start
 		POSIX::dup2($hi, 3) // POSIX::_exit(127);
 		POSIX::dup2($hi + 1, 4) // POSIX::_exit(127);
 		POSIX::close($_) for $hi, $hi + 1;
+		# a run without standard input may have given a pipe end descriptor 0
+		open(STDIN, '<', '/dev/null') or POSIX::_exit(127);
 		open(STDOUT, '>>', $o{log}) or POSIX::_exit(127);
 		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(127);
 		$ENV{HOME} = $o{dir};
