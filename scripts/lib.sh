@@ -114,3 +114,54 @@ ensure_corpus() {
 	"$INSTSIM_ROOT/build/instsim-synth" generate --out "$work/corpus" --tracks "$tracks" \
 		--seed "$seed" --seconds "$seconds" --jobs "$jobs"
 }
+
+# Links the generated corpus ($1/corpus) and the real-MIDI one ($2) into one
+# corpus directory, $1/combined, so that one split file lists tracks of both:
+# links named Track* (the layout's rule), G for generated, R for real.
+ensure_combined() {
+	local work=$1 real=$2 t
+	mkdir -p "$work/combined"
+	for t in "$work"/corpus/Track*; do ln -sfn "$(realpath "$t")" "$work/combined/TrackG${t##*/Track}"; done
+	for t in "$real"/Track*; do ln -sfn "$(realpath "$t")" "$work/combined/TrackR${t##*/Track}"; done
+}
+
+# The split of instrument $2 over $1/combined: every track with >= 40
+# non-silent windows of the mix and of the instrument (real songs often lack
+# a piano), the real songs played by soundfont $3 held out as test, the rest
+# for training.  Writes $1/combined/split-$2.yaml unless it is there.
+ensure_real_split() {
+	local work=$1 inst=$2 soundfont=$3 jobs=$4
+	local split=$work/combined/split-$inst.yaml
+	[[ -f $split ]] || "$INSTSIM_ROOT/build/instsim-synth" select "$work/combined" --instrument "$inst" \
+		--test-soundfont "$soundfont" --split-out "$split" --jobs "$jobs"
+}
+
+# The training split of the shipped models for instrument $2: split-$2.yaml's
+# training tracks (ensure_real_split) less the generated corpus's own test
+# tracks, which become its test list; the real test songs stay out of both.
+# Writes $1/combined/split-ship-$2.yaml.
+ensure_ship_split() {
+	local work=$1 inst=$2
+	ensure_real_split "$@"
+	python3 - "$work/combined/split-$inst.yaml" "$work/corpus/split.yaml" \
+		"$work/combined/split-ship-$inst.yaml" <<'PY'
+import sys
+def lists(path):
+    out, cur = {}, None
+    for line in open(path):
+        if line.startswith("- "):
+            out[cur].append(line[2:].strip())
+        elif ":" in line:
+            cur, rest = line.split(":", 1)
+            out[cur] = [] if rest.strip() in ("", "[]") else rest.strip()
+    return out
+real, gen = lists(sys.argv[1]), lists(sys.argv[2])
+test = ["TrackG" + t[len("Track"):] for t in gen["test"]]
+train = [t for t in real["train"] if t not in test]
+with open(sys.argv[3], "w") as f:
+    f.write(f"min_segments: {real['min_segments']}\nseed: {real['seed']}\n")
+    for key, names in (("train", train), ("test", test)):
+        f.write(f"{key}:\n" + "".join(f"- {n}\n" for n in names))
+    f.write("excluded: []\n")
+PY
+}

@@ -27,17 +27,13 @@ make -s -j"$(nproc)" WERROR=1 all
 ensure_corpus "$WORK" 100 2026 75 "$THREADS"
 [[ -f $REAL/split.yaml ]] || bash scripts/real_midi_corpus.sh "$REAL" "$THREADS"
 
-# One corpus directory over both: links named Track* (the layout's rule), G for
-# generated, R for real, so that one split file can list tracks of both.
-mkdir -p "$COMB" "$OUT"
-for t in "$WORK"/corpus/Track*; do ln -sfn "$(realpath "$t")" "$COMB/TrackG${t##*/Track}"; done
-for t in "$REAL"/Track*; do ln -sfn "$(realpath "$t")" "$COMB/TrackR${t##*/Track}"; done
+ensure_combined "$WORK" "$REAL"
+mkdir -p "$OUT"
 
 rows=()
 for inst in $INSTRUMENTS; do
+	ensure_real_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	split=$COMB/split-$inst.yaml
-	[[ -f $split ]] || build/instsim-synth select "$COMB" --instrument "$inst" \
-		--test-soundfont "$TEST_SOUNDFONT" --split-out "$split" --jobs "$THREADS"
 	model=$OUT/trained/$inst.safetensors
 	mkdir -p "$OUT/trained" "$OUT/shipped"
 	if [[ ! -f $model ]]; then

@@ -1,48 +1,62 @@
 #!/usr/bin/env bash
 # Trains the four shipped models that answer for an instrument from the mix
 # (drums_mix, bass_mix, piano_mix, guitar_mix; issue #14) and evaluates them
-# with the remix test.  Same corpus, split and seed as scripts/train_models.sh
-# (so its mel cache is reused); each model reads mixes remixed from stems of
-# different songs (--remix) and is pulled towards the shipped stem model's
-# embedding of its instrument's stem (--teacher models/X.safetensors).
+# with the remix test.  Same corpora, splits and seed as scripts/train_models.sh
+# (generated and real-MIDI songs, the same held-out sets, so its mel cache is
+# reused); each model reads mixes remixed from stems of different songs
+# (--remix) and is pulled towards the shipped stem model's embedding of its
+# instrument's stem (--teacher models/X.safetensors: run train_models.sh first).
 # Models are not chosen by held-out accuracy (--keep-best): on mixes that
 # rewards recognising the song, the very thing these models must not do.
-# Epochs per instrument as shipped, chosen by the remix test on the corpus's
-# held-out tracks (more stopped helping: bass 87.8 % at 12 and 20 epochs).
-# A long job (about 30 min of training on 2 idle cores, 33 s per epoch): run
-# it by hand, not in CI.  Environment overrides: TRACKS, SECONDS_PER_SONG, SEED,
-# EPOCHS ("drums:6 bass:12 ..."), REMIX, DISTILL_WEIGHT, THREADS, WORK,
-# INSTRUMENTS (a subset).
+# Epochs per instrument as shipped, chosen by the remix test on the generated
+# corpus's held-out tracks.  A long job (about 45 min of training on 2 idle
+# cores): run it by hand, not in CI.  Environment overrides: TRACKS,
+# SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."), REMIX, DISTILL_WEIGHT,
+# THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
-#   bash scripts/train_mix_models.sh   # writes models/*_mix.safetensors and $WORK/remix-eval
+#   bash scripts/train_mix_models.sh   # writes models/*_mix.safetensors and $WORK/remix-eval-*
 source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
 EPOCHS=${EPOCHS:-"drums:6 bass:12 piano:20 guitar:12"} REMIX=${REMIX:-1.0} DISTILL_WEIGHT=${DISTILL_WEIGHT:-1}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
+REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
+COMB=$WORK/combined
 INSTRUMENTS=${INSTRUMENTS:-drums bass piano guitar}
 
 ensure_deps
 make -s -j"$(nproc)" WERROR=1 all
 ensure_corpus "$WORK" "$TRACKS" "$SEED" "$SEGSECONDS" "$THREADS"
+[[ -f $REAL/split.yaml ]] || bash scripts/real_midi_corpus.sh "$REAL" "$THREADS"
+ensure_combined "$WORK" "$REAL"
 models=$WORK/mix-models
 mkdir -p "$models"
 for inst in $INSTRUMENTS; do
 	model=$models/${inst}_mix.safetensors
 	epochs=$(tr ' ' '\n' <<<"$EPOCHS" | sed -n "s/^$inst://p")
+	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	if [[ ! -f "$model" ]]; then # resumable: a finished model is kept
 		log "training ${inst}_mix (${epochs:=6} epochs, remix $REMIX, teacher models/$inst.safetensors)"
-		build/instsim-train --corpus "$WORK/corpus" --instrument "$inst" --input mix \
+		build/instsim-train --corpus "$COMB" --split "$COMB/split-ship-$inst.yaml" \
+			--cache "$COMB/.instsim-cache" --instrument "$inst" --input mix \
 			--remix "$REMIX" --teacher "models/$inst.safetensors" --distill-weight "$DISTILL_WEIGHT" \
 			--out "$model.part" --epochs "$epochs" --seed 1 --threads "$THREADS" \
-			--checkpoint "$WORK/${inst}_mix.ckpt" 2>&1 | tee "$WORK/${inst}_mix.log"
+			--checkpoint "$models/${inst}_mix.ckpt" 2>&1 | tee "$WORK/${inst}_mix.log"
 		mv "$model.part" "$model"
 	fi
 	cp "models/$inst.safetensors" "$models/"
 done
-log "remix test on the held-out tracks"
-build/instsim-eval --remix --corpus "$WORK/corpus" --models "$models" \
-	--out "$WORK/remix-eval" --jobs "$THREADS" --instruments "$(echo $INSTRUMENTS | tr ' ' ,)"
+# the remix test on both held-out sets: the generated corpus's test tracks,
+# and the real songs played by the soundfont no training song was
+for inst in $INSTRUMENTS; do
+	for held in generated real; do
+		split=$COMB/split-ship-$inst.yaml
+		[[ $held == real ]] && split=$COMB/split-$inst.yaml
+		log "remix test of ${inst}_mix on the $held held-out tracks"
+		build/instsim-eval --remix --corpus "$COMB" --split "$split" --models "$models" \
+			--out "$WORK/remix-eval-$held-$inst" --jobs "$THREADS" --instruments "$inst"
+	done
+done
 cp "$models"/*_mix.safetensors models/
-log "models written to models/; remix test in $WORK/remix-eval/remix.md"
+log "models written to models/; remix tests in $WORK/remix-eval-*/remix.md"
