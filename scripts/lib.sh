@@ -121,6 +121,7 @@ ensure_corpus() {
 ensure_combined() {
 	local work=$1 real=$2 t
 	mkdir -p "$work/combined"
+	rm -f "$work/combined"/Track* # links to songs since removed must go
 	for t in "$work"/corpus/Track*; do ln -sfn "$(realpath "$t")" "$work/combined/TrackG${t##*/Track}"; done
 	for t in "$real"/Track*; do ln -sfn "$(realpath "$t")" "$work/combined/TrackR${t##*/Track}"; done
 }
@@ -128,12 +129,15 @@ ensure_combined() {
 # The split of instrument $2 over $1/combined: every track with >= 40
 # non-silent windows of the mix and of the instrument (real songs often lack
 # a piano), the real songs played by soundfont $3 held out as test, the rest
-# for training.  Writes $1/combined/split-$2.yaml unless it is there.
+# for training.  Writes $1/combined/split-$2.yaml unless it is there, made
+# with the same test soundfont (recorded beside it).
 ensure_real_split() {
 	local work=$1 inst=$2 soundfont=$3 jobs=$4
 	local split=$work/combined/split-$inst.yaml
-	[[ -f $split ]] || "$INSTSIM_ROOT/build/instsim-synth" select "$work/combined" --instrument "$inst" \
+	[[ -f $split && "$(cat "$split.soundfont" 2>/dev/null)" == "$soundfont" ]] && return
+	"$INSTSIM_ROOT/build/instsim-synth" select "$work/combined" --instrument "$inst" \
 		--test-soundfont "$soundfont" --split-out "$split" --jobs "$jobs"
+	printf '%s' "$soundfont" >"$split.soundfont"
 }
 
 # The training split of the shipped models for instrument $2: split-$2.yaml's

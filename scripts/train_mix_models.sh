@@ -8,10 +8,10 @@
 # instrument's stem (--teacher models/X.safetensors: run train_models.sh first).
 # Models are not chosen by held-out accuracy (--keep-best): on mixes that
 # rewards recognising the song, the very thing these models must not do.
-# Epochs per instrument as shipped, chosen by the remix test on the generated
-# corpus's held-out tracks.  A long job (about 45 min of training on 2 idle
+# Epochs and distillation weights per instrument as shipped, chosen by the
+# remix test on the generated corpus's held-out tracks.  A long job (about 45 min of training on 2 idle
 # cores): run it by hand, not in CI.  Environment overrides: TRACKS,
-# SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."), REMIX, DISTILL_WEIGHT,
+# SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."), REMIX, DISTILL_WEIGHTS (same form),
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
 #   bash scripts/train_mix_models.sh   # writes models/*_mix.safetensors and $WORK/remix-eval-*
@@ -19,7 +19,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
-EPOCHS=${EPOCHS:-"drums:6 bass:12 piano:20 guitar:12"} REMIX=${REMIX:-1.0} DISTILL_WEIGHT=${DISTILL_WEIGHT:-1}
+EPOCHS=${EPOCHS:-"drums:6 bass:12 piano:20 guitar:12"} REMIX=${REMIX:-1.0}
+DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:2 piano:1 guitar:1"}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
 COMB=$WORK/combined
@@ -35,15 +36,26 @@ mkdir -p "$models"
 for inst in $INSTRUMENTS; do
 	model=$models/${inst}_mix.safetensors
 	epochs=$(tr ' ' '\n' <<<"$EPOCHS" | sed -n "s/^$inst://p")
+	epochs=${epochs:-6}
+	distill=$(tr ' ' '\n' <<<"$DISTILL_WEIGHTS" | sed -n "s/^$inst://p")
+	distill=${distill:-1}
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
-	if [[ ! -f "$model" ]]; then # resumable: a finished model is kept
-		log "training ${inst}_mix (${epochs:=6} epochs, remix $REMIX, teacher models/$inst.safetensors)"
+	# resumable: a finished model is kept while what it learnt from (its
+	# split, its teacher, the epochs) is unchanged; a new teacher retrains it
+	inputs="$(sha256sum "$COMB/split-ship-$inst.yaml" "models/$inst.safetensors" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill"
+	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
+		log "${inst}_mix was trained on other inputs: training it again"
+		rm -f "$model"
+	fi
+	if [[ ! -f "$model" ]]; then
+		log "training ${inst}_mix ($epochs epochs, remix $REMIX, teacher models/$inst.safetensors)"
 		build/instsim-train --corpus "$COMB" --split "$COMB/split-ship-$inst.yaml" \
 			--cache "$COMB/.instsim-cache" --instrument "$inst" --input mix \
-			--remix "$REMIX" --teacher "models/$inst.safetensors" --distill-weight "$DISTILL_WEIGHT" \
+			--remix "$REMIX" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
 			--out "$model.part" --epochs "$epochs" --seed 1 --threads "$THREADS" \
 			--checkpoint "$models/${inst}_mix.ckpt" 2>&1 | tee "$WORK/${inst}_mix.log"
 		mv "$model.part" "$model"
+		printf '%s' "$inputs" >"$model.inputs"
 	fi
 	cp "models/$inst.safetensors" "$models/"
 done

@@ -10,13 +10,13 @@
 #   - the real songs played by $TEST_SOUNDFONT, a soundfont no training song
 #     was played by (issue #14: Table II on real songs and an unseen soundfont).
 # Triplet training with the paper's loss, batch and segment count, seed 1, the
-# last epoch kept (the held-out sets are never looked at while training); then
-# instsim-eval on both held-out sets.  A long job (about 15 min of training on
-# 2 idle cores, after the corpora): run it by hand, not in CI.  Environment
-# overrides: TRACKS, SECONDS_PER_SONG, SEED, EPOCHS, THREADS, WORK, REAL,
-# TEST_SOUNDFONT.
+# last epoch kept (nothing is chosen by the held-out sets: the epoch lines only
+# log the generated test tracks' accuracy); then instsim-eval on both.  A long
+# job (about 15 min of training on 2 idle cores, after the corpora): run it by
+# hand, not in CI.  Environment overrides: TRACKS, SECONDS_PER_SONG, SEED,
+# EPOCHS, THREADS, WORK, REAL, TEST_SOUNDFONT.
 #
-#   bash scripts/train_models.sh    # writes models/*.safetensors, $WORK/eval-generated, $WORK/eval-real
+#   bash scripts/train_models.sh    # writes models/*.safetensors, $WORK/eval-{generated,real}-X
 source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
