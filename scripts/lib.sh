@@ -147,25 +147,21 @@ ensure_real_split() {
 ensure_ship_split() {
 	local work=$1 inst=$2
 	ensure_real_split "$@"
-	python3 - "$work/combined/split-$inst.yaml" "$work/corpus/split.yaml" \
-		"$work/combined/split-ship-$inst.yaml" <<'PY'
-import sys
-def lists(path):
-    out, cur = {}, None
-    for line in open(path):
-        if line.startswith("- "):
-            out[cur].append(line[2:].strip())
-        elif ":" in line:
-            cur, rest = line.split(":", 1)
-            out[cur] = [] if rest.strip() in ("", "[]") else rest.strip()
-    return out
-real, gen = lists(sys.argv[1]), lists(sys.argv[2])
-test = ["TrackG" + t[len("Track"):] for t in gen["test"]]
-train = [t for t in real["train"] if t not in test]
-with open(sys.argv[3], "w") as f:
-    f.write(f"min_segments: {real['min_segments']}\nseed: {real['seed']}\n")
-    for key, names in (("train", train), ("test", test)):
-        f.write(f"{key}:\n" + "".join(f"- {n}\n" for n in names))
-    f.write("excluded: []\n")
-PY
+	python3 "$INSTSIM_ROOT/scripts/split_lists.py" ship "$work/combined/split-$inst.yaml" \
+		"$work/corpus/split.yaml" "$work/combined/split-ship-$inst.yaml"
+}
+
+# The split whose test list is held-out set $3 of instrument $2: "generated"
+# (the generated corpus's test tracks) or "real" (the real songs of the test
+# soundfont).
+held_out_split() {
+	local work=$1 inst=$2 held=$3
+	if [[ $held == real ]]; then echo "$work/combined/split-$inst.yaml"; else echo "$work/combined/split-ship-$inst.yaml"; fi
+}
+
+# The value for instrument $2 in a list like "drums:6 bass:12", else $3.
+per_instrument() {
+	local v
+	v=$(tr ' ' '\n' <<<"$1" | sed -n "s/^$2://p")
+	echo "${v:-$3}"
 }

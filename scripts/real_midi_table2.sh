@@ -53,19 +53,13 @@ done
 
 # One table: per instrument, test and training tracks, the two models' accuracy, the paper's.
 python3 - "$OUT" "$COMB" "${rows[@]}" <<'EOF' | tee "$OUT/table2.md"
-import csv, glob, os, sys
+import csv, os, sys
+
+sys.path.insert(0, "scripts")
+from split_lists import lists
 
 out, comb, insts = sys.argv[1], sys.argv[2], sys.argv[3:]
 paper = {"mix": 90.52, "drums": 93.68, "bass": 84.63, "piano": 92.17, "guitar": 87.59}
-
-def count(split, key):
-    n, cur = 0, None
-    for line in open(split):
-        if line.startswith("- "):
-            n += cur == key
-        elif ":" in line:
-            cur = line.split(":")[0]
-    return n
 
 def accuracy(d, inst):
     for row in csv.DictReader(open(os.path.join(d, "table2.csv"))):
@@ -76,9 +70,9 @@ def accuracy(d, inst):
 print("| instrument | test tracks (segments) | training tracks | shipped model % | trained with real songs % | paper % |")
 print("|---|---|---|---|---|---|")
 for inst in insts:
-    split = os.path.join(comb, f"split-{inst}.yaml")
+    split = lists(os.path.join(comb, f"split-{inst}.yaml"))
     shipped, segs = accuracy(os.path.join(out, f"eval-shipped-{inst}"), inst)
     trained, _ = accuracy(os.path.join(out, f"eval-trained-{inst}"), inst)
-    print(f"| {inst} | {count(split, 'test')} ({segs}) | {count(split, 'train')} | "
+    print(f"| {inst} | {len(split['test'])} ({segs}) | {len(split['train'])} | "
           f"{shipped:.2f} | {trained:.2f} | {paper[inst]} |")
 EOF

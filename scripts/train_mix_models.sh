@@ -9,10 +9,11 @@
 # Models are not chosen by held-out accuracy (--keep-best): on mixes that
 # rewards recognising the song, the very thing these models must not do.
 # Epochs and distillation weights per instrument as shipped, chosen by the
-# remix test on the generated corpus's held-out tracks.  A long job (about 45 min of training on 2 idle
-# cores): run it by hand, not in CI.  Environment overrides: TRACKS,
-# SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."), REMIX, DISTILL_WEIGHTS (same form),
-# THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
+# remix test on the generated corpus's held-out tracks.  A long job (about
+# 40 min of training on 2 idle cores): run it by hand, not in CI.  Environment
+# overrides: TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."),
+# REMIX, DISTILL_WEIGHTS (same form), THREADS, WORK, REAL, TEST_SOUNDFONT,
+# INSTRUMENTS (a subset).
 #
 #   bash scripts/train_mix_models.sh   # writes models/*_mix.safetensors and $WORK/remix-eval-*
 source "$(dirname "$0")/lib.sh"
@@ -35,13 +36,12 @@ models=$WORK/mix-models
 mkdir -p "$models"
 for inst in $INSTRUMENTS; do
 	model=$models/${inst}_mix.safetensors
-	epochs=$(tr ' ' '\n' <<<"$EPOCHS" | sed -n "s/^$inst://p")
-	epochs=${epochs:-6}
-	distill=$(tr ' ' '\n' <<<"$DISTILL_WEIGHTS" | sed -n "s/^$inst://p")
-	distill=${distill:-1}
+	epochs=$(per_instrument "$EPOCHS" "$inst" 6)
+	distill=$(per_instrument "$DISTILL_WEIGHTS" "$inst" 1)
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	# resumable: a finished model is kept while what it learnt from (its
-	# split, its teacher, the epochs) is unchanged; a new teacher retrains it
+	# split, its teacher, epochs, remix share and distillation weight) is
+	# unchanged; a new teacher retrains it
 	inputs="$(sha256sum "$COMB/split-ship-$inst.yaml" "models/$inst.safetensors" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
@@ -63,8 +63,7 @@ done
 # and the real songs played by the soundfont no training song was
 for inst in $INSTRUMENTS; do
 	for held in generated real; do
-		split=$COMB/split-ship-$inst.yaml
-		[[ $held == real ]] && split=$COMB/split-$inst.yaml
+		split=$(held_out_split "$WORK" "$inst" "$held")
 		log "remix test of ${inst}_mix on the $held held-out tracks"
 		build/instsim-eval --remix --corpus "$COMB" --split "$split" --models "$models" \
 			--out "$WORK/remix-eval-$held-$inst" --jobs "$THREADS" --instruments "$inst"

@@ -38,8 +38,7 @@ for inst in mix drums bass piano guitar; do
 		--out "$WORK/models/$inst.safetensors" --epochs "$EPOCHS" --seed 1 --threads "$THREADS" \
 		--cache "$COMB/.instsim-cache" --checkpoint "$WORK/models/$inst.ckpt" 2>&1 | tee "$WORK/$inst.log"
 	for held in generated real; do
-		split=$COMB/split-ship-$inst.yaml
-		[[ $held == real ]] && split=$COMB/split-$inst.yaml
+		split=$(held_out_split "$WORK" "$inst" "$held")
 		build/instsim-eval --corpus "$COMB" --split "$split" --models "$WORK/models" \
 			--instruments "$inst" --out "$WORK/eval-$held-$inst" --jobs "$THREADS" >/dev/null
 	done

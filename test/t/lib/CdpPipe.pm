@@ -30,14 +30,14 @@ sub start
 		POSIX::dup2(fileno($evt_w), $hi + 1) // POSIX::_exit(127);
 		POSIX::dup2($hi, 3) // POSIX::_exit(127);
 		POSIX::dup2($hi + 1, 4) // POSIX::_exit(127);
-		POSIX::close($_) for $hi, $hi + 1;
 		# a run without standard input may have given a pipe end descriptor
 		# 0; dup2, not open(STDIN): Perl's STDIN handle may be closed already
 		my $null = POSIX::open('/dev/null', POSIX::O_RDONLY()) // POSIX::_exit(127);
 		POSIX::dup2($null, 0) // POSIX::_exit(127);
 		POSIX::close($null) if $null != 0;
-		# nothing else of the test's: an inherited pipe end (the harness's own,
-		# say) would keep that pipe open for as long as the browser runs
+		# nothing else of the test's, $hi and $hi + 1 included: an inherited
+		# pipe end (the harness's own, say) would keep that pipe open for as
+		# long as the browser runs
 		opendir(my $fds, '/proc/self/fd') or POSIX::_exit(127);
 		my @inherited = grep { /^\d+$/ && $_ > 4 } readdir $fds;
 		closedir $fds;
