@@ -563,15 +563,23 @@ run_select(const char *root, const options *o)
 			snprintf(path, sizeof(path), "%s/%s", root, SPLIT_FILE);
 		rc = split_write(path, &split, err, sizeof(err)) != 0;
 		if (!rc)
-			printf("%d tracks: %d train, %d test%s%s%s, %d excluded (fewer than %d non-silent "
-				   "segments in %s%s%s); split in %s\n",
-				   j.tracks.n, split.train.n, split.test.n,
-				   o->test_soundfont ? " (played by " : "", o->test_soundfont ? o->test_soundfont : "",
-				   o->test_soundfont ? ")" : "", split.excluded.n, o->min_segments,
-				   o->select_inst < 0 ? "some instrument" :
-				   o->select_inst == SLAKH_MIX ? "the mix" : "the mix or ",
-				   o->select_inst <= SLAKH_MIX ? "" : slakh_inst_name(o->select_inst),
-				   o->test_soundfont ? ", or played by it in part" : "", path);
+		{
+			char		test_by[PATH_MAX] = "",
+						signals[64];
+
+			if (o->test_soundfont)
+				snprintf(test_by, sizeof(test_by), " (played by %s)", o->test_soundfont);
+			if (o->select_inst < 0)
+				snprintf(signals, sizeof(signals), "some instrument");
+			else if (o->select_inst == SLAKH_MIX)
+				snprintf(signals, sizeof(signals), "the mix");
+			else
+				snprintf(signals, sizeof(signals), "the mix or %s", slakh_inst_name(o->select_inst));
+			printf("%d tracks: %d train, %d test%s, %d excluded (fewer than %d non-silent "
+				   "segments in %s%s); split in %s\n",
+				   j.tracks.n, split.train.n, split.test.n, test_by, split.excluded.n,
+				   o->min_segments, signals, o->test_soundfont ? ", or played by it in part" : "", path);
+		}
 		split_free(&split);
 	}
 	if (rc)
