@@ -55,6 +55,7 @@ done
 ((${#inputs[@]} >= 6 && ${#fonts[@]} == 6)) ||
 	{ log "expected 2 WADs, MIDI directories and 3 soundfonts; found ${inputs[*]} ${fonts[*]}"; exit 1; }
 
+mkdir -p "$(dirname "$OUT")" # instsim-synth makes OUT, not its parents
 log "rendering into $OUT with $JOBS jobs (soundfont per $CHOICE, seed $SEED)"
 start=$(date +%s)
 build/instsim-synth render "${inputs[@]}" "${fonts[@]}" --soundfont-choice "$CHOICE" \
