@@ -21,7 +21,8 @@
 #define W 20
 #define TRIPLETS 8
 #define STEPS 60
-#define HEAD_STEPS 200			/* each head sees half the triplets */
+#define HEAD_STEPS 600			/* each head sees half the triplets */
+#define HEAD_TAIL 50			/* steps averaged at the end: one step's loss is noisy */
 
 static float data[TRACKS][SEGS][H * W];
 static int	n_segs[TRACKS];
@@ -145,7 +146,7 @@ test_heads(void)
 		for (int g = 0; g < 2; g++)
 		{
 			first[g] += step < 10 ? st.head_loss[g] / 10 : 0.0;
-			last[g] += step >= HEAD_STEPS - 10 ? st.head_loss[g] / 10 : 0.0;
+			last[g] += step >= HEAD_STEPS - HEAD_TAIL ? st.head_loss[g] / HEAD_TAIL : 0.0;
 		}
 		for (int r = 0; r < 3 * TRIPLETS; r++)
 			for (int x = 0; x < 8; x++)
