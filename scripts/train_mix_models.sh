@@ -21,7 +21,7 @@ cd "$INSTSIM_ROOT"
 
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
 EPOCHS=${EPOCHS:-"drums:6 bass:12 piano:20 guitar:12"} REMIX=${REMIX:-1.0}
-DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:2 piano:1 guitar:1"}
+DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:3 piano:1 guitar:1"}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
 COMB=$WORK/combined
