@@ -10,6 +10,7 @@
 # user cannot read copies them somewhere it can and points these there.
 use strict;
 use warnings;
+use File::Copy;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -55,6 +56,26 @@ for my $inst (@instruments)
 			],
 			"$inst model trained (seed $seed)");
 	}
+}
+
+# The mel cache follows the audio, not only the track names: on a copy of
+# the corpus, a second run reads the cache, and after one track is rendered
+# again (another track's mix copied over its own) the features are computed
+# afresh.
+{
+	system('cp', '-a', "$work/corpus", "$work/corpus-copy") == 0 or die "cp: $?";
+	my @retrain = (
+		"$bin/instsim-train", '--corpus', "$work/corpus-copy", '--instrument', 'mix',
+		'--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
+		'--threads', '2', '--cache', "$work/cache", '--out', "$work/cache-check.safetensors");
+	# without --eval-every only the training tracks are read: one cached set
+	my $hits = sub { my (undef, $err) = run_command([@retrain]); scalar(() = $err =~ /segments from/g) };
+	is($hits->(), 0, 'a first run on the copy computes the mel features');
+	is($hits->(), 1, '... a second run reads them from the cache');
+	my ($train) = slurp_file("$work/corpus-copy/split.yaml") =~ /^train:\n- (\S+)/m;
+	my ($other) = grep { !/\Q$train\E$/ } glob("$work/corpus-copy/Track*");
+	copy("$other/mix.flac", "$work/corpus-copy/$train/mix.flac") or die "copy: $!";
+	is($hits->(), 0, "... and once a training track's audio changed ($train) they are computed again");
 }
 
 my $node = PostgreSQL::Test::Cluster->new('eval');

@@ -3,6 +3,7 @@
 #include "pool.h"
 #include "sample_array.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,47 @@ fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/*
+ * The files of a directory and of its subdirectories (one level: a track's
+ * metadata, mix and stems), each by name, size and modification time, summed
+ * so that the directory's listing order does not matter.  A track rendered
+ * again gets new times, so the cache misses rather than serve the old audio's
+ * features; stat follows the links a combined corpus is made of.
+ */
+static uint64_t
+dir_files_hash(const char *dir, int depth)
+{
+	uint64_t	sum = 0;
+	DIR		   *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+	{
+		char		path[4096];
+		struct stat st;
+		int64_t		v[3];
+
+		if (e->d_name[0] == '.' ||
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int) sizeof(path) ||
+			stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+		{
+			if (depth > 0)
+				sum += fnv(dir_files_hash(path, depth - 1), e->d_name, strlen(e->d_name) + 1);
+			continue;
+		}
+		v[0] = st.st_size;
+		v[1] = st.st_mtim.tv_sec;
+		v[2] = st.st_mtim.tv_nsec;
+		sum += fnv(fnv(0xcbf29ce484222325ULL, e->d_name, strlen(e->d_name) + 1), v, sizeof(v));
+	}
+	closedir(d);
+	return sum;
+}
+
 static uint64_t
 cache_key(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 		  const is_frontend *fe, int max_segs)
@@ -37,7 +79,15 @@ cache_key(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 
 	h = fnv(h, root, strlen(root) + 1);
 	for (int i = 0; i < tracks->n; i++)
+	{
+		char		dir[4096];
+		uint64_t	files;
+
 		h = fnv(h, tracks->names[i], strlen(tracks->names[i]) + 1);
+		snprintf(dir, sizeof(dir), "%s/%s", root, tracks->names[i]);
+		files = dir_files_hash(dir, 1);
+		h = fnv(h, &files, sizeof(files));
+	}
 	return fnv(h, f, sizeof(f));
 }
 
