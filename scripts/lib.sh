@@ -118,12 +118,16 @@ ensure_corpus() {
 # Links the generated corpus ($1/corpus) and the real-MIDI one ($2) into one
 # corpus directory, $1/combined, so that one split file lists tracks of both:
 # links named Track* (the layout's rule), G for generated, R for real.
+# WORK/combined (or OUT): the generated songs as TrackG*, the real ones as
+# TrackR* and, given EXTRA (a further generated corpus), those as TrackH*.
 ensure_combined() {
-	local work=$1 real=$2 t
-	mkdir -p "$work/combined"
-	rm -f "$work/combined"/Track* # links to songs since removed must go
-	for t in "$work"/corpus/Track*; do ln -sfn "$(realpath "$t")" "$work/combined/TrackG${t##*/Track}"; done
-	for t in "$real"/Track*; do ln -sfn "$(realpath "$t")" "$work/combined/TrackR${t##*/Track}"; done
+	local work=$1 real=$2 extra=${3:-} out=${4:-$1/combined} t
+	mkdir -p "$out"
+	rm -f "$out"/Track* # links to songs since removed must go
+	for t in "$work"/corpus/Track*; do ln -sfn "$(realpath "$t")" "$out/TrackG${t##*/Track}"; done
+	for t in "$real"/Track*; do ln -sfn "$(realpath "$t")" "$out/TrackR${t##*/Track}"; done
+	[[ -z $extra ]] && return
+	for t in "$extra"/Track*; do ln -sfn "$(realpath "$t")" "$out/TrackH${t##*/Track}"; done
 }
 
 # The split of instrument $2 over $1/combined: every track with >= 40
@@ -154,6 +158,13 @@ ensure_ship_split() {
 # The split whose test list is held-out set $3 of instrument $2: "generated"
 # (the generated corpus's test tracks) or "real" (the real songs of the test
 # soundfont).
+# The ship split of INST with every song of the EXTRA corpus added to its
+# training list, in the corpus COMBINED_EXTRA (ensure_combined with EXTRA).
+ensure_extra_split() {
+	local work=$1 inst=$2 extra=$3 combined_extra=$4
+	python3 "$INSTSIM_ROOT/scripts/split_lists.py" extend "$work/combined/split-ship-$inst.yaml" \
+		"$extra/split.yaml" TrackH "$combined_extra/split-extra-$inst.yaml"
+}
 held_out_split() {
 	local work=$1 inst=$2 held=$3
 	if [[ $held == real ]]; then echo "$work/combined/split-$inst.yaml"; else echo "$work/combined/split-ship-$inst.yaml"; fi

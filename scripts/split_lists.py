@@ -1,8 +1,10 @@
 """The lists of a split file (split.yaml: train, test, excluded), for the
 training scripts.  Run as a program, writes the shipped models' training split
-of one instrument (scripts/lib.sh, ensure_ship_split):
+of one instrument (scripts/lib.sh, ensure_ship_split), or that split with a
+further corpus's songs added to its training list (ensure_extra_split):
 
     python3 scripts/split_lists.py ship SPLIT_X GENERATED_SPLIT OUT
+    python3 scripts/split_lists.py extend SPLIT EXTRA_SPLIT PREFIX OUT
 """
 import sys
 
@@ -25,14 +27,28 @@ def ship(split_x, generated, path):
     real, gen = lists(split_x), lists(generated)
     test = ["TrackG" + t[len("Track"):] for t in gen["test"]]
     train = [t for t in real["train"] if t not in test]
+    write(path, real, train, test)
+
+
+def extend(split, extra, prefix, path):
+    """split with every song the extra corpus's split kept (its train and
+    test lists; the combined corpus names them PREFIX + number) first in the
+    training list: those songs are never anyone's held-out tracks."""
+    base, more = lists(split), lists(extra)
+    added = sorted(prefix + t[len("Track"):] for t in more["train"] + more["test"])
+    write(path, base, added + base["train"], base["test"])
+
+
+def write(path, meta, train, test):
     with open(path, "w") as f:
-        f.write(f"min_segments: {real['min_segments']}\nseed: {real['seed']}\n")
+        f.write(f"min_segments: {meta['min_segments']}\nseed: {meta['seed']}\n")
         for key, names in (("train", train), ("test", test)):
             f.write(f"{key}:\n" + "".join(f"- {n}\n" for n in names))
         f.write("excluded: []\n")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5 or sys.argv[1] != "ship":
+    modes = {"ship": (ship, 5), "extend": (extend, 6)}
+    if len(sys.argv) < 2 or sys.argv[1] not in modes or len(sys.argv) != modes[sys.argv[1]][1]:
         sys.exit(__doc__)
-    ship(*sys.argv[2:])
+    modes[sys.argv[1]][0](*sys.argv[2:])
