@@ -155,9 +155,6 @@ ensure_ship_split() {
 		"$work/corpus/split.yaml" "$work/combined/split-ship-$inst.yaml"
 }
 
-# The split whose test list is held-out set $3 of instrument $2: "generated"
-# (the generated corpus's test tracks) or "real" (the real songs of the test
-# soundfont).
 # The ship split of INST with every song of the EXTRA corpus added to its
 # training list, in the corpus COMBINED_EXTRA (ensure_combined with EXTRA).
 ensure_extra_split() {
@@ -165,6 +162,10 @@ ensure_extra_split() {
 	python3 "$INSTSIM_ROOT/scripts/split_lists.py" extend "$work/combined/split-ship-$inst.yaml" \
 		"$extra/split.yaml" TrackH "$combined_extra/split-extra-$inst.yaml"
 }
+
+# The split whose test list is held-out set $3 of instrument $2: "generated"
+# (the generated corpus's test tracks) or "real" (the real songs of the test
+# soundfont).
 held_out_split() {
 	local work=$1 inst=$2 held=$3
 	if [[ $held == real ]]; then echo "$work/combined/split-$inst.yaml"; else echo "$work/combined/split-ship-$inst.yaml"; fi

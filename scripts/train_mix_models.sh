@@ -12,7 +12,7 @@
 # remix test on the generated corpus's held-out tracks.  piano_mix also
 # trains on a second generated corpus (EXTRA_TRACKS songs, seed EXTRA_SEED,
 # never anyone's test songs): doubling its songs took its remix test from
-# 72.2 to 76.7 % on the held-out tracks.  A long job (about 45 min of training
+# 72.2 to 76.7 % on the held-out tracks.  A long job (about 40 min of training
 # on 2 idle cores): run it by hand, not in CI.  Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."), REMIX,
 # DISTILL_WEIGHTS (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
@@ -29,6 +29,7 @@ EXTRA_TRACKS=${EXTRA_TRACKS:-100} EXTRA_SEED=${EXTRA_SEED:-2027} EXTRA_INSTRUMEN
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
 COMB=$WORK/combined COMB_EXTRA=$WORK/combined-extra
+EXTRA=$WORK/extra-$EXTRA_SEED-$EXTRA_TRACKS # named by what makes it: another seed is another corpus
 INSTRUMENTS=${INSTRUMENTS:-drums bass piano guitar}
 
 ensure_deps
@@ -36,9 +37,11 @@ make -s -j"$(nproc)" WERROR=1 all
 ensure_corpus "$WORK" "$TRACKS" "$SEED" "$SEGSECONDS" "$THREADS"
 [[ -f $REAL/split.yaml ]] || bash scripts/real_midi_corpus.sh "$REAL" "$THREADS"
 ensure_combined "$WORK" "$REAL"
-if [[ -n $EXTRA_INSTRUMENTS ]]; then
-	ensure_corpus "$WORK/extra" "$EXTRA_TRACKS" "$EXTRA_SEED" "$SEGSECONDS" "$THREADS"
-	ensure_combined "$WORK" "$REAL" "$WORK/extra/corpus" "$COMB_EXTRA"
+extra_for=() # the instruments trained now that learn from the extra songs too
+for inst in $INSTRUMENTS; do [[ " $EXTRA_INSTRUMENTS " == *" $inst "* ]] && extra_for+=("$inst"); done
+if ((${#extra_for[@]})); then
+	ensure_corpus "$EXTRA" "$EXTRA_TRACKS" "$EXTRA_SEED" "$SEGSECONDS" "$THREADS"
+	ensure_combined "$WORK" "$REAL" "$EXTRA/corpus" "$COMB_EXTRA"
 fi
 models=$WORK/mix-models
 mkdir -p "$models"
@@ -47,15 +50,16 @@ for inst in $INSTRUMENTS; do
 	epochs=$(per_instrument "$EPOCHS" "$inst" 6)
 	distill=$(per_instrument "$DISTILL_WEIGHTS" "$inst" 1)
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
-	corpus=$COMB split=$COMB/split-ship-$inst.yaml
-	if [[ " $EXTRA_INSTRUMENTS " == *" $inst "* ]]; then
-		ensure_extra_split "$WORK" "$inst" "$WORK/extra/corpus" "$COMB_EXTRA"
+	corpus=$COMB split=$COMB/split-ship-$inst.yaml extra=
+	if [[ " ${extra_for[*]} " == *" $inst "* ]]; then
+		ensure_extra_split "$WORK" "$inst" "$EXTRA/corpus" "$COMB_EXTRA"
 		corpus=$COMB_EXTRA split=$COMB_EXTRA/split-extra-$inst.yaml
+		extra=" extra ${EXTRA##*/}"
 	fi
 	# resumable: a finished model is kept while what it learnt from (its
-	# split, its teacher, epochs, remix share and distillation weight) is
-	# unchanged; a new teacher retrains it
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill"
+	# split, its teacher, epochs, remix share, distillation weight and extra
+	# corpus) is unchanged; a new teacher retrains it
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill$extra"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"

@@ -11,6 +11,7 @@
 use strict;
 use warnings;
 use File::Copy;
+use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -68,14 +69,23 @@ for my $inst (@instruments)
 		"$bin/instsim-train", '--corpus', "$work/corpus-copy", '--instrument', 'mix',
 		'--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
 		'--threads', '2', '--cache', "$work/cache", '--out', "$work/cache-check.safetensors");
-	# without --eval-every only the training tracks are read: one cached set
-	my $hits = sub { my (undef, $err) = run_command([@retrain]); scalar(() = $err =~ /segments from/g) };
+	# without --eval-every only the training tracks are read: one cached set;
+	# a run that failed would read nothing, so each must succeed
+	my $hits = sub {
+		my ($o, $e) = ('', '');
+		my $ok = IPC::Run::run([@retrain], '>', \$o, '2>', \$e);
+		ok($ok && -s "$work/cache-check.safetensors", 'the run trained and wrote its model') or diag($e);
+		unlink "$work/cache-check.safetensors";
+		return scalar(() = $e =~ /segments from/g);
+	};
 	is($hits->(), 0, 'a first run on the copy computes the mel features');
 	is($hits->(), 1, '... a second run reads them from the cache');
 	my ($train) = slurp_file("$work/corpus-copy/split.yaml") =~ /^train:\n- (\S+)/m;
 	my ($other) = grep { !/\Q$train\E$/ } glob("$work/corpus-copy/Track*");
 	copy("$other/mix.flac", "$work/corpus-copy/$train/mix.flac") or die "copy: $!";
+	my @before = glob("$work/cache/mel-mix-*.bin");
 	is($hits->(), 0, "... and once a training track's audio changed ($train) they are computed again");
+	is(scalar(() = glob("$work/cache/mel-mix-*.bin")), @before + 1, '... and cached under a new key');
 }
 
 my $node = PostgreSQL::Test::Cluster->new('eval');

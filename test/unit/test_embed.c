@@ -211,6 +211,7 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	models[0] = e1;
 	models[1] = e2;
 	models[2] = e1;
+	models[2] = e1;
 	for (int k = 0; k < 3; k++)
 		n_single[k] = embed_all(models[k], audio, len, single[k], idx, st);
 	n_multi = embed_models(models, 3, audio, len, out_multi, idx_multi, st_multi);
@@ -226,9 +227,9 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 		   "the two networks differ (so the test compares something)");
 
 	/*
-	 * Models with e1's trunk and another head (heads trained together)
-	 * share e1's trunk pass, with the results of separate runs; e2, another
-	 * network, does not.  The head is the linear layer (the trunk ends at the
+	 * A model with m's trunk and another head (heads trained together)
+	 * shares the trunk pass of m's model in one run, with the results of
+	 * separate runs; m2, another network, does not.  The head is the linear layer (the trunk ends at the
 	 * pool) or the last convolution on (the trunk is the first block); the
 	 * passes on 3 threads, image by image (batch 16) and layer by layer with
 	 * barriers (batch 2, fewer images than threads).  Every model of a run
@@ -283,6 +284,7 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	}
 	models[0] = e1;
 	models[1] = e2;
+	models[2] = e1;
 
 	/* a run of two models cannot be read with the one-model call */
 	{

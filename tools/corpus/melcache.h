@@ -6,8 +6,10 @@
  * segment's n_mels x frames image.
  *
  * The cache file is cache_dir/mel-<instrument>-<key>.bin where key hashes
- * the corpus root, the track list, the instrument, every front-end parameter
- * and max_segs, so a changed input never reuses stale features.
+ * the corpus root, the track list, each track's files (name, size and
+ * modification time, its stems' directory included), the instrument, every
+ * front-end parameter and max_segs, so a changed input never reuses stale
+ * features.
  */
 #ifndef INSTSIM_MELCACHE_H
 #define INSTSIM_MELCACHE_H
