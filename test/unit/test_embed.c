@@ -211,7 +211,6 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	models[0] = e1;
 	models[1] = e2;
 	models[2] = e1;
-	models[2] = e1;
 	for (int k = 0; k < 3; k++)
 		n_single[k] = embed_all(models[k], audio, len, single[k], idx, st);
 	n_multi = embed_models(models, 3, audio, len, out_multi, idx_multi, st_multi);
@@ -229,10 +228,11 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	/*
 	 * A model with m's trunk and another head (heads trained together)
 	 * shares the trunk pass of m's model in one run, with the results of
-	 * separate runs; m2, another network, does not.  The head is the linear layer (the trunk ends at the
-	 * pool) or the last convolution on (the trunk is the first block); the
-	 * passes on 3 threads, image by image (batch 16) and layer by layer with
-	 * barriers (batch 2, fewer images than threads).  Every model of a run
+	 * separate runs; m2, another network, does not.  The head is the linear
+	 * layer (the trunk ends at the pool) or the last convolution on (the
+	 * trunk is the first block); the passes on 3 threads, image by image
+	 * (batch 16) and layer by layer with barriers (batch 2, fewer images
+	 * than threads).  Every model of a run
 	 * has the run's batch and threads, as in the server: a run takes its
 	 * models' smallest batch, and the batch may change the last bits (on
 	 * some CPUs the GEMM's blocking follows the batch).
