@@ -115,11 +115,10 @@ ensure_corpus() {
 		--seed "$seed" --seconds "$seconds" --jobs "$jobs"
 }
 
-# Links the generated corpus ($1/corpus) and the real-MIDI one ($2) into one
-# corpus directory, $1/combined, so that one split file lists tracks of both:
-# links named Track* (the layout's rule), G for generated, R for real.
-# WORK/combined (or OUT): the generated songs as TrackG*, the real ones as
-# TrackR* and, given EXTRA (a further generated corpus), those as TrackH*.
+# Links the generated corpus ($1/corpus), the real-MIDI one ($2) and, given
+# $3, a further generated corpus into one corpus directory, $1/combined or $4,
+# so that one split file lists tracks of all: links named Track* (the
+# layout's rule), G for generated, R for real, H for the further songs.
 ensure_combined() {
 	local work=$1 real=$2 extra=${3:-} out=${4:-$1/combined} t
 	mkdir -p "$out"

@@ -37,9 +37,10 @@ make -s -j"$(nproc)" WERROR=1 all
 ensure_corpus "$WORK" "$TRACKS" "$SEED" "$SEGSECONDS" "$THREADS"
 [[ -f $REAL/split.yaml ]] || bash scripts/real_midi_corpus.sh "$REAL" "$THREADS"
 ensure_combined "$WORK" "$REAL"
-extra_for=() # the instruments trained now that learn from the extra songs too
-for inst in $INSTRUMENTS; do [[ " $EXTRA_INSTRUMENTS " == *" $inst "* ]] && extra_for+=("$inst"); done
-if ((${#extra_for[@]})); then
+uses_extra() { [[ " $EXTRA_INSTRUMENTS " == *" $1 "* ]]; }
+needs_extra=
+for inst in $INSTRUMENTS; do uses_extra "$inst" && needs_extra=1; done
+if [[ $needs_extra ]]; then # rendered only when an instrument trained now learns from it
 	ensure_corpus "$EXTRA" "$EXTRA_TRACKS" "$EXTRA_SEED" "$SEGSECONDS" "$THREADS"
 	ensure_combined "$WORK" "$REAL" "$EXTRA/corpus" "$COMB_EXTRA"
 fi
@@ -51,7 +52,7 @@ for inst in $INSTRUMENTS; do
 	distill=$(per_instrument "$DISTILL_WEIGHTS" "$inst" 1)
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	corpus=$COMB split=$COMB/split-ship-$inst.yaml extra=
-	if [[ " ${extra_for[*]} " == *" $inst "* ]]; then
+	if uses_extra "$inst"; then
 		ensure_extra_split "$WORK" "$inst" "$EXTRA/corpus" "$COMB_EXTRA"
 		corpus=$COMB_EXTRA split=$COMB_EXTRA/split-extra-$inst.yaml
 		extra=" extra ${EXTRA##*/}"
