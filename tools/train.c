@@ -27,7 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "embed.h"
 #include "eval.h"
+#include "frozen_trunk.h"
 #include "model.h"
 #include "nn.h"
 #include "parse_int.h"
@@ -67,6 +69,8 @@ typedef struct options
 	int			n_blocks;
 	int			head_channels;	/* several instruments: own last block of this width each */
 	int			emb_dim;
+	char	   *trunk;			/* --trunk MODEL:BLOCKS, split at the colon */
+	int			trunk_blocks;
 } options;
 
 static void
@@ -97,7 +101,11 @@ usage(FILE *f)
 			"  --threads N             worker threads (2)\n"
 			"  --mining none|semihard|hard  negatives re-picked within the batch (none)\n"
 			"  --segments-per-track N  first N non-silent segments of a track (40)\n"
-			"  --channels A,B,...      conv channels per block (16,32,64,128)\n"
+			"  --channels A,B,...      conv channels per block (16,32,64,128); with --trunk,\n"
+			"                          of the blocks trained after the trunk's\n"
+			"  --trunk MODEL:N         begin with MODEL's first N conv blocks, frozen, and\n"
+			"                          train only the blocks after them; one call embedding\n"
+			"                          with both models runs those blocks once (docs/training.md)\n"
 			"  --embedding N           embedding size (128)\n"
 			"  --eval-every N          held-out kNN accuracy every N epochs, 0: never (1)\n"
 			"  --keep-best             write --out at each new best held-out accuracy and\n"
@@ -165,6 +173,19 @@ parse_instruments(char *s, options *o)
 	return 0;
 }
 
+/* MODEL:N, N conv blocks; the colon is the last one, so MODEL may hold others. */
+static int
+parse_trunk(char *s, options *o)
+{
+	char	   *colon = strrchr(s, ':');
+
+	if (!colon || colon == s || parse_int(colon + 1, 1, MAX_BLOCKS, &o->trunk_blocks) < 0)
+		return -1;
+	*colon = '\0';
+	o->trunk = s;
+	return 0;
+}
+
 /* The path's only % starts a %s. */
 static bool
 one_placeholder(const char *path)
@@ -205,7 +226,7 @@ parse_options(int argc, char **argv, options *o)
 		{"keep-best", no_argument, NULL, 'B'}, {"split", required_argument, NULL, 'S'},
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
-		{"head-channels", required_argument, NULL, 'H'},
+		{"head-channels", required_argument, NULL, 'H'}, {"trunk", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c;
@@ -234,6 +255,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'E': bad = parse_int(optarg, 1, 4096, &o->emb_dim); break;
 			case 'C': bad = parse_channels(optarg, o); break;
 			case 'H': bad = parse_int(optarg, 0, 1024, &o->head_channels); break;
+			case 'K': bad = parse_trunk(optarg, o); break;
 			case 'm': bad = is_mining_parse(optarg, &o->mining); break;
 			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
@@ -268,6 +290,11 @@ parse_options(int argc, char **argv, options *o)
 	{
 		fprintf(stderr, "instsim-train: several instruments need --input mix and an --out with one %%s "
 				"for the instrument's name (and no other %%)\n");
+		return -1;
+	}
+	if (o->trunk && o->n_inst > 1)
+	{
+		fprintf(stderr, "instsim-train: --trunk trains one instrument (heads share a trunk they train)\n");
 		return -1;
 	}
 	if (o->head_channels && o->n_inst == 1)
@@ -469,7 +496,9 @@ typedef struct run
 				test_mel;
 	trainset	ts;
 	remix_aug	aug;
-	is_net		net;
+	is_trunk	trunk;			/* --trunk: its plan, else zeroed */
+	float	   *trunk_out;		/* the batch through the trunk: what the trained layers read */
+	is_net		net;			/* the trained layers (after the trunk, if any) */
 	is_step		step;
 	is_rng		rng;
 	float	   *batch;
@@ -494,8 +523,45 @@ heads_net(const run *r, int heads, is_net *net, char *err, size_t errlen)
 	memcpy(channels, o->channels, sizeof(channels));
 	if (o->head_channels)
 		channels[o->n_blocks - 1] = heads * o->head_channels;
+	if (o->trunk)
+		return is_net_default(net, r->trunk.c, r->trunk.h, r->trunk.w, channels,
+							  o->n_blocks, heads * o->emb_dim, err, errlen);
 	return is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
 						  o->n_blocks, heads * o->emb_dim, err, errlen);
+}
+
+/* The signal a model's segments are cut from: the mix, or its instrument's stem. */
+static const char *
+heard(const char *instrument, is_input_kind input)
+{
+	return input == IS_INPUT_MIX ? "mix" : instrument;
+}
+
+/* The frozen trunk, which must hear what the trained model hears, as it hears it. */
+static int
+open_trunk(run *r, char *err, size_t errlen)
+{
+	const options *o = &r->o;
+	const is_model *m = &r->trunk.model;
+	char		why[128];
+
+	if (is_trunk_open(&r->trunk, o->trunk, o->trunk_blocks, o->threads, err, errlen) < 0)
+		return -1;
+	if (is_frontend_differs(&m->fe, &r->fe, why, sizeof(why)))
+		return is_fail(err, errlen, "--trunk %s: its front end differs from the trainer's (%s)", o->trunk, why);
+	if (m->net.in_c != 1 || m->net.in_h != r->train_mel.n_mels || m->net.in_w != r->train_mel.frames)
+		return is_fail(err, errlen, "--trunk %s: it takes %d x %d x %d inputs, the trainer has 1 x %d x %d",
+					   o->trunk, m->net.in_c, m->net.in_h, m->net.in_w, r->train_mel.n_mels,
+					   r->train_mel.frames);
+	if (strcmp(heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input)) != 0)
+		return is_fail(err, errlen, "--trunk %s hears the %s signal, the model trained hears the %s one",
+					   o->trunk, heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input));
+	r->trunk_out = malloc(sizeof(float) * 3 * o->batch * r->trunk.c * r->trunk.h * r->trunk.w);
+	if (!r->trunk_out)
+		return is_fail(err, errlen, "out of memory for a batch through the trunk");
+	fprintf(stderr, "instsim-train: frozen trunk: the first %d blocks of %s (%s), %d x %d x %d\n",
+			o->trunk_blocks, o->trunk, m->instrument, r->trunk.c, r->trunk.h, r->trunk.w);
+	return 0;
 }
 
 static int
@@ -534,6 +600,8 @@ setup(run *r, char *err, size_t errlen)
 		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, o->n_inst, &r->fe, o->segs,
 					   o->threads, cache_dir, o->remix, o->n_teacher ? (const char *const *) o->teacher : NULL,
 					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
+		return -1;
+	if (o->trunk && open_trunk(r, err, errlen) < 0)
 		return -1;
 	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)
 		return -1;
@@ -610,19 +678,35 @@ save_model(run *r, char *err, size_t errlen)
 		snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst[k]));
 		m.input = r->o.input;
 		m.fe = r->fe;
-		if (r->o.n_inst == 1)
-			m.net = r->net;		/* borrowed: freed with the run, not with m */
-		else if (head_net(r, k, &m.net, err, errlen) < 0)
+		if (r->o.n_inst > 1 ? head_net(r, k, &m.net, err, errlen) < 0 :
+			r->o.trunk ? is_trunk_join(&r->trunk, &r->net, &m.net, err, errlen) < 0 : 0)
 			return -1;
+		if (r->o.n_inst == 1 && !r->o.trunk)
+			m.net = r->net;		/* borrowed: freed with the run, not with m */
 		out_path(&r->o, k, path, sizeof(path));
 		rc = is_model_save_file(&m, path, err, errlen);
-		if (r->o.n_inst > 1)
+		if (r->o.n_inst > 1 || r->o.trunk)
 			is_net_free(&m.net);
 		if (rc < 0)
 			return -1;
 		fprintf(stderr, "instsim-train: wrote %s (sha256 %s)\n", path, m.sha256);
 	}
 	return 0;
+}
+
+/* knn_accuracy of the network being trained, with its trunk in front. */
+static int
+held_out_accuracy(const run *r, double *acc, char *err, size_t errlen)
+{
+	is_net		whole = {0};
+	int			rc;
+
+	if (r->o.trunk && is_trunk_join(&r->trunk, &r->net, &whole, err, errlen) < 0)
+		return -1;
+	rc = knn_accuracy(r->o.trunk ? &whole : &r->net, r->o.n_inst, &r->test_mel, r->o.threads,
+					  acc, err, errlen);
+	is_net_free(&whole);
+	return rc;
 }
 
 static int
@@ -669,7 +753,9 @@ train(run *r, char *err, size_t errlen)
 					   r->batch, r->label, r->group);
 			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, r->batch, per_step, err, errlen)))
 				return -1;
-			loss = is_step_run_groups(&r->step, r->batch, r->label, r->group, per_step, targets,
+			if (o->trunk && is_trunk_run(&r->trunk, r->batch, 3 * per_step, r->trunk_out, err, errlen) < 0)
+				return -1;
+			loss = is_step_run_groups(&r->step, o->trunk ? r->trunk_out : r->batch, r->label, r->group, per_step, targets,
 									  r->aug.has, &distill, NULL);
 			if (loss < 0.0)
 				return is_fail(err, errlen, "a training step was refused (batch or heads out of range)");
@@ -699,7 +785,7 @@ train(run *r, char *err, size_t errlen)
 			double		acc[SLAKH_N_INST],
 						mean = 0.0;
 
-			if (knn_accuracy(&r->net, o->n_inst, &r->test_mel, o->threads, acc, err, errlen) < 0)
+			if (held_out_accuracy(r, acc, err, errlen) < 0)
 				return -1;
 			for (int k = 0; k < o->n_inst; k++)
 				mean += acc[k] / o->n_inst;
@@ -736,6 +822,8 @@ run_free(run *r)
 	is_net_free(&r->net);
 	trainset_free(&r->ts);
 	remix_aug_free(&r->aug);
+	is_trunk_close(&r->trunk);
+	free(r->trunk_out);
 	mel_set_free(&r->train_mel);
 	mel_set_free(&r->test_mel);
 	split_free(&r->split);

@@ -103,6 +103,13 @@ is_conv_winograd_kind(is_conv_kind kind)
 		d == IS_CONV_AVX512 ? IS_CONV_WINO_AVX512 : IS_CONV_AUTO;
 }
 
+/*
+ * The layout of the activation is_infer_run_prefix writes for cut k: the
+ * k-th operation's output when it is a convolution (0), else -1.  Lets the
+ * trainer read a frozen trunk's output (src/train/frozen_trunk.c).
+ */
+int			is_infer_prefix_act(const is_infer *plan, int k, is_act *act);
+
 extern const is_conv_impl is_conv_gemm;
 extern const is_conv_impl is_conv_avx2;
 extern const is_conv_impl is_conv_avx512;

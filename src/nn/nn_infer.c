@@ -815,6 +815,15 @@ is_infer_prefix_floats(const is_infer *p, int k)
 	return k >= 0 && k <= p->n_ops ? cut_floats(p, k) : 0;
 }
 
+int
+is_infer_prefix_act(const is_infer *p, int k, is_act *act)
+{
+	if (k < 1 || k >= p->n_ops || p->ops[k - 1].kind != OP_CONV)
+		return -1;
+	*act = p->ops[k - 1].conv.out;
+	return 0;
+}
+
 /* Operations [first, end) of n inputs in batches; in and out per cut_floats. */
 static int
 run_ops(is_infer *p, int first, int end, const float *in, int n, float *out, char *err, size_t errlen)

@@ -235,5 +235,42 @@ is($node->safe_psql('postgres', q{
 	FROM song, LATERAL (SELECT instsim_embed(audio, ARRAY['joint_bass', 'joint_drums']) AS e) x}),
 	't', 'both heads in one call (shared trunk) equal separate calls, and differ');
 
+# A mix-input model on the mix model's first two blocks, frozen (--trunk):
+# its file holds those blocks' tensors byte for byte, and one call with the
+# mix model (which runs them once for both) equals separate calls.
+my $trunk = "$work/models/mix-seed1.safetensors";
+command_fails([ @joint, '--instrument', 'bass,drums', '--trunk', "$trunk:2",
+		'--out', "$work/joint/%s_t.safetensors" ], '--trunk with several instruments is refused');
+command_fails_like([ @joint, '--instrument', 'bass', '--trunk', "$trunk:4",
+		'--out', "$work/joint/t.safetensors" ], qr/at least one more/, 'a trunk of every block is refused');
+command_fails_like([ @joint, '--instrument', 'bass', '--trunk', "$work/models/bass-seed1.safetensors:2",
+		'--out', "$work/joint/t.safetensors" ], qr/hears the bass signal/,
+	'a trunk that hears a stem is refused for a model that hears the mix');
+command_ok([ @joint, '--instrument', 'bass', '--trunk', "$trunk:2", '--channels', '8,16',
+		'--teacher', "$work/models/bass-seed1.safetensors", '--out', "$work/joint/bass_trunk.safetensors" ],
+	'bass_mix trained on the mix model\'s first two blocks');
+
+# name => bytes of every tensor of a safetensors file
+sub tensors
+{
+	my $raw = slurp_file(shift);
+	my $len = unpack('Q<', substr($raw, 0, 8));
+	my $hdr = decode_json(substr($raw, 8, $len));
+	return { map { my $o = $hdr->{$_}{data_offsets};
+			($_ => substr($raw, 8 + $len + $o->[0], $o->[1] - $o->[0])) } grep { $_ ne '__metadata__' } keys %$hdr };
+}
+my ($t, $m) = (tensors($trunk), tensors("$work/joint/bass_trunk.safetensors"));
+my @frozen = grep { /^(\d+)\./ && $1 < 8 } sort keys %$t;
+is(scalar @frozen, 12, 'the trunk\'s first two blocks have twelve tensors (conv weight and bias, batch-norm four, each)');
+ok(!grep({ !defined $m->{$_} || $m->{$_} ne $t->{$_} } @frozen), '... each in the trained model, unchanged');
+ok(defined $m->{'8.weight'} && $m->{'8.weight'} ne ($t->{'8.weight'} // ''), 'the third block is its own');
+$node->safe_psql('postgres', qq{
+	SELECT instsim_model_load('trunk_mix', pg_read_binary_file('$trunk'));
+	SELECT instsim_model_load('trunk_bass', pg_read_binary_file('$work/joint/bass_trunk.safetensors'))});
+is($node->safe_psql('postgres', q{
+	SELECT e[1] = instsim_embed(audio, 'trunk_mix') AND e[2] = instsim_embed(audio, 'trunk_bass')
+	FROM song, LATERAL (SELECT instsim_embed(audio, ARRAY['trunk_mix', 'trunk_bass']) AS e) x}),
+	't', 'mix and the model on its blocks in one call equal separate calls');
+
 $node->stop;
 done_testing();

@@ -1,0 +1,117 @@
+#include "frozen_trunk.h"
+#include "errmsg.h"
+#include "train_conv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A batch of trunk passes at a time: the plan's arena holds every activation of a batch. */
+#define TRUNK_BATCH 32
+
+/* Layers before the conv that starts block `blocks` + 1; -1 if there is none. */
+static int
+trunk_layers(const is_net *net, int blocks)
+{
+	int			convs = 0;
+
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].kind == IS_LAYER_CONV3X3 && convs++ == blocks)
+			return i;
+	return -1;
+}
+
+int
+is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err, size_t errlen)
+{
+	is_infer_opts opts = {.max_batch = TRUNK_BATCH, .threads = threads, .conv = IS_CONV_AUTO};
+
+	memset(t, 0, sizeof(*t));
+	if (is_model_load_file(&t->model, path, err, errlen) < 0)
+		return -1;
+	t->blocks = blocks;
+	t->n_layers = blocks >= 1 ? trunk_layers(&t->model.net, blocks) : -1;
+	if (t->n_layers < 0)
+		return is_fail(err, errlen, "%s: a trunk of %d conv blocks must leave the model at least "
+					   "one more (it has %d layers)", path, blocks, t->model.net.n_layers);
+	t->plan = is_infer_create(&t->model.net, &opts, err, errlen);
+	if (!t->plan)
+		return -1;
+	/* one fused operation per convolution, so the cut after `blocks` of them */
+	if (is_infer_prefix_act(t->plan, blocks, &t->act) < 0)
+		return is_fail(err, errlen, "%s: the trunk's output after %d blocks is not a feature map", path, blocks);
+	t->c = t->act.c;
+	t->h = t->act.h;
+	t->w = t->act.w;
+	t->max_batch = TRUNK_BATCH;
+	t->buf = malloc(sizeof(float) * TRUNK_BATCH * is_infer_prefix_floats(t->plan, blocks));
+	if (!t->buf)
+		return is_fail(err, errlen, "out of memory for the trunk's activations");
+	return 0;
+}
+
+void
+is_trunk_close(is_trunk *t)
+{
+	is_infer_free(t->plan);
+	is_model_free(&t->model);
+	free(t->buf);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+is_trunk_run(is_trunk *t, const float *in, int n, float *out, char *err, size_t errlen)
+{
+	size_t		in_floats = (size_t) t->model.net.in_c * t->model.net.in_h * t->model.net.in_w,
+				act_floats = is_infer_prefix_floats(t->plan, t->blocks),
+				out_floats = (size_t) t->c * t->h * t->w;
+
+	for (int done = 0; done < n; done += t->max_batch)
+	{
+		int			m = n - done < t->max_batch ? n - done : t->max_batch;
+
+		if (is_infer_run_prefix(t->plan, t->blocks, in + done * in_floats, m, t->buf, err, errlen) != 0)
+			return -1;
+		for (int i = 0; i < m; i++)
+			is_act_to_nchw(t->buf + i * act_floats, &t->act, out + (done + i) * out_floats);
+	}
+	return 0;
+}
+
+int
+is_trunk_join(const is_trunk *t, const is_net *rest, is_net *whole, char *err, size_t errlen)
+{
+	const is_net *trunk = &t->model.net;
+	int			first = 0;
+
+	if (rest->in_c != t->c || rest->in_h != t->h || rest->in_w != t->w)
+		return is_fail(err, errlen, "the trained layers take %d x %d x %d, the trunk gives %d x %d x %d",
+					   rest->in_c, rest->in_h, rest->in_w, t->c, t->h, t->w);
+	if (t->n_layers + rest->n_layers > IS_NET_MAX_LAYERS)
+		return is_fail(err, errlen, "trunk and trained layers make more than %d layers", IS_NET_MAX_LAYERS);
+	memset(whole, 0, sizeof(*whole));
+	whole->in_c = trunk->in_c;
+	whole->in_h = trunk->in_h;
+	whole->in_w = trunk->in_w;
+	for (int i = 0; i < t->n_layers + rest->n_layers; i++)
+	{
+		const is_layer *l = i < t->n_layers ? &trunk->layers[i] : &rest->layers[i - t->n_layers];
+
+		whole->layers[i] = (is_layer) {.kind = l->kind, .out = l->out, .eps = l->eps};
+		if (i < t->n_layers)
+			first += l->n_params;
+	}
+	whole->n_layers = t->n_layers + rest->n_layers;
+	if (is_net_init(whole, err, errlen) < 0)
+		return -1;
+	/* tensors in layer order: the trunk's first, then the trained ones */
+	for (int i = 0; i < is_net_tensor_count(whole); i++)
+	{
+		is_tensor	src,
+					dst;
+
+		is_net_tensor(i < first ? trunk : rest, i < first ? i : i - first, &src);
+		is_net_tensor(whole, i, &dst);
+		memcpy(dst.data, src.data, sizeof(float) * dst.count);
+	}
+	return 0;
+}
