@@ -6,15 +6,20 @@
 # reused); each model reads mixes remixed from stems of different songs
 # (--remix) and is pulled towards the shipped stem model's embedding of its
 # instrument's stem (--teacher models/X.safetensors: run train_models.sh first).
+# Each begins with the shipped mix model's first TRUNK conv blocks, frozen
+# (--trunk models/mix.safetensors:TRUNK), and trains narrower later blocks
+# (CHANNELS): one call embedding mix and the four runs those blocks once, so
+# the five cost about 1.4x the mix model alone (docs/training.md).  TRUNK=0
+# trains separate full networks (the models shipped before).
 # Models are not chosen by held-out accuracy (--keep-best): on mixes that
 # rewards recognising the song, the very thing these models must not do.
 # Epochs and distillation weights per instrument as shipped, chosen by the
 # remix test on the generated corpus's held-out tracks.  piano_mix also
 # trains on a second generated corpus (EXTRA_TRACKS songs, seed EXTRA_SEED,
 # never anyone's test songs): doubling its songs took its remix test from
-# 72.2 to 76.7 % on the held-out tracks.  A long job (about 40 min of training
+# 72.2 to 76.7 % on the held-out tracks.  A long job (about 35 min of training
 # on 2 idle cores): run it by hand, not in CI.  Environment overrides:
-# TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:12 ..."), REMIX,
+# TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:12 bass:24 ..."), REMIX, TRUNK, CHANNELS,
 # DISTILL_WEIGHTS (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
@@ -23,8 +28,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$INSTSIM_ROOT"
 
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
-EPOCHS=${EPOCHS:-"drums:6 bass:12 piano:20 guitar:12"} REMIX=${REMIX:-1.0}
-DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:3 piano:1 guitar:1"}
+EPOCHS=${EPOCHS:-"drums:12 bass:24 piano:40 guitar:24"} REMIX=${REMIX:-1.0}
+TRUNK=${TRUNK:-2}
+if ((TRUNK > 0)); then CHANNELS=${CHANNELS:-32,64}; else CHANNELS=${CHANNELS:-16,32,64,128}; fi
+DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:4 piano:1 guitar:1"}
 EXTRA_TRACKS=${EXTRA_TRACKS:-100} EXTRA_SEED=${EXTRA_SEED:-2027} EXTRA_INSTRUMENTS=${EXTRA_INSTRUMENTS-piano}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
@@ -58,19 +65,25 @@ for inst in $INSTRUMENTS; do
 		extra=" extra ${EXTRA##*/}"
 	fi
 	# resumable: a finished model is kept while what it learnt from (its
-	# split, its teacher, epochs, remix share, distillation weight and extra
-	# corpus) is unchanged; a new teacher retrains it
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill$extra"
+	# split, its teacher, epochs, remix share, distillation weight, extra
+	# corpus, trunk and widths) is unchanged; a new teacher or mix model
+	# retrains it
+	network=(--channels "$CHANNELS") trunk_files=()
+	if ((TRUNK > 0)); then
+		network+=(--trunk "models/mix.safetensors:$TRUNK") trunk_files=(models/mix.safetensors)
+	fi
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill$extra trunk $TRUNK channels $CHANNELS"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"
 	fi
 	if [[ ! -f "$model" ]]; then
-		log "training ${inst}_mix ($epochs epochs, remix $REMIX, teacher models/$inst.safetensors)"
+		log "training ${inst}_mix ($epochs epochs, remix $REMIX, teacher models/$inst.safetensors, trunk $TRUNK, channels $CHANNELS)"
 		build/instsim-train --corpus "$corpus" --split "$split" \
 			--cache "$corpus/.instsim-cache" --instrument "$inst" --input mix \
 			--remix "$REMIX" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
-			--out "$model.part" --epochs "$epochs" --seed 1 --threads "$THREADS" \
+			"${network[@]}" --out "$model.part" --epochs "$epochs" --seed 1 --threads "$THREADS" \
+			--eval-every 10 \
 			--checkpoint "$models/${inst}_mix.ckpt" 2>&1 | tee "$WORK/${inst}_mix.log"
 		mv "$model.part" "$model"
 		printf '%s' "$inputs" >"$model.inputs"
