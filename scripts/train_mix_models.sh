@@ -10,7 +10,9 @@
 # (--trunk models/mix.safetensors:TRUNK), and trains narrower later blocks
 # (CHANNELS): one call embedding mix and the four runs those blocks once, so
 # the five cost about 1.4x the mix model alone (docs/training.md).  TRUNK=0
-# trains separate full networks (the models shipped before).
+# trains separate full networks; with EPOCHS="drums:6 bass:12 piano:20
+# guitar:12" DISTILL_WEIGHTS="drums:1 bass:3 piano:1 guitar:1" those are the
+# models shipped before.
 # Models are not chosen by held-out accuracy (--keep-best): on mixes that
 # rewards recognising the song, the very thing these models must not do.
 # Epochs and distillation weights per instrument as shipped, chosen by the
@@ -55,7 +57,7 @@ models=$WORK/mix-models
 mkdir -p "$models"
 for inst in $INSTRUMENTS; do
 	model=$models/${inst}_mix.safetensors
-	epochs=$(per_instrument "$EPOCHS" "$inst" 6)
+	epochs=$(per_instrument "$EPOCHS" "$inst" 12)
 	distill=$(per_instrument "$DISTILL_WEIGHTS" "$inst" 1)
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	corpus=$COMB split=$COMB/split-ship-$inst.yaml extra=
@@ -70,6 +72,7 @@ for inst in $INSTRUMENTS; do
 	# retrains it
 	network=(--channels "$CHANNELS") trunk_files=()
 	if ((TRUNK > 0)); then
+		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
 		network+=(--trunk "models/mix.safetensors:$TRUNK") trunk_files=(models/mix.safetensors)
 	fi
 	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX distill $distill$extra trunk $TRUNK channels $CHANNELS"

@@ -13,6 +13,7 @@
  * --resume continues from it.
  */
 #include "errbuf.h"
+#include "hash.h"
 #include "melcache.h"
 #include "remix_train.h"
 #include "slakh.h"
@@ -498,6 +499,7 @@ typedef struct run
 	remix_aug	aug;
 	is_trunk	trunk;			/* --trunk: its plan, else zeroed */
 	float	   *trunk_out;		/* the batch through the trunk: what the trained layers read */
+	uint64_t	frozen;			/* the trunk's fingerprint in checkpoints (0: none) */
 	is_net		net;			/* the trained layers (after the trunk, if any) */
 	is_step		step;
 	is_rng		rng;
@@ -549,13 +551,18 @@ open_trunk(run *r, char *err, size_t errlen)
 		return -1;
 	if (is_frontend_differs(&m->fe, &r->fe, why, sizeof(why)))
 		return is_fail(err, errlen, "--trunk %s: its front end differs from the trainer's (%s)", o->trunk, why);
-	if (m->net.in_c != 1 || m->net.in_h != r->train_mel.n_mels || m->net.in_w != r->train_mel.frames)
+	if (m->net.in_c != 1 || m->net.in_h != r->fe.n_mels || m->net.in_w != is_frontend_frames(&r->fe))
 		return is_fail(err, errlen, "--trunk %s: it takes %d x %d x %d inputs, the trainer has 1 x %d x %d",
-					   o->trunk, m->net.in_c, m->net.in_h, m->net.in_w, r->train_mel.n_mels,
-					   r->train_mel.frames);
+					   o->trunk, m->net.in_c, m->net.in_h, m->net.in_w, r->fe.n_mels,
+					   is_frontend_frames(&r->fe));
 	if (strcmp(heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input)) != 0)
-		return is_fail(err, errlen, "--trunk %s hears the %s signal, the model trained hears the %s one",
-					   o->trunk, heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input));
+		return is_fail(err, errlen, "--trunk %s hears the %s signal, the model trained hears the %s one%s",
+					   o->trunk, heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input),
+					   o->input == IS_INPUT_STEM && strcmp(heard(m->instrument, m->input), "mix") == 0 ?
+					   " (--input mix?)" : "");
+	/* a checkpoint of layers trained behind this trunk resumes behind this trunk only */
+	r->frozen = fnv1a64(fnv1a64(FNV1A64_BASIS, m->sha256, strlen(m->sha256)),
+						&o->trunk_blocks, sizeof(o->trunk_blocks));
 	r->trunk_out = malloc(sizeof(float) * 3 * o->batch * r->trunk.c * r->trunk.h * r->trunk.w);
 	if (!r->trunk_out)
 		return is_fail(err, errlen, "out of memory for a batch through the trunk");
@@ -587,6 +594,9 @@ setup(run *r, char *err, size_t errlen)
 	fprintf(stderr, "instsim-train: %s (input %s: segments of the %s signal), %d training and %d test tracks\n",
 			names, is_input_kind_name(o->input), slakh_inst_name(signal),
 			r->split.train.n, r->split.test.n);
+	/* before the features: a wrong trunk is told at once */
+	if (o->trunk && open_trunk(r, err, errlen) < 0)
+		return -1;
 	if (mel_set_build(o->corpus, &r->split.train, signal, &r->fe, o->segs, o->threads,
 					  cache_dir, &r->train_mel, err, errlen) < 0 ||
 		trainset_init(&r->ts, &r->train_mel, err, errlen) < 0)
@@ -600,8 +610,6 @@ setup(run *r, char *err, size_t errlen)
 		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, o->n_inst, &r->fe, o->segs,
 					   o->threads, cache_dir, o->remix, o->n_teacher ? (const char *const *) o->teacher : NULL,
 					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
-		return -1;
-	if (o->trunk && open_trunk(r, err, errlen) < 0)
 		return -1;
 	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)
 		return -1;
@@ -617,7 +625,7 @@ setup(run *r, char *err, size_t errlen)
 	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
 	if (o->resume)
 	{
-		if (is_ckpt_load(o->resume, &r->net, &r->step.adam, &r->epoch0, &r->rng, err, errlen) < 0)
+		if (is_ckpt_load(o->resume, &r->net, r->frozen, &r->step.adam, &r->epoch0, &r->rng, err, errlen) < 0)
 			return -1;
 		fprintf(stderr, "instsim-train: resuming after epoch %d\n", r->epoch0);
 	}
@@ -678,11 +686,17 @@ save_model(run *r, char *err, size_t errlen)
 		snprintf(m.instrument, sizeof(m.instrument), "%s", slakh_inst_name(r->o.inst[k]));
 		m.input = r->o.input;
 		m.fe = r->fe;
-		if (r->o.n_inst > 1 ? head_net(r, k, &m.net, err, errlen) < 0 :
-			r->o.trunk ? is_trunk_join(&r->trunk, &r->net, &m.net, err, errlen) < 0 : 0)
-			return -1;
-		if (r->o.n_inst == 1 && !r->o.trunk)
+		if (r->o.n_inst > 1)
+			rc = head_net(r, k, &m.net, err, errlen);
+		else if (r->o.trunk)
+			rc = is_trunk_join(&r->trunk, &r->net, &m.net, err, errlen);
+		else
+		{
 			m.net = r->net;		/* borrowed: freed with the run, not with m */
+			rc = 0;
+		}
+		if (rc < 0)
+			return -1;
 		out_path(&r->o, k, path, sizeof(path));
 		rc = is_model_save_file(&m, path, err, errlen);
 		if (r->o.n_inst > 1 || r->o.trunk)
@@ -809,7 +823,7 @@ train(run *r, char *err, size_t errlen)
 			r->saved = 1;
 		}
 		if (o->checkpoint &&
-			is_ckpt_save(o->checkpoint, &r->net, &r->step.adam, epoch, &r->rng, err, errlen) < 0)
+			is_ckpt_save(o->checkpoint, &r->net, r->frozen, &r->step.adam, epoch, &r->rng, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

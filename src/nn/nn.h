@@ -179,7 +179,9 @@ int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
 
 /*
  * Models trained together on one trunk (a head per instrument, instsim-train
- * --instrument A,B,...) compute the same first operations, so a caller
+ * --instrument A,B,...) or on another model's frozen first blocks
+ * (instsim-train --trunk; the activation's layout: is_infer_prefix_act in
+ * conv.h) compute the same first operations, so a caller
  * running several of them on the same inputs runs those once and each
  * model's rest on the result.  Prefix then suffix gives is_infer_run's
  * output bit for bit.

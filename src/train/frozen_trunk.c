@@ -20,6 +20,16 @@ trunk_layers(const is_net *net, int blocks)
 	return -1;
 }
 
+static int
+conv_blocks(const is_net *net)
+{
+	int			n = 0;
+
+	for (int i = 0; i < net->n_layers; i++)
+		n += net->layers[i].kind == IS_LAYER_CONV3X3;
+	return n;
+}
+
 int
 is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err, size_t errlen)
 {
@@ -29,10 +39,13 @@ is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err,
 	if (is_model_load_file(&t->model, path, err, errlen) < 0)
 		return -1;
 	t->blocks = blocks;
-	t->n_layers = blocks >= 1 ? trunk_layers(&t->model.net, blocks) : -1;
+	if (blocks < 1)
+		return is_fail(err, errlen, "%s: a trunk needs at least one conv block, not %d", path, blocks);
+	t->n_layers = trunk_layers(&t->model.net, blocks);
 	if (t->n_layers < 0)
 		return is_fail(err, errlen, "%s: a trunk of %d conv blocks must leave the model at least "
-					   "one more (it has %d layers)", path, blocks, t->model.net.n_layers);
+					   "one more (it has %d)", path, blocks, conv_blocks(&t->model.net));
+	/* the whole model's plan (its later blocks unused): a prefix pass runs in any plan */
 	t->plan = is_infer_create(&t->model.net, &opts, err, errlen);
 	if (!t->plan)
 		return -1;
@@ -42,7 +55,6 @@ is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err,
 	t->c = t->act.c;
 	t->h = t->act.h;
 	t->w = t->act.w;
-	t->max_batch = TRUNK_BATCH;
 	t->buf = malloc(sizeof(float) * TRUNK_BATCH * is_infer_prefix_floats(t->plan, blocks));
 	if (!t->buf)
 		return is_fail(err, errlen, "out of memory for the trunk's activations");
@@ -65,9 +77,9 @@ is_trunk_run(is_trunk *t, const float *in, int n, float *out, char *err, size_t 
 				act_floats = is_infer_prefix_floats(t->plan, t->blocks),
 				out_floats = (size_t) t->c * t->h * t->w;
 
-	for (int done = 0; done < n; done += t->max_batch)
+	for (int done = 0; done < n; done += TRUNK_BATCH)
 	{
-		int			m = n - done < t->max_batch ? n - done : t->max_batch;
+		int			m = n - done < TRUNK_BATCH ? n - done : TRUNK_BATCH;
 
 		if (is_infer_run_prefix(t->plan, t->blocks, in + done * in_floats, m, t->buf, err, errlen) != 0)
 			return -1;
@@ -81,7 +93,6 @@ int
 is_trunk_join(const is_trunk *t, const is_net *rest, is_net *whole, char *err, size_t errlen)
 {
 	const is_net *trunk = &t->model.net;
-	int			first = 0;
 
 	if (rest->in_c != t->c || rest->in_h != t->h || rest->in_w != t->w)
 		return is_fail(err, errlen, "the trained layers take %d x %d x %d, the trunk gives %d x %d x %d",
@@ -97,21 +108,28 @@ is_trunk_join(const is_trunk *t, const is_net *rest, is_net *whole, char *err, s
 		const is_layer *l = i < t->n_layers ? &trunk->layers[i] : &rest->layers[i - t->n_layers];
 
 		whole->layers[i] = (is_layer) {.kind = l->kind, .out = l->out, .eps = l->eps};
-		if (i < t->n_layers)
-			first += l->n_params;
 	}
 	whole->n_layers = t->n_layers + rest->n_layers;
 	if (is_net_init(whole, err, errlen) < 0)
 		return -1;
-	/* tensors in layer order: the trunk's first, then the trained ones */
-	for (int i = 0; i < is_net_tensor_count(whole); i++)
+	/* layer by layer, each tensor from its source layer's, which has the same shape */
+	for (int i = 0, w = 0, k[2] = {0, 0}; i < whole->n_layers; i++)
 	{
-		is_tensor	src,
-					dst;
+		int			from_rest = i >= t->n_layers;
 
-		is_net_tensor(i < first ? trunk : rest, i < first ? i : i - first, &src);
-		is_net_tensor(whole, i, &dst);
-		memcpy(dst.data, src.data, sizeof(float) * dst.count);
+		for (int p = 0; p < whole->layers[i].n_params; p++)
+		{
+			is_tensor	src,
+						dst;
+
+			is_net_tensor(whole, w++, &dst);
+			if (is_net_tensor(from_rest ? rest : trunk, k[from_rest]++, &src) < 0 || src.count != dst.count)
+			{
+				is_net_free(whole);
+				return is_fail(err, errlen, "layer %d's tensor %s does not match its source's", i, dst.name);
+			}
+			memcpy(dst.data, src.data, sizeof(float) * dst.count);
+		}
 	}
 	return 0;
 }

@@ -29,7 +29,6 @@ typedef struct is_trunk
 	is_infer   *plan;
 	is_act		act;			/* the plan's layout of that output */
 	float	   *buf;			/* a plan batch of outputs in that layout */
-	int			max_batch;
 } is_trunk;
 
 /*

@@ -40,11 +40,11 @@ typedef struct ckpt_head
 } ckpt_head;
 
 int
-is_ckpt_save(const char *path, const is_net *net, const is_adam *adam, int epoch,
+is_ckpt_save(const char *path, const is_net *net, uint64_t frozen, const is_adam *adam, int epoch,
 			 const is_rng *rng, char *err, size_t errlen)
 {
 	char		tmp[4200];
-	ckpt_head	h = {.table = table_hash(net), .n_floats = net->n_floats,
+	ckpt_head	h = {.table = table_hash(net) ^ frozen, .n_floats = net->n_floats,
 	.epoch = epoch, .step = adam->step};
 	FILE	   *f;
 	int			ok;
@@ -72,7 +72,7 @@ is_ckpt_save(const char *path, const is_net *net, const is_adam *adam, int epoch
 }
 
 int
-is_ckpt_load(const char *path, is_net *net, is_adam *adam, int *epoch, is_rng *rng,
+is_ckpt_load(const char *path, is_net *net, uint64_t frozen, is_adam *adam, int *epoch, is_rng *rng,
 			 char *err, size_t errlen)
 {
 	FILE	   *f = fopen(path, "rb");
@@ -90,11 +90,11 @@ is_ckpt_load(const char *path, is_net *net, is_adam *adam, int *epoch, is_rng *r
 		snprintf(err, errlen, "%s is not an instsim checkpoint", path);
 		return -1;
 	}
-	if (h.table != table_hash(net) || h.n_floats != net->n_floats || adam->n != net->n_floats ||
+	if (h.table != (table_hash(net) ^ frozen) || h.n_floats != net->n_floats || adam->n != net->n_floats ||
 		h.epoch < 0 || h.epoch > 1000000 || h.step < 0)
 	{
 		fclose(f);
-		snprintf(err, errlen, "%s belongs to another network (layer table or size differs)", path);
+		snprintf(err, errlen, "%s belongs to another network (layer table, size or frozen trunk differs)", path);
 		return -1;
 	}
 	ok = fread(net->params, sizeof(float), net->n_floats, f) == net->n_floats &&

@@ -46,13 +46,16 @@ main(void)
 	is_rng_seed(&ra, 5);
 	is_rng_next(&ra);
 
-	tap_ok(is_ckpt_save(path, &a, &aa, 12, &ra, err, sizeof(err)) == 0, "save");
-	tap_ok(is_ckpt_load(path, &b, &ab, &epoch, &rb, err, sizeof(err)) == 0, "load");
+	tap_ok(is_ckpt_save(path, &a, 0, &aa, 12, &ra, err, sizeof(err)) == 0, "save");
+	tap_ok(is_ckpt_load(path, &b, 0, &ab, &epoch, &rb, err, sizeof(err)) == 0, "load");
 	tap_ok(memcmp(a.params, b.params, sizeof(float) * a.n_floats) == 0, "parameters restored");
 	tap_ok(memcmp(aa.m, ab.m, sizeof(float) * a.n_floats) == 0 &&
 		   memcmp(aa.v, ab.v, sizeof(float) * a.n_floats) == 0 && ab.step == 77,
 		   "Adam moments and step restored");
 	tap_ok(epoch == 12 && is_rng_next(&ra) == is_rng_next(&rb), "epoch and sampler state restored");
+	err[0] = '\0';
+	tap_ok(is_ckpt_load(path, &b, 7, &ab, &epoch, &rb, err, sizeof(err)) < 0 && strstr(err, "frozen trunk"),
+		   "the same layers behind another frozen trunk are refused: %s", err);
 
 	/* another layer table */
 	is_net_free(&b);
@@ -65,20 +68,20 @@ main(void)
 	}
 	is_adam_free(&ab);
 	is_adam_init(&ab, b.n_floats, 1e-3f, err, sizeof(err));
-	tap_ok(is_ckpt_load(path, &b, &ab, &epoch, &rb, err, sizeof(err)) < 0 &&
+	tap_ok(is_ckpt_load(path, &b, 0, &ab, &epoch, &rb, err, sizeof(err)) < 0 &&
 		   strstr(err, "another network"), "other network refused: %s", err);
 
 	/* truncated */
 	tap_ok(truncate(path, 200) == 0, "truncate");
-	tap_ok(is_ckpt_load(path, &a, &aa, &epoch, &ra, err, sizeof(err)) < 0, "truncated refused: %s", err);
+	tap_ok(is_ckpt_load(path, &a, 0, &aa, &epoch, &ra, err, sizeof(err)) < 0, "truncated refused: %s", err);
 
 	/* not a checkpoint */
 	f = fopen(path, "wb");
 	fputs("hello, this is not a checkpoint at all, just some text to be long enough", f);
 	fclose(f);
-	tap_ok(is_ckpt_load(path, &a, &aa, &epoch, &ra, err, sizeof(err)) < 0 &&
+	tap_ok(is_ckpt_load(path, &a, 0, &aa, &epoch, &ra, err, sizeof(err)) < 0 &&
 		   strstr(err, "not an instsim checkpoint"), "foreign file refused: %s", err);
-	tap_ok(is_ckpt_load("/nonexistent/x", &a, &aa, &epoch, &ra, err, sizeof(err)) < 0,
+	tap_ok(is_ckpt_load("/nonexistent/x", &a, 0, &aa, &epoch, &ra, err, sizeof(err)) < 0,
 		   "missing file refused: %s", err);
 
 	unlink(path);

@@ -5,6 +5,11 @@ CREATE EXTENSION instsim;
 -- the shipped mix model under another name before the synthetic one replaces
 -- it: the shipped mix-input models begin with its first blocks, which one call
 -- of both runs once (issue #14's cost, embed.sql)
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM instsim.model WHERE name = 'mix') THEN
+    RAISE EXCEPTION 'no shipped mix model: make install installs models/*.safetensors';
+  END IF;
+END $$;
 SELECT instsim_model_load('shipped_mix', weights) IS NOT NULL AS shipped_mix FROM instsim.model WHERE name = 'mix';
 SELECT m AS model, instsim_model_load_file(m, :'data' || '/models/' || m || '.safetensors') AS sha256
   FROM unnest(ARRAY['mix', 'drums', 'bass', 'piano', 'guitar']) m;
