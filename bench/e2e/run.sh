@@ -63,7 +63,8 @@ inputs() {
 		[[ -f $DATA/models/$m.safetensors ]] ||
 			build/instsim-makemodel "$DATA/models/$m.safetensors" "$i" "$m" >/dev/null
 		[[ $DATA/onnx/$m.onnx -nt $DATA/models/$m.safetensors ]] ||
-			$PY bench/cnn/export_onnx.py "$DATA/models/$m.safetensors" "$DATA/onnx/$m.onnx" 2>/dev/null
+			$PY bench/cnn/export_onnx.py "$DATA/models/$m.safetensors" "$DATA/onnx/$m.onnx" 2>"$DATA/onnx/$m.log" ||
+			{ log "ONNX export of $m failed (needs Debian's python3-torch): $(tail -1 "$DATA/onnx/$m.log")"; exit 1; }
 	done
 }
 
