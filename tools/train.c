@@ -525,26 +525,24 @@ heads_net(const run *r, int heads, is_net *net, char *err, size_t errlen)
 	memcpy(channels, o->channels, sizeof(channels));
 	if (o->head_channels)
 		channels[o->n_blocks - 1] = heads * o->head_channels;
-	if (o->trunk)
-		return is_net_default(net, r->trunk.c, r->trunk.h, r->trunk.w, channels,
-							  o->n_blocks, heads * o->emb_dim, err, errlen);
-	return is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
-						  o->n_blocks, heads * o->emb_dim, err, errlen);
+	/* behind a trunk, the trained layers read its output */
+	return o->trunk ?
+		is_net_default(net, r->trunk.act.c, r->trunk.act.h, r->trunk.act.w, channels,
+					   o->n_blocks, heads * o->emb_dim, err, errlen) :
+		is_net_default(net, 1, r->train_mel.n_mels, r->train_mel.frames, channels,
+					   o->n_blocks, heads * o->emb_dim, err, errlen);
 }
 
-/* The signal a model's segments are cut from: the mix, or its instrument's stem. */
-static const char *
-heard(const char *instrument, is_input_kind input)
-{
-	return input == IS_INPUT_MIX ? "mix" : instrument;
-}
-
-/* The frozen trunk, which must hear what the trained model hears, as it hears it. */
+/*
+ * The frozen trunk, which must hear what the trained model hears (signal:
+ * the mix or an instrument's stem), as it hears it.
+ */
 static int
-open_trunk(run *r, char *err, size_t errlen)
+open_trunk(run *r, slakh_inst signal, char *err, size_t errlen)
 {
 	const options *o = &r->o;
 	const is_model *m = &r->trunk.model;
+	const char *hears = m->input == IS_INPUT_MIX ? "mix" : m->instrument;
 	char		why[128];
 
 	if (is_trunk_open(&r->trunk, o->trunk, o->trunk_blocks, o->threads, err, errlen) < 0)
@@ -555,19 +553,18 @@ open_trunk(run *r, char *err, size_t errlen)
 		return is_fail(err, errlen, "--trunk %s: it takes %d x %d x %d inputs, the trainer has 1 x %d x %d",
 					   o->trunk, m->net.in_c, m->net.in_h, m->net.in_w, r->fe.n_mels,
 					   is_frontend_frames(&r->fe));
-	if (strcmp(heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input)) != 0)
+	if (strcmp(hears, slakh_inst_name(signal)) != 0)
 		return is_fail(err, errlen, "--trunk %s hears the %s signal, the model trained hears the %s one%s",
-					   o->trunk, heard(m->instrument, m->input), heard(slakh_inst_name(o->inst[0]), o->input),
-					   o->input == IS_INPUT_STEM && strcmp(heard(m->instrument, m->input), "mix") == 0 ?
-					   " (--input mix?)" : "");
+					   o->trunk, hears, slakh_inst_name(signal),
+					   strcmp(hears, "mix") == 0 ? " (--input mix?)" : "");
 	/* a checkpoint of layers trained behind this trunk resumes behind this trunk only */
 	r->frozen = fnv1a64(fnv1a64(FNV1A64_BASIS, m->sha256, strlen(m->sha256)),
 						&o->trunk_blocks, sizeof(o->trunk_blocks));
-	r->trunk_out = malloc(sizeof(float) * 3 * o->batch * r->trunk.c * r->trunk.h * r->trunk.w);
+	r->trunk_out = malloc(sizeof(float) * 3 * o->batch * r->trunk.act.c * r->trunk.act.h * r->trunk.act.w);
 	if (!r->trunk_out)
 		return is_fail(err, errlen, "out of memory for a batch through the trunk");
 	fprintf(stderr, "instsim-train: frozen trunk: the first %d blocks of %s (%s), %d x %d x %d\n",
-			o->trunk_blocks, o->trunk, m->instrument, r->trunk.c, r->trunk.h, r->trunk.w);
+			o->trunk_blocks, o->trunk, m->instrument, r->trunk.act.c, r->trunk.act.h, r->trunk.act.w);
 	return 0;
 }
 
@@ -595,7 +592,7 @@ setup(run *r, char *err, size_t errlen)
 			names, is_input_kind_name(o->input), slakh_inst_name(signal),
 			r->split.train.n, r->split.test.n);
 	/* before the features: a wrong trunk is told at once */
-	if (o->trunk && open_trunk(r, err, errlen) < 0)
+	if (o->trunk && open_trunk(r, signal, err, errlen) < 0)
 		return -1;
 	if (mel_set_build(o->corpus, &r->split.train, signal, &r->fe, o->segs, o->threads,
 					  cache_dir, &r->train_mel, err, errlen) < 0 ||

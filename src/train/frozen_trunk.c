@@ -52,9 +52,6 @@ is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err,
 	/* one fused operation per convolution, so the cut after `blocks` of them */
 	if (is_infer_prefix_act(t->plan, blocks, &t->act) < 0)
 		return is_fail(err, errlen, "%s: the trunk's output after %d blocks is not a feature map", path, blocks);
-	t->c = t->act.c;
-	t->h = t->act.h;
-	t->w = t->act.w;
 	t->buf = malloc(sizeof(float) * TRUNK_BATCH * is_infer_prefix_floats(t->plan, blocks));
 	if (!t->buf)
 		return is_fail(err, errlen, "out of memory for the trunk's activations");
@@ -75,7 +72,7 @@ is_trunk_run(is_trunk *t, const float *in, int n, float *out, char *err, size_t 
 {
 	size_t		in_floats = (size_t) t->model.net.in_c * t->model.net.in_h * t->model.net.in_w,
 				act_floats = is_infer_prefix_floats(t->plan, t->blocks),
-				out_floats = (size_t) t->c * t->h * t->w;
+				out_floats = (size_t) t->act.c * t->act.h * t->act.w;
 
 	for (int done = 0; done < n; done += TRUNK_BATCH)
 	{
@@ -94,9 +91,9 @@ is_trunk_join(const is_trunk *t, const is_net *rest, is_net *whole, char *err, s
 {
 	const is_net *trunk = &t->model.net;
 
-	if (rest->in_c != t->c || rest->in_h != t->h || rest->in_w != t->w)
+	if (rest->in_c != t->act.c || rest->in_h != t->act.h || rest->in_w != t->act.w)
 		return is_fail(err, errlen, "the trained layers take %d x %d x %d, the trunk gives %d x %d x %d",
-					   rest->in_c, rest->in_h, rest->in_w, t->c, t->h, t->w);
+					   rest->in_c, rest->in_h, rest->in_w, t->act.c, t->act.h, t->act.w);
 	if (t->n_layers + rest->n_layers > IS_NET_MAX_LAYERS)
 		return is_fail(err, errlen, "trunk and trained layers make more than %d layers", IS_NET_MAX_LAYERS);
 	memset(whole, 0, sizeof(*whole));

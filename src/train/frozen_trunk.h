@@ -25,9 +25,8 @@ typedef struct is_trunk
 	is_model	model;			/* the model whose first blocks are the trunk */
 	int			blocks;			/* conv blocks in the trunk */
 	int			n_layers;		/* its layers, model.net.layers[0 .. n_layers) */
-	int			c, h, w;		/* one input's output of the trunk */
 	is_infer   *plan;
-	is_act		act;			/* the plan's layout of that output */
+	is_act		act;			/* one input's output of the trunk (c x h x w) in the plan's layout */
 	float	   *buf;			/* a plan batch of outputs in that layout */
 } is_trunk;
 
@@ -42,7 +41,7 @@ void		is_trunk_close(is_trunk *t);
 
 /*
  * n inputs of the model's input shape through the trunk into n dense
- * c x h x w images (NCHW, the trainer's input).  0, or -1 with a message.
+ * act.c x act.h x act.w images (NCHW, the trainer's input).  0, or -1 with a message.
  */
 int			is_trunk_run(is_trunk *t, const float *in, int n, float *out, char *err, size_t errlen);
 

@@ -6,8 +6,8 @@
  * Binary, little-endian as the machine writes it (a checkpoint is a scratch
  * file of one run, not an exchange format: models are saved with model.h):
  * magic "ISCKPT01", a hash of the layer table, input shape and `frozen`,
- * n_floats,
- * epoch, Adam step, RNG state, then params, m and v (n_floats each).
+ * n_floats, epoch, Adam step, RNG state, then params, m and v (n_floats
+ * each).
  * Written to a temporary file and renamed, so a crash keeps the last one.
  */
 #ifndef INSTSIM_TRAIN_CKPT_H
@@ -30,8 +30,8 @@ int			is_ckpt_save(const char *path, const is_net *net, uint64_t frozen, const i
 
 /*
  * net and adam must be initialised for the same layer table, and frozen be
- * the saved one (checked); the
- * parameters, moments, *epoch and *rng are replaced.  0 or -1 with err.
+ * the saved one (checked); the parameters, moments, *epoch and *rng are
+ * replaced.  0 or -1 with err.
  */
 int			is_ckpt_load(const char *path, is_net *net, uint64_t frozen, is_adam *adam,
 						 int *epoch, is_rng *rng, char *err, size_t errlen);

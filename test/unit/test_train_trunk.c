@@ -98,11 +98,11 @@ main(void)
 		return tap_done();
 	}
 	tap_ok(1, "a trunk of the first 2 of 3 blocks opens");
-	tap_ok(t.c == 8 && t.h == m.fe.n_mels / 4 && t.w == frames / 4,
+	tap_ok(t.act.c == 8 && t.act.h == m.fe.n_mels / 4 && t.act.w == frames / 4,
 		   "its output is the second block's: 8 x %d x %d (got %d x %d x %d)",
-		   m.fe.n_mels / 4, frames / 4, t.c, t.h, t.w);
-	mid = malloc(sizeof(float) * N_INPUTS * t.c * t.h * t.w);
-	if (!mid || is_net_default(&rest, t.c, t.h, t.w, rest_channels, 1, 16, err, sizeof(err)) < 0)
+		   m.fe.n_mels / 4, frames / 4, t.act.c, t.act.h, t.act.w);
+	mid = malloc(sizeof(float) * N_INPUTS * t.act.c * t.act.h * t.act.w);
+	if (!mid || is_net_default(&rest, t.act.c, t.act.h, t.act.w, rest_channels, 1, 16, err, sizeof(err)) < 0)
 	{
 		tap_diag("%s", mid ? err : "out of memory");
 		return 1;
@@ -133,7 +133,7 @@ main(void)
 	}
 
 	err[0] = '\0';
-	tap_ok(is_net_default(&wrong, t.c, t.h / 2, t.w, rest_channels, 1, 16, err, sizeof(err)) == 0 &&
+	tap_ok(is_net_default(&wrong, t.act.c, t.act.h / 2, t.act.w, rest_channels, 1, 16, err, sizeof(err)) == 0 &&
 		   is_trunk_join(&t, &wrong, &whole, err, sizeof(err)) < 0 && strstr(err, "trunk gives"),
 		   "layers of another input shape are refused: %s", err);
 	is_net_free(&wrong);
