@@ -13,12 +13,22 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Installs the packages of scripts/debian-packages.txt that are missing.
 ensure_deps() {
-	local missing=()
+	local pkgs=()
 	while read -r pkg; do
 		[[ -z "$pkg" || "$pkg" == \#* ]] && continue
+		pkgs+=("$pkg")
+	done <"$INSTSIM_ROOT/scripts/debian-packages.txt"
+	ensure_packages "${pkgs[@]}"
+}
+
+# Installs those of the Debian packages named that are missing (the
+# scripts' own, beyond debian-packages.txt: soundfonts, PyTorch, ...).
+ensure_packages() {
+	local missing=() pkg
+	for pkg in "$@"; do
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$pkg")
-	done <"$INSTSIM_ROOT/scripts/debian-packages.txt"
+	done
 	if ((${#missing[@]})); then
 		log "installing Debian packages: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive

@@ -26,17 +26,7 @@ PACKAGES=(freedoom freedink-data fluid-soundfont-gm timgm6mb-soundfont
 	musescore-general-soundfont-small)
 
 ensure_deps
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-	log "installing Debian packages: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_packages "${PACKAGES[@]}"
 make -s -j"$JOBS" WERROR=1 build/instsim-synth
 
 # Paths as the packages install them (regular files only: the sf2/sf3
