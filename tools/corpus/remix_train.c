@@ -43,7 +43,22 @@ draw_part(const mel_set *set, is_rng *rng, int avoid, int *track)
 	return NULL;
 }
 
-/* One background set: a segment of every instrument but X, from songs other than a. */
+/*
+ * A segment of the other stems of one random song other than a, or NULL when
+ * that song has none: backgrounds hold them as often as songs do.
+ */
+static const float *
+draw_other(const mel_set *set, is_rng *rng, int a)
+{
+	int			k = is_rng_below(rng, set->n_tracks);
+
+	return k != a && set->n_segs[k] > 0 ? mel_set_image(set, k, is_rng_below(rng, set->n_segs[k])) : NULL;
+}
+
+/*
+ * One background set: a segment of every instrument but X, and maybe of the
+ * other stems, from songs other than a.
+ */
 static int
 draw_background(const remix_src *src, is_rng *rng, int a, const float **parts)
 {
@@ -53,6 +68,8 @@ draw_background(const remix_src *src, is_rng *rng, int a, const float **parts)
 	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
 		if (y != (int) src->target && (parts[k] = draw_part(src->part[y], rng, a, &track)))
 			k++;
+	if (src->part[SLAKH_OTHER] && (parts[k] = draw_other(src->part[SLAKH_OTHER], rng, a)))
+		k++;
 	return k;
 }
 
@@ -62,7 +79,7 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 {
 	const mel_set *x = src->part[src->target];
 	size_t		pixels = (size_t) x->n_mels * x->frames;
-	const float *bg[2][SLAKH_N_INST + 1];
+	const float *bg[2][SLAKH_OTHER + 1];	/* X, three instruments, other */
 	int			n_bg[2],
 				neg,
 				s1,
@@ -139,7 +156,7 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 	g->n_targets = n_targets;
 	memcpy(g->targets, targets, sizeof(slakh_inst) * n_targets);
 	g->src = (remix_src) {.target = targets[0], .log_offset = (float) fe->log_offset};
-	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
+	for (int y = SLAKH_DRUMS; y <= SLAKH_OTHER; y++)
 	{
 		if (mel_set_build(root, tracks, (slakh_inst) y, fe, max_segs, threads, cache_dir,
 						  &g->parts[y], err, errlen) < 0)
@@ -231,7 +248,7 @@ remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t err
 void
 remix_aug_free(remix_aug *g)
 {
-	for (int y = 0; y < SLAKH_N_INST; y++)
+	for (int y = 0; y <= SLAKH_OTHER; y++)
 		mel_set_free(&g->parts[y]);
 	for (int k = 0; k < g->n_targets; k++)
 	{

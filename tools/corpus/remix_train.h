@@ -10,17 +10,19 @@
  *
  * where a background set holds, for every other instrument Y (of drums,
  * bass, piano, guitar), one segment of Y's stems from a random song other
- * than A.  A model that follows the backgrounds finds the negative nearer
- * than the positive.
+ * than A, and, when one more random song other than A has them, a segment of
+ * its stems that none of the four uses (pads, organ, strings, leads).  Those
+ * belong to "everything else" of the remix test (eval_remix.c), and they
+ * sound most like piano and guitar: a background without them never taught a
+ * model to ignore them.  A model that follows the backgrounds finds the
+ * negative nearer than the positive.
  *
  * The parts are summed in the power domain from the cached log-mel images
  * of each instrument's stems (melcache.h): with L = log(P + o) for a mel
  * power P and the front end's log offset o, the sum is
  * log(sum_i (exp(L_i) - o) + o).  This ignores the phase interference of a
- * real sum of waveforms (expected power of independent sources) and leaves
- * out the stems none of the four instruments uses (strings, organ, ...);
- * triplets of real mixes (the rest of the batch) keep the model on real
- * audio.  Each part keeps its song's level (the corpus levels each song to
+ * real sum of waveforms (expected power of independent sources); triplets
+ * of real mixes (the rest of the batch) keep the model on real audio.  Each part keeps its song's level (the corpus levels each song to
  * its own mix peak).
  */
 #ifndef INSTSIM_REMIX_TRAIN_H
@@ -35,8 +37,9 @@
 
 typedef struct remix_src
 {
-	const mel_set *part[SLAKH_N_INST];	/* drums .. guitar: their stems' images of
-										 * the same track list ([SLAKH_MIX] unused) */
+	const mel_set *part[SLAKH_OTHER + 1];	/* drums .. guitar, other: their stems'
+											 * images of the same track list ([SLAKH_MIX]
+											 * unused; [SLAKH_OTHER] NULL: no such part) */
 	slakh_inst	target;			/* X */
 	float		log_offset;		/* the front end's */
 } remix_src;
@@ -68,7 +71,7 @@ int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 
 typedef struct remix_aug
 {
-	mel_set		parts[SLAKH_N_INST];
+	mel_set		parts[SLAKH_OTHER + 1];
 	remix_src	src;
 	double		p;
 	int			n_targets;
@@ -89,7 +92,7 @@ typedef struct remix_aug
 
 /*
  * Builds (or reads from the cache, as the trainer does) the stem images of
- * drums, bass, piano and guitar of the tracks, and loads the teachers if
+ * drums, bass, piano, guitar and the other stems of the tracks, and loads the teachers if
  * teacher_paths is not NULL: teacher_paths[k] must be the stem model of
  * targets[k] with the front end fe and an embedding of emb_dim.  max_rows:
  * rows per batch.

@@ -378,7 +378,7 @@ slakh_load(const char *track_dir, const slakh_meta *meta, slakh_inst inst,
 
 	*x = NULL;
 	*n = 0;
-	if (inst < SLAKH_MIX || inst >= SLAKH_N_INST)
+	if (inst < SLAKH_MIX || inst > SLAKH_OTHER)
 		return is_fail(err, errlen, "no such instrument (%d)", (int) inst);
 	if (inst == SLAKH_MIX)
 	{

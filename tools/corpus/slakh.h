@@ -91,7 +91,8 @@ void		slakh_tracks_free(slakh_tracks *t);
 /*
  * Loads one signal of a track (track_dir = ROOT/TrackNNNNN) as mono float at
  * SLAKH_RATE: the mix file, or the sum of the rendered stems of that
- * instrument, zero-padded to the longest.  A track without such a stem gives
+ * instrument (SLAKH_OTHER: of the stems none of the four instruments uses),
+ * zero-padded to the longest.  A track without such a stem gives
  * 0 with *x = NULL and *n = 0.  Pass meta = NULL to read metadata.yaml here.
  */
 int			slakh_load(const char *track_dir, const slakh_meta *meta,
