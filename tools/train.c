@@ -53,6 +53,7 @@ typedef struct options
 	int			n_inst;
 	is_input_kind input;
 	double		remix;
+	bool		remix_other;	/* remixes hold the other stems */
 	char	   *teacher[SLAKH_N_INST];	/* none, or one per instrument */
 	int			n_teacher;
 	float		distill_weight;
@@ -90,6 +91,8 @@ usage(FILE *f)
 			"                          block of C channels (0: heads share every block)\n"
 			"  --remix P               with --input mix: this share of triplets remixed from\n"
 			"                          the stems of different songs (docs/training.md) (0)\n"
+			"  --remix-other yes|no    remixes hold the stems none of the four instruments\n"
+			"                          uses (pads, organ, strings, leads) as songs do (yes)\n"
 			"  --teacher MODEL[,...]   with --remix: distil the instrument's stem model into\n"
 			"                          the remixed rows (cosine distance to its embedding);\n"
 			"                          one per instrument, in the same order\n"
@@ -135,6 +138,16 @@ parse_channels(const char *s, options *o)
 	return *end ? -1 : 0;
 }
 
+
+/* "yes" or "no" into *v; 0, or -1 for anything else. */
+static int
+parse_yes_no(const char *s, bool *v)
+{
+	if (strcmp(s, "yes") != 0 && strcmp(s, "no") != 0)
+		return -1;
+	*v = strcmp(s, "yes") == 0;
+	return 0;
+}
 
 /* A comma-separated list into items[] (pointers into s, which is split); their count, or -1. */
 static int
@@ -227,14 +240,15 @@ parse_options(int argc, char **argv, options *o)
 		{"keep-best", no_argument, NULL, 'B'}, {"split", required_argument, NULL, 'S'},
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
-		{"head-channels", required_argument, NULL, 'H'}, {"trunk", required_argument, NULL, 'K'},
+		{"head-channels", required_argument, NULL, 'H'}, {"remix-other", required_argument, NULL, 'O'}, {"trunk", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
-	int			c;
+	int			c,
+				li = 0;
 
 	*o = (options) {.epochs = 150, .batch = 64, .threads = 2, .segs = 40, .eval_every = 1,
-	.seed = 1, .lr = 1e-3f, .distill_weight = 1.0f, .channels = {16, 32, 64, 128}, .n_blocks = 4, .emb_dim = 128};
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	.seed = 1, .lr = 1e-3f, .distill_weight = 1.0f, .remix_other = true, .channels = {16, 32, 64, 128}, .n_blocks = 4, .emb_dim = 128};
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
 	{
 		int			bad = 0;
 		char	   *end = NULL;
@@ -264,6 +278,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'B': o->keep_best = 1; break;
 			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
 			case 'X': o->remix = strtod(optarg, &end); bad = *end || !(o->remix >= 0.0 && o->remix <= 1.0); break;
+			case 'O': bad = parse_yes_no(optarg, &o->remix_other); break;
 			case 'T': bad = (o->n_teacher = split_list(optarg, o->teacher, SLAKH_N_INST)) < 0; break;
 			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
 			case 'h': usage(stdout); exit(0);
@@ -271,7 +286,7 @@ parse_options(int argc, char **argv, options *o)
 		}
 		if (bad)
 		{
-			fprintf(stderr, "instsim-train: bad value for --%s: %s\n", argv[optind - 1] + 2, optarg);
+			fprintf(stderr, "instsim-train: bad value for --%s: %s\n", longopts[li].name, optarg);
 			return -1;
 		}
 	}
@@ -605,7 +620,7 @@ setup(run *r, char *err, size_t errlen)
 
 	if (o->remix > 0.0 &&
 		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, o->n_inst, &r->fe, o->segs,
-					   o->threads, cache_dir, o->remix, o->n_teacher ? (const char *const *) o->teacher : NULL,
+					   o->threads, cache_dir, o->remix, o->remix_other, o->n_teacher ? (const char *const *) o->teacher : NULL,
 					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
 		return -1;
 	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)

@@ -162,6 +162,13 @@ command_fails(
 		'--remix', '0.5', '--out', "$work/bad.safetensors"
 	],
 	'--remix without --input mix is refused');
+command_fails_like(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix', '0.5', '--remix-other', 'maybe', '--out', "$work/bad.safetensors"
+	],
+	qr/bad value for --remix-other: maybe/,
+	'--remix-other takes yes or no, and the refusal names the option');
 command_ok(
 	[
 		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',

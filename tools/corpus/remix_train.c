@@ -141,7 +141,7 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 int
 remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 			   const slakh_inst *targets, int n_targets, const is_frontend *fe,
-			   int max_segs, int threads, const char *cache_dir, double p,
+			   int max_segs, int threads, const char *cache_dir, double p, bool other,
 			   const char *const *teacher_paths, int emb_dim,
 			   int max_rows, char *err, size_t errlen)
 {
@@ -156,7 +156,7 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 	g->n_targets = n_targets;
 	memcpy(g->targets, targets, sizeof(slakh_inst) * n_targets);
 	g->src = (remix_src) {.target = targets[0], .log_offset = (float) fe->log_offset};
-	for (int y = SLAKH_DRUMS; y <= SLAKH_OTHER; y++)
+	for (int y = SLAKH_DRUMS; y <= (other ? SLAKH_OTHER : SLAKH_GUITAR); y++)
 	{
 		if (mel_set_build(root, tracks, (slakh_inst) y, fe, max_segs, threads, cache_dir,
 						  &g->parts[y], err, errlen) < 0)

@@ -92,14 +92,15 @@ typedef struct remix_aug
 
 /*
  * Builds (or reads from the cache, as the trainer does) the stem images of
- * drums, bass, piano, guitar and the other stems of the tracks, and loads the teachers if
+ * drums, bass, piano, guitar and, with other, the other stems of the tracks
+ * (without: backgrounds never hold them, as before they were added), and loads the teachers if
  * teacher_paths is not NULL: teacher_paths[k] must be the stem model of
  * targets[k] with the front end fe and an embedding of emb_dim.  max_rows:
  * rows per batch.
  */
 int			remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 						   const slakh_inst *targets, int n_targets, const is_frontend *fe,
-						   int max_segs, int threads, const char *cache_dir, double p,
+						   int max_segs, int threads, const char *cache_dir, double p, bool other,
 						   const char *const *teacher_paths, int emb_dim,
 						   int max_rows, char *err, size_t errlen);
 
