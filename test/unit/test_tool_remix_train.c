@@ -31,6 +31,11 @@ static int	n_segs[SLAKH_OTHER + 1][TRACKS];
 static size_t first[SLAKH_OTHER + 1][TRACKS];
 static float data[SLAKH_OTHER + 1][TRACKS * SEGS * PIX];
 
+/* One batch of remixed triplets (composites, X images alone, labels), shared by the tests. */
+static float batch[3 * TRIPLETS * PIX],
+			xbatch[3 * TRIPLETS * PIX];
+static int	label[3 * TRIPLETS];
+
 /*
  * Track 5 has no bass and one guitar segment; only tracks 0-2 have other
  * stems, and they are loud (log power near 10, the rest -8 to -0.5), so that
@@ -114,9 +119,6 @@ static void
 test_triplet(void)
 {
 	remix_src	src = {.target = SLAKH_BASS, .log_offset = OFFSET};
-	static float batch[3 * TRIPLETS * PIX],
-				xbatch[3 * TRIPLETS * PIX];
-	int			label[3 * TRIPLETS];
 	is_rng		rng;
 	bool		shapes = true,
 				shared = true,
@@ -166,9 +168,6 @@ static void
 test_other(void)
 {
 	remix_src	src = {.target = SLAKH_PIANO, .log_offset = OFFSET};
-	static float batch[3 * TRIPLETS * PIX],
-				xbatch[3 * TRIPLETS * PIX];
-	int			label[3 * TRIPLETS];
 	is_rng		rng;
 	int			draws = 400,
 				heard = 0,
@@ -203,11 +202,8 @@ static void
 test_training(void)
 {
 	remix_src	src = {.target = SLAKH_DRUMS, .log_offset = OFFSET};
-	static float batch[3 * TRIPLETS * PIX],
-				xbatch[3 * TRIPLETS * PIX];
 	float		teacher_of[TRACKS][8],
 				teacher[3 * TRIPLETS * 8];
-	int			label[3 * TRIPLETS];
 	double		total[STEPS],
 				distill[STEPS];
 	is_net		net;
