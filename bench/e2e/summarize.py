@@ -33,7 +33,9 @@ def sql_rows(res):
 
 
 def split_rows(res):
-    return {r[0]: r for r in tsv(os.path.join(res, "split.tsv"))}
+    """The split step's rows, or None when run.sh ran without it."""
+    path = os.path.join(res, "split.tsv")
+    return {r[0]: r for r in tsv(path)} if os.path.exists(path) else None
 
 
 def throughput(res):
@@ -72,8 +74,9 @@ def throughput(res):
         c5, cw5 = rate(one_call, two)
         print("| instsim_embed(audio, models text[]), 2 concurrent backends | - | %.0f (%.0f) |"
               % (c5, cw5))
-    full = float(split["decode+mel+cnn"][5])
-    print("| core pipeline without SQL (split.c, full pass) | %.0f | - |" % full)
+    if split:
+        full = float(split["decode+mel+cnn"][5])
+        print("| core pipeline without SQL (split.c, full pass) | %.0f | - |" % full)
     print("| user script: soundfile + torchaudio + ONNX Runtime | %.0f | %.0f |"
           % (audio / user1, audio / user5))
     print("| **ratio, SQL 1 backend / user script** | **%.2fx** | **%.2fx** |"
@@ -95,6 +98,11 @@ def throughput(res):
           "each decoding the file again, or one instsim_embed(audio, models text[]) "
           "call, which decodes once.\n")
 
+    if split:
+        time_split(split, one, fe, cnn, audio)
+
+
+def time_split(split, one, fe, cnn, audio):
     print("### Time split: CPU milliseconds per second of audio\n")
     dec = float(split["decode"][4]) * 1e3
     mel = float(split["decode+mel"][4]) * 1e3 - dec
@@ -155,6 +163,8 @@ def memory_run(res, jit):
 
 
 def memory(res):
+    if not os.path.exists(os.path.join(res, "memory_jit_off.tsv")):
+        return  # run.sh ran without its memory step
     shared_buffers = lines(os.path.join(res, "shared_buffers.txt"))[0]
     runs = {jit: memory_run(res, jit) for jit in ("off", "on")}
     long_row = runs["off"]["long"]
