@@ -26,11 +26,14 @@ remix_compose(const float *const *in, int k, size_t pixels, float log_offset, fl
 	}
 }
 
-/* A random segment of inst from a track other than avoid; NULL if none found. */
+/*
+ * A random segment of inst from a track other than avoid, drawing up to
+ * tries tracks; NULL if none of them has one.
+ */
 static const float *
-draw_part(const mel_set *set, is_rng *rng, int avoid, int *track)
+draw_part(const mel_set *set, is_rng *rng, int avoid, int tries, int *track)
 {
-	for (int t = 0; t < DRAWS; t++)
+	for (int t = 0; t < tries; t++)
 	{
 		int			k = is_rng_below(rng, set->n_tracks);
 
@@ -44,20 +47,9 @@ draw_part(const mel_set *set, is_rng *rng, int avoid, int *track)
 }
 
 /*
- * A segment of the other stems of one random song other than a, or NULL when
- * that song has none: backgrounds hold them as often as songs do.
- */
-static const float *
-draw_other(const mel_set *set, is_rng *rng, int a)
-{
-	int			k = is_rng_below(rng, set->n_tracks);
-
-	return k != a && set->n_segs[k] > 0 ? mel_set_image(set, k, is_rng_below(rng, set->n_segs[k])) : NULL;
-}
-
-/*
- * One background set: a segment of every instrument but X, and maybe of the
- * other stems, from songs other than a.
+ * One background set: a segment of every instrument but X, from songs other
+ * than a, and the other stems of one random song other than a when it has
+ * them (a single draw: backgrounds hold them as often as songs do).
  */
 static int
 draw_background(const remix_src *src, is_rng *rng, int a, const float **parts)
@@ -66,9 +58,9 @@ draw_background(const remix_src *src, is_rng *rng, int a, const float **parts)
 				track;
 
 	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
-		if (y != (int) src->target && (parts[k] = draw_part(src->part[y], rng, a, &track)))
+		if (y != (int) src->target && (parts[k] = draw_part(src->part[y], rng, a, DRAWS, &track)))
 			k++;
-	if (src->part[SLAKH_OTHER] && (parts[k] = draw_other(src->part[SLAKH_OTHER], rng, a)))
+	if (src->part[SLAKH_OTHER] && (parts[k] = draw_part(src->part[SLAKH_OTHER], rng, a, 1, &track)))
 		k++;
 	return k;
 }
@@ -92,7 +84,7 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	s1 = is_rng_below(rng, x->n_segs[a]);
 	s2 = is_rng_below(rng, x->n_segs[a] - 1);
 	s2 += s2 >= s1;				/* another segment of the same source */
-	if (!(src_img[2] = draw_part(x, rng, a, &neg)))
+	if (!(src_img[2] = draw_part(x, rng, a, DRAWS, &neg)))
 		return -1;
 	src_img[0] = mel_set_image(x, a, s1);
 	src_img[1] = mel_set_image(x, a, s2);

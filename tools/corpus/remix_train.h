@@ -22,8 +22,9 @@
  * power P and the front end's log offset o, the sum is
  * log(sum_i (exp(L_i) - o) + o).  This ignores the phase interference of a
  * real sum of waveforms (expected power of independent sources); triplets
- * of real mixes (the rest of the batch) keep the model on real audio.  Each part keeps its song's level (the corpus levels each song to
- * its own mix peak).
+ * of real mixes (the rest of the batch) keep the model on real audio.  Each
+ * part keeps its song's level (the corpus levels each song to its own mix
+ * peak).
  */
 #ifndef INSTSIM_REMIX_TRAIN_H
 #define INSTSIM_REMIX_TRAIN_H
@@ -93,8 +94,8 @@ typedef struct remix_aug
 /*
  * Builds (or reads from the cache, as the trainer does) the stem images of
  * drums, bass, piano, guitar and, with other, the other stems of the tracks
- * (without: backgrounds never hold them, as before they were added), and loads the teachers if
- * teacher_paths is not NULL: teacher_paths[k] must be the stem model of
+ * (without: backgrounds never hold them, as before they were added), and
+ * loads the teachers if teacher_paths is not NULL: teacher_paths[k] must be the stem model of
  * targets[k] with the front end fe and an embedding of emb_dim.  max_rows:
  * rows per batch.
  */
