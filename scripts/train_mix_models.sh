@@ -26,7 +26,7 @@
 # A long job (about 50 min of training on 2 idle cores, piano 33 of them):
 # run it by hand, not in CI.  Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:12 bass:24 ..."), REMIX, TRUNK, CHANNELS,
-# DISTILL_WEIGHTS, REMIX_OTHER (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
+# DISTILL_WEIGHTS, REMIX_OTHER, LR_SCHEDULES (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
 #   bash scripts/train_mix_models.sh   # writes models/*_mix.safetensors and $WORK/remix-eval-*
@@ -39,6 +39,7 @@ TRUNK=${TRUNK:-2}
 if ((TRUNK > 0)); then CHANNELS=${CHANNELS:-32,64}; else CHANNELS=${CHANNELS:-16,32,64,128}; fi
 DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:8 piano:1 guitar:1"}
 REMIX_OTHER=${REMIX_OTHER:-"drums:yes bass:yes piano:yes guitar:yes"}
+LR_SCHEDULES=${LR_SCHEDULES:-"drums:constant bass:constant piano:constant guitar:constant"}
 EXTRA_TRACKS=${EXTRA_TRACKS:-200} EXTRA_SEED=${EXTRA_SEED:-2027} EXTRA_INSTRUMENTS=${EXTRA_INSTRUMENTS-piano}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
@@ -65,6 +66,7 @@ for inst in $INSTRUMENTS; do
 	epochs=$(per_instrument "$EPOCHS" "$inst" 12)
 	distill=$(per_instrument "$DISTILL_WEIGHTS" "$inst" 1)
 	other=$(per_instrument "$REMIX_OTHER" "$inst" yes)
+	schedule=$(per_instrument "$LR_SCHEDULES" "$inst" constant)
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	corpus=$COMB split=$COMB/split-ship-$inst.yaml extra=
 	if uses_extra "$inst"; then
@@ -74,24 +76,24 @@ for inst in $INSTRUMENTS; do
 	fi
 	# resumable: a finished model is kept while what it learnt from (its
 	# split, its teacher, epochs, remix share, distillation weight, extra
-	# corpus, trunk and widths) is unchanged; a new teacher or mix model
+	# corpus, trunk, widths and rate schedule) is unchanged; a new teacher or mix model
 	# retrains it
 	network=(--channels "$CHANNELS") trunk_files=()
 	if ((TRUNK > 0)); then
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
 		network+=(--trunk "models/mix.safetensors:$TRUNK") trunk_files=(models/mix.safetensors)
 	fi
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $CHANNELS"
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $CHANNELS lr $schedule"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"
 	fi
 	if [[ ! -f "$model" ]]; then
-		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, teacher models/$inst.safetensors, trunk $TRUNK, channels $CHANNELS)"
+		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, teacher models/$inst.safetensors, trunk $TRUNK, channels $CHANNELS, rate $schedule)"
 		build/instsim-train --corpus "$corpus" --split "$split" \
 			--cache "$corpus/.instsim-cache" --instrument "$inst" --input mix \
 			--remix "$REMIX" --remix-other "$other" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
-			"${network[@]}" --out "$model.part" --epochs "$epochs" --seed 1 --threads "$THREADS" \
+			"${network[@]}" --out "$model.part" --epochs "$epochs" --lr-schedule "$schedule" --seed 1 --threads "$THREADS" \
 			--eval-every 10 \
 			--checkpoint "$models/${inst}_mix.ckpt" 2>&1 | tee "$WORK/${inst}_mix.log"
 		mv "$model.part" "$model"

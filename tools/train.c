@@ -65,6 +65,7 @@ typedef struct options
 	int			keep_best;
 	uint64_t	seed;
 	float		lr;
+	is_lr_schedule lr_schedule;
 	float		weight_decay;
 	is_mining	mining;
 	int			channels[MAX_BLOCKS];
@@ -100,6 +101,8 @@ usage(FILE *f)
 			"  --epochs N              passes over the training segments (150)\n"
 			"  --batch N               triplets per step (64)\n"
 			"  --lr X                  Adam learning rate (0.001)\n"
+			"  --lr-schedule constant|cosine  that rate throughout, or decayed over the\n"
+			"                          run along half a cosine to near 0 (constant)\n"
 			"  --weight-decay X        Adam weight decay (0)\n"
 			"  --seed S                initialisation and sampling seed (1)\n"
 			"  --threads N             worker threads (2)\n"
@@ -231,6 +234,7 @@ parse_options(int argc, char **argv, options *o)
 		{"corpus", required_argument, NULL, 'c'}, {"instrument", required_argument, NULL, 'i'},
 		{"out", required_argument, NULL, 'o'}, {"epochs", required_argument, NULL, 'e'},
 		{"batch", required_argument, NULL, 'b'}, {"lr", required_argument, NULL, 'l'},
+		{"lr-schedule", required_argument, NULL, 'L'},
 		{"weight-decay", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
 		{"threads", required_argument, NULL, 't'}, {"mining", required_argument, NULL, 'm'},
 		{"segments-per-track", required_argument, NULL, 'n'},
@@ -274,6 +278,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'm': bad = is_mining_parse(optarg, &o->mining); break;
 			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
+			case 'L': bad = is_lr_schedule_parse(optarg, &o->lr_schedule); break;
 			case 'w': o->weight_decay = strtof(optarg, &end); bad = *end || o->weight_decay < 0.0f; break;
 			case 'B': o->keep_best = 1; break;
 			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
@@ -773,6 +778,10 @@ train(run *r, char *err, size_t errlen)
 			const float *targets = NULL;
 			double		distill = 0.0,
 						loss;
+
+			/* from the epoch and step alone, so that --resume continues the decay */
+			r->step.adam.lr = is_lr_at(o->lr_schedule, o->lr, (int64_t) (epoch - 1) * steps + s,
+									   (int64_t) o->epochs * steps);
 
 			fill_batch(&r->ts, o->remix > 0.0 ? &r->aug : NULL, &r->rng,
 					   r->ts.anchors + (size_t) s * per_step, per_step, o->n_inst,

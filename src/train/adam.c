@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 is_adam_init(is_adam *a, size_t n, float lr, char *err, size_t errlen)
@@ -63,4 +64,24 @@ is_adam_update(is_adam *a, float *params, const float *grad, size_t off, size_t 
 		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
 		p[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2 + eps);
 	}
+}
+
+int
+is_lr_schedule_parse(const char *s, is_lr_schedule *out)
+{
+	if (strcmp(s, "constant") == 0)
+		*out = IS_LR_CONSTANT;
+	else if (strcmp(s, "cosine") == 0)
+		*out = IS_LR_COSINE;
+	else
+		return -1;
+	return 0;
+}
+
+float
+is_lr_at(is_lr_schedule schedule, float base, int64_t step, int64_t total)
+{
+	if (schedule == IS_LR_CONSTANT || total <= 0)
+		return base;
+	return (float) (0.5 * base * (1.0 + cos(M_PI * (double) step / (double) total)));
 }

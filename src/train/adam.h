@@ -34,4 +34,22 @@ void		is_adam_begin(is_adam *a);
 void		is_adam_update(is_adam *a, float *params, const float *grad,
 						   size_t off, size_t count);
 
+/*
+ * Learning-rate schedules.  Cosine decays from the base rate at the first
+ * step to near 0 at the last (half a cosine, no restarts: Loshchilov and
+ * Hutter's SGDR): a fixed-length run then ends on small steps, settled,
+ * rather than on whatever the last full-size steps left.
+ */
+typedef enum is_lr_schedule
+{
+	IS_LR_CONSTANT,
+	IS_LR_COSINE
+} is_lr_schedule;
+
+/* "constant" or "cosine"; 0, or -1 for anything else. */
+int			is_lr_schedule_parse(const char *s, is_lr_schedule *out);
+
+/* The rate for step (0-based) of total steps. */
+float		is_lr_at(is_lr_schedule schedule, float base, int64_t step, int64_t total);
+
 #endif

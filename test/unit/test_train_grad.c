@@ -300,6 +300,30 @@ check_adam(void)
 	is_adam_free(&a);
 }
 
+/* torch.optim.lr_scheduler.CosineAnnealingLR(T_max=total, eta_min=0) */
+static void
+check_lr_schedule(void)
+{
+	is_lr_schedule c;
+	float		prev = 1.0f;
+	int			falls = 1;
+
+	tap_ok(is_lr_schedule_parse("cosine", &c) == 0 && c == IS_LR_COSINE, "cosine schedule parsed");
+	tap_ok(is_lr_schedule_parse("linear", &c) < 0, "unknown schedule refused");
+	tap_near(is_lr_at(IS_LR_CONSTANT, 1e-3f, 90, 100), 1e-3, 1e-9, "constant rate");
+	tap_near(is_lr_at(IS_LR_COSINE, 1e-3f, 0, 100), 1e-3, 1e-9, "cosine starts at the base rate");
+	tap_near(is_lr_at(IS_LR_COSINE, 1e-3f, 50, 100), 5e-4, 1e-9, "half the rate half way");
+	tap_near(is_lr_at(IS_LR_COSINE, 1e-3f, 25, 100), 8.5355339e-4, 1e-9, "a quarter of the way");
+	for (int t = 0; t < 100; t++)
+	{
+		float		lr = is_lr_at(IS_LR_COSINE, 1.0f, t, 100);
+
+		falls &= lr <= prev && lr > 0.0f;
+		prev = lr;
+	}
+	tap_ok(falls && prev < 1e-3f, "falls every step, to near 0 but not 0 at the last");
+}
+
 /* Batch-norm running statistics after one training forward. */
 static void
 check_running(void)
@@ -385,6 +409,7 @@ main(void)
 	check_distill();
 	check_mining();
 	check_adam();
+	check_lr_schedule();
 	check_running();
 	check_threads();
 	return tap_done();
