@@ -22,7 +22,8 @@
 # held-out tracks.  piano_mix also
 # trains on a second generated corpus (EXTRA_TRACKS songs, seed EXTRA_SEED,
 # never anyone's test songs): 100 more songs took its remix test from 72.2 to
-# 76.7 % on the held-out tracks, 200 rather than 100 from 87.8 to 90.0 %.
+# 76.7 % on the held-out tracks, 200 rather than 100 from 87.8 to 90.0 %;
+# it alone decays its rate along a cosine (LR_SCHEDULES; docs/training.md).
 # A long job (about 50 min of training on 2 idle cores, piano 33 of them):
 # run it by hand, not in CI.  Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:12 bass:24 ..."), REMIX, TRUNK, CHANNELS,
@@ -39,7 +40,7 @@ TRUNK=${TRUNK:-2}
 if ((TRUNK > 0)); then CHANNELS=${CHANNELS:-32,64}; else CHANNELS=${CHANNELS:-16,32,64,128}; fi
 DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:8 piano:1 guitar:1"}
 REMIX_OTHER=${REMIX_OTHER:-"drums:yes bass:yes piano:yes guitar:yes"}
-LR_SCHEDULES=${LR_SCHEDULES:-"drums:constant bass:constant piano:constant guitar:constant"}
+LR_SCHEDULES=${LR_SCHEDULES:-"drums:constant bass:constant piano:cosine guitar:constant"}
 EXTRA_TRACKS=${EXTRA_TRACKS:-200} EXTRA_SEED=${EXTRA_SEED:-2027} EXTRA_INSTRUMENTS=${EXTRA_INSTRUMENTS-piano}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
