@@ -24,7 +24,7 @@
 # never anyone's test songs): 100 more songs took its remix test from 72.2 to
 # 76.7 % on the held-out tracks, 200 rather than 100 from 87.8 to 90.0 %;
 # it alone decays its rate along a cosine (LR_SCHEDULES; docs/training.md).
-# A long job (about 50 min of training on 2 idle cores, piano 33 of them):
+# A long job (about 50 min of training on 2 idle cores, piano 31-33 of them):
 # run it by hand, not in CI.  Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:12 bass:24 ..."), REMIX, TRUNK, CHANNELS,
 # DISTILL_WEIGHTS, REMIX_OTHER, LR_SCHEDULES (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
@@ -77,8 +77,8 @@ for inst in $INSTRUMENTS; do
 	fi
 	# resumable: a finished model is kept while what it learnt from (its
 	# split, its teacher, epochs, remix share, distillation weight, extra
-	# corpus, trunk, widths and rate schedule) is unchanged; a new teacher or mix model
-	# retrains it
+	# corpus, trunk, widths and rate schedule) is unchanged; a new teacher
+	# or mix model retrains it
 	network=(--channels "$CHANNELS") trunk_files=()
 	if ((TRUNK > 0)); then
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
