@@ -1,6 +1,7 @@
 #include "mel.h"
 
 #include "errmsg.h"
+#include "fastmath.h"
 #include "fft16.h"
 
 #include <math.h>
@@ -280,35 +281,6 @@ is_mel_bands(const is_mel *m)
 }
 
 /*
- * Natural log for the positive normal floats that mel + log_offset yields,
- * written so that the loop over a whole spectrogram vectorises (libm's logf
- * does not without -ffast-math).  x = 2^e * m with m in [sqrt(1/2), sqrt(2)),
- * ln(m) = 2 atanh(s) with s = (m - 1) / (m + 1), |s| < 0.172, whose series to
- * s^9 is exact to 1e-9 relative: the result is within a few float ulps.
- */
-static inline float
-log_positive(float x)
-{
-	const uint32_t sqrt_half = 0x3f3504f3;	/* bits of sqrt(0.5f) */
-	uint32_t	bits;
-	uint32_t	rel;
-	float		m,
-				s,
-				s2,
-				e;
-
-	memcpy(&bits, &x, sizeof(bits));
-	rel = bits - sqrt_half;
-	e = (float) ((int32_t) rel >> 23);
-	bits = (rel & 0x007fffff) + sqrt_half;
-	memcpy(&m, &bits, sizeof(m));
-	s = (m - 1.0f) / (m + 1.0f);
-	s2 = s * s;
-	return e * 0.693145752f + (e * 1.42860677e-6f +
-							   2.0f * s * (1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))))));
-}
-
-/*
  * Frame t covers x[t*hop - n_fft/2, t*hop + n_fft/2): inside x it is read in
  * place, at the ends it is copied with reflect padding into buf.
  */
@@ -503,7 +475,7 @@ log_all(float *out, size_t n, float offset)
 {
 #pragma omp simd
 	for (size_t i = 0; i < n; i++)
-		out[i] = log_positive(out[i] + offset);
+		out[i] = is_log_positive(out[i] + offset);
 }
 
 void

@@ -3,14 +3,8 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "simd_clones.h"
 #include "transpose16.h"
-
-/* The layout copies are shuffle-bound: compiled per instruction set. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CONV_COPY_SIMD __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#else
-#define CONV_COPY_SIMD
-#endif
 
 typedef void (*wgrad_fn) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);
@@ -149,7 +143,7 @@ clear_border(const is_act *a, float *x)
 	}
 }
 
-CONV_COPY_SIMD void
+IS_SIMD_CLONES void
 is_act_from_nchw(const float *x, const is_act *a, float *dst)
 {
 	const int	b = a->block,
@@ -187,7 +181,7 @@ is_act_from_nchw(const float *x, const is_act *a, float *dst)
 	}
 }
 
-CONV_COPY_SIMD void
+IS_SIMD_CLONES void
 is_act_to_nchw(const float *src, const is_act *a, float *y)
 {
 	const int	b = a->block,
@@ -226,7 +220,7 @@ is_act_to_nchw(const float *src, const is_act *a, float *y)
 }
 
 /* col[(c * 9 + ky * 3 + kx)][y * w + x] = x[c][y + ky - 1][x + kx - 1], zero outside. */
-CONV_COPY_SIMD static void
+IS_SIMD_CLONES static void
 im2col(const float *x, int c, int h, int w, float *col)
 {
 	for (int ch = 0; ch < c; ch++)

@@ -152,7 +152,7 @@ image_sums_b(const train_view *v, const float *x, int n, double *part, const int
 	}
 }
 
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_image_sums(const train_view *v, const float *x, int n, double *part)
 {
 	BY_BLOCK(v->b, image_sums_b(v, x, n, part, B_));
@@ -220,7 +220,7 @@ bn_grad_sums_b(const phase *ph, const is_layer *l, double *part, int lo, int hi,
  * Batch-norm phase 1: per-channel sums of x and x^2 (forward) or of dy and
  * dy * xhat (backward) over this worker's images, into its partial sums.
  */
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_bn_sums(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	const is_train *t = ph->t;
@@ -265,7 +265,7 @@ bn_apply_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 }
 
 /* Phase 2 forward: y = (x - mean) * invstd * gamma + beta [then ReLU]. */
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_bn_apply(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	BY_BLOCK(ph->t->view[ph->layer].b, bn_apply_b(ph, l, lo, hi, B_));
@@ -302,7 +302,7 @@ bn_backward_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 }
 
 /* Phase 2 backward: dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy xhat)/M). */
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_bn_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	BY_BLOCK(ph->t->view[ph->layer].b, bn_backward_b(ph, l, lo, hi, B_));
@@ -314,7 +314,7 @@ train_bn_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
  * locals: with -fno-strict-aliasing a store through a float pointer could
  * otherwise change ph's fields and block vectorisation.)
  */
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_relu(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	const is_train *t = ph->t;
@@ -446,7 +446,7 @@ gap_b(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 }
 
 /* Global average pooling: a feature map to a vector of its channel means. */
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_gap(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	BY_BLOCK(ph->t->view[ph->layer].b, gap_b(ph, l, lo, hi, B_));
@@ -612,13 +612,13 @@ pool_phase(const phase *ph, const is_layer *l, int lo, int hi, const int b)
 }
 
 /* 2x2 max-pool, floor. */
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_pool(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	BY_BLOCK(ph->t->view[ph->layer].b, pool_phase(ph, l, lo, hi, B_));
 }
 
-TRAIN_SIMD void
+IS_SIMD_CLONES void
 train_block_image(const is_train *t, int layer, int mode, float *x, float *out,
 				  const float *g, double *part)
 {

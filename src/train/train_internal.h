@@ -20,19 +20,10 @@
 #include <stddef.h>
 
 #include "train_conv.h"
+#include "simd_clones.h"
 #include "train_net.h"
 #include "workers.h"
 
-/*
- * The element-wise passes are memory- and vector-bound: each is compiled for
- * AVX-512, AVX2 and the baseline, and the loader picks one for the CPU (the
- * build itself stays portable).  Not for clang, which PGXS uses for bitcode.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TRAIN_SIMD __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#else
-#define TRAIN_SIMD
-#endif
 
 /* The most channels per block (AVX-512's 16 floats). */
 #define TRAIN_MAX_BLOCK 16

@@ -5,7 +5,8 @@
  * shape of a remixed triplet (the anchor's background reused for the
  * negative, the positive's drawn anew), and that a few training steps on
  * remixed batches with a teacher reduce both the triplet and the
- * distillation loss.
+ * distillation loss, and that the stem teacher's table of embeddings holds
+ * what the teacher gives each image.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -31,9 +32,9 @@ static int	n_segs[SLAKH_OTHER + 1][TRACKS];
 static size_t first[SLAKH_OTHER + 1][TRACKS];
 static float data[SLAKH_OTHER + 1][TRACKS * SEGS * PIX];
 
-/* One batch of remixed triplets (composites, X images alone, labels), shared by the tests. */
-static float batch[3 * TRIPLETS * PIX],
-			xbatch[3 * TRIPLETS * PIX];
+/* One batch of remixed triplets (composites, X image indices, labels), shared by the tests. */
+static float batch[3 * TRIPLETS * PIX];
+static size_t ximage[3 * TRIPLETS];
 static int	label[3 * TRIPLETS];
 
 /*
@@ -128,7 +129,7 @@ test_triplet(void)
 	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
 		src.part[y] = &sets[y];
 	is_rng_seed(&rng, 1);
-	tap_ok(remix_triplet(&src, &rng, 5, i, TRIPLETS, batch, xbatch, label) == -1,
+	tap_ok(remix_triplet(&src, &rng, 5, i, TRIPLETS, batch, ximage, label) == -1,
 		   "a track without bass anchors no remixed triplet");
 	for (int t = 0; t < 20; t++)
 	{
@@ -137,10 +138,10 @@ test_triplet(void)
 				   *xp,
 				   *xn;
 
-		remix_triplet(&src, &rng, a, i, TRIPLETS, batch, xbatch, label);
-		xa = xbatch + (size_t) i * PIX;
-		xp = xbatch + (size_t) (TRIPLETS + i) * PIX;
-		xn = xbatch + (size_t) (2 * TRIPLETS + i) * PIX;
+		remix_triplet(&src, &rng, a, i, TRIPLETS, batch, ximage, label);
+		xa = sets[SLAKH_BASS].data + ximage[i] * PIX;
+		xp = sets[SLAKH_BASS].data + ximage[TRIPLETS + i] * PIX;
+		xn = sets[SLAKH_BASS].data + ximage[2 * TRIPLETS + i] * PIX;
 		shapes &= label[i] == a && label[TRIPLETS + i] == a && label[2 * TRIPLETS + i] != a &&
 			is_segment_of(xa, SLAKH_BASS, a) && is_segment_of(xp, SLAKH_BASS, a) &&
 			is_segment_of(xn, SLAKH_BASS, label[2 * TRIPLETS + i]) && memcmp(xa, xp, sizeof(float) * PIX) != 0;
@@ -179,13 +180,13 @@ test_other(void)
 	is_rng_seed(&rng, 3);
 	for (int t = 0; t < draws; t++)
 	{
-		remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, xbatch, label);
+		remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, ximage, label);
 		heard += batch[(size_t) i * PIX] > 5.0f;
 	}
 	src.part[SLAKH_OTHER] = NULL;
 	for (int t = 0; t < draws; t++)
 	{
-		remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, xbatch, label);
+		remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, ximage, label);
 		heard_without += batch[(size_t) i * PIX] > 5.0f;
 	}
 	tap_ok(heard > 0.3 * draws && heard < 0.5 * draws,
@@ -227,7 +228,7 @@ test_training(void)
 	for (int step = 0; step < STEPS; step++)
 	{
 		for (int i = 0; i < TRIPLETS; i++)
-			remix_triplet(&src, &rng, is_rng_below(&rng, TRACKS), i, TRIPLETS, batch, xbatch, label);
+			remix_triplet(&src, &rng, is_rng_below(&rng, TRACKS), i, TRIPLETS, batch, ximage, label);
 		/* the teacher "hears" the drums stem: its target depends on the source only */
 		for (int r = 0; r < 3 * TRIPLETS; r++)
 			memcpy(teacher + r * 8, teacher_of[label[r]], sizeof(teacher_of[0]));
@@ -242,6 +243,44 @@ test_training(void)
 	is_net_free(&net);
 }
 
+/*
+ * The stem teacher's table (computed once, max_rows at a time) against the
+ * teacher run on each image alone: 7 rows per pass leaves a short last one.
+ */
+static void
+test_teacher_table(void)
+{
+	const mel_set *x = &sets[SLAKH_BASS];
+	is_infer_opts opts = {.max_batch = 7, .threads = 1, .conv = IS_CONV_AUTO};
+	is_net		net;
+	is_infer   *plan;
+	float	   *table,
+				one[64];
+	double		worst = 0;
+	char		err[256] = "";
+	int			dim;
+
+	if (train_net_build(&net, 1, H, W, train_tiny, TRAIN_TINY_N, err, sizeof(err)) < 0 ||
+		(is_net_init_params(&net, 2), !(plan = is_infer_create(&net, &opts, err, sizeof(err)))))
+	{
+		tap_ok(0, "tiny teacher: %s", err);
+		return;
+	}
+	dim = is_net_out_dim(&net);
+	table = remix_teacher_table(plan, x, 7, dim, err, sizeof(err));
+	tap_ok(table != NULL && x->n_images % 7 != 0, "the table of %zu images: %s", x->n_images, err);
+	for (size_t i = 0; table && i < x->n_images; i++)
+	{
+		is_infer_run(plan, x->data + i * PIX, 1, one, err, sizeof(err));
+		for (int d = 0; d < dim; d++)
+			worst = fmax(worst, fabs(table[i * dim + d] - one[d]));
+	}
+	tap_ok(table && worst < 1e-6, "every row is the teacher's embedding of its image (%.2g)", worst);
+	free(table);
+	is_infer_free(plan);
+	is_net_free(&net);
+}
+
 int
 main(void)
 {
@@ -250,5 +289,6 @@ main(void)
 	test_triplet();
 	test_other();
 	test_training();
+	test_teacher_table();
 	return tap_done();
 }

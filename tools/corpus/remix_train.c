@@ -1,36 +1,48 @@
 #include "remix_train.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errbuf.h"
+#include "fastmath.h"
+#include "simd_clones.h"
 
 #define DRAWS 16				/* tries to find a song that has an instrument */
 
-void
+/*
+ * Part by part over the whole image, so that each pass is one vector loop
+ * (a loop over parts inside a loop over pixels would not vectorise); the
+ * power sum is float, which holds the few parts summed here to float
+ * precision.  On the trainer's single thread this was a third of an
+ * epoch with libm's double exp and log.
+ */
+IS_SIMD_CLONES void
 remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out)
 {
-	for (size_t j = 0; j < pixels; j++)
+	for (int i = 0; i < k; i++)
 	{
-		double		p = 0.0;
+		const float *x = in[i];
 
-		for (int i = 0; i < k; i++)
+#pragma omp simd
+		for (size_t j = 0; j < pixels; j++)
 		{
-			double		q = exp((double) in[i][j]) - log_offset;
+			float		q = is_exp_float(x[j]) - log_offset;
 
-			p += q > 0.0 ? q : 0.0;
+			q = q > 0.0f ? q : 0.0f;
+			out[j] = i == 0 ? q : out[j] + q;
 		}
-		out[j] = (float) log(p + log_offset);
 	}
+#pragma omp simd
+	for (size_t j = 0; j < pixels; j++)
+		out[j] = is_log_positive(out[j] + log_offset);
 }
 
 /*
- * A random segment of inst from a track other than avoid, drawing up to
- * tries tracks; NULL if none of them has one.
+ * The index (into set's images) of a random segment of a track other than
+ * avoid, drawing up to tries tracks; -1 if none of them has one.
  */
-static const float *
+static ptrdiff_t
 draw_part(const mel_set *set, is_rng *rng, int avoid, int tries, int *track)
 {
 	for (int t = 0; t < tries; t++)
@@ -40,10 +52,16 @@ draw_part(const mel_set *set, is_rng *rng, int avoid, int tries, int *track)
 		if (k != avoid && set->n_segs[k] > 0)
 		{
 			*track = k;
-			return mel_set_image(set, k, is_rng_below(rng, set->n_segs[k]));
+			return (ptrdiff_t) (set->first[k] + is_rng_below(rng, set->n_segs[k]));
 		}
 	}
-	return NULL;
+	return -1;
+}
+
+static const float *
+image_at(const mel_set *set, ptrdiff_t i)
+{
+	return i < 0 ? NULL : set->data + (size_t) i * set->n_mels * set->frames;
 }
 
 /*
@@ -58,16 +76,17 @@ draw_background(const remix_src *src, is_rng *rng, int a, const float **parts)
 				track;
 
 	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
-		if (y != (int) src->target && (parts[k] = draw_part(src->part[y], rng, a, DRAWS, &track)))
+		if (y != (int) src->target && (parts[k] = image_at(src->part[y], draw_part(src->part[y], rng, a, DRAWS, &track))))
 			k++;
-	if (src->part[SLAKH_OTHER] && (parts[k] = draw_part(src->part[SLAKH_OTHER], rng, a, 1, &track)))
+	if (src->part[SLAKH_OTHER] &&
+		(parts[k] = image_at(src->part[SLAKH_OTHER], draw_part(src->part[SLAKH_OTHER], rng, a, 1, &track))))
 		k++;
 	return k;
 }
 
 int
 remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
-			  float *batch, float *xbatch, int *label)
+			  float *batch, size_t *ximage, int *label)
 {
 	const mel_set *x = src->part[src->target];
 	size_t		pixels = (size_t) x->n_mels * x->frames;
@@ -76,7 +95,7 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 				neg,
 				s1,
 				s2;
-	const float *src_img[3];
+	ptrdiff_t	src_img[3];
 	int			src_track[3];
 
 	if (x->n_segs[a] < 2)
@@ -84,10 +103,10 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	s1 = is_rng_below(rng, x->n_segs[a]);
 	s2 = is_rng_below(rng, x->n_segs[a] - 1);
 	s2 += s2 >= s1;				/* another segment of the same source */
-	if (!(src_img[2] = draw_part(x, rng, a, DRAWS, &neg)))
+	if ((src_img[2] = draw_part(x, rng, a, DRAWS, &neg)) < 0)
 		return -1;
-	src_img[0] = mel_set_image(x, a, s1);
-	src_img[1] = mel_set_image(x, a, s2);
+	src_img[0] = (ptrdiff_t) (x->first[a] + s1);
+	src_img[1] = (ptrdiff_t) (x->first[a] + s2);
 	src_track[0] = src_track[1] = a;
 	src_track[2] = neg;
 	n_bg[0] = draw_background(src, rng, a, bg[0] + 1);
@@ -95,12 +114,12 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	for (int j = 0; j < 3; j++)
 	{
 		int			b = j == 1;		/* the positive has its own background */
-		size_t		row = (size_t) (j * n + i) * pixels;
+		size_t		row = (size_t) (j * n + i);
 
-		bg[b][0] = src_img[j];
-		remix_compose(bg[b], n_bg[b] + 1, pixels, src->log_offset, batch + row);
-		memcpy(xbatch + row, src_img[j], sizeof(float) * pixels);
-		label[j * n + i] = src_track[j];
+		bg[b][0] = image_at(x, src_img[j]);
+		remix_compose(bg[b], n_bg[b] + 1, pixels, src->log_offset, batch + row * pixels);
+		ximage[row] = (size_t) src_img[j];
+		label[row] = src_track[j];
 	}
 	return 0;
 }
@@ -127,7 +146,32 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 					   path, is_net_out_dim(&t->net), g->emb_dim);
 	if (!(g->plan[k] = is_infer_create(&t->net, &opts, merr, sizeof(merr))))
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
+	if (t->input == IS_INPUT_STEM &&
+		!(g->teacher_emb[k] = remix_teacher_table(g->plan[k], &g->parts[g->targets[k]], g->max_rows,
+												  g->emb_dim, merr, sizeof(merr))))
+		return is_fail(err, errlen, "teacher %s: %s", path, merr);
 	return 0;
+}
+
+float *
+remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, int emb_dim, char *err, size_t errlen)
+{
+	size_t		pixels = (size_t) x->n_mels * x->frames;
+	float	   *table = malloc(sizeof(float) * emb_dim * (x->n_images ? x->n_images : 1));
+
+	if (!table)
+		return is_fail(err, errlen, "out of memory for the teacher's embeddings"), NULL;
+	for (size_t i = 0; i < x->n_images; i += (size_t) max_rows)
+	{
+		int			m = (int) (x->n_images - i < (size_t) max_rows ? x->n_images - i : (size_t) max_rows);
+
+		if (is_infer_run(plan, x->data + i * pixels, m, table + i * emb_dim, err, errlen) != 0)
+		{
+			free(table);
+			return NULL;
+		}
+	}
+	return table;
 }
 
 int
@@ -156,23 +200,19 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 		g->src.part[y] = &g->parts[y];
 	}
 	pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
-	g->xbatch = calloc(pixels * max_rows, sizeof(float));	/* rows never remixed still reach the teacher */
+	g->ximage = calloc(max_rows, sizeof(size_t));
 	g->target = malloc(sizeof(float) * emb_dim * max_rows);
 	g->has = calloc(max_rows, 1);
 	g->row_target = calloc(max_rows, sizeof(int));
-	if (!g->xbatch || !g->target || !g->has || !g->row_target)
+	g->gather = malloc(sizeof(float) * pixels * max_rows);
+	g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
+	g->gather_row = malloc(sizeof(int) * max_rows);
+	if (!g->ximage || !g->target || !g->has || !g->row_target ||
+		!g->gather || !g->gather_emb || !g->gather_row)
 		return is_fail(err, errlen, "out of memory for remixed batches");
 	if (!teacher_paths)
 		return 0;
 	g->have_teacher = true;
-	if (n_targets > 1)
-	{
-		g->gather = malloc(sizeof(float) * pixels * max_rows);
-		g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
-		g->gather_row = malloc(sizeof(int) * max_rows);
-		if (!g->gather || !g->gather_emb || !g->gather_row)
-			return is_fail(err, errlen, "out of memory for remixed batches");
-	}
 	for (int k = 0; k < n_targets; k++)
 		if (load_teacher(g, k, teacher_paths[k], fe, threads, err, errlen) < 0)
 			return -1;
@@ -186,7 +226,7 @@ remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *
 
 	g->src.target = g->targets[k];
 	mixed = is_rng_unit(rng) < g->p &&
-		remix_triplet(&g->src, rng, a, i, n, batch, g->xbatch, label) == 0;
+		remix_triplet(&g->src, rng, a, i, n, batch, g->ximage, label) == 0;
 	for (int j = 0; j < 3; j++)
 	{
 		g->has[j * n + i] = (unsigned char) mixed;
@@ -196,34 +236,33 @@ remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *
 }
 
 /*
- * With one teacher it runs on every row; with several, each on the remixed
- * rows of its target only, so that the teachers together cost one pass.
+ * A stem teacher's targets are looked up (remix_teacher_table); a mix
+ * teacher runs on the remixed rows of its target only, so that such
+ * teachers together cost one pass.
  */
 const float *
 remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen)
 {
 	size_t		pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
+	size_t		dim = (size_t) g->emb_dim;
 	char		ierr[256];
 
 	if (!g->have_teacher)
 		return NULL;
-	if (g->n_targets == 1)
-	{
-		if (is_infer_run(g->plan[0], g->teacher[0].input == IS_INPUT_MIX ? batch : g->xbatch, 3 * n,
-						 g->target, ierr, sizeof(ierr)) != 0)
-			return is_fail(err, errlen, "teacher: %s", ierr), NULL;
-		return g->target;
-	}
+	for (int r = 0; r < 3 * n; r++)
+		if (g->has[r] && g->teacher_emb[g->row_target[r]])
+			memcpy(g->target + dim * r, g->teacher_emb[g->row_target[r]] + dim * g->ximage[r],
+				   sizeof(float) * dim);
 	for (int k = 0; k < g->n_targets; k++)
 	{
 		int			m = 0;
 
-		const float *in = g->teacher[k].input == IS_INPUT_MIX ? batch : g->xbatch;
-
+		if (g->teacher_emb[k])
+			continue;
 		for (int r = 0; r < 3 * n; r++)
 			if (g->has[r] && g->row_target[r] == k)
 			{
-				memcpy(g->gather + pixels * m, in + pixels * r, sizeof(float) * pixels);
+				memcpy(g->gather + pixels * m, batch + pixels * r, sizeof(float) * pixels);
 				g->gather_row[m++] = r;
 			}
 		if (m == 0)
@@ -231,8 +270,7 @@ remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t err
 		if (is_infer_run(g->plan[k], g->gather, m, g->gather_emb, ierr, sizeof(ierr)) != 0)
 			return is_fail(err, errlen, "teacher of %s: %s", slakh_inst_name(g->targets[k]), ierr), NULL;
 		for (int j = 0; j < m; j++)
-			memcpy(g->target + (size_t) g->emb_dim * g->gather_row[j],
-				   g->gather_emb + (size_t) g->emb_dim * j, sizeof(float) * g->emb_dim);
+			memcpy(g->target + dim * g->gather_row[j], g->gather_emb + dim * j, sizeof(float) * dim);
 	}
 	return g->target;
 }
@@ -246,8 +284,9 @@ remix_aug_free(remix_aug *g)
 	{
 		is_infer_free(g->plan[k]);
 		is_model_free(&g->teacher[k]);
+		free(g->teacher_emb[k]);
 	}
-	free(g->xbatch);
+	free(g->ximage);
 	free(g->target);
 	free(g->has);
 	free(g->row_target);

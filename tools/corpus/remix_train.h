@@ -46,20 +46,20 @@ typedef struct remix_src
 } remix_src;
 
 /*
- * out = the power-domain sum of the k log-mel images in[0..k) of pixels
- * floats each.
+ * out = the power-domain sum of the k >= 1 log-mel images in[0..k) of
+ * pixels floats each.
  */
 void		remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out);
 
 /*
  * Writes a remixed triplet anchored on track a (an index into the part
- * sets): rows i, n + i and 2n + i of batch (the composites) and of xbatch
- * (the X images alone, for a teacher), and their labels (the X source
- * tracks).  -1 (nothing written) when track a has fewer than 2 X segments
+ * sets): rows i, n + i and 2n + i of batch (the composites), of ximage (the
+ * index of each row's X image among part[target]'s images, for a teacher)
+ * and of label (the X source tracks).  -1 (nothing written) when track a has fewer than 2 X segments
  * or no other track has X, so that the caller uses a plain triplet.
  */
 int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
-						  float *batch, float *xbatch, int *label);
+						  float *batch, size_t *ximage, int *label);
 
 /*
  * What instsim-train --remix P [--teacher MODEL,...] holds: the cached images
@@ -80,11 +80,14 @@ typedef struct remix_aug
 	bool		have_teacher;
 	is_model	teacher[REMIX_MAX_TARGETS];
 	is_infer   *plan[REMIX_MAX_TARGETS];
-	float	   *xbatch;			/* the X image of each batch row */
+	float	   *teacher_emb[REMIX_MAX_TARGETS]; /* a stem teacher's embedding of each
+												 * image of its target's part set; NULL
+												 * for a mix teacher */
+	size_t	   *ximage;			/* the X image of each batch row (its index) */
 	float	   *target;			/* the teacher's embedding of each */
 	unsigned char *has;			/* rows remixed in the current batch */
 	int		   *row_target;		/* each row's target (index into targets) */
-	float	   *gather;			/* one target's rows of xbatch, then their embeddings */
+	float	   *gather;			/* a mix teacher's rows of the batch, then their embeddings */
 	float	   *gather_emb;
 	int		   *gather_row;
 	int			max_rows;
@@ -114,9 +117,17 @@ int			remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n,
 							  float *batch, int *label);
 
 /*
- * The teachers' embeddings of the 3n rows' X images, each row by the teacher
- * of its triplet's target (rows not remixed hold garbage; g->has tells them
- * apart), or NULL without teachers or on error (*err set then).
+ * The embedding of x's images by the teacher plan, x->n_images rows of
+ * emb_dim floats, computed max_rows at a time (a malloc'd table), or NULL
+ * with *err set.
+ */
+float	   *remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, int emb_dim,
+								char *err, size_t errlen);
+
+/*
+ * The teachers' embeddings of the 3n rows, each row by the teacher of its
+ * triplet's target (a stem teacher's of the row's X image, a mix teacher's
+ * of the composite; rows not remixed hold garbage, g->has tells them apart), or NULL without teachers or on error (*err set then).
  */
 const float *remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen);
 
