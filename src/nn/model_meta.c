@@ -6,6 +6,7 @@
  */
 #include "model_meta.h"
 #include "errmsg.h"
+#include "names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,19 +46,17 @@ static const char *const input_names[] = {"stem", "mix"};
 const char *
 is_input_kind_name(is_input_kind k)
 {
-	return (unsigned) k < sizeof(input_names) / sizeof(input_names[0]) ? input_names[k] : "?";
+	return is_name_of(input_names, IS_N_NAMES(input_names), (int) k);
 }
 
 int
 is_input_kind_parse(const char *name, is_input_kind *k)
 {
-	for (size_t i = 0; i < sizeof(input_names) / sizeof(input_names[0]); i++)
-		if (strcmp(name, input_names[i]) == 0)
-		{
-			*k = (is_input_kind) i;
-			return 0;
-		}
-	return -1;
+	int			i = is_name_index(input_names, IS_N_NAMES(input_names), name);
+
+	if (i >= 0)
+		*k = (is_input_kind) i;
+	return i < 0 ? -1 : 0;
 }
 
 json_object *

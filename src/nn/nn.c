@@ -4,6 +4,7 @@
  */
 #include "nn.h"
 #include "errmsg.h"
+#include "names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,24 +25,20 @@ static const char *const kind_names[] = {
 	[IS_LAYER_L2NORM] = "l2norm",
 };
 
-#define N_KINDS ((int) (sizeof(kind_names) / sizeof(kind_names[0])))
-
 const char *
 is_layer_kind_name(is_layer_kind kind)
 {
-	return (int) kind >= 0 && (int) kind < N_KINDS ? kind_names[kind] : "?";
+	return is_name_of(kind_names, IS_N_NAMES(kind_names), (int) kind);
 }
 
 int
 is_layer_kind_parse(const char *name, is_layer_kind *kind)
 {
-	for (int i = 0; i < N_KINDS; i++)
-		if (strcmp(name, kind_names[i]) == 0)
-		{
-			*kind = (is_layer_kind) i;
-			return 0;
-		}
-	return -1;
+	int			i = is_name_index(kind_names, IS_N_NAMES(kind_names), name);
+
+	if (i >= 0)
+		*kind = (is_layer_kind) i;
+	return i < 0 ? -1 : 0;
 }
 
 

@@ -24,6 +24,7 @@
 #include "nn.h"
 #include "errmsg.h"
 #include "conv.h"
+#include "names.h"
 #include "workers.h"
 
 #include <cblas.h>
@@ -105,24 +106,20 @@ static const char *const conv_names[] = {
 	[IS_CONV_WINO_AVX512] = "wino-avx512",
 };
 
-#define N_CONV_KINDS ((int) (sizeof(conv_names) / sizeof(conv_names[0])))
-
 const char *
 is_conv_kind_name(is_conv_kind kind)
 {
-	return (int) kind >= 0 && (int) kind < N_CONV_KINDS ? conv_names[kind] : "?";
+	return is_name_of(conv_names, IS_N_NAMES(conv_names), (int) kind);
 }
 
 int
 is_conv_kind_parse(const char *name, is_conv_kind *kind)
 {
-	for (int i = 0; i < N_CONV_KINDS; i++)
-		if (strcmp(name, conv_names[i]) == 0)
-		{
-			*kind = (is_conv_kind) i;
-			return 0;
-		}
-	return -1;
+	int			i = is_name_index(conv_names, IS_N_NAMES(conv_names), name);
+
+	if (i >= 0)
+		*kind = (is_conv_kind) i;
+	return i < 0 ? -1 : 0;
 }
 
 int

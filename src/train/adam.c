@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
+
 int
 is_adam_init(is_adam *a, size_t n, float lr, char *err, size_t errlen)
 {
@@ -66,16 +68,19 @@ is_adam_update(is_adam *a, float *params, const float *grad, size_t off, size_t 
 	}
 }
 
+static const char *const schedule_names[] = {
+	[IS_LR_CONSTANT] = "constant",
+	[IS_LR_COSINE] = "cosine",
+};
+
 int
 is_lr_schedule_parse(const char *s, is_lr_schedule *out)
 {
-	if (strcmp(s, "constant") == 0)
-		*out = IS_LR_CONSTANT;
-	else if (strcmp(s, "cosine") == 0)
-		*out = IS_LR_COSINE;
-	else
-		return -1;
-	return 0;
+	int			i = is_name_index(schedule_names, IS_N_NAMES(schedule_names), s);
+
+	if (i >= 0)
+		*out = (is_lr_schedule) i;
+	return i < 0 ? -1 : 0;
 }
 
 float

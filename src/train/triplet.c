@@ -1,6 +1,7 @@
 #include "triplet.h"
 
 #include "distance.h"
+#include "names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,19 +12,17 @@ static const char *const mining_names[] = {"none", "semihard", "hard"};
 const char *
 is_mining_name(is_mining m)
 {
-	return (int) m >= 0 && (int) m < 3 ? mining_names[m] : "?";
+	return is_name_of(mining_names, IS_N_NAMES(mining_names), (int) m);
 }
 
 int
 is_mining_parse(const char *name, is_mining *m)
 {
-	for (int i = 0; i < 3; i++)
-		if (strcmp(name, mining_names[i]) == 0)
-		{
-			*m = (is_mining) i;
-			return 0;
-		}
-	return -1;
+	int			i = is_name_index(mining_names, IS_N_NAMES(mining_names), name);
+
+	if (i >= 0)
+		*m = (is_mining) i;
+	return i < 0 ? -1 : 0;
 }
 
 /* In double: the loss is a difference of distances, so rounding matters. */
