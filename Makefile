@@ -32,6 +32,9 @@ TRAIN_OBJS := $(TRAIN_SRCS:.c=.o)
 OBJS        = $(CORE_OBJS) $(PG_SRCS:.c=.o)
 # what the tools and the unit tests link
 HOST_OBJS   = $(CORE_OBJS) $(TRAIN_OBJS)
+# what the tools and unit tests include from the core and the trainer: their
+# host-compiled objects and binaries record no header dependencies of their own
+HOST_HDRS   = $(foreach d,$(CORE_DIRS) src/train,$(wildcard $(d)/*.h))
 
 SQL_PARTS := $(sort $(wildcard src/sql/*.sql))
 EXT_SQL    = build/extension/$(EXTENSION)--$(EXTVERSION).sql
@@ -103,7 +106,7 @@ HOST_CFLAGS = $(filter-out -fvisibility=hidden -MMD -MP,$(CFLAGS) $(PG_CFLAGS)) 
 build:
 	mkdir -p build
 
-build/test_%: test/unit/test_%.c $(HOST_OBJS) test/unit/tap.h | build
+build/test_%: test/unit/test_%.c $(HOST_OBJS) $(HOST_HDRS) test/unit/tap.h | build
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(HOST_OBJS) $(CORE_LIBS)
 
 # Code shared by the CLI tools only, in layers that include only downward:
@@ -119,10 +122,10 @@ TOOL_CFLAGS  = $(addprefix -I,$(TOOL_LIB_DIRS))
 TOOL_LIBS   = -lyaml -lfluidsynth -lsndfile -lsamplerate -lpthread -lm
 EXTRA_CLEAN += $(TOOL_LIB_OBJS)
 
-$(TOOL_LIB_OBJS): %.o: %.c $(TOOL_LIB_HDRS)
+$(TOOL_LIB_OBJS): %.o: %.c $(TOOL_LIB_HDRS) $(HOST_HDRS)
 	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) -c -o $@ $<
 
-build/test_tool_%: test/unit/test_tool_%.c $(HOST_OBJS) $(TOOL_LIB_OBJS) test/unit/tap.h | build
+build/test_tool_%: test/unit/test_tool_%.c $(HOST_OBJS) $(HOST_HDRS) $(TOOL_LIB_OBJS) test/unit/tap.h | build
 	$(CC) $(HOST_CFLAGS) $(TOOL_CFLAGS) $(TOOL_EXTRA_CFLAGS) -o $@ $< $(TOOL_EXTRA_OBJS) $(TOOL_LIB_OBJS) $(HOST_OBJS) $(TOOL_LIBS) $(CORE_LIBS) $(TOOL_EXTRA_LIBS)
 
 build/instsim-%: tools/%.c $(HOST_OBJS) $(TOOL_LIB_OBJS) | build

@@ -2,7 +2,8 @@
  * Element-wise passes are memory- and vector-bound: a function marked
  * IS_SIMD_CLONES is compiled for AVX-512, AVX2 and the baseline, and the
  * loader picks one for the CPU, so the build itself stays portable (no
- * -march=native).  Not for clang, which PGXS uses for the JIT bitcode.
+ * -march=native).  GCC only: clang's target_clones differs (it needs an
+ * ifunc resolver of its own and handles "arch=" otherwise).
  */
 #ifndef INSTSIM_SIMD_CLONES_H
 #define INSTSIM_SIMD_CLONES_H

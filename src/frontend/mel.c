@@ -164,7 +164,7 @@ check_params(const is_frontend *fe, int n_samples)
 		return "sample_rate must be positive";
 	if (!(fe->f_min >= 0.0 && fe->f_min < fe->f_max && fe->f_max <= fe->sample_rate / 2.0))
 		return "need 0 <= f_min < f_max <= sample_rate / 2";
-	/* log_positive() needs normal floats. */
+	/* is_log_positive() needs normal floats. */
 	if (!(fe->log_offset >= 1e-30 && isfinite(fe->log_offset)))
 		return "log_offset must be at least 1e-30";
 	/* Reflect padding mirrors n_fft/2 samples, which must exist. */

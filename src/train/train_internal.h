@@ -19,11 +19,10 @@
 
 #include <stddef.h>
 
-#include "train_conv.h"
 #include "simd_clones.h"
+#include "train_conv.h"
 #include "train_net.h"
 #include "workers.h"
-
 
 /* The most channels per block (AVX-512's 16 floats). */
 #define TRAIN_MAX_BLOCK 16

@@ -14,12 +14,14 @@
  * Part by part over the whole image, so that each pass is one vector loop
  * (a loop over parts inside a loop over pixels would not vectorise); the
  * power sum is float, which holds the few parts summed here to float
- * precision.  On the trainer's single thread this was a third of an
- * epoch with libm's double exp and log.
+ * precision.  It runs on the trainer's one thread between batches, so its
+ * speed is the epoch's.
  */
 IS_SIMD_CLONES void
 remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out)
 {
+	if (k < 1)					/* no part: silence */
+		memset(out, 0, sizeof(float) * pixels);
 	for (int i = 0; i < k; i++)
 	{
 		const float *x = in[i];
@@ -157,8 +159,11 @@ float *
 remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, int emb_dim, char *err, size_t errlen)
 {
 	size_t		pixels = (size_t) x->n_mels * x->frames;
-	float	   *table = malloc(sizeof(float) * emb_dim * (x->n_images ? x->n_images : 1));
+	float	   *table;
 
+	if (max_rows < 1)
+		return is_fail(err, errlen, "%d rows per pass, want at least 1", max_rows), NULL;
+	table = malloc(sizeof(float) * emb_dim * (x->n_images ? x->n_images : 1));
 	if (!table)
 		return is_fail(err, errlen, "out of memory for the teacher's embeddings"), NULL;
 	for (size_t i = 0; i < x->n_images; i += (size_t) max_rows)
@@ -204,11 +209,7 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 	g->target = malloc(sizeof(float) * emb_dim * max_rows);
 	g->has = calloc(max_rows, 1);
 	g->row_target = calloc(max_rows, sizeof(int));
-	g->gather = malloc(sizeof(float) * pixels * max_rows);
-	g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
-	g->gather_row = malloc(sizeof(int) * max_rows);
-	if (!g->ximage || !g->target || !g->has || !g->row_target ||
-		!g->gather || !g->gather_emb || !g->gather_row)
+	if (!g->ximage || !g->target || !g->has || !g->row_target)
 		return is_fail(err, errlen, "out of memory for remixed batches");
 	if (!teacher_paths)
 		return 0;
@@ -216,6 +217,15 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 	for (int k = 0; k < n_targets; k++)
 		if (load_teacher(g, k, teacher_paths[k], fe, threads, err, errlen) < 0)
 			return -1;
+	for (int k = 0; k < n_targets; k++)
+		if (!g->teacher_emb[k] && !g->gather)	/* a mix teacher: it hears the batch */
+		{
+			g->gather = malloc(sizeof(float) * pixels * max_rows);
+			g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
+			g->gather_row = malloc(sizeof(int) * max_rows);
+			if (!g->gather || !g->gather_emb || !g->gather_row)
+				return is_fail(err, errlen, "out of memory for remixed batches");
+		}
 	return 0;
 }
 

@@ -46,8 +46,9 @@ typedef struct remix_src
 } remix_src;
 
 /*
- * out = the power-domain sum of the k >= 1 log-mel images in[0..k) of
- * pixels floats each.
+ * out = the power-domain sum of the k log-mel images in[0..k) of pixels
+ * floats each (k = 0: silence).  out may be in[0] but no other input: it
+ * accumulates part by part.
  */
 void		remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out);
 
@@ -65,8 +66,8 @@ int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
  * What instsim-train --remix P [--teacher MODEL,...] holds: the cached images
  * of the four instruments' stems of the training tracks, the share p of
  * remixed triplets, and per target instrument (one, or several for a model
- * with a head per instrument) the teacher (its stem model) that gives the
- * distillation targets of remixed rows.
+ * with a head per instrument) the teacher (its stem model, or a mix model
+ * of the instrument) that gives the distillation targets of remixed rows.
  */
 #define REMIX_MAX_TARGETS SLAKH_N_INST
 
@@ -118,8 +119,8 @@ int			remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n,
 
 /*
  * The embedding of x's images by the teacher plan, x->n_images rows of
- * emb_dim floats, computed max_rows at a time (a malloc'd table), or NULL
- * with *err set.
+ * emb_dim floats (a malloc'd table), or NULL with *err set.  max_rows at a
+ * time: the plan's batch, which it was created for.
  */
 float	   *remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, int emb_dim,
 								char *err, size_t errlen);
