@@ -415,7 +415,7 @@ static void
 fill_batch(const trainset *ts, remix_aug *aug, is_rng *rng, const is_seg_ref *anchors, int n,
 		   int heads, float *batch, int *label, int *group)
 {
-	size_t		image = (size_t) ts->mel->n_mels * ts->mel->frames;
+	size_t		image = mel_set_pixels(ts->mel);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -646,7 +646,7 @@ setup(run *r, char *err, size_t errlen)
 			return -1;
 		fprintf(stderr, "instsim-train: resuming after epoch %d\n", r->epoch0);
 	}
-	r->batch = malloc(sizeof(float) * 3 * o->batch * r->train_mel.n_mels * r->train_mel.frames);
+	r->batch = malloc(sizeof(float) * 3 * o->batch * mel_set_pixels(&r->train_mel));
 	r->label = malloc(sizeof(int) * 3 * o->batch);
 	r->group = malloc(sizeof(int) * o->batch);
 	if (!r->batch || !r->label || !r->group)

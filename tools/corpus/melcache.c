@@ -171,7 +171,7 @@ static int
 compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 		const is_frontend *fe, int max_segs, int jobs, mel_set *s, char *err, size_t errlen)
 {
-	build_ctx	c = {root, tracks, inst, fe, max_segs, (size_t) s->n_mels * s->frames,
+	build_ctx	c = {root, tracks, inst, fe, max_segs, mel_set_pixels(s),
 	calloc(tracks->n ? tracks->n : 1, sizeof(float *)), s->n_segs};
 	pool_task	task = {.n_items = tracks->n, .jobs = jobs, .what = "tracks", .ctx = &c,
 	.init = worker_init, .fini = worker_fini, .run = build_track};
@@ -222,7 +222,7 @@ cache_read(const char *path, uint64_t key, mel_set *s)
 		dims[1] == s->n_mels && dims[2] == s->frames &&
 		fread(s->n_segs, sizeof(int), s->n_tracks, f) == (size_t) s->n_tracks)
 	{
-		size_t		image = (size_t) s->n_mels * s->frames;
+		size_t		image = mel_set_pixels(s);
 
 		ok = 1;
 		for (int t = 0; t < s->n_tracks; t++)
@@ -262,7 +262,7 @@ cache_write(const char *path, uint64_t key, const mel_set *s, char *err, size_t 
 	ok = fwrite(CACHE_MAGIC, 8, 1, f) == 1 && fwrite(&key, sizeof(key), 1, f) == 1 &&
 		fwrite(dims, sizeof(dims), 1, f) == 1 &&
 		fwrite(s->n_segs, sizeof(int), s->n_tracks, f) == (size_t) s->n_tracks &&
-		fwrite(s->data, sizeof(float) * s->n_mels * s->frames, s->n_images, f) == s->n_images;
+		fwrite(s->data, sizeof(float) * mel_set_pixels(s), s->n_images, f) == s->n_images;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) != 0)
 	{

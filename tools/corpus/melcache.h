@@ -37,10 +37,24 @@ int			mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst ins
 						  const is_frontend *fe, int max_segs, int jobs,
 						  const char *cache_dir, mel_set *out, char *err, size_t errlen);
 
+/* Floats in one image: n_mels x frames. */
+static inline size_t
+mel_set_pixels(const mel_set *s)
+{
+	return (size_t) s->n_mels * s->frames;
+}
+
+/* Image i of the whole set, 0 <= i < n_images (track t's are first[t] on). */
+static inline const float *
+mel_set_image_at(const mel_set *s, size_t i)
+{
+	return s->data + i * mel_set_pixels(s);
+}
+
 static inline const float *
 mel_set_image(const mel_set *s, int track, int seg)
 {
-	return s->data + (s->first[track] + seg) * (size_t) s->n_mels * s->frames;
+	return mel_set_image_at(s, s->first[track] + seg);
 }
 
 void		mel_set_free(mel_set *s);

@@ -63,7 +63,7 @@ draw_part(const mel_set *set, is_rng *rng, int avoid, int tries, int *track)
 static const float *
 image_at(const mel_set *set, ptrdiff_t i)
 {
-	return i < 0 ? NULL : set->data + (size_t) i * set->n_mels * set->frames;
+	return i < 0 ? NULL : mel_set_image_at(set, (size_t) i);
 }
 
 /*
@@ -91,7 +91,7 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 			  float *batch, size_t *ximage, int *label)
 {
 	const mel_set *x = src->part[src->target];
-	size_t		pixels = (size_t) x->n_mels * x->frames;
+	size_t		pixels = mel_set_pixels(x);
 	const float *bg[2][SLAKH_OTHER + 1];	/* X, three instruments, other */
 	int			n_bg[2],
 				neg,
@@ -158,7 +158,6 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 float *
 remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, int emb_dim, char *err, size_t errlen)
 {
-	size_t		pixels = (size_t) x->n_mels * x->frames;
 	float	   *table;
 
 	if (max_rows < 1)
@@ -170,7 +169,7 @@ remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, int emb_dim,
 	{
 		int			m = (int) (x->n_images - i < (size_t) max_rows ? x->n_images - i : (size_t) max_rows);
 
-		if (is_infer_run(plan, x->data + i * pixels, m, table + i * emb_dim, err, errlen) != 0)
+		if (is_infer_run(plan, mel_set_image_at(x, i), m, table + i * emb_dim, err, errlen) != 0)
 		{
 			free(table);
 			return NULL;
@@ -187,6 +186,7 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 			   int max_rows, char *err, size_t errlen)
 {
 	size_t		pixels;
+	bool		mix_teacher = false;
 
 	memset(g, 0, sizeof(*g));
 	if (n_targets < 1 || n_targets > REMIX_MAX_TARGETS)
@@ -204,7 +204,7 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 			return -1;
 		g->src.part[y] = &g->parts[y];
 	}
-	pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
+	pixels = mel_set_pixels(&g->parts[SLAKH_DRUMS]);
 	g->ximage = calloc(max_rows, sizeof(size_t));
 	g->target = malloc(sizeof(float) * emb_dim * max_rows);
 	g->has = calloc(max_rows, 1);
@@ -218,14 +218,15 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 		if (load_teacher(g, k, teacher_paths[k], fe, threads, err, errlen) < 0)
 			return -1;
 	for (int k = 0; k < n_targets; k++)
-		if (!g->teacher_emb[k] && !g->gather)	/* a mix teacher: it hears the batch */
-		{
-			g->gather = malloc(sizeof(float) * pixels * max_rows);
-			g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
-			g->gather_row = malloc(sizeof(int) * max_rows);
-			if (!g->gather || !g->gather_emb || !g->gather_row)
-				return is_fail(err, errlen, "out of memory for remixed batches");
-		}
+		mix_teacher |= !g->teacher_emb[k];
+	if (!mix_teacher)
+		return 0;
+	/* a mix teacher hears the batch: its rows are gathered for it */
+	g->gather = malloc(sizeof(float) * pixels * max_rows);
+	g->gather_emb = malloc(sizeof(float) * emb_dim * max_rows);
+	g->gather_row = malloc(sizeof(int) * max_rows);
+	if (!g->gather || !g->gather_emb || !g->gather_row)
+		return is_fail(err, errlen, "out of memory for remixed batches");
 	return 0;
 }
 
@@ -253,7 +254,7 @@ remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *
 const float *
 remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen)
 {
-	size_t		pixels = (size_t) g->parts[SLAKH_DRUMS].n_mels * g->parts[SLAKH_DRUMS].frames;
+	size_t		pixels = mel_set_pixels(&g->parts[SLAKH_DRUMS]);
 	size_t		dim = (size_t) g->emb_dim;
 	char		ierr[256];
 

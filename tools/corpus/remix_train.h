@@ -56,8 +56,9 @@ void		remix_compose(const float *const *in, int k, size_t pixels, float log_offs
  * Writes a remixed triplet anchored on track a (an index into the part
  * sets): rows i, n + i and 2n + i of batch (the composites), of ximage (the
  * index of each row's X image among part[target]'s images, for a teacher)
- * and of label (the X source tracks).  -1 (nothing written) when track a has fewer than 2 X segments
- * or no other track has X, so that the caller uses a plain triplet.
+ * and of label (the X source tracks).  -1 (nothing written) when track a
+ * has fewer than 2 X segments or no other track has X, so that the caller
+ * uses a plain triplet.
  */
 int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 						  float *batch, size_t *ximage, int *label);
@@ -81,9 +82,9 @@ typedef struct remix_aug
 	bool		have_teacher;
 	is_model	teacher[REMIX_MAX_TARGETS];
 	is_infer   *plan[REMIX_MAX_TARGETS];
-	float	   *teacher_emb[REMIX_MAX_TARGETS]; /* a stem teacher's embedding of each
-												 * image of its target's part set; NULL
-												 * for a mix teacher */
+	float	   *teacher_emb[REMIX_MAX_TARGETS];	/* a stem teacher's embedding of
+													 * each image of its target's
+													 * part set; NULL: a mix teacher */
 	size_t	   *ximage;			/* the X image of each batch row (its index) */
 	float	   *target;			/* the teacher's embedding of each */
 	unsigned char *has;			/* rows remixed in the current batch */
@@ -128,7 +129,8 @@ float	   *remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, in
 /*
  * The teachers' embeddings of the 3n rows, each row by the teacher of its
  * triplet's target (a stem teacher's of the row's X image, a mix teacher's
- * of the composite; rows not remixed hold garbage, g->has tells them apart), or NULL without teachers or on error (*err set then).
+ * of the composite; rows not remixed hold garbage, g->has tells them
+ * apart), or NULL without teachers or on error (*err set then).
  */
 const float *remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen);
 

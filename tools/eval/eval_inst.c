@@ -33,7 +33,7 @@ embed_set(const is_model *m, const mel_set *set, int threads, float *out,
 {
 	is_infer_opts opts = {.max_batch = EMBED_BATCH, .threads = threads, .conv = IS_CONV_AUTO};
 	is_infer   *plan;
-	size_t		image = (size_t) set->n_mels * set->frames;
+	size_t		image = mel_set_pixels(set);
 	int			dim = is_net_out_dim(&m->net);
 	char		ierr[256];
 
