@@ -28,28 +28,20 @@ INSTRUMENTS=${INSTRUMENTS:-drums bass piano guitar} SETS=${SETS:-test validation
 # render_set NAME SEED: 40 songs into $WORK/NAME and its split, unless there
 render_set() {
 	local dir=$WORK/$1
+	ensure_corpus "$dir" 40 "$2" 75 "$THREADS"
 	[[ -f $dir/all.yaml ]] && return
-	log "generating the $1 songs (40, seed $2) into $dir"
-	rm -rf "$dir" && mkdir -p "$dir"
-	build/instsim-synth generate --out "$dir/corpus" --tracks 40 --seed "$2" --seconds 75 --jobs "$THREADS"
 	build/instsim-synth select "$dir/corpus" --test-fraction 0.99 --split-out "$dir/all.yaml.part"
 	mv "$dir/all.yaml.part" "$dir/all.yaml"
 }
 
-# the held-out songs of a split, one per line
-test_tracks() { sed -n '/^test:/,$p' "$1" | sed -n 's/^- //p'; }
-
-# pooled: links to both sets' held-out songs (A: test, B: validation)
+# pooled: both sets' songs linked into one corpus (TrackA*: test, TrackB*:
+# validation, as ensure_combined names its parts) and their held-out songs
 pool_sets() {
 	local dir=$WORK/pooled t
-	[[ -f $dir/all.yaml ]] && return
-	rm -rf "$dir" && mkdir -p "$dir/corpus"
-	for t in $(test_tracks "$WORK/test/all.yaml"); do ln -s "$WORK/test/corpus/$t" "$dir/corpus/A$t"; done
-	for t in $(test_tracks "$WORK/validation/all.yaml"); do ln -s "$WORK/validation/corpus/$t" "$dir/corpus/B$t"; done
-	{
-		printf 'min_segments: 40\nseed: 0\ntrain: []\ntest:\n'
-		ls "$dir/corpus" | sed 's/^/- /'
-	} >"$dir/all.yaml"
+	mkdir -p "$dir/corpus"
+	for t in "$WORK"/test/corpus/Track*; do ln -sfn "$(realpath "$t")" "$dir/corpus/TrackA${t##*/Track}"; done
+	for t in "$WORK"/validation/corpus/Track*; do ln -sfn "$(realpath "$t")" "$dir/corpus/TrackB${t##*/Track}"; done
+	python3 scripts/split_lists.py pool "$WORK/test/all.yaml" TrackA "$WORK/validation/all.yaml" TrackB "$dir/all.yaml"
 }
 
 ensure_deps

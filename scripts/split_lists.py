@@ -5,6 +5,10 @@ further corpus's songs added to its training list (ensure_extra_split):
 
     python3 scripts/split_lists.py ship SPLIT_X GENERATED_SPLIT OUT
     python3 scripts/split_lists.py extend SPLIT EXTRA_SPLIT PREFIX OUT
+
+or the held-out songs of two corpora as one test list (scripts/eval_mix_models.sh):
+
+    python3 scripts/split_lists.py pool SPLIT_A PREFIX_A SPLIT_B PREFIX_B OUT
 """
 import sys
 
@@ -39,16 +43,25 @@ def extend(split, extra, prefix, path):
     write(path, base, added + base["train"], base["test"])
 
 
+def pool(split_a, prefix_a, split_b, prefix_b, path):
+    """The test songs of both splits (the corpus of links names them PREFIX +
+    number), nothing to train on."""
+    a, b = lists(split_a), lists(split_b)
+    test = [p + t[len("Track"):] for s, p in ((a, prefix_a), (b, prefix_b)) for t in s["test"]]
+    write(path, a, [], test)
+
+
 def write(path, meta, train, test):
     with open(path, "w") as f:
         f.write(f"min_segments: {meta['min_segments']}\nseed: {meta['seed']}\n")
         for key, names in (("train", train), ("test", test)):
-            f.write(f"{key}:\n" + "".join(f"- {n}\n" for n in names))
+            # an empty list must be spelt out: the tools reject a bare key
+            f.write(f"{key}:" + ("".join(f"\n- {n}" for n in names) if names else " []") + "\n")
         f.write("excluded: []\n")
 
 
 if __name__ == "__main__":
-    modes = {"ship": (ship, 5), "extend": (extend, 6)}
+    modes = {"ship": (ship, 5), "extend": (extend, 6), "pool": (pool, 7)}
     if len(sys.argv) < 2 or sys.argv[1] not in modes or len(sys.argv) != modes[sys.argv[1]][1]:
         sys.exit(__doc__)
     modes[sys.argv[1]][0](*sys.argv[2:])
