@@ -26,10 +26,10 @@
 # held-out tracks, 200 from 87.8 to 90.0 %, 400 with 60 epochs from 85.0 to
 # 91.3 % on the validation songs; bass with 400, 90.5 to 96.3 % there; guitar
 # with 400 and half its epochs, 94.3 to 97.5 %; drums with 400 and half its
-# epochs, music-ID from the mix 93.4 to 95.2 %.
-# Piano alone decays its rate along a cosine (LR_SCHEDULES;
-# docs/training.md).  A long job (53 min of training on 2 cores, piano 28
-# of them): run it by hand, not in CI.  Environment overrides:
+# epochs, music-ID from the mix 93.4 to 95.2 %.  Piano alone decays its
+# rate along a cosine (LR_SCHEDULES; docs/training.md).  A long job (53 min
+# of training on 2 cores, piano 28 of them): run it by hand, not in CI.
+# Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK, CHANNELS,
 # DISTILL_WEIGHTS, REMIX_OTHER, LR_SCHEDULES (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).

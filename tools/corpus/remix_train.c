@@ -215,10 +215,11 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 		return 0;
 	g->have_teacher = true;
 	for (int k = 0; k < n_targets; k++)
+	{
 		if (load_teacher(g, k, teacher_paths[k], fe, threads, err, errlen) < 0)
 			return -1;
-	for (int k = 0; k < n_targets; k++)
 		mix_teacher |= !g->teacher_emb[k];
+	}
 	if (!mix_teacher)
 		return 0;
 	/* a mix teacher hears the batch: its rows are gathered for it */
