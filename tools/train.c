@@ -54,6 +54,7 @@ typedef struct options
 	is_input_kind input;
 	double		remix;
 	bool		remix_other;	/* remixes hold the other stems */
+	double		remix_own;		/* share of remixed positives from song A's own mix */
 	char	   *teacher[SLAKH_N_INST];	/* none, or one per instrument */
 	int			n_teacher;
 	float		distill_weight;
@@ -94,6 +95,8 @@ usage(FILE *f)
 			"                          the stems of different songs (docs/training.md) (0)\n"
 			"  --remix-other yes|no    remixes hold the stems none of the four instruments\n"
 			"                          uses (pads, organ, strings, leads) as songs do (yes)\n"
+			"  --remix-own Q           this share of remixed triplets take the positive from\n"
+			"                          the anchor song's own mix, not a remix (0)\n"
 			"  --teacher MODEL[,...]   with --remix: distil the instrument's stem model into\n"
 			"                          the remixed rows (cosine distance to its embedding);\n"
 			"                          one per instrument, in the same order\n"
@@ -245,6 +248,7 @@ parse_options(int argc, char **argv, options *o)
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
 		{"head-channels", required_argument, NULL, 'H'}, {"remix-other", required_argument, NULL, 'O'}, {"trunk", required_argument, NULL, 'K'},
+		{"remix-own", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
@@ -284,6 +288,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
 			case 'X': o->remix = strtod(optarg, &end); bad = *end || !(o->remix >= 0.0 && o->remix <= 1.0); break;
 			case 'O': bad = parse_yes_no(optarg, &o->remix_other); break;
+			case 'Q': o->remix_own = strtod(optarg, &end); bad = *end || !(o->remix_own >= 0.0 && o->remix_own <= 1.0); break;
 			case 'T': bad = (o->n_teacher = split_list(optarg, o->teacher, SLAKH_N_INST)) < 0; break;
 			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
 			case 'h': usage(stdout); exit(0);
@@ -323,9 +328,9 @@ parse_options(int argc, char **argv, options *o)
 		fprintf(stderr, "instsim-train: --head-channels needs several instruments\n");
 		return -1;
 	}
-	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || (o->n_teacher && !(o->remix > 0.0)))
+	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || ((o->n_teacher || o->remix_own > 0.0) && !(o->remix > 0.0)))
 	{
-		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher needs --remix "
+		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher and --remix-own need --remix "
 				"(only remixed rows have their instrument's stem at hand)\n");
 		return -1;
 	}
@@ -623,11 +628,16 @@ setup(run *r, char *err, size_t errlen)
 					  cache_dir, &r->test_mel, err, errlen) < 0)
 		return -1;
 
-	if (o->remix > 0.0 &&
-		remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, o->n_inst, &r->fe, o->segs,
-					   o->threads, cache_dir, o->remix, o->remix_other, o->n_teacher ? (const char *const *) o->teacher : NULL,
-					   o->emb_dim, 3 * o->batch, err, errlen) < 0)
-		return -1;
+	if (o->remix > 0.0)
+	{
+		if (remix_aug_init(&r->aug, o->corpus, &r->split.train, o->inst, o->n_inst, &r->fe, o->segs,
+						   o->threads, cache_dir, o->remix, o->remix_other, o->n_teacher ? (const char *const *) o->teacher : NULL,
+						   o->emb_dim, 3 * o->batch, err, errlen) < 0)
+			return -1;
+		/* the training mixes: the same track list as the part sets */
+		r->aug.src.part[SLAKH_MIX] = &r->train_mel;
+		r->aug.src.own = o->remix_own;
+	}
 	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)
 		return -1;
 	is_net_init_params(&r->net, o->seed);

@@ -3,7 +3,8 @@
  * corpus held in memory: per track and instrument a fixed random log-mel
  * pattern plus fresh noise per segment.  Checks the power-domain sum, the
  * shape of a remixed triplet (the anchor's background reused for the
- * negative, the positive's drawn anew), and that a few training steps on
+ * negative, the positive's drawn anew, or the positive from the anchor
+ * song's own mix), and that a few training steps on
  * remixed batches with a teacher reduce both the triplet and the
  * distillation loss, and that the stem teacher's table of embeddings holds
  * what the teacher gives each image.
@@ -195,6 +196,63 @@ test_other(void)
 }
 
 /*
+ * --remix-own: with share 1 every positive is a segment of the anchor
+ * song's own mix (drums' images stand in for the mixes), the anchor and
+ * the negative stay remixes over one background; share 0.5 does so about
+ * half the time; share 0 with the mixes at hand draws what no mixes do.
+ */
+static void
+test_own(void)
+{
+	remix_src	src = {.target = SLAKH_BASS, .log_offset = OFFSET, .own = 1.0};
+	static float plain[3 * TRIPLETS * PIX];
+	is_rng		rng;
+	bool		from_mix = true,
+				shared = true;
+	int			i = 1,
+				owned = 0,
+				draws = 200;
+
+	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
+		src.part[y] = &sets[y];
+	src.part[SLAKH_MIX] = &sets[SLAKH_DRUMS];
+	is_rng_seed(&rng, 5);
+	for (int t = 0; t < 20; t++)
+	{
+		int			a = t % 5;
+		const float *xa = NULL,
+				   *xn = NULL;
+
+		from_mix &= remix_triplet(&src, &rng, a, i, TRIPLETS, batch, ximage, label) == 1 &&
+			is_segment_of(batch + (size_t) (TRIPLETS + i) * PIX, SLAKH_DRUMS, a) &&
+			label[TRIPLETS + i] == a && label[2 * TRIPLETS + i] != a;
+		xa = sets[SLAKH_BASS].data + ximage[i] * PIX;
+		xn = sets[SLAKH_BASS].data + ximage[2 * TRIPLETS + i] * PIX;
+		for (int j = 0; j < PIX; j++)
+		{
+			double		ba = background(batch + (size_t) i * PIX, xa, j),
+						bn = background(batch + (size_t) (2 * TRIPLETS + i) * PIX, xn, j);
+
+			shared &= fabs(ba - bn) <= 1e-3 * fabs(ba) + 1e-6;
+		}
+	}
+	tap_ok(from_mix, "share 1: every positive is a segment of the anchor song's own mix");
+	tap_ok(shared, "and the negative is still heard over the anchor's background");
+	src.own = 0.5;
+	for (int t = 0; t < draws; t++)
+		owned += remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, ximage, label) == 1;
+	tap_ok(owned > 0.35 * draws && owned < 0.65 * draws, "share 0.5: %d of %d positives from the mix", owned, draws);
+	src.own = 0.0;
+	is_rng_seed(&rng, 6);
+	remix_triplet(&src, &rng, 2, i, TRIPLETS, batch, ximage, label);
+	memcpy(plain, batch, sizeof(plain));
+	src.part[SLAKH_MIX] = NULL;
+	is_rng_seed(&rng, 6);
+	remix_triplet(&src, &rng, 2, i, TRIPLETS, batch, ximage, label);
+	tap_ok(memcmp(plain, batch, sizeof(plain)) == 0, "share 0: the remixes of before, bit for bit");
+}
+
+/*
  * Remixed batches of drums with a teacher that maps each drums source to a
  * fixed random direction: within STEPS steps the total loss and its
  * distillation part must fall well below their starting values.
@@ -288,6 +346,7 @@ main(void)
 	test_compose();
 	test_triplet();
 	test_other();
+	test_own();
 	test_training();
 	test_teacher_table();
 	return tap_done();

@@ -90,7 +90,8 @@ int
 remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 			  float *batch, size_t *ximage, int *label)
 {
-	const mel_set *x = src->part[src->target];
+	const mel_set *x = src->part[src->target],
+			   *mix = src->part[SLAKH_MIX];
 	size_t		pixels = mel_set_pixels(x);
 	const float *bg[2][SLAKH_OTHER + 1];	/* X, three instruments, other */
 	int			n_bg[2],
@@ -99,6 +100,7 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 				s2;
 	ptrdiff_t	src_img[3];
 	int			src_track[3];
+	bool		own;
 
 	if (x->n_segs[a] < 2)
 		return -1;
@@ -113,17 +115,25 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	src_track[2] = neg;
 	n_bg[0] = draw_background(src, rng, a, bg[0] + 1);
 	n_bg[1] = draw_background(src, rng, a, bg[1] + 1);
+	/* drawn only when asked for, so that own = 0 keeps the remixes of before */
+	own = src->own > 0.0 && mix && mix->n_segs[a] > 0 && is_rng_unit(rng) < src->own;
 	for (int j = 0; j < 3; j++)
 	{
 		int			b = j == 1;		/* the positive has its own background */
 		size_t		row = (size_t) (j * n + i);
 
-		bg[b][0] = image_at(x, src_img[j]);
-		remix_compose(bg[b], n_bg[b] + 1, pixels, src->log_offset, batch + row * pixels);
+		if (b && own)
+			memcpy(batch + row * pixels, mel_set_image(mix, a, is_rng_below(rng, mix->n_segs[a])),
+				   sizeof(float) * pixels);
+		else
+		{
+			bg[b][0] = image_at(x, src_img[j]);
+			remix_compose(bg[b], n_bg[b] + 1, pixels, src->log_offset, batch + row * pixels);
+		}
 		ximage[row] = (size_t) src_img[j];
 		label[row] = src_track[j];
 	}
-	return 0;
+	return own;
 }
 
 /* Loads teacher k: the stem model of targets[k], fitting the student. */
@@ -234,17 +244,18 @@ remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 int
 remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *batch, int *label)
 {
-	int			mixed;
+	int			rc = -1;
 
 	g->src.target = g->targets[k];
-	mixed = is_rng_unit(rng) < g->p &&
-		remix_triplet(&g->src, rng, a, i, n, batch, g->ximage, label) == 0;
+	if (is_rng_unit(rng) < g->p)
+		rc = remix_triplet(&g->src, rng, a, i, n, batch, g->ximage, label);
 	for (int j = 0; j < 3; j++)
 	{
-		g->has[j * n + i] = (unsigned char) mixed;
+		/* a positive from A's own mix has no teacher target of its window */
+		g->has[j * n + i] = (unsigned char) (rc == 0 || (rc == 1 && j != 1));
 		g->row_target[j * n + i] = k;
 	}
-	return mixed;
+	return rc >= 0;
 }
 
 /*

@@ -39,10 +39,12 @@
 typedef struct remix_src
 {
 	const mel_set *part[SLAKH_OTHER + 1];	/* drums .. guitar, other: their stems'
-											 * images of the same track list ([SLAKH_MIX]
-											 * unused; [SLAKH_OTHER] NULL: no such part) */
+											 * images of the same track list ([SLAKH_MIX]:
+											 * the songs' own mixes, or NULL;
+											 * [SLAKH_OTHER] NULL: no such part) */
 	slakh_inst	target;			/* X */
 	float		log_offset;		/* the front end's */
+	double		own;			/* share of triplets whose positive is song A's own mix */
 } remix_src;
 
 /*
@@ -59,6 +61,15 @@ void		remix_compose(const float *const *in, int k, size_t pixels, float log_offs
  * and of label (the X source tracks).  -1 (nothing written) when track a
  * has fewer than 2 X segments or no other track has X, so that the caller
  * uses a plain triplet.
+ *
+ * With probability src->own (and part[SLAKH_MIX] set) the positive is
+ * instead a random segment of song A's own mix: X among the very parts it
+ * was played with, in the same key and on the same beat, as catalogue mixes
+ * hold it, where the foreign backgrounds of the remixes are in other keys
+ * and easier to tell apart.  The anchor still holds none of A's other
+ * parts, and the negative still shares the anchor's background, so
+ * following A's other parts gains nothing.  Returns 1 then: that positive
+ * has no X image of its window for a teacher (ximage holds segment s2's).
  */
 int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 						  float *batch, size_t *ximage, int *label);
