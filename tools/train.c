@@ -331,7 +331,7 @@ parse_options(int argc, char **argv, options *o)
 	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || ((o->n_teacher || o->remix_own > 0.0) && !(o->remix > 0.0)))
 	{
 		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher and --remix-own need --remix "
-				"(only remixed rows have their instrument's stem at hand)\n");
+				"(they act on remixed triplets only)\n");
 		return -1;
 	}
 	if (o->n_teacher && o->n_teacher != o->n_inst)

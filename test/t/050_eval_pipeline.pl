@@ -152,7 +152,8 @@ SKIP:
 }
 
 # Issue #14: a bass model that hears the mix, trained with remixed triplets
-# and the bass stem model as teacher, is stored as input kind "mix"; the
+# (half their positives from the song's own mix) and the bass stem model as
+# teacher, is stored as input kind "mix"; the
 # remix test evaluates it next to the stem model fed the mix.  On 30-s songs
 # the 30-s window starting at 30 s moves back to 0.
 mkdir "$work/mixin";
@@ -169,10 +170,17 @@ command_fails_like(
 	],
 	qr/bad value for --remix-other: maybe/,
 	'--remix-other takes yes or no, and the refusal names the option');
+command_fails_like(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix-own', '0.5', '--out', "$work/bad.safetensors"
+	],
+	qr/--remix-own need --remix/,
+	'--remix-own without --remix is refused: only remixed triplets have a positive to take from the mix');
 command_ok(
 	[
 		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
-		'--input', 'mix', '--remix', '0.5', '--teacher', "$work/models/bass-seed1.safetensors",
+		'--input', 'mix', '--remix', '0.5', '--remix-own', '0.5', '--teacher', "$work/models/bass-seed1.safetensors",
 		'--seed', '1', '--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
 		'--threads', '2', '--cache', "$work/cache", '--out', "$work/mixin/bass_mix-seed1.safetensors"
 	],
