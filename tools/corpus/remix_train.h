@@ -98,7 +98,7 @@ typedef struct remix_aug
 													 * part set; NULL: a mix teacher */
 	size_t	   *ximage;			/* the X image of each batch row (its index) */
 	float	   *target;			/* the teacher's embedding of each */
-	unsigned char *has;			/* rows remixed in the current batch */
+	unsigned char *has;			/* rows of the current batch with a teacher target (remixed) */
 	int		   *row_target;		/* each row's target (index into targets) */
 	float	   *gather;			/* a mix teacher's rows of the batch, then their embeddings */
 	float	   *gather_emb;
@@ -140,8 +140,9 @@ float	   *remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, in
 /*
  * The teachers' embeddings of the 3n rows, each row by the teacher of its
  * triplet's target (a stem teacher's of the row's X image, a mix teacher's
- * of the composite; rows not remixed hold garbage, g->has tells them
- * apart), or NULL without teachers or on error (*err set then).
+ * of the composite; rows not remixed, and positives from the song's own
+ * mix, hold garbage: g->has tells them apart), or NULL without teachers or
+ * on error (*err set then).
  */
 const float *remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen);
 
