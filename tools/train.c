@@ -55,6 +55,8 @@ typedef struct options
 	double		remix;
 	bool		remix_other;	/* remixes hold the other stems */
 	double		remix_own;		/* share of remixed positives from song A's own mix */
+	bool		distill_own;	/* and those distilled toward the teacher's embedding
+								 * of the stem in the same window */
 	char	   *teacher[SLAKH_N_INST];	/* none, or one per instrument */
 	int			n_teacher;
 	float		distill_weight;
@@ -97,6 +99,9 @@ usage(FILE *f)
 			"                          uses (pads, organ, strings, leads) as songs do (yes)\n"
 			"  --remix-own Q           this share of remixed triplets take the positive from\n"
 			"                          the anchor song's own mix, not a remix (0)\n"
+			"  --distill-own yes|no    with --remix-own and --teacher: distil those positives\n"
+			"                          too, toward the teacher's embedding of the stem in the\n"
+			"                          same window of the song (no)\n"
 			"  --teacher MODEL[,...]   with --remix: distil the instrument's stem model into\n"
 			"                          the remixed rows (cosine distance to its embedding);\n"
 			"                          one per instrument, in the same order\n"
@@ -248,7 +253,7 @@ parse_options(int argc, char **argv, options *o)
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
 		{"head-channels", required_argument, NULL, 'H'}, {"remix-other", required_argument, NULL, 'O'}, {"trunk", required_argument, NULL, 'K'},
-		{"remix-own", required_argument, NULL, 'Q'},
+		{"remix-own", required_argument, NULL, 'Q'}, {"distill-own", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
@@ -288,6 +293,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'I': bad = is_input_kind_parse(optarg, &o->input); break;
 			case 'X': o->remix = strtod(optarg, &end); bad = *end || !(o->remix >= 0.0 && o->remix <= 1.0); break;
 			case 'O': bad = parse_yes_no(optarg, &o->remix_other); break;
+			case 'U': bad = parse_yes_no(optarg, &o->distill_own); break;
 			case 'Q': o->remix_own = strtod(optarg, &end); bad = *end || !(o->remix_own >= 0.0 && o->remix_own <= 1.0); break;
 			case 'T': bad = (o->n_teacher = split_list(optarg, o->teacher, SLAKH_N_INST)) < 0; break;
 			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
@@ -332,6 +338,12 @@ parse_options(int argc, char **argv, options *o)
 	{
 		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher and --remix-own need --remix "
 				"(they act on remixed triplets only)\n");
+		return -1;
+	}
+	if (o->distill_own && !(o->n_teacher && o->remix_own > 0.0))
+	{
+		fprintf(stderr, "instsim-train: --distill-own needs --teacher and --remix-own "
+				"(it distils the positives taken from the song's own mix)\n");
 		return -1;
 	}
 	if (o->n_teacher && o->n_teacher != o->n_inst)
@@ -637,6 +649,7 @@ setup(run *r, char *err, size_t errlen)
 		/* the training mixes: the same track list as the part sets */
 		r->aug.src.part[SLAKH_MIX] = &r->train_mel;
 		r->aug.src.own = o->remix_own;
+		r->aug.distill_own = o->distill_own;
 	}
 	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)
 		return -1;

@@ -31,6 +31,7 @@
 static mel_set sets[SLAKH_OTHER + 1];
 static int	n_segs[SLAKH_OTHER + 1][TRACKS];
 static size_t first[SLAKH_OTHER + 1][TRACKS];
+static int32_t window[SLAKH_OTHER + 1][TRACKS * SEGS];
 static float data[SLAKH_OTHER + 1][TRACKS * SEGS * PIX];
 
 /* One batch of remixed triplets (composites, X image indices, labels), shared by the tests. */
@@ -41,7 +42,8 @@ static int	label[3 * TRIPLETS];
 /*
  * Track 5 has no bass and one guitar segment; only tracks 0-2 have other
  * stems, and they are loud (log power near 10, the rest -8 to -0.5), so that
- * a composite holding them is told by one pixel.
+ * a composite holding them is told by one pixel.  Track k's bass enters at
+ * window k % 3 (its images are windows k % 3 on), the rest at window 0.
  */
 static void
 make_corpus(void)
@@ -56,7 +58,7 @@ make_corpus(void)
 		double		level = y == SLAKH_OTHER ? 18.0 : 0.0;
 
 		*s = (mel_set) {.n_tracks = TRACKS, .n_mels = H, .frames = W, .n_segs = n_segs[y],
-		.first = first[y], .data = data[y]};
+		.first = first[y], .window = window[y], .data = data[y]};
 		for (int k = 0; k < TRACKS; k++)
 		{
 			n_segs[y][k] = y == SLAKH_OTHER ? (k < 3 ? SEGS : 0)
@@ -65,8 +67,11 @@ make_corpus(void)
 			for (int j = 0; j < PIX; j++)
 				base[j] = (float) (level - 8.0 + 6.0 * is_rng_unit(&rng));
 			for (int g = 0; g < n_segs[y][k]; g++, s->n_images++)
+			{
+				s->window[s->n_images] = g + (y == SLAKH_BASS ? k % 3 : 0);
 				for (int j = 0; j < PIX; j++)
 					s->data[s->n_images * PIX + j] = base[j] + (float) (1.5 * is_rng_unit(&rng));
+			}
 		}
 	}
 }
@@ -124,13 +129,20 @@ negative_shares_background(int i, const float *xa, const float *xn)
 	return shared;
 }
 
-static bool
-is_segment_of(const float *img, slakh_inst y, int track)
+/* The index of y's image of track that img equals, or -1. */
+static ptrdiff_t
+image_of(const float *img, slakh_inst y, int track)
 {
 	for (int g = 0; g < sets[y].n_segs[track]; g++)
 		if (memcmp(img, mel_set_image(&sets[y], track, g), sizeof(float) * PIX) == 0)
-			return true;
-	return false;
+			return (ptrdiff_t) (sets[y].first[track] + g);
+	return -1;
+}
+
+static bool
+is_segment_of(const float *img, slakh_inst y, int track)
+{
+	return image_of(img, y, track) >= 0;
 }
 
 static void
@@ -208,10 +220,50 @@ test_other(void)
 }
 
 /*
+ * Which rows a teacher gives targets: every row of a remixed triplet but a
+ * positive from the song's own mix, which has one only with distill_own and
+ * where X sounds in its window.
+ */
+static void
+test_own_targets(const remix_src *src)
+{
+	unsigned char has[3 * TRIPLETS];
+	int			row_target[3 * TRIPLETS];
+	remix_aug	g = {.src = *src, .p = 1.0, .n_targets = 1, .targets = {SLAKH_BASS},
+	.ximage = ximage, .has = has, .row_target = row_target};
+	is_rng		rng;
+	int			with = 0,
+				without = 0;
+	bool		ok = true;
+
+	is_rng_seed(&rng, 9);
+	for (int t = 0; t < 40; t++)
+	{
+		int			i = t % TRIPLETS;
+		size_t		pos = (size_t) (TRIPLETS + i);
+
+		g.distill_own = t % 2;
+		ok &= remix_aug_triplet(&g, &rng, 0, t % 5, i, TRIPLETS, batch, label) == 1 &&
+			has[i] && has[2 * TRIPLETS + i];
+		if (!g.distill_own)
+			ok &= !has[pos];
+		else
+			ok &= has[pos] == (ximage[pos] != REMIX_NO_IMAGE);
+		with += g.distill_own && has[pos];
+		without += g.distill_own && !has[pos];
+	}
+	tap_ok(ok && with > 0 && without > 0,
+		   "own-mix positives have targets with distill_own where the bass sounds (%d), else none (%d)",
+		   with, without);
+}
+
+/*
  * --remix-own: with share 1 every positive is a segment of the anchor
  * song's own mix (drums' images stand in for the mixes), the anchor and
- * the negative stay remixes over one background; share 0.5 does so about
- * half the time; share 0 with the mixes at hand draws what no mixes do.
+ * the negative stay remixes over one background, and the positive's X image
+ * is the bass image of the mix segment's window (none before the bass
+ * enters); share 0.5 does so about half the time; share 0 with the mixes at
+ * hand draws what no mixes do.
  */
 static void
 test_own(void)
@@ -220,27 +272,44 @@ test_own(void)
 	static float plain[3 * TRIPLETS * PIX];
 	is_rng		rng;
 	bool		from_mix = true,
-				shared = true;
+				shared = true,
+				aligned = true;
 	int			i = 1,
 				owned = 0,
+				silent = 0,
 				draws = 200;
 
 	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
 		src.part[y] = &sets[y];
 	src.part[SLAKH_MIX] = &sets[SLAKH_DRUMS];
 	is_rng_seed(&rng, 5);
-	for (int t = 0; t < 20; t++)
+	for (int t = 0; t < 60; t++)
 	{
 		int			a = t % 5;
+		ptrdiff_t	m;
+		size_t		xp;
 
 		from_mix &= remix_triplet(&src, &rng, a, i, TRIPLETS, batch, ximage, label) == 1 &&
-			is_segment_of(batch + (size_t) (TRIPLETS + i) * PIX, SLAKH_DRUMS, a) &&
+			(m = image_of(batch + (size_t) (TRIPLETS + i) * PIX, SLAKH_DRUMS, a)) >= 0 &&
 			label[TRIPLETS + i] == a && label[2 * TRIPLETS + i] != a;
 		shared &= negative_shares_background(i, sets[SLAKH_BASS].data + ximage[i] * PIX,
 											 sets[SLAKH_BASS].data + ximage[2 * TRIPLETS + i] * PIX);
+		if (!from_mix)
+			break;
+		/* the mix's window w is bass image w - a % 3 of track a */
+		xp = ximage[TRIPLETS + i];
+		if (sets[SLAKH_DRUMS].window[m] < a % 3)
+			silent += xp == REMIX_NO_IMAGE;
+		else
+			aligned &= xp == sets[SLAKH_BASS].first[a] + (size_t) (sets[SLAKH_DRUMS].window[m] - a % 3) &&
+				sets[SLAKH_BASS].window[xp] == sets[SLAKH_DRUMS].window[m];
+		aligned &= xp == REMIX_NO_IMAGE || sets[SLAKH_BASS].window[xp] >= a % 3;
 	}
 	tap_ok(from_mix, "share 1: every positive is a segment of the anchor song's own mix");
 	tap_ok(shared, "and the negative is still heard over the anchor's background");
+	tap_ok(aligned, "the positive's X image is the bass of the mix segment's own window");
+	tap_ok(silent > 0, "and none where the bass is yet to enter (%d positives)", silent);
+	test_own_targets(&src);
 	src.own = 0.5;
 	for (int t = 0; t < draws; t++)
 		owned += remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, ximage, label) == 1;

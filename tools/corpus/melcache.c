@@ -15,7 +15,7 @@
 #include "mel.h"
 #include "segment.h"
 
-#define CACHE_MAGIC "ISMELC01"
+#define CACHE_MAGIC "ISMELC02"	/* 02: with the window numbers */
 
 /* FNV-1a, 64 bit. */
 static uint64_t
@@ -102,6 +102,7 @@ typedef struct build_ctx
 	int			max_segs;
 	size_t		image;			/* floats per image */
 	float	  **images;			/* per track, malloc'd */
+	int32_t   **windows;		/* per track, malloc'd */
 	int		   *n_segs;
 } build_ctx;
 
@@ -141,16 +142,20 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	if (cap <= 0)
 		cap = (int) (n / is_segment_hop_samples(c->fe)) + 1;
 	c->images[item] = malloc(sizeof(float) * c->image * cap);
+	c->windows[item] = malloc(sizeof(int32_t) * cap);
 	rd = (sample_array) {x, n, 0};
-	if (!c->images[item] ||
+	if (!c->images[item] || !c->windows[item] ||
 		is_segmenter_new(c->fe, cap, sample_array_read, &rd, &sg, &ae) != IS_AUDIO_OK)
 	{
 		free(x);
 		return is_fail(err, errlen, "%s: %s", c->tracks->names[item],
-					   c->images[item] ? ae.message : "out of memory");
+					   c->images[item] && c->windows[item] ? ae.message : "out of memory");
 	}
 	while ((rc = is_segmenter_next(sg, &seg, &ae)) == 1 && c->n_segs[item] < cap)
+	{
+		c->windows[item][c->n_segs[item]] = (int32_t) seg.index;
 		is_mel_compute(state, seg.samples, c->images[item] + c->image * c->n_segs[item]++);
+	}
 	is_segmenter_free(sg);
 	free(x);
 	if (rc < 0)
@@ -172,13 +177,18 @@ compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 		const is_frontend *fe, int max_segs, int jobs, mel_set *s, char *err, size_t errlen)
 {
 	build_ctx	c = {root, tracks, inst, fe, max_segs, mel_set_pixels(s),
-	calloc(tracks->n ? tracks->n : 1, sizeof(float *)), s->n_segs};
+		calloc(tracks->n ? tracks->n : 1, sizeof(float *)),
+	calloc(tracks->n ? tracks->n : 1, sizeof(int32_t *)), s->n_segs};
 	pool_task	task = {.n_items = tracks->n, .jobs = jobs, .what = "tracks", .ctx = &c,
 	.init = worker_init, .fini = worker_fini, .run = build_track};
 	int			failed;
 
-	if (!c.images)
+	if (!c.images || !c.windows)
+	{
+		free(c.images);
+		free(c.windows);
 		return is_fail(err, errlen, "out of memory");
+	}
 	failed = pool_run(&task, err, errlen);
 	if (failed == 0)
 	{
@@ -188,23 +198,31 @@ compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 			s->n_images += s->n_segs[k];
 		}
 		s->data = malloc(sizeof(float) * c.image * (s->n_images ? s->n_images : 1));
-		if (!s->data)
+		s->window = malloc(sizeof(int32_t) * (s->n_images ? s->n_images : 1));
+		if (!s->data || !s->window)
 			failed = is_fail(err, errlen, "out of memory for %zu mel images", s->n_images);
-		for (int k = 0; s->data && k < tracks->n; k++)
+		for (int k = 0; failed == 0 && k < tracks->n; k++)
 			if (s->n_segs[k])
+			{
 				memcpy(s->data + s->first[k] * c.image, c.images[k], sizeof(float) * c.image * s->n_segs[k]);
+				memcpy(s->window + s->first[k], c.windows[k], sizeof(int32_t) * s->n_segs[k]);
+			}
 	}
 	else if (failed > 0)
 		is_fail(err, errlen, "%d track(s) could not be read (see above)", failed);
 	for (int k = 0; k < tracks->n; k++)
+	{
 		free(c.images[k]);
+		free(c.windows[k]);
+	}
 	free(c.images);
+	free(c.windows);
 	return failed == 0 ? 0 : -1;
 }
 
 /* ---- the cache file ---------------------------------------------------- */
 
-/* Header: magic, key, n_tracks, n_mels, frames; then n_segs[]; then images. */
+/* Header: magic, key, n_tracks, n_mels, frames; then n_segs[], window[], images. */
 static int
 cache_read(const char *path, uint64_t key, mel_set *s)
 {
@@ -231,15 +249,20 @@ cache_read(const char *path, uint64_t key, mel_set *s)
 			s->first[t] = s->n_images;
 			s->n_images += s->n_segs[t];
 		}
+		s->window = ok ? malloc(sizeof(int32_t) * (s->n_images ? s->n_images : 1)) : NULL;
 		s->data = ok ? malloc(sizeof(float) * image * (s->n_images ? s->n_images : 1)) : NULL;
-		ok = s->data && fread(s->data, sizeof(float) * image, s->n_images, f) == s->n_images &&
+		ok = s->data && s->window &&
+			fread(s->window, sizeof(int32_t), s->n_images, f) == s->n_images &&
+			fread(s->data, sizeof(float) * image, s->n_images, f) == s->n_images &&
 			fgetc(f) == EOF;
 	}
 	fclose(f);
 	if (!ok)
 	{
 		free(s->data);
+		free(s->window);
 		s->data = NULL;
+		s->window = NULL;
 		s->n_images = 0;
 		memset(s->n_segs, 0, sizeof(int) * s->n_tracks);
 	}
@@ -262,6 +285,7 @@ cache_write(const char *path, uint64_t key, const mel_set *s, char *err, size_t 
 	ok = fwrite(CACHE_MAGIC, 8, 1, f) == 1 && fwrite(&key, sizeof(key), 1, f) == 1 &&
 		fwrite(dims, sizeof(dims), 1, f) == 1 &&
 		fwrite(s->n_segs, sizeof(int), s->n_tracks, f) == (size_t) s->n_tracks &&
+		fwrite(s->window, sizeof(int32_t), s->n_images, f) == s->n_images &&
 		fwrite(s->data, sizeof(float) * mel_set_pixels(s), s->n_images, f) == s->n_images;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) != 0)
@@ -316,11 +340,32 @@ mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 	return 0;
 }
 
+ptrdiff_t
+mel_set_find_window(const mel_set *s, int track, int32_t window)
+{
+	/* a track's windows ascend: the segmenter reads forward */
+	size_t		lo = s->first[track],
+				hi = lo + (size_t) s->n_segs[track];
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (s->window[mid] < window)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->first[track] + (size_t) s->n_segs[track] && s->window[lo] == window ?
+		(ptrdiff_t) lo : -1;
+}
+
 void
 mel_set_free(mel_set *s)
 {
 	free(s->n_segs);
 	free(s->first);
+	free(s->window);
 	free(s->data);
 	memset(s, 0, sizeof(*s));
 }

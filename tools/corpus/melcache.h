@@ -3,7 +3,9 @@
  * computed once and cached on disk: the trainer reads each track's signal
  * (slakh_load), cuts the front end's segments (silent ones skipped, at most
  * max_segs per track: the paper trains on the first 40) and stores every
- * segment's n_mels x frames image.
+ * segment's n_mels x frames image and its window number, so that the
+ * images of two signals of one track (its mix and a stem) can be matched
+ * window for window although each skips its own silent windows.
  *
  * The cache file is cache_dir/mel-<instrument>-<key>.bin where key hashes
  * the corpus root, the track list, each track's files (name, size and
@@ -15,6 +17,7 @@
 #define INSTSIM_MELCACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "frontend.h"
 #include "slakh.h"
@@ -26,6 +29,8 @@ typedef struct mel_set
 	int		   *n_segs;			/* per track (0 for a track without the signal) */
 	size_t	   *first;			/* per track: index of its first image */
 	size_t		n_images;
+	int32_t    *window;			/* per image: its window number in the track
+								 * (is_segment.index, silent windows counted) */
 	float	   *data;			/* n_images x n_mels x frames */
 } mel_set;
 
@@ -56,6 +61,12 @@ mel_set_image(const mel_set *s, int track, int seg)
 {
 	return mel_set_image_at(s, s->first[track] + seg);
 }
+
+/*
+ * The image of track's window number `window`, or -1 when the set has none
+ * (the signal is silent there, or past max_segs).
+ */
+ptrdiff_t	mel_set_find_window(const mel_set *s, int track, int32_t window);
 
 void		mel_set_free(mel_set *s);
 

@@ -123,14 +123,19 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 		size_t		row = (size_t) (j * n + i);
 
 		if (b && own)
-			memcpy(batch + row * pixels, mel_set_image(mix, a, is_rng_below(rng, mix->n_segs[a])),
-				   sizeof(float) * pixels);
+		{
+			size_t		m = mix->first[a] + (size_t) is_rng_below(rng, mix->n_segs[a]);
+			ptrdiff_t	xm = mel_set_find_window(x, a, mix->window[m]);
+
+			memcpy(batch + row * pixels, mel_set_image_at(mix, m), sizeof(float) * pixels);
+			ximage[row] = xm < 0 ? REMIX_NO_IMAGE : (size_t) xm;
+		}
 		else
 		{
 			bg[b][0] = image_at(x, src_img[j]);
 			remix_compose(bg[b], n_bg[b] + 1, pixels, src->log_offset, batch + row * pixels);
+			ximage[row] = (size_t) src_img[j];
 		}
-		ximage[row] = (size_t) src_img[j];
 		label[row] = src_track[j];
 	}
 	return own;
@@ -251,9 +256,15 @@ remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *
 		rc = remix_triplet(&g->src, rng, a, i, n, batch, g->ximage, label);
 	for (int j = 0; j < 3; j++)
 	{
-		/* a positive from A's own mix has no teacher target of its window */
-		g->has[j * n + i] = (unsigned char) (rc == 0 || (rc == 1 && j != 1));
-		g->row_target[j * n + i] = k;
+		size_t		row = (size_t) (j * n + i);
+
+		/*
+		 * a positive from A's own mix has a target only when asked for and
+		 * when X sounds in its window
+		 */
+		g->has[row] = (unsigned char) (rc == 0 || (rc == 1 && (j != 1 ||
+															  (g->distill_own && g->ximage[row] != REMIX_NO_IMAGE))));
+		g->row_target[row] = k;
 	}
 	return rc >= 0;
 }

@@ -68,9 +68,12 @@ void		remix_compose(const float *const *in, int k, size_t pixels, float log_offs
  * hold it, where the foreign backgrounds of the remixes are in other keys
  * and easier to tell apart.  The anchor still holds none of A's other
  * parts, and the negative still shares the anchor's background, so
- * following A's other parts gains nothing.  Returns 1 then: that positive
- * has no X image of its window for a teacher (ximage holds segment s2's).
+ * following A's other parts gains nothing.  Returns 1 then, and the
+ * positive's ximage is the X image of the same window of A (the stem a
+ * teacher would hear there), or REMIX_NO_IMAGE when X is silent there.
  */
+#define REMIX_NO_IMAGE ((size_t) -1)
+
 int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 						  float *batch, size_t *ximage, int *label);
 
@@ -91,6 +94,8 @@ typedef struct remix_aug
 	int			n_targets;
 	slakh_inst	targets[REMIX_MAX_TARGETS];
 	bool		have_teacher;
+	bool		distill_own;	/* positives from A's own mix get the teacher's
+								 * embedding of X's stem in the same window */
 	is_model	teacher[REMIX_MAX_TARGETS];
 	is_infer   *plan[REMIX_MAX_TARGETS];
 	float	   *teacher_emb[REMIX_MAX_TARGETS];	/* a stem teacher's embedding of
@@ -98,7 +103,7 @@ typedef struct remix_aug
 													 * part set; NULL: a mix teacher */
 	size_t	   *ximage;			/* the X image of each batch row (its index) */
 	float	   *target;			/* the teacher's embedding of each */
-	unsigned char *has;			/* rows of the current batch with a teacher target (remixed) */
+	unsigned char *has;			/* rows of the current batch with a teacher target */
 	int		   *row_target;		/* each row's target (index into targets) */
 	float	   *gather;			/* a mix teacher's rows of the batch, then their embeddings */
 	float	   *gather_emb;
@@ -141,7 +146,8 @@ float	   *remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, in
  * The teachers' embeddings of the 3n rows, each row by the teacher of its
  * triplet's target (a stem teacher's of the row's X image, a mix teacher's
  * of the composite; rows not remixed, and positives from the song's own
- * mix, hold garbage: g->has tells them apart), or NULL without teachers or
+ * mix without a target (see distill_own), hold garbage: g->has tells them
+ * apart), or NULL without teachers or
  * on error (*err set then).
  */
 const float *remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen);

@@ -1,0 +1,163 @@
+/*
+ * The mel image sets of the trainer (melcache.h): each image keeps its window
+ * number, so that a track's mix and a stem that enters late can be matched
+ * window for window, and the numbers survive the cache file.
+ */
+#include "tap.h"
+
+#include "audio_io.h"
+#include "errbuf.h"
+#include "melcache.h"
+#include "slakh.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECONDS 12
+#define PIANO_FROM 6.0			/* s: windows 0-2 (0-3, 1.5-4.5, 3-6 s) are silent */
+
+/*
+ * One track: a piano stem silent for its first PIANO_FROM s, a drums stem
+ * sounding throughout, and their sum as the mix.
+ */
+static void
+write_track(const char *root)
+{
+	char		err[TOOL_ERRLEN] = "";
+	char		path[PATH_MAX];
+	size_t		n = (size_t) SECONDS * SLAKH_RATE;
+	float	   *drums = malloc(sizeof(float) * n),
+			   *piano = malloc(sizeof(float) * n),
+			   *mix = malloc(sizeof(float) * n);
+	slakh_stem	st[2] = {
+		{.id = "S00", .inst_class = "Drums", .is_drum = true, .audio_rendered = true},
+		{.id = "S01", .inst_class = "Piano", .program_num = 0, .audio_rendered = true},
+	};
+	slakh_meta	m = {.uuid = "1", .audio_dir = "stems", .n_stems = 2, .stems = st};
+
+	for (size_t i = 0; i < n; i++)
+	{
+		double		t = (double) i / SLAKH_RATE;
+
+		drums[i] = (float) (0.2 * sin(2.0 * M_PI * 90.0 * t) * (fmod(t, 0.5) < 0.1));
+		piano[i] = t < PIANO_FROM ? 0.0f : (float) (0.3 * sin(2.0 * M_PI * 440.0 * t));
+		mix[i] = drums[i] + piano[i];
+	}
+	snprintf(path, sizeof(path), "%s/Track00001/stems", root);
+	mkdir(root, 0777);
+	snprintf(path, sizeof(path), "%s/Track00001", root);
+	mkdir(path, 0777);
+	snprintf(path, sizeof(path), "%s/Track00001/stems", root);
+	mkdir(path, 0777);
+	snprintf(path, sizeof(path), "%s/Track00001/stems/S00.flac", root);
+	tap_ok(audio_write_flac(path, drums, n, SLAKH_RATE, err, sizeof(err)) == 0, "drums written %s", err);
+	snprintf(path, sizeof(path), "%s/Track00001/stems/S01.flac", root);
+	audio_write_flac(path, piano, n, SLAKH_RATE, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/Track00001/mix.flac", root);
+	audio_write_flac(path, mix, n, SLAKH_RATE, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/Track00001/" SLAKH_META_FILE, root);
+	tap_ok(slakh_meta_write(path, &m, err, sizeof(err)) == 0, "metadata written %s", err);
+	free(drums);
+	free(piano);
+	free(mix);
+}
+
+static bool
+same_set(const mel_set *a, const mel_set *b)
+{
+	return a->n_images == b->n_images && a->n_segs[0] == b->n_segs[0] &&
+		memcmp(a->window, b->window, sizeof(int32_t) * a->n_images) == 0 &&
+		memcmp(a->data, b->data, sizeof(float) * mel_set_pixels(a) * a->n_images) == 0;
+}
+
+/*
+ * Builds the piano set as mel_set_build does and says whether its report on
+ * stderr holds what: "segments from" when it read the cache.
+ */
+static bool
+build_logged(const char *root, const slakh_tracks *tracks, const is_frontend *fe,
+			 const char *cache, mel_set *out, const char *dir, const char *what)
+{
+	char		path[PATH_MAX],
+				log[4096] = "",
+				err[TOOL_ERRLEN] = "";
+	int			saved = dup(STDERR_FILENO),
+				rc;
+	FILE	   *f;
+	size_t		n;
+
+	snprintf(path, sizeof(path), "%s/stderr.log", dir);
+	fflush(stderr);
+	f = fopen(path, "w+");
+	dup2(fileno(f), STDERR_FILENO);
+	rc = mel_set_build(root, tracks, SLAKH_PIANO, fe, 0, 1, cache, out, err, sizeof(err));
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	log[n] = 0;
+	fclose(f);
+	return rc == 0 && strstr(log, what) != NULL;
+}
+
+int
+main(void)
+{
+	char		dir[] = "/tmp/instsim_melcache_XXXXXX";
+	char		root[PATH_MAX],
+				cache[PATH_MAX],
+				cmd[PATH_MAX + 16];
+	char		err[TOOL_ERRLEN] = "";
+	is_frontend fe = IS_FRONTEND_DEFAULT;
+	slakh_tracks tracks = {0};
+	mel_set		mix,
+				piano,
+				again;
+	bool		ok = true;
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(root, sizeof(root), "%s/corpus", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	write_track(root);
+	slakh_tracks_add(&tracks, "Track00001");
+
+	tap_ok(mel_set_build(root, &tracks, SLAKH_MIX, &fe, 0, 1, cache, &mix, err, sizeof(err)) == 0 &&
+		   mel_set_build(root, &tracks, SLAKH_PIANO, &fe, 0, 1, cache, &piano, err, sizeof(err)) == 0,
+		   "the mix and the piano stem cut into images %s", err);
+	/* 12 s in 3-s windows every 1.5 s: 7 windows; piano's first 3 are silent */
+	tap_ok(mix.n_segs[0] == 7 && piano.n_segs[0] == 4,
+		   "the mix has 7 windows, the piano stem 4 sounding ones (%d, %d)", mix.n_segs[0], piano.n_segs[0]);
+	for (int k = 0; k < mix.n_segs[0]; k++)
+		ok &= mix.window[k] == k;
+	tap_ok(ok, "the mix's images are windows 0..6");
+	tap_ok(piano.n_segs[0] == 4 && piano.window[0] == 3 && piano.window[3] == 6,
+		   "the piano's are windows 3..6, counting the silent ones");
+	ok = true;
+	for (int w = 0; w < 7; w++)
+		ok &= mel_set_find_window(&piano, 0, w) == (w < 3 ? -1 : w - 3);
+	tap_ok(ok, "each mix window finds the piano image of the same window, or none where it is silent");
+	tap_ok(mel_set_find_window(&piano, 0, 7) == -1 && mel_set_find_window(&piano, 0, -1) == -1,
+		   "windows outside the track find none");
+
+	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "segments from") &&
+		   same_set(&piano, &again), "read back from the cache: the same images and window numbers");
+	mel_set_free(&again);
+	tap_ok(mel_set_build(root, &tracks, SLAKH_PIANO, &fe, 2, 1, cache, &again, err, sizeof(err)) == 0 &&
+		   again.n_segs[0] == 2 && again.window[1] == 4, "at most 2 per track: the first two sounding windows");
+	mel_set_free(&again);
+
+	mel_set_free(&mix);
+	mel_set_free(&piano);
+	slakh_tracks_free(&tracks);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", dir);
+	return tap_done();
+}
