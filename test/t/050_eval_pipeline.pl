@@ -177,11 +177,19 @@ command_fails_like(
 	],
 	qr/--remix-own need --remix/,
 	'--remix-own without --remix is refused: only remixed triplets have a positive to take from the mix');
+command_fails_like(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass', '--input', 'mix',
+		'--remix', '0.5', '--distill-own', 'yes', '--teacher', "$work/models/bass-seed1.safetensors",
+		'--out', "$work/bad.safetensors"
+	],
+	qr/--distill-own needs --teacher and --remix-own/,
+	'--distill-own without --remix-own is refused: it distils the positives taken from the mix');
 command_ok(
 	[
 		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
-		'--input', 'mix', '--remix', '0.5', '--remix-own', '0.5', '--teacher', "$work/models/bass-seed1.safetensors",
-		'--seed', '1', '--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
+		'--input', 'mix', '--remix', '0.5', '--remix-own', '0.5', '--distill-own', 'yes',
+		'--teacher', "$work/models/bass-seed1.safetensors", '--seed', '1', '--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
 		'--threads', '2', '--cache', "$work/cache", '--out', "$work/mixin/bass_mix-seed1.safetensors"
 	],
 	'bass_mix trained with remixed triplets and a teacher');
