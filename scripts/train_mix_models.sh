@@ -62,6 +62,13 @@ REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-Mu
 COMB=$WORK/combined COMB_EXTRA=$WORK/combined-extra
 EXTRA=$WORK/extra-$EXTRA_SEED-$EXTRA_TRACKS # named by what makes it: another seed is another corpus
 INSTRUMENTS=${INSTRUMENTS:-drums bass piano guitar}
+# refused by instsim-train, but only after the corpora are made: say it now
+for inst in $INSTRUMENTS; do
+	if [[ $(per_instrument "$DISTILL_OWN" "$inst" no) != no && $(per_instrument "$REMIX_OWN" "$inst" 0) == 0 ]]; then
+		log "DISTILL_OWN gives $inst yes, but REMIX_OWN gives it no positives from its own mix to distil"
+		exit 1
+	fi
+done
 
 ensure_deps
 make -s -j"$(nproc)" WERROR=1 all

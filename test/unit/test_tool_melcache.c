@@ -39,6 +39,7 @@ write_track(const char *root)
 		{.id = "S01", .inst_class = "Piano", .program_num = 0, .audio_rendered = true},
 	};
 	slakh_meta	m = {.uuid = "1", .audio_dir = "stems", .n_stems = 2, .stems = st};
+	bool		ok;
 
 	for (size_t i = 0; i < n; i++)
 	{
@@ -48,18 +49,18 @@ write_track(const char *root)
 		piano[i] = t < PIANO_FROM ? 0.0f : (float) (0.3 * sin(2.0 * M_PI * 440.0 * t));
 		mix[i] = drums[i] + piano[i];
 	}
-	snprintf(path, sizeof(path), "%s/Track00001/stems", root);
 	mkdir(root, 0777);
 	snprintf(path, sizeof(path), "%s/Track00001", root);
 	mkdir(path, 0777);
 	snprintf(path, sizeof(path), "%s/Track00001/stems", root);
 	mkdir(path, 0777);
 	snprintf(path, sizeof(path), "%s/Track00001/stems/S00.flac", root);
-	tap_ok(audio_write_flac(path, drums, n, SLAKH_RATE, err, sizeof(err)) == 0, "drums written %s", err);
+	ok = audio_write_flac(path, drums, n, SLAKH_RATE, err, sizeof(err)) == 0;
 	snprintf(path, sizeof(path), "%s/Track00001/stems/S01.flac", root);
-	audio_write_flac(path, piano, n, SLAKH_RATE, err, sizeof(err));
+	ok = ok && audio_write_flac(path, piano, n, SLAKH_RATE, err, sizeof(err)) == 0;
 	snprintf(path, sizeof(path), "%s/Track00001/mix.flac", root);
-	audio_write_flac(path, mix, n, SLAKH_RATE, err, sizeof(err));
+	ok = ok && audio_write_flac(path, mix, n, SLAKH_RATE, err, sizeof(err)) == 0;
+	tap_ok(ok, "stems and mix written %s", err);
 	snprintf(path, sizeof(path), "%s/Track00001/" SLAKH_META_FILE, root);
 	tap_ok(slakh_meta_write(path, &m, err, sizeof(err)) == 0, "metadata written %s", err);
 	free(drums);
@@ -93,7 +94,8 @@ build_logged(const char *root, const slakh_tracks *tracks, const is_frontend *fe
 
 	snprintf(path, sizeof(path), "%s/stderr.log", dir);
 	fflush(stderr);
-	f = fopen(path, "w+");
+	if (!(f = fopen(path, "w+")))
+		return false;
 	dup2(fileno(f), STDERR_FILENO);
 	rc = mel_set_build(root, tracks, SLAKH_PIANO, fe, 0, 1, cache, out, err, sizeof(err));
 	fflush(stderr);

@@ -94,8 +94,10 @@ typedef struct remix_aug
 	int			n_targets;
 	slakh_inst	targets[REMIX_MAX_TARGETS];
 	bool		have_teacher;
-	bool		distill_own;	/* positives from A's own mix get the teacher's
-								 * embedding of X's stem in the same window */
+	bool		distill_own;	/* positives from A's own mix where X sounds get
+								 * a target: a stem teacher's embedding of X's
+								 * stem in the same window (a mix teacher's of
+								 * the row itself) */
 	is_model	teacher[REMIX_MAX_TARGETS];
 	is_infer   *plan[REMIX_MAX_TARGETS];
 	float	   *teacher_emb[REMIX_MAX_TARGETS];	/* a stem teacher's embedding of
