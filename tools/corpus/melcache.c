@@ -345,7 +345,8 @@ mel_set_find_window(const mel_set *s, int track, int32_t window)
 {
 	/* a track's windows ascend: the segmenter reads forward */
 	size_t		lo = s->first[track],
-				hi = lo + (size_t) s->n_segs[track];
+				end = lo + (size_t) s->n_segs[track],
+				hi = end;
 
 	while (lo < hi)
 	{
@@ -356,8 +357,7 @@ mel_set_find_window(const mel_set *s, int track, int32_t window)
 		else
 			hi = mid;
 	}
-	return lo < s->first[track] + (size_t) s->n_segs[track] && s->window[lo] == window ?
-		(ptrdiff_t) lo : -1;
+	return lo < end && s->window[lo] == window ? (ptrdiff_t) lo : -1;
 }
 
 void

@@ -257,13 +257,11 @@ remix_aug_triplet(remix_aug *g, is_rng *rng, int k, int a, int i, int n, float *
 	for (int j = 0; j < 3; j++)
 	{
 		size_t		row = (size_t) (j * n + i);
+		bool		own_positive = rc == 1 && j == 1;
 
-		/*
-		 * a positive from A's own mix has a target only when asked for and
-		 * when X sounds in its window
-		 */
-		g->has[row] = (unsigned char) (rc == 0 || (rc == 1 && (j != 1 ||
-															  (g->distill_own && g->ximage[row] != REMIX_NO_IMAGE))));
+		/* an own-mix positive: only when asked for and where X sounds */
+		g->has[row] = (unsigned char) (rc >= 0 &&
+									   (!own_positive || (g->distill_own && g->ximage[row] != REMIX_NO_IMAGE)));
 		g->row_target[row] = k;
 	}
 	return rc >= 0;

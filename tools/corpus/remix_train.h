@@ -149,8 +149,7 @@ float	   *remix_teacher_table(is_infer *plan, const mel_set *x, int max_rows, in
  * triplet's target (a stem teacher's of the row's X image, a mix teacher's
  * of the composite; rows not remixed, and positives from the song's own
  * mix without a target (see distill_own), hold garbage: g->has tells them
- * apart), or NULL without teachers or
- * on error (*err set then).
+ * apart), or NULL without teachers or on error (*err set then).
  */
 const float *remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t errlen);
 
