@@ -30,14 +30,20 @@ struct is_embed_run
 	int			failed_model;	/* the network behind IS_AUDIO_NOT_FINITE */
 	double	   *start_s;		/* batch start times, for messages */
 	/*
-	 * Models with one trunk (heads trained together) share its pass:
-	 * trunk_of[m] is the first model whose trunk m uses, cut[m] the
-	 * operations of that trunk (0: m runs whole, alone), and its activation
-	 * of the batch is in act[trunk_of[m]].
+	 * Models that compute the same first operations (heads trained together,
+	 * models on another's frozen blocks) share those passes, as a tree: model
+	 * m continues from parent[m]'s activation after start[m] operations (m
+	 * itself and 0: it runs from the mel images).  Model m keeps its
+	 * activation at each of its n_saves[m] cuts save_at[m][] (ascending, for
+	 * its children) in save_act[m][].  So mix, three models on mix's first
+	 * two blocks and one on its first block run block 1 once and block 2
+	 * twice, not four times.
 	 */
-	int		   *trunk_of;
-	int		   *cut;
-	float	  **act;
+	int		   *parent;
+	int		   *start;
+	int		   *n_saves;
+	int		  **save_at;
+	float	 ***save_act;
 	is_embedder *e[];			/* e[0]'s mel context and buffer serve all */
 };
 
@@ -159,43 +165,101 @@ is_frontend_differs(const is_frontend *a, const is_frontend *b, char *msg, size_
 }
 
 /*
- * Which models of the run share a trunk: each model joins the first earlier
- * one that runs its own trunk and shares operations with it; a group's trunk
- * is the prefix all its members share with that first one.
+ * Each model continues from the earlier model with which it shares the most
+ * operations (the earliest among equals), provided that model computes the
+ * activation there itself rather than taking it from its own parent.  The
+ * earliest among equals is the one nearest the root, so a parent never has
+ * to keep an activation before its own start.
  */
 static int
 plan_trunks(is_embed_run *r)
 {
-	r->trunk_of = malloc(sizeof(int) * (size_t) r->n_models);
-	r->cut = calloc((size_t) r->n_models, sizeof(int));
-	r->act = calloc((size_t) r->n_models, sizeof(float *));
-	if (!r->trunk_of || !r->cut || !r->act)
+	int			n = r->n_models;
+
+	r->parent = malloc(sizeof(int) * (size_t) n);
+	r->start = calloc((size_t) n, sizeof(int));
+	r->n_saves = calloc((size_t) n, sizeof(int));
+	r->save_at = calloc((size_t) n, sizeof(int *));
+	r->save_act = calloc((size_t) n, sizeof(float **));
+	if (!r->parent || !r->start || !r->n_saves || !r->save_at || !r->save_act)
 		return -1;
-	for (int m = 0; m < r->n_models; m++)
+	for (int m = 0; m < n; m++)
 	{
-		r->trunk_of[m] = m;
+		r->parent[m] = m;
 		for (int j = 0; j < m; j++)
 		{
-			int			k = r->trunk_of[j] == j ? is_infer_shared_prefix(r->e[j]->plan, r->e[m]->plan) : 0;
+			int			k = is_infer_shared_prefix(r->e[j]->plan, r->e[m]->plan);
 
-			if (k > 0)
+			if (k > r->start[m] && k > r->start[j])
 			{
-				r->trunk_of[m] = j;
-				r->cut[j] = r->cut[j] ? (k < r->cut[j] ? k : r->cut[j]) : k;
-				break;
+				r->parent[m] = j;
+				r->start[m] = k;
 			}
 		}
 	}
-	for (int m = 0; m < r->n_models; m++)
+	for (int m = 0; m < n; m++)
 	{
-		if (r->trunk_of[m] != m)
-			r->cut[m] = r->cut[r->trunk_of[m]];
-		else if (r->cut[m] > 0 &&
-				 !(r->act[m] = malloc(sizeof(float) * r->batch *
-									  is_infer_prefix_floats(r->e[m]->plan, r->cut[m]))))
+		int			p = r->parent[m],
+					i;
+
+		if (p == m)
+			continue;
+		if (!r->save_at[p] && !(r->save_at[p] = malloc(sizeof(int) * (size_t) n)))
 			return -1;
+		for (i = 0; i < r->n_saves[p] && r->save_at[p][i] < r->start[m]; i++)
+			;
+		if (i < r->n_saves[p] && r->save_at[p][i] == r->start[m])
+			continue;
+		memmove(r->save_at[p] + i + 1, r->save_at[p] + i, sizeof(int) * (size_t) (r->n_saves[p] - i));
+		r->save_at[p][i] = r->start[m];
+		r->n_saves[p]++;
+	}
+	for (int m = 0; m < n; m++)
+	{
+		if (r->n_saves[m] == 0)
+			continue;
+		if (!(r->save_act[m] = calloc((size_t) r->n_saves[m], sizeof(float *))))
+			return -1;
+		for (int i = 0; i < r->n_saves[m]; i++)
+			if (!(r->save_act[m][i] = malloc(sizeof(float) * r->batch *
+											 is_infer_prefix_floats(r->e[m]->plan, r->save_at[m][i]))))
+				return -1;
 	}
 	return 0;
+}
+
+/* Model m's activation after k operations, which m keeps for a child. */
+static const float *
+saved_act(const is_embed_run *r, int m, int k)
+{
+	for (int i = 0; i < r->n_saves[m]; i++)
+		if (r->save_at[m][i] == k)
+			return r->save_act[m][i];
+	return NULL;
+}
+
+/*
+ * Model m's pass over n images: from its parent's activation (or the mel
+ * images) through each cut it keeps for its children to its embedding.
+ */
+static int
+run_model(is_embed_run *r, int m, int n, float *emb, char *msg, size_t msglen)
+{
+	is_infer   *plan = r->e[m]->plan;
+	int			from = r->start[m];
+	const float *in = from > 0 ? saved_act(r, r->parent[m], from) : r->e[0]->mel_buf;
+
+	for (int i = 0; i < r->n_saves[m]; i++)
+	{
+		int			rc = is_infer_run_ops(plan, from, r->save_at[m][i], in, n,
+										  r->save_act[m][i], msg, msglen);
+
+		if (rc != 0)
+			return rc;
+		from = r->save_at[m][i];
+		in = r->save_act[m][i];
+	}
+	return is_infer_run_ops(plan, from, is_infer_n_ops(plan), in, n, emb, msg, msglen);
 }
 
 is_embed_run *
@@ -328,19 +392,7 @@ is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *
 	for (; r->next_model < r->n_models; r->next_model++)
 	{
 		int			m = r->next_model;
-		is_infer   *plan = r->e[m]->plan;
-		float	   *act = r->act[r->trunk_of[m]];
-		int			rc;
-
-		if (r->cut[m] == 0)
-			rc = is_infer_run(plan, r->e[0]->mel_buf, n, emb[m], msg, sizeof(msg));
-		else
-		{
-			rc = r->trunk_of[m] == m ?
-				is_infer_run_prefix(plan, r->cut[m], r->e[0]->mel_buf, n, act, msg, sizeof(msg)) : 0;
-			if (rc == 0)
-				rc = is_infer_run_suffix(plan, r->cut[m], act, n, emb[m], msg, sizeof(msg));
-		}
+		int			rc = run_model(r, m, n, emb[m], msg, sizeof(msg));
 
 		if (rc == IS_INFER_STOPPED)
 		{
@@ -368,7 +420,13 @@ is_embed_failed_model(const is_embed_run *r)
 int
 is_embed_trunk_of(const is_embed_run *r, int m)
 {
-	return r->trunk_of[m];
+	return r->parent[m];
+}
+
+int
+is_embed_shared_ops(const is_embed_run *r, int m)
+{
+	return r->start[m];
 }
 
 int
@@ -409,11 +467,19 @@ is_embed_end(is_embed_run *r)
 		return;
 	is_segmenter_free(r->sg);
 	free(r->start_s);
-	for (int m = 0; r->act && m < r->n_models; m++)
-		free(r->act[m]);
-	free(r->trunk_of);
-	free(r->cut);
-	free(r->act);
+	for (int m = 0; r->save_act && m < r->n_models; m++)
+	{
+		for (int i = 0; r->save_act[m] && i < r->n_saves[m]; i++)
+			free(r->save_act[m][i]);
+		free(r->save_act[m]);
+	}
+	for (int m = 0; r->save_at && m < r->n_models; m++)
+		free(r->save_at[m]);
+	free(r->parent);
+	free(r->start);
+	free(r->n_saves);
+	free(r->save_at);
+	free(r->save_act);
 	free(r);
 }
 

@@ -79,12 +79,15 @@ int			is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index,
 int			is_embed_failed_model(const is_embed_run *r);
 
 /*
- * The model of the run whose trunk pass model m uses: m itself, or an
- * earlier model with the same trunk (is_infer_shared_prefix: heads trained
- * together), whose features m's head then reads.  Results are those of
- * separate runs either way; only the work is shared.
+ * The model of the run whose pass model m continues: m itself, or an earlier
+ * model computing the same first operations (is_infer_shared_prefix: heads
+ * trained together, models on another's frozen blocks), and how many of
+ * them m takes from it (0 when it runs alone).  Each model continues from
+ * the one it shares most with, so passes are shared as a tree.  Results are
+ * those of separate runs either way; only the work is shared.
  */
 int			is_embed_trunk_of(const is_embed_run *r, int m);
+int			is_embed_shared_ops(const is_embed_run *r, int m);
 
 /* The one-model case of the two above. */
 is_embed_run *is_embed_begin(is_embedder *e, is_sample_reader read, void *read_ctx,

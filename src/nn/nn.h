@@ -183,8 +183,8 @@ int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
  * (instsim-train --trunk; the activation's layout: is_infer_prefix_act in
  * conv.h) compute the same first operations, so a caller
  * running several of them on the same inputs runs those once and each
- * model's rest on the result.  Prefix then suffix gives is_infer_run's
- * output bit for bit.
+ * model's rest on the result.  Running operations [0, k) then [k, n_ops)
+ * gives is_infer_run's output bit for bit.
  *
  * is_infer_shared_prefix: how many leading operations a and b compute
  * identically (same layers, folded parameters, kernels and layouts), cut
@@ -192,14 +192,16 @@ int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
  * both a suffix; 0 if none.  is_infer_prefix_floats: floats per input of the
  * activation after the first k operations.  is_infer_run_prefix: n inputs
  * through the first k operations into n activations (interruptible like
- * is_infer_run); is_infer_run_suffix: n such activations (of this plan or of
- * one that shares the prefix) through the rest into n x out_dim outputs.
+ * is_infer_run); is_infer_run_ops: n activations after `first` operations (of
+ * this plan or of one that shares them) through operations [first, end),
+ * both cuts where a pass may stop; end = is_infer_n_ops gives the outputs.
  */
 int			is_infer_shared_prefix(const is_infer *a, const is_infer *b);
 size_t		is_infer_prefix_floats(const is_infer *plan, int k);
+int			is_infer_n_ops(const is_infer *plan);
 int			is_infer_run_prefix(is_infer *plan, int k, const float *in, int n, float *act,
 								char *err, size_t errlen);
-int			is_infer_run_suffix(is_infer *plan, int k, const float *act, int n, float *out,
-								char *err, size_t errlen);
+int			is_infer_run_ops(is_infer *plan, int first, int end, const float *in, int n,
+							 float *out, char *err, size_t errlen);
 
 #endif

@@ -860,7 +860,14 @@ is_infer_run_prefix(is_infer *p, int k, const float *in, int n, float *act, char
 }
 
 int
-is_infer_run_suffix(is_infer *p, int k, const float *act, int n, float *out, char *err, size_t errlen)
+is_infer_run_ops(is_infer *p, int first, int end, const float *in, int n, float *out,
+				 char *err, size_t errlen)
 {
-	return run_ops(p, k, p->n_ops, act, n, out, err, errlen);
+	return run_ops(p, first, end, in, n, out, err, errlen);
+}
+
+int
+is_infer_n_ops(const is_infer *p)
+{
+	return p->n_ops;
 }

@@ -123,7 +123,7 @@ make_audio(size_t *len)
 }
 
 /*
- * Runs the whole pipeline with n (at most 4) models: the one-model API for n == 1, the
+ * Runs the whole pipeline with n (at most 5) models: the one-model API for n == 1, the
  * multi-model one otherwise.  Returns the number of segments (-1 on error).
  */
 static int
@@ -133,7 +133,7 @@ embed_models(is_embedder **e, int n_models, const unsigned char *audio, size_t l
 	is_audio_stream *s;
 	is_audio_error err;
 	is_embed_run *r;
-	float	   *out[4];
+	float	   *out[5];
 	int			total = 0,
 				n;
 
@@ -317,6 +317,81 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	is_model_free(&m2);
 }
 
+/*
+ * Passes shared as a tree: B is A's first block and another second, C is B
+ * up to the pool and another linear layer, D is A up to the pool and another
+ * linear layer, E another network.  C continues from B's pass (it shares
+ * more with B than with A), B and D from A's at their own cuts, E alone; and
+ * each gives what its own run gives, bit for bit.  Batch 2 on 3 threads: the
+ * cuts are crossed several times per call.
+ */
+static void
+test_tree(const is_model *a, const unsigned char *audio, size_t len)
+{
+	is_model	m[5];
+	is_embedder *e[5] = {NULL};
+	float		single[5][16 * 16],
+				multi[5][16 * 16],
+			   *out_multi[5];
+	int64_t		idx[16];
+	double		st[16];
+	int			parent[5] = {-1, -1, -1, -1, -1},
+				start[5] = {-1, -1, -1, -1, -1},
+				built = 0,
+				n_multi = -1,
+				same = 1;
+	char		err[256];
+
+	m[0] = *a;
+	built += other_head(a, IS_LAYER_CONV3X3, &m[1]) == 0;
+	built += built == 1 && other_head(&m[1], IS_LAYER_LINEAR, &m[2]) == 0;
+	built += built == 2 && other_head(a, IS_LAYER_LINEAR, &m[3]) == 0;
+	built += built == 3 && make_model(&m[4], 128) == 0;
+	for (int k = 0; k < 5 && built == 4; k++)
+	{
+		e[k] = is_embedder_new(&m[k], 2, 3, err, sizeof(err));
+		out_multi[k] = multi[k];
+		same &= e[k] && embed_all(e[k], audio, len, single[k], idx, st) == 4;
+	}
+	if (built == 4 && same)
+	{
+		is_audio_stream *s;
+		is_audio_error aerr;
+
+		n_multi = embed_models(e, 5, audio, len, out_multi, idx, st);
+		if (is_audio_open(audio, len, a->fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
+		{
+			is_embed_run *r = is_embed_begin_multi(e, 5, is_segment_read_stream, s, 0, &aerr);
+
+			for (int k = 0; k < 5 && r; k++)
+			{
+				parent[k] = is_embed_trunk_of(r, k);
+				start[k] = is_embed_shared_ops(r, k);
+			}
+			is_embed_end(r);
+			is_audio_close(s);
+		}
+	}
+	tap_ok(built == 4 && same, "five models build and embed alone");
+	tap_ok(parent[0] == 0 && parent[1] == 0 && parent[2] == 1 && parent[3] == 0 && parent[4] == 4,
+		   "C continues from B, B and D from A, E alone (parents %d %d %d %d %d)",
+		   parent[0], parent[1], parent[2], parent[3], parent[4]);
+	tap_ok(start[0] == 0 && start[4] == 0 && start[1] > 0 && start[2] > start[1] && start[3] == start[2],
+		   "B takes A's first block, C and D the operations up to the pool (%d %d %d %d %d)",
+		   start[0], start[1], start[2], start[3], start[4]);
+	for (int k = 0; k < 5 && n_multi == 4; k++)
+		same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;
+	tap_ok(n_multi == 4 && same, "... with the embeddings of separate runs, bit for bit");
+	tap_ok(n_multi == 4 && memcmp(multi[1], multi[0], sizeof(float) * 16) != 0 &&
+		   memcmp(multi[2], multi[1], sizeof(float) * 16) != 0 &&
+		   memcmp(multi[2], multi[3], sizeof(float) * 16) != 0,
+		   "... which differ where the networks differ");
+	for (int k = 0; k < 5; k++)
+		is_embedder_free(e[k]);
+	for (int k = 1; k <= built; k++)
+		is_model_free(&m[k]);
+}
+
 /* An interrupt callback that stops the pass at every `every`-th poll, `max` times. */
 typedef struct stopper
 {
@@ -459,6 +534,7 @@ main(void)
 	}
 	tap_ok(unit, "every segment embedding has unit length");
 	test_multi(&m, e1, audio, len);
+	test_tree(&m, audio, len);
 	test_interrupts(&m, audio, len, emb1, n1);
 
 	/* a network whose input does not match the front end is refused */
