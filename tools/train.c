@@ -786,6 +786,7 @@ train(run *r, char *err, size_t errlen)
 					distill_sum = 0.0,
 					head_sum[SLAKH_N_INST] = {0},
 					head_distill[SLAKH_N_INST] = {0};
+		int64_t		targeted = 0;	/* rows with a teacher target */
 		int			improved = 0;
 
 		for (int i = r->ts.n_anchors - 1; i > 0; i--)
@@ -811,6 +812,8 @@ train(run *r, char *err, size_t errlen)
 					   r->batch, r->label, r->group);
 			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, r->batch, per_step, err, errlen)))
 				return -1;
+			for (int i = 0; targets && i < 3 * per_step; i++)
+				targeted += r->aug.has[i] != 0;
 			if (o->trunk && is_trunk_run(&r->trunk, r->batch, 3 * per_step, r->trunk_out, err, errlen) < 0)
 				return -1;
 			loss = is_step_run_groups(&r->step, o->trunk ? r->trunk_out : r->batch, r->label, r->group, per_step, targets,
@@ -832,7 +835,8 @@ train(run *r, char *err, size_t errlen)
 		fprintf(stderr, "epoch %d/%d  loss %.4f  %.0f segments/s  %.1f s",
 				epoch, o->epochs, sum / steps, 3.0 * per_step * steps / (now() - t0), now() - t0);
 		if (o->n_teacher)
-			fprintf(stderr, "  (distillation %.4f)", distill_sum / steps);
+			fprintf(stderr, "  (distillation %.4f on %.1f%% of rows)", distill_sum / steps,
+					100.0 * targeted / (3.0 * per_step * steps));
 		for (int k = 0; k < o->n_inst && o->n_inst > 1; k++)
 			fprintf(stderr, "%s%s %.4f/%.4f", k ? ", " : "  (triplet/distillation loss of ",
 					slakh_inst_name(o->inst[k]), head_sum[k] / steps, head_distill[k] / steps);

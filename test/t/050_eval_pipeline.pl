@@ -185,14 +185,27 @@ command_fails_like(
 	],
 	qr/--distill-own needs --teacher and --remix-own/,
 	'--distill-own without --remix-own is refused: it distils the positives taken from the mix');
-command_ok(
-	[
-		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
-		'--input', 'mix', '--remix', '0.5', '--remix-own', '0.5', '--distill-own', 'yes',
-		'--teacher', "$work/models/bass-seed1.safetensors", '--seed', '1', '--epochs', '1', '--segments-per-track', '15', '--eval-every', '0',
-		'--threads', '2', '--cache', "$work/cache", '--out', "$work/mixin/bass_mix-seed1.safetensors"
-	],
-	'bass_mix trained with remixed triplets and a teacher');
+# The same run with the own-mix positives distilled and without: the share
+# of rows given a teacher target, which the trainer reports, must grow.
+my %distilled_share;
+for my $own (qw(no yes))
+{
+	my ($out, $err);
+	my $ok = IPC::Run::run(
+		[
+			"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+			'--input', 'mix', '--remix', '0.5', '--remix-own', '0.5', '--distill-own', $own,
+			'--teacher', "$work/models/bass-seed1.safetensors", '--seed', '1', '--epochs', '1',
+			'--segments-per-track', '15', '--eval-every', '0', '--threads', '2', '--cache', "$work/cache",
+			'--out', $own eq 'yes' ? "$work/mixin/bass_mix-seed1.safetensors" : "$work/bass_mix-own-plain.safetensors"
+		],
+		'>', \$out, '2>', \$err);
+	ok($ok, "bass_mix trained with remixed triplets and a teacher, --distill-own $own");
+	($distilled_share{$own}) = $err =~ /distillation [0-9.]+ on ([0-9.]+)% of rows/;
+}
+my ($plain, $own_distilled) = map { $distilled_share{$_} // -1 } qw(no yes);
+ok($plain >= 0 && $own_distilled > $plain,
+	"--distill-own yes gives more rows a teacher target ($plain% -> $own_distilled%; -1: not reported)");
 command_ok([ 'cp', "$work/models/bass-seed1.safetensors", "$work/mixin/" ], 'stem model beside it');
 $node->safe_psql('postgres',
 	"SELECT instsim_model_load('bass_mix', pg_read_binary_file('$work/mixin/bass_mix-seed1.safetensors'))");

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,24 @@ compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 /* ---- the cache file ---------------------------------------------------- */
 
 /* Header: magic, key, n_tracks, n_mels, frames; then n_segs[], window[], images. */
+/*
+ * mel_set_find_window searches a track's window numbers by bisection: a
+ * damaged cache whose numbers do not ascend would match the wrong images.
+ */
+static bool
+windows_ascend(const mel_set *s)
+{
+	for (int t = 0; t < s->n_tracks; t++)
+		for (int i = 0; i < s->n_segs[t]; i++)
+		{
+			int32_t		w = s->window[s->first[t] + i];
+
+			if (w < 0 || (i > 0 && w <= s->window[s->first[t] + i - 1]))
+				return false;
+		}
+	return true;
+}
+
 static int
 cache_read(const char *path, uint64_t key, mel_set *s)
 {
@@ -253,6 +272,7 @@ cache_read(const char *path, uint64_t key, mel_set *s)
 		s->data = ok ? malloc(sizeof(float) * image * (s->n_images ? s->n_images : 1)) : NULL;
 		ok = s->data && s->window &&
 			fread(s->window, sizeof(int32_t), s->n_images, f) == s->n_images &&
+			windows_ascend(s) &&
 			fread(s->data, sizeof(float) * image, s->n_images, f) == s->n_images &&
 			fgetc(f) == EOF;
 	}
