@@ -322,11 +322,12 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
  * up to the pool and another linear layer, D is A up to the pool and another
  * linear layer, E another network.  C continues from B's pass (it shares
  * more with B than with A), B and D from A's at their own cuts, E alone; and
- * each gives what its own run gives, bit for bit.  Batch 2 on 3 threads: the
- * cuts are crossed several times per call.
+ * each gives what its own run gives, bit for bit.  Batch 2 on 3 threads
+ * crosses the cuts several times per call, layer by layer; batch 4 on 2
+ * threads runs image by image through the operations between two cuts.
  */
 static void
-test_tree(const is_model *a, const unsigned char *audio, size_t len)
+test_tree(const is_model *a, const unsigned char *audio, size_t len, int batch, int threads)
 {
 	is_model	m[5];
 	is_embedder *e[5] = {NULL};
@@ -349,7 +350,7 @@ test_tree(const is_model *a, const unsigned char *audio, size_t len)
 	built += built == 3 && make_model(&m[4], 128) == 0;
 	for (int k = 0; k < 5 && built == 4; k++)
 	{
-		e[k] = is_embedder_new(&m[k], 2, 3, err, sizeof(err));
+		e[k] = is_embedder_new(&m[k], batch, threads, err, sizeof(err));
 		out_multi[k] = multi[k];
 		same &= e[k] && embed_all(e[k], audio, len, single[k], idx, st) == 4;
 	}
@@ -372,7 +373,7 @@ test_tree(const is_model *a, const unsigned char *audio, size_t len)
 			is_audio_close(s);
 		}
 	}
-	tap_ok(built == 4 && same, "five models build and embed alone");
+	tap_ok(built == 4 && same, "batch %d on %d threads: five models build and embed alone", batch, threads);
 	tap_ok(parent[0] == 0 && parent[1] == 0 && parent[2] == 1 && parent[3] == 0 && parent[4] == 4,
 		   "C continues from B, B and D from A, E alone (parents %d %d %d %d %d)",
 		   parent[0], parent[1], parent[2], parent[3], parent[4]);
@@ -534,7 +535,8 @@ main(void)
 	}
 	tap_ok(unit, "every segment embedding has unit length");
 	test_multi(&m, e1, audio, len);
-	test_tree(&m, audio, len);
+	test_tree(&m, audio, len, 2, 3);
+	test_tree(&m, audio, len, 4, 2);
 	test_interrupts(&m, audio, len, emb1, n1);
 
 	/* a network whose input does not match the front end is refused */

@@ -223,7 +223,6 @@ compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 
 /* ---- the cache file ---------------------------------------------------- */
 
-/* Header: magic, key, n_tracks, n_mels, frames; then n_segs[], window[], images. */
 /*
  * mel_set_find_window searches a track's window numbers by bisection: a
  * damaged cache whose numbers do not ascend would match the wrong images.
@@ -242,6 +241,7 @@ windows_ascend(const mel_set *s)
 	return true;
 }
 
+/* Header: magic, key, n_tracks, n_mels, frames; then n_segs[], window[], images. */
 static int
 cache_read(const char *path, uint64_t key, mel_set *s)
 {
