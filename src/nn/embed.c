@@ -214,6 +214,11 @@ plan_trunks(is_embed_run *r)
 		r->save_at[p][i] = r->start[m];
 		r->n_saves[p]++;
 	}
+	/*
+	 * At most one kept batch of activations per child, each no larger than a
+	 * layer of the parent's own arena (bounded by max_arena): the tree can at
+	 * most double what the models' plans already hold.
+	 */
 	for (int m = 0; m < n; m++)
 	{
 		if (r->n_saves[m] == 0)
