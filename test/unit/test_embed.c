@@ -27,8 +27,9 @@ uniform(void)
 
 /* A small conv net over the default front end, with seeded weights. */
 static int
-make_model(is_model *m, int n_mels_in)
+make_model_blocks(is_model *m, int n_mels_in, int blocks)
 {
+	/* blocks 2: the first 9 layers; blocks 3: the last 5 after the first 6 */
 	static const struct
 	{
 		is_layer_kind kind;
@@ -36,6 +37,8 @@ make_model(is_model *m, int n_mels_in)
 	}			table[] = {
 		{IS_LAYER_CONV3X3, 4}, {IS_LAYER_BATCHNORM, 0}, {IS_LAYER_RELU, 0},
 		{IS_LAYER_MAXPOOL2, 0}, {IS_LAYER_CONV3X3, 8}, {IS_LAYER_RELU, 0},
+		{IS_LAYER_GAP, 0}, {IS_LAYER_LINEAR, 16}, {IS_LAYER_L2NORM, 0},
+		{IS_LAYER_CONV3X3, 8}, {IS_LAYER_RELU, 0},
 		{IS_LAYER_GAP, 0}, {IS_LAYER_LINEAR, 16}, {IS_LAYER_L2NORM, 0},
 	};
 	is_frontend fe = IS_FRONTEND_DEFAULT;
@@ -47,11 +50,13 @@ make_model(is_model *m, int n_mels_in)
 	m->net.in_c = 1;
 	m->net.in_h = n_mels_in;
 	m->net.in_w = is_frontend_frames(&fe);
-	m->net.n_layers = sizeof(table) / sizeof(table[0]);
+	m->net.n_layers = blocks == 3 ? 11 : 9;
 	for (int i = 0; i < m->net.n_layers; i++)
 	{
-		m->net.layers[i].kind = table[i].kind;
-		m->net.layers[i].out = table[i].out;
+		int			from = blocks == 3 && i >= 6 ? i + 3 : i;
+
+		m->net.layers[i].kind = table[from].kind;
+		m->net.layers[i].out = table[from].out;
 		m->net.layers[i].eps = 1e-5f;
 	}
 	if (is_net_init(&m->net, err, sizeof(err)) != 0)
@@ -71,30 +76,47 @@ make_model(is_model *m, int n_mels_in)
 	return 0;
 }
 
+/* Two conv blocks, a pool between them, then GAP, linear and L2. */
+static int
+make_model(is_model *m, int n_mels_in)
+{
+	return make_model_blocks(m, n_mels_in, 2);
+}
+
 /*
- * dst = src with its own parameter storage and the weights of its last layer
- * of the given kind negated and shifted: another head on the same trunk.
+ * dst = src with its own parameter storage and the weights of its layer of
+ * the given kind, `from_last` such layers before the last, negated and
+ * shifted: another head on the same trunk.
  */
 static int
-other_head(const is_model *src, is_layer_kind kind, is_model *dst)
+other_head_at(const is_model *src, is_layer_kind kind, int from_last, is_model *dst)
 {
 	char		err[256];
-	is_layer   *head = NULL;
+	int			at = -1;
 	is_tensor	t;
 
+	for (int i = src->net.n_layers - 1, seen = 0; i >= 0 && at < 0; i--)
+		if (src->net.layers[i].kind == kind && seen++ == from_last)
+			at = i;
+	if (at < 0)
+		return -1;
 	*dst = *src;
 	dst->net.params = NULL;
 	if (is_net_init(&dst->net, err, sizeof(err)) != 0)
 		return -1;
 	memcpy(dst->net.params, src->net.params, sizeof(float) * src->net.n_floats);
-	for (int i = 0; i < dst->net.n_layers; i++)
-		if (dst->net.layers[i].kind == kind)
-			head = &dst->net.layers[i];
 	for (int i = 0; i < is_net_tensor_count(&dst->net); i++)
-		if (is_net_tensor(&dst->net, i, &t) == 0 && t.data == head->param[0])
+		if (is_net_tensor(&dst->net, i, &t) == 0 && t.data == dst->net.layers[at].param[0])
 			for (size_t j = 0; j < t.count; j++)
 				t.data[j] = -t.data[j] + 0.01f * (j % 7);
 	return 0;
+}
+
+/* dst = src with another last layer of the given kind. */
+static int
+other_head(const is_model *src, is_layer_kind kind, is_model *dst)
+{
+	return other_head_at(src, kind, 0, dst);
 }
 
 /* 10 s at 48 kHz stereo: 3 s of silence, then a chord with some noise. */
@@ -393,6 +415,79 @@ test_tree(const is_model *a, const unsigned char *audio, size_t len, int batch, 
 		is_model_free(&m[k]);
 }
 
+/*
+ * A parent keeping two feature maps: on three conv blocks, P changes the
+ * second block and Q the third, so both continue from A's pass, P after
+ * A's first block and Q after its second; A runs the span between the two
+ * cuts on its own, ending at a feature map.  Layer by layer (batch 2 on 3
+ * threads) and image by image (batch 4 on 2), bit for bit as separate runs.
+ */
+static void
+test_tree_maps(const unsigned char *audio, size_t len)
+{
+	for (int c = 0; c < 2; c++)
+	{
+		int			batch = c == 0 ? 2 : 4,
+					threads = c == 0 ? 3 : 2,
+					built = 0,
+					n_multi = -1,
+					parent[3] = {-1, -1, -1},
+					start[3] = {-1, -1, -1},
+					same = 1;
+		is_model	m[3];
+		is_embedder *e[3] = {NULL};
+		float		single[3][16 * 16],
+					multi[3][16 * 16],
+				   *out_multi[3];
+		int64_t		idx[16];
+		double		st[16];
+		char		err[256];
+
+		built += make_model_blocks(&m[0], 128, 3) == 0;
+		built += built == 1 && other_head_at(&m[0], IS_LAYER_CONV3X3, 1, &m[1]) == 0;
+		built += built == 2 && other_head_at(&m[0], IS_LAYER_CONV3X3, 0, &m[2]) == 0;
+		for (int k = 0; k < 3 && built == 3; k++)
+		{
+			e[k] = is_embedder_new(&m[k], batch, threads, err, sizeof(err));
+			out_multi[k] = multi[k];
+			same &= e[k] && embed_all(e[k], audio, len, single[k], idx, st) == 4;
+		}
+		if (built == 3 && same)
+		{
+			is_audio_stream *s;
+			is_audio_error aerr;
+
+			n_multi = embed_models(e, 3, audio, len, out_multi, idx, st);
+			if (is_audio_open(audio, len, m[0].fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
+			{
+				is_embed_run *r = is_embed_begin_multi(e, 3, is_segment_read_stream, s, 0, &aerr);
+
+				for (int k = 0; k < 3 && r; k++)
+				{
+					parent[k] = is_embed_trunk_of(r, k);
+					start[k] = is_embed_shared_ops(r, k);
+				}
+				is_embed_end(r);
+				is_audio_close(s);
+			}
+		}
+		tap_ok(built == 3 && same, "three conv blocks, batch %d on %d threads: three models embed alone",
+			   batch, threads);
+		tap_ok(parent[0] == 0 && parent[1] == 0 && parent[2] == 0 && start[0] == 0 &&
+			   start[1] > 0 && start[2] > start[1],
+			   "... P and Q continue from A, after its first and second block (cuts %d %d %d)",
+			   start[0], start[1], start[2]);
+		for (int k = 0; k < 3 && n_multi == 4; k++)
+			same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;
+		tap_ok(n_multi == 4 && same && memcmp(multi[1], multi[2], sizeof(float) * 16) != 0,
+			   "... with the embeddings of separate runs, bit for bit");
+		for (int k = 0; k < 3; k++)
+			is_embedder_free(e[k]);
+		for (int k = 0; k < built; k++)
+			is_model_free(&m[k]);
+	}
+}
+
 /* An interrupt callback that stops the pass at every `every`-th poll, `max` times. */
 typedef struct stopper
 {
@@ -537,6 +632,7 @@ main(void)
 	test_multi(&m, e1, audio, len);
 	test_tree(&m, audio, len, 2, 3);
 	test_tree(&m, audio, len, 4, 2);
+	test_tree_maps(audio, len);
 	test_interrupts(&m, audio, len, emb1, n1);
 
 	/* a network whose input does not match the front end is refused */
