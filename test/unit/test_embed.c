@@ -339,6 +339,62 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 	is_model_free(&m2);
 }
 
+/* One tree's outcome: each model alone, then all of them in one call. */
+typedef struct tree_run
+{
+	int			alone,			/* every model alone gave 4 segments */
+				n_multi,		/* segments of the call, -1 on error */
+				same,			/* the call's embeddings are the alone runs', bit for bit */
+				parent[5],
+				start[5];
+	float		multi[5][16 * 16];
+} tree_run;
+
+static void
+run_tree(const is_model *m, int n, int batch, int threads, const unsigned char *audio, size_t len,
+		 tree_run *t)
+{
+	is_embedder *e[5] = {NULL};
+	float		single[5][16 * 16],
+			   *out[5];
+	int64_t		idx[16];
+	double		st[16];
+	char		err[256];
+
+	*t = (tree_run) {.alone = 1, .n_multi = -1, .parent = {-1, -1, -1, -1, -1},
+	.start = {-1, -1, -1, -1, -1}};
+	for (int k = 0; k < n; k++)
+	{
+		e[k] = is_embedder_new(&m[k], batch, threads, err, sizeof(err));
+		out[k] = t->multi[k];
+		t->alone &= e[k] && embed_all(e[k], audio, len, single[k], idx, st) == 4;
+	}
+	if (t->alone)
+	{
+		is_audio_stream *s;
+		is_audio_error aerr;
+
+		t->n_multi = embed_models(e, n, audio, len, out, idx, st);
+		if (is_audio_open(audio, len, m[0].fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
+		{
+			is_embed_run *r = is_embed_begin_multi(e, n, is_segment_read_stream, s, 0, &aerr);
+
+			for (int k = 0; k < n && r; k++)
+			{
+				t->parent[k] = is_embed_trunk_of(r, k);
+				t->start[k] = is_embed_shared_ops(r, k);
+			}
+			is_embed_end(r);
+			is_audio_close(s);
+		}
+	}
+	t->same = t->n_multi == 4;
+	for (int k = 0; k < n && t->same; k++)
+		t->same = memcmp(single[k], t->multi[k], sizeof(float) * 4 * 16) == 0;
+	for (int k = 0; k < n; k++)
+		is_embedder_free(e[k]);
+}
+
 /*
  * Passes shared as a tree: B is A's first block and another second, C is B
  * up to the pool and another linear layer, D is A up to the pool and another
@@ -352,65 +408,29 @@ static void
 test_tree(const is_model *a, const unsigned char *audio, size_t len, int batch, int threads)
 {
 	is_model	m[5];
-	is_embedder *e[5] = {NULL};
-	float		single[5][16 * 16],
-				multi[5][16 * 16],
-			   *out_multi[5];
-	int64_t		idx[16];
-	double		st[16];
-	int			parent[5] = {-1, -1, -1, -1, -1},
-				start[5] = {-1, -1, -1, -1, -1},
-				built = 0,
-				n_multi = -1,
-				same = 1;
-	char		err[256];
+	tree_run	t = {.alone = 0};
+	int			built = 0;
 
 	m[0] = *a;
 	built += other_head(a, IS_LAYER_CONV3X3, &m[1]) == 0;
 	built += built == 1 && other_head(&m[1], IS_LAYER_LINEAR, &m[2]) == 0;
 	built += built == 2 && other_head(a, IS_LAYER_LINEAR, &m[3]) == 0;
 	built += built == 3 && make_model(&m[4], 128) == 0;
-	for (int k = 0; k < 5 && built == 4; k++)
-	{
-		e[k] = is_embedder_new(&m[k], batch, threads, err, sizeof(err));
-		out_multi[k] = multi[k];
-		same &= e[k] && embed_all(e[k], audio, len, single[k], idx, st) == 4;
-	}
-	if (built == 4 && same)
-	{
-		is_audio_stream *s;
-		is_audio_error aerr;
-
-		n_multi = embed_models(e, 5, audio, len, out_multi, idx, st);
-		if (is_audio_open(audio, len, a->fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
-		{
-			is_embed_run *r = is_embed_begin_multi(e, 5, is_segment_read_stream, s, 0, &aerr);
-
-			for (int k = 0; k < 5 && r; k++)
-			{
-				parent[k] = is_embed_trunk_of(r, k);
-				start[k] = is_embed_shared_ops(r, k);
-			}
-			is_embed_end(r);
-			is_audio_close(s);
-		}
-	}
-	tap_ok(built == 4 && same, "batch %d on %d threads: five models build and embed alone", batch, threads);
-	tap_ok(parent[0] == 0 && parent[1] == 0 && parent[2] == 1 && parent[3] == 0 && parent[4] == 4,
+	if (built == 4)
+		run_tree(m, 5, batch, threads, audio, len, &t);
+	tap_ok(built == 4 && t.alone, "batch %d on %d threads: five models build and embed alone", batch, threads);
+	tap_ok(t.parent[0] == 0 && t.parent[1] == 0 && t.parent[2] == 1 && t.parent[3] == 0 && t.parent[4] == 4,
 		   "C continues from B, B and D from A, E alone (parents %d %d %d %d %d)",
-		   parent[0], parent[1], parent[2], parent[3], parent[4]);
-	tap_ok(start[0] == 0 && start[4] == 0 && start[1] > 0 && start[2] > start[1] && start[3] == start[2],
+		   t.parent[0], t.parent[1], t.parent[2], t.parent[3], t.parent[4]);
+	tap_ok(t.start[0] == 0 && t.start[4] == 0 && t.start[1] > 0 && t.start[2] > t.start[1] &&
+		   t.start[3] == t.start[2],
 		   "B takes A's first block, C and D the operations up to the pool (%d %d %d %d %d)",
-		   start[0], start[1], start[2], start[3], start[4]);
-	for (int k = 0; k < 5 && n_multi == 4; k++)
-		same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;
-	tap_ok(n_multi == 4 && same, "... with the embeddings of separate runs, bit for bit");
-	tap_ok(n_multi == 4 && memcmp(multi[1], multi[0], sizeof(float) * 16) != 0 &&
-		   memcmp(multi[2], multi[1], sizeof(float) * 16) != 0 &&
-		   memcmp(multi[2], multi[3], sizeof(float) * 16) != 0,
+		   t.start[0], t.start[1], t.start[2], t.start[3], t.start[4]);
+	tap_ok(t.same, "... with the embeddings of separate runs, bit for bit");
+	tap_ok(t.same && memcmp(t.multi[1], t.multi[0], sizeof(float) * 16) != 0 &&
+		   memcmp(t.multi[2], t.multi[1], sizeof(float) * 16) != 0 &&
+		   memcmp(t.multi[2], t.multi[3], sizeof(float) * 16) != 0,
 		   "... which differ where the networks differ");
-	for (int k = 0; k < 5; k++)
-		is_embedder_free(e[k]);
 	for (int k = 1; k <= built; k++)
 		is_model_free(&m[k]);
 }
@@ -425,67 +445,31 @@ test_tree(const is_model *a, const unsigned char *audio, size_t len, int batch, 
 static void
 test_tree_maps(const unsigned char *audio, size_t len)
 {
+	is_model	m[3];
+	int			built = 0;
+
+	built += make_model_blocks(&m[0], 128, 3) == 0;
+	built += built == 1 && other_head_at(&m[0], IS_LAYER_CONV3X3, 1, &m[1]) == 0;
+	built += built == 2 && other_head_at(&m[0], IS_LAYER_CONV3X3, 0, &m[2]) == 0;
 	for (int c = 0; c < 2; c++)
 	{
 		int			batch = c == 0 ? 2 : 4,
-					threads = c == 0 ? 3 : 2,
-					built = 0,
-					n_multi = -1,
-					parent[3] = {-1, -1, -1},
-					start[3] = {-1, -1, -1},
-					same = 1;
-		is_model	m[3];
-		is_embedder *e[3] = {NULL};
-		float		single[3][16 * 16],
-					multi[3][16 * 16],
-				   *out_multi[3];
-		int64_t		idx[16];
-		double		st[16];
-		char		err[256];
+					threads = c == 0 ? 3 : 2;
+		tree_run	t = {.alone = 0};
 
-		built += make_model_blocks(&m[0], 128, 3) == 0;
-		built += built == 1 && other_head_at(&m[0], IS_LAYER_CONV3X3, 1, &m[1]) == 0;
-		built += built == 2 && other_head_at(&m[0], IS_LAYER_CONV3X3, 0, &m[2]) == 0;
-		for (int k = 0; k < 3 && built == 3; k++)
-		{
-			e[k] = is_embedder_new(&m[k], batch, threads, err, sizeof(err));
-			out_multi[k] = multi[k];
-			same &= e[k] && embed_all(e[k], audio, len, single[k], idx, st) == 4;
-		}
-		if (built == 3 && same)
-		{
-			is_audio_stream *s;
-			is_audio_error aerr;
-
-			n_multi = embed_models(e, 3, audio, len, out_multi, idx, st);
-			if (is_audio_open(audio, len, m[0].fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
-			{
-				is_embed_run *r = is_embed_begin_multi(e, 3, is_segment_read_stream, s, 0, &aerr);
-
-				for (int k = 0; k < 3 && r; k++)
-				{
-					parent[k] = is_embed_trunk_of(r, k);
-					start[k] = is_embed_shared_ops(r, k);
-				}
-				is_embed_end(r);
-				is_audio_close(s);
-			}
-		}
-		tap_ok(built == 3 && same, "three conv blocks, batch %d on %d threads: three models embed alone",
+		if (built == 3)
+			run_tree(m, 3, batch, threads, audio, len, &t);
+		tap_ok(built == 3 && t.alone, "three conv blocks, batch %d on %d threads: three models embed alone",
 			   batch, threads);
-		tap_ok(parent[0] == 0 && parent[1] == 0 && parent[2] == 0 && start[0] == 0 &&
-			   start[1] > 0 && start[2] > start[1],
+		tap_ok(t.parent[0] == 0 && t.parent[1] == 0 && t.parent[2] == 0 && t.start[0] == 0 &&
+			   t.start[1] > 0 && t.start[2] > t.start[1],
 			   "... P and Q continue from A, after its first and second block (cuts %d %d %d)",
-			   start[0], start[1], start[2]);
-		for (int k = 0; k < 3 && n_multi == 4; k++)
-			same &= memcmp(single[k], multi[k], sizeof(float) * 4 * 16) == 0;
-		tap_ok(n_multi == 4 && same && memcmp(multi[1], multi[2], sizeof(float) * 16) != 0,
+			   t.start[0], t.start[1], t.start[2]);
+		tap_ok(t.same && memcmp(t.multi[1], t.multi[2], sizeof(float) * 16) != 0,
 			   "... with the embeddings of separate runs, bit for bit");
-		for (int k = 0; k < 3; k++)
-			is_embedder_free(e[k]);
-		for (int k = 0; k < built; k++)
-			is_model_free(&m[k]);
 	}
+	for (int k = 0; k < built; k++)
+		is_model_free(&m[k]);
 }
 
 /* An interrupt callback that stops the pass at every `every`-th poll, `max` times. */
