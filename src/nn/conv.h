@@ -104,7 +104,7 @@ is_conv_winograd_kind(is_conv_kind kind)
 }
 
 /*
- * The layout of the activation is_infer_run_prefix writes for cut k: the
+ * The layout of the activation is_infer_run_ops writes for cut k: the
  * k-th operation's output when it is a convolution (0), else -1.  Lets the
  * trainer read a frozen trunk's output (src/train/frozen_trunk.c).
  */

@@ -190,17 +190,15 @@ int			is_infer_run(is_infer *plan, const float *in, int n, float *out,
  * identically (same layers, folded parameters, kernels and layouts), cut
  * where a pass may stop (after a convolution block or the pool) and leaving
  * both a suffix; 0 if none.  is_infer_prefix_floats: floats per input of the
- * activation after the first k operations.  is_infer_run_prefix: n inputs
- * through the first k operations into n activations (interruptible like
- * is_infer_run); is_infer_run_ops: n activations after `first` operations (of
- * this plan or of one that shares them) through operations [first, end),
- * both cuts where a pass may stop; end = is_infer_n_ops gives the outputs.
+ * activation after the first k operations.  is_infer_run_ops: n inputs
+ * (first 0) or n activations after `first` operations (of this plan or of
+ * one that shares them) through operations [first, end), both cuts where a
+ * pass may stop, into n activations, or n x out_dim outputs when end is
+ * is_infer_n_ops (interruptible like is_infer_run).
  */
 int			is_infer_shared_prefix(const is_infer *a, const is_infer *b);
 size_t		is_infer_prefix_floats(const is_infer *plan, int k);
 int			is_infer_n_ops(const is_infer *plan);
-int			is_infer_run_prefix(is_infer *plan, int k, const float *in, int n, float *act,
-								char *err, size_t errlen);
 int			is_infer_run_ops(is_infer *plan, int first, int end, const float *in, int n,
 							 float *out, char *err, size_t errlen);
 

@@ -854,12 +854,6 @@ is_infer_run(is_infer *p, const float *in, int n, float *out, char *err, size_t 
 }
 
 int
-is_infer_run_prefix(is_infer *p, int k, const float *in, int n, float *act, char *err, size_t errlen)
-{
-	return run_ops(p, 0, k, in, n, act, err, errlen);
-}
-
-int
 is_infer_run_ops(is_infer *p, int first, int end, const float *in, int n, float *out,
 				 char *err, size_t errlen)
 {

@@ -78,7 +78,7 @@ is_trunk_run(is_trunk *t, const float *in, int n, float *out, char *err, size_t 
 	{
 		int			m = n - done < TRUNK_BATCH ? n - done : TRUNK_BATCH;
 
-		if (is_infer_run_prefix(t->plan, t->blocks, in + done * in_floats, m, t->buf, err, errlen) != 0)
+		if (is_infer_run_ops(t->plan, 0, t->blocks, in + done * in_floats, m, t->buf, err, errlen) != 0)
 			return -1;
 		for (int i = 0; i < m; i++)
 			is_act_to_nchw(t->buf + i * act_floats, &t->act, out + (done + i) * out_floats);
