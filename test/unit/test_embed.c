@@ -25,22 +25,35 @@ uniform(void)
 	return (float) (2.0 * is_rng_unit(&rng) - 1.0);
 }
 
-/* A small conv net over the default front end, with seeded weights. */
+typedef struct layer_spec
+{
+	is_layer_kind kind;
+	int			out;
+} layer_spec;
+
+static void
+add_layers(is_net *net, const layer_spec *spec, int n)
+{
+	for (int i = 0; i < n; i++, net->n_layers++)
+	{
+		net->layers[net->n_layers].kind = spec[i].kind;
+		net->layers[net->n_layers].out = spec[i].out;
+		net->layers[net->n_layers].eps = 1e-5f;
+	}
+}
+
+/*
+ * A small conv net over the default front end, with seeded weights: two
+ * conv blocks with a pool between them, or three, then GAP, linear and L2.
+ */
 static int
 make_model_blocks(is_model *m, int n_mels_in, int blocks)
 {
-	/* blocks 2: the first 9 layers; blocks 3: the last 5 after the first 6 */
-	static const struct
-	{
-		is_layer_kind kind;
-		int			out;
-	}			table[] = {
+	static const layer_spec two_blocks[] = {
 		{IS_LAYER_CONV3X3, 4}, {IS_LAYER_BATCHNORM, 0}, {IS_LAYER_RELU, 0},
 		{IS_LAYER_MAXPOOL2, 0}, {IS_LAYER_CONV3X3, 8}, {IS_LAYER_RELU, 0},
-		{IS_LAYER_GAP, 0}, {IS_LAYER_LINEAR, 16}, {IS_LAYER_L2NORM, 0},
-		{IS_LAYER_CONV3X3, 8}, {IS_LAYER_RELU, 0},
-		{IS_LAYER_GAP, 0}, {IS_LAYER_LINEAR, 16}, {IS_LAYER_L2NORM, 0},
-	};
+	},			third_block[] = {{IS_LAYER_CONV3X3, 8}, {IS_LAYER_RELU, 0}},
+				head[] = {{IS_LAYER_GAP, 0}, {IS_LAYER_LINEAR, 16}, {IS_LAYER_L2NORM, 0}};
 	is_frontend fe = IS_FRONTEND_DEFAULT;
 	char		err[256];
 
@@ -50,15 +63,10 @@ make_model_blocks(is_model *m, int n_mels_in, int blocks)
 	m->net.in_c = 1;
 	m->net.in_h = n_mels_in;
 	m->net.in_w = is_frontend_frames(&fe);
-	m->net.n_layers = blocks == 3 ? 11 : 9;
-	for (int i = 0; i < m->net.n_layers; i++)
-	{
-		int			from = blocks == 3 && i >= 6 ? i + 3 : i;
-
-		m->net.layers[i].kind = table[from].kind;
-		m->net.layers[i].out = table[from].out;
-		m->net.layers[i].eps = 1e-5f;
-	}
+	add_layers(&m->net, two_blocks, 6);
+	if (blocks == 3)
+		add_layers(&m->net, third_block, 2);
+	add_layers(&m->net, head, 3);
 	if (is_net_init(&m->net, err, sizeof(err)) != 0)
 	{
 		tap_diag("is_net_init: %s", err);
@@ -76,7 +84,6 @@ make_model_blocks(is_model *m, int n_mels_in, int blocks)
 	return 0;
 }
 
-/* Two conv blocks, a pool between them, then GAP, linear and L2. */
 static int
 make_model(is_model *m, int n_mels_in)
 {
