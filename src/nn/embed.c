@@ -27,7 +27,7 @@ struct is_embed_run
 	/* a batch whose mel images are made but not yet through every network */
 	int			pending;		/* its segments; 0 when none */
 	int			next_model;		/* the first network it has not been through */
-	int			failed_model;	/* the network behind IS_AUDIO_NOT_FINITE */
+	int			failed_model;	/* the network behind IS_AUDIO_NOT_FINITE or _INVALID_ARG */
 	double	   *start_s;		/* batch start times, for messages */
 	/*
 	 * Models that compute the same first operations (heads trained together,
@@ -406,7 +406,9 @@ is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index, double *
 		}
 		if (rc != 0)
 		{
-			is_audio_set_error(err, IS_AUDIO_NO_MEMORY, "%s", msg);
+			/* the plans are built and sized: only the caller's buffers can be at fault */
+			r->failed_model = m;
+			is_audio_set_error(err, IS_AUDIO_INVALID_ARG, "model %d: %s", m + 1, msg);
 			return -1;
 		}
 		if (check_finite(r, m, emb[m], n, err) < 0)

@@ -332,6 +332,27 @@ test_multi(const is_model *m, is_embedder *e1, const unsigned char *audio, size_
 			   "is_embed_next refuses a two-model run: %s", aerr.message);
 	}
 
+	/* a missing output buffer is the caller's error, naming the model, not a lack of memory */
+	{
+		is_audio_stream *s;
+		float		buf[16 * 16],
+				   *out[2] = {buf, NULL};
+		int			n = -2,
+					failed = -1;
+
+		if (is_audio_open(audio, len, fe.sample_rate, &s, &aerr) == IS_AUDIO_OK)
+		{
+			r = is_embed_begin_multi(models, 2, is_segment_read_stream, s, 0, &aerr);
+			n = r ? is_embed_next_multi(r, out, NULL, NULL, &aerr) : -2;
+			failed = r ? is_embed_failed_model(r) : -1;
+			is_embed_end(r);
+			is_audio_close(s);
+		}
+		tap_ok(n == -1 && aerr.status == IS_AUDIO_INVALID_ARG && failed == 1 &&
+			   strncmp(aerr.message, "model 2:", 8) == 0,
+			   "a NULL output of model 2 is refused, naming it: %s", aerr.message);
+	}
+
 	quieter.fe.silence_dbfs = -50.0;
 	other_fe = is_embedder_new(&quieter, 16, 1, err, sizeof(err));
 	models[1] = other_fe;
