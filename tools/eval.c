@@ -38,6 +38,7 @@ typedef struct options
 	bool		remix;
 	int			remix_pairs;
 	double		remix_start;
+	bool		plays_only;
 } options;
 
 static void
@@ -77,6 +78,10 @@ usage(FILE *f)
 			"Writes remix.csv and remix.md into --out.\n"
 			"  --remix-pairs N    ordered pairs (A, B) drawn with --seed (default 200, at most 100000)\n"
 			"  --remix-start SEC  window start, moved earlier on shorter tracks (default 30)\n"
+			"  --mix-windows all|plays  music-ID and track distances from the mix over\n"
+			"                     every sounding window of the mix, or only those where\n"
+			"                     the instrument's stem sounds too, as the paper's\n"
+			"                     separated stems (default all)\n"
 			"\n"
 			"--listening reports the listening test stored in the database (instsim-web):\n"
 			"per instrument, Spearman between the pairs' mean ratings and distances\n"
@@ -113,6 +118,7 @@ parse_options(int argc, char **argv, options *o)
 		{"remix", no_argument, NULL, 'R'},
 		{"remix-pairs", required_argument, NULL, 'P'},
 		{"remix-start", required_argument, NULL, 'T'},
+		{"mix-windows", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -155,6 +161,10 @@ parse_options(int argc, char **argv, options *o)
 			case 'B': bad = parse_int(optarg, 100, 1000000, &o->bootstrap); break;
 			case 'S': bad = parse_int(optarg, 0, 1 << 30, &o->seed); break;
 			case 'R': o->remix = true; break;
+			case 'W':
+				bad = strcmp(optarg, "plays") != 0 && strcmp(optarg, "all") != 0;
+				o->plays_only = strcmp(optarg, "plays") == 0;
+				break;
 			case 'P': bad = parse_int(optarg, 1, 100000, &o->remix_pairs); break;
 			case 'T':
 				{
@@ -178,6 +188,11 @@ parse_options(int argc, char **argv, options *o)
 	if (o->remix && (o->listening || o->db.conninfo))
 	{
 		fprintf(stderr, "instsim-eval: --remix runs in memory; it takes neither --db nor --listening\n");
+		return -1;
+	}
+	if (o->plays_only && !o->remix)
+	{
+		fprintf(stderr, "instsim-eval: --mix-windows is for --remix: without it the models hear their stems\n");
 		return -1;
 	}
 	if (strlen(o->db.table) > 48 || strspn(o->db.table, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(o->db.table))
@@ -257,7 +272,7 @@ evaluate(const options *o, const slakh_tracks *test, slakh_inst inst, eval_db *d
 		free(models);
 		return 1;
 	}
-	rc = eval_inst_run(o->corpus, test, inst, inst, models, n, o->k, o->jobs, out, err, errlen);
+	rc = eval_inst_run(o->corpus, test, inst, inst, false, models, n, o->k, o->jobs, out, err, errlen);
 	free(models);
 	if (rc == 0 && db)
 		rc = eval_db_run(db, o->corpus, test, out, err, errlen);
@@ -270,7 +285,7 @@ static int
 remix_report(const options *o, const slakh_tracks *test, const char *command, char *err, size_t errlen)
 {
 	mixin_run	run = {.corpus = o->corpus, .models = o->models, .command = command, .test = test,
-		.seeds = o->seeds, .k = o->k,
+		.seeds = o->seeds, .k = o->k, .plays_only = o->plays_only,
 	.remix = {.pairs = o->remix_pairs, .seed = (uint64_t) o->seed, .start_s = o->remix_start,
 	.window_s = 30.0, .jobs = o->jobs}};
 

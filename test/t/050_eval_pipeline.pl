@@ -233,6 +233,29 @@ for my $row (@rows[ 1 .. $#rows ])
 like($rows[1] . $rows[2], qr/^bass,stem,.*bass,mix,/, 'the stem model (baseline) first, then the mix model');
 like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');
 
+# The paper's separated row scores only the windows where the instrument
+# sounds: --mix-windows plays narrows music-ID and the distances to those.
+command_ok(
+	[
+		"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
+		'--out', "$work/remix-plays", '--jobs', '2', '--mix-windows', 'plays'
+	],
+	'instsim-eval --remix --mix-windows plays ran');
+my @plays = split /\n/, slurp_file("$work/remix-plays/remix.csv");
+for my $i (1, 2)
+{
+	my @all = split /,/, $rows[$i], -1;
+	my @only = split /,/, $plays[$i], -1;
+	is_deeply([ @only[ 0 .. 6 ] ], [ @all[ 0 .. 6 ] ], "$all[1] row: the remix test does not change");
+	ok($only[9] > 0 && $only[9] <= $all[9],
+		"$all[1] row: $only[9] of the mix's $all[9] sounding windows have the bass");
+}
+like(slurp_file("$work/remix-plays/remix.md"), qr/the mix's windows where the instrument plays/,
+	'remix.md says which windows music-ID used');
+command_fails_like(
+	[ "$bin/instsim-eval", '--corpus', "$work/corpus", '--models', "$work/mixin", '--mix-windows', 'plays' ],
+	qr/--mix-windows is for --remix/, '--mix-windows without --remix is refused');
+
 # One trunk with a head (own last conv block) per instrument, trained
 # together: each head is written as a model of its own, and one call of
 # both runs the shared blocks once with the results of separate calls.

@@ -180,6 +180,16 @@ main(void)
 	tap_ok(mel_set_find_window(&piano, 0, 7) == -1 && mel_set_find_window(&piano, 0, -1) == -1,
 		   "windows outside the track find none");
 
+	/* the mix narrowed to where the piano plays: windows 3..6, their own images */
+	tap_ok(mel_set_build(root, &tracks, SLAKH_MIX, &fe, 0, 1, cache, &again, err, sizeof(err)) == 0 &&
+		   mel_set_keep_windows(&again, &piano) == 4 && again.n_images == 4 && again.n_segs[0] == 4 &&
+		   again.first[0] == 0 && again.window[0] == 3 && again.window[3] == 6 &&
+		   memcmp(again.data, mel_set_image(&mix, 0, 3), sizeof(float) * mel_set_pixels(&mix) * 4) == 0,
+		   "the mix kept at the piano's windows: 4 images, windows 3..6, the mix's images of them");
+	tap_ok(mel_set_keep_windows(&again, &piano) == 4 && again.window[0] == 3,
+		   "narrowing again by the same windows keeps them all");
+	mel_set_free(&again);
+
 	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "segments from") &&
 		   same_set(&piano, &again), "read back from the cache: the same images and window numbers");
 	mel_set_free(&again);

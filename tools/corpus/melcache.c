@@ -380,6 +380,34 @@ mel_set_find_window(const mel_set *s, int track, int32_t window)
 	return lo < end && s->window[lo] == window ? (ptrdiff_t) lo : -1;
 }
 
+size_t
+mel_set_keep_windows(mel_set *s, const mel_set *by)
+{
+	size_t		pixels = mel_set_pixels(s),
+				kept = 0;
+
+	for (int t = 0; t < s->n_tracks; t++)
+	{
+		size_t		from = s->first[t];
+		int			n = s->n_segs[t];
+
+		s->first[t] = kept;
+		s->n_segs[t] = 0;
+		for (size_t i = from; i < from + (size_t) n; i++)
+		{
+			if (t >= by->n_tracks || mel_set_find_window(by, t, s->window[i]) < 0)
+				continue;
+			/* kept <= i: moves only ever go toward the front */
+			s->window[kept] = s->window[i];
+			memmove(s->data + kept * pixels, s->data + i * pixels, sizeof(float) * pixels);
+			s->n_segs[t]++;
+			kept++;
+		}
+	}
+	s->n_images = kept;
+	return kept;
+}
+
 void
 mel_set_free(mel_set *s)
 {

@@ -68,6 +68,13 @@ mel_set_image(const mel_set *s, int track, int seg)
  */
 ptrdiff_t	mel_set_find_window(const mel_set *s, int track, int32_t window);
 
+/*
+ * Keeps of s (in order) only the images of windows that `by`, built over the
+ * same tracks, holds too: a mix set narrowed to where an instrument plays.
+ * Returns how many images are kept.
+ */
+size_t		mel_set_keep_windows(mel_set *s, const mel_set *by);
+
 void		mel_set_free(mel_set *s);
 
 #endif

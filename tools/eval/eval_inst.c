@@ -108,23 +108,37 @@ score_model(eval_inst *e, int j, char *err, size_t errlen)
 	return 0;
 }
 
-/* Features for model m: reuses *set when the front end is unchanged. */
+/*
+ * Features of `signal` for model m: reuses *set when the front end is
+ * unchanged.  plays_only: the mix heard for an instrument only at the
+ * windows where that instrument plays (its stem is not silent).
+ */
 static int
-features_for(const char *root, const slakh_tracks *test, slakh_inst inst,
-			 const is_model *m, int jobs, mel_set *set, is_frontend *set_fe,
+features_for(const char *root, const slakh_tracks *test, slakh_inst inst, slakh_inst signal,
+			 bool plays_only, const is_model *m, int jobs, mel_set *set, is_frontend *set_fe,
 			 char *err, size_t errlen)
 {
+	mel_set		plays = {0};
+	int			rc;
+
 	if (set->data && is_frontend_same(&m->fe, set_fe))
 		return 0;
 	if (set->data)
 		mel_set_free(set);
 	*set_fe = m->fe;
-	return mel_set_build(root, test, inst, &m->fe, 0, jobs, NULL, set, err, errlen);
+	rc = mel_set_build(root, test, signal, &m->fe, 0, jobs, NULL, set, err, errlen);
+	if (rc != 0 || !plays_only || signal == inst || inst == SLAKH_MIX)
+		return rc;
+	rc = mel_set_build(root, test, inst, &m->fe, 0, jobs, NULL, &plays, err, errlen);
+	if (rc == 0)
+		mel_set_keep_windows(set, &plays);
+	mel_set_free(&plays);
+	return rc;
 }
 
 int
 eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
-			  slakh_inst signal, const eval_model *models, int n_models, int k, int jobs,
+			  slakh_inst signal, bool plays_only, const eval_model *models, int n_models, int k, int jobs,
 			  eval_inst *out, char *err, size_t errlen)
 {
 	mel_set		set = {0};
@@ -150,7 +164,7 @@ eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 			fprintf(stderr, "warning: %s is a %s model, evaluated as %s\n",
 					models[j].path, m.instrument, slakh_inst_name(inst));
 		if (rc == 0)
-			rc = features_for(root, test, signal, &m, jobs, &set, &set_fe, err, errlen);
+			rc = features_for(root, test, inst, signal, plays_only, &m, jobs, &set, &set_fe, err, errlen);
 		if (rc == 0 && j == 0 && alloc_inst(out, &set, n_models, is_net_out_dim(&m.net), k) != 0)
 			rc = is_fail(err, errlen, "out of memory");
 		if (rc == 0 && ((int) set.n_images != out->n || is_net_out_dim(&m.net) != out->dim))

@@ -50,11 +50,13 @@ typedef struct eval_inst
  * Evaluates inst on the test tracks of the corpus at root with the given
  * models (n_models >= 1), fed the signal named by signal: inst itself (its
  * stems), or SLAKH_MIX for models that answer for inst from the mix (and
- * stem models tried on the mix, their baseline).  jobs: threads for
+ * stem models tried on the mix, their baseline).  plays_only: with the mix,
+ * only the windows where inst's stem is not silent (the paper scores
+ * separated stems on their non-silent segments alike).  jobs: threads for
  * features and inference.
  */
 int			eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
-						  slakh_inst signal, const eval_model *models, int n_models, int k, int jobs,
+						  slakh_inst signal, bool plays_only, const eval_model *models, int n_models, int k, int jobs,
 						  eval_inst *out, char *err, size_t errlen);
 
 void		eval_inst_free(eval_inst *e);

@@ -38,7 +38,7 @@ run_row(const mixin_run *run, slakh_inst inst, is_input_kind input, const eval_m
 	row->pearson = row->spearman = NAN;
 	rc = eval_remix_run(run->corpus, run->test, inst, input, models, n, &run->remix, &row->remix, err, errlen);
 	if (rc == 0)
-		rc = eval_inst_run(run->corpus, run->test, inst, SLAKH_MIX, models, n, run->k,
+		rc = eval_inst_run(run->corpus, run->test, inst, SLAKH_MIX, run->plays_only, models, n, run->k,
 						   run->remix.jobs, &id, err, errlen);
 	if (rc != 0)
 		return -1;
@@ -72,7 +72,7 @@ run_instrument(const mixin_run *run, slakh_inst inst, mixin_row *rows, int *n_ro
 		rc = eval_find_models(run->models, inst, (is_input_kind) k, run->seeds, &kind[k], &n[k], err, errlen);
 	if (rc == 0 && n[IS_INPUT_STEM] > 0)
 	{
-		rc = eval_inst_run(run->corpus, run->test, inst, inst, kind[IS_INPUT_STEM], n[IS_INPUT_STEM],
+		rc = eval_inst_run(run->corpus, run->test, inst, inst, false, kind[IS_INPUT_STEM], n[IS_INPUT_STEM],
 						   run->k, run->remix.jobs, &ref, err, errlen);
 		have_ref = rc == 0;
 	}
@@ -130,9 +130,11 @@ put_markdown(FILE *f, const mixin_run *run, const mixin_row *r, int n)
 {
 	fprintf(f, "# Per-instrument similarity from the mix: remix test\n\n"
 			"Corpus `%s`, %d held-out tracks, up to %d ordered pairs (seed %llu), "
-			"window %g s from %g s, k = %d.\n\nCommand: `%s`\n\n",
+			"window %g s from %g s, k = %d; music-ID and track distances from %s.\n\nCommand: `%s`\n\n",
 			run->corpus, run->test->n, run->remix.pairs, (unsigned long long) run->remix.seed,
-			run->remix.window_s, run->remix.start_s, run->k, run->command);
+			run->remix.window_s, run->remix.start_s, run->k,
+			run->plays_only ? "the mix's windows where the instrument plays" : "every sounding window of the mix",
+			run->command);
 	fprintf(f, "| instrument | input | models | pairs | remix nearer A %% | rank-1 %% | "
 			"music-ID from the mix %% | Pearson vs stem | Spearman vs stem | paper, separated %% | "
 			"paper, stems %% |\n|---|---|---|---|---|---|---|---|---|---|---|\n");

@@ -32,6 +32,7 @@ typedef struct mixin_run
 	const slakh_tracks *test;
 	int			seeds;			/* at most this many models per row (0: all) */
 	int			k;
+	bool		plays_only;		/* --mix-windows plays */
 	remix_opts	remix;
 } mixin_run;
 
