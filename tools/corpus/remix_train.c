@@ -114,9 +114,13 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	src_track[0] = src_track[1] = a;
 	src_track[2] = neg;
 	n_bg[0] = draw_background(src, rng, a, bg[0] + 1);
-	n_bg[1] = draw_background(src, rng, a, bg[1] + 1);
-	/* drawn only when asked for, so that own = 0 keeps the remixes of before */
+	/*
+	 * Drawn only when asked for, so that own = 0 keeps the remixes of before;
+	 * and before the positive's background, which a positive from the own
+	 * mix does not need.
+	 */
 	own = src->own > 0.0 && mix && mix->n_segs[a] > 0 && is_rng_unit(rng) < src->own;
+	n_bg[1] = own ? 0 : draw_background(src, rng, a, bg[1] + 1);
 	for (int j = 0; j < 3; j++)
 	{
 		int			b = j == 1;		/* the positive has its own background */
