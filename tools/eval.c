@@ -39,6 +39,7 @@ typedef struct options
 	int			remix_pairs;
 	double		remix_start;
 	bool		plays_only;
+	bool		mix_windows;	/* --mix-windows given */
 } options;
 
 static void
@@ -46,7 +47,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 			"usage: instsim-eval --corpus DIR --models DIR_OR_LIST [options]\n"
-			"       instsim-eval --remix --corpus DIR --models DIR_OR_LIST [--remix-pairs N] [--remix-start SEC] [--seed S]\n"
+			"       instsim-eval --remix --corpus DIR --models DIR_OR_LIST [--remix-pairs N] [--remix-start SEC]\n"
+			"                    [--mix-windows all|plays] [--seed S]\n"
 			"       instsim-eval --listening --db CONNSTR [--catalogue TABLE] [--bootstrap N] [--seed S]\n"
 			"\n"
 			"Embeds every non-silent segment of the corpus's test tracks (DIR/%s)\n"
@@ -164,6 +166,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'W':
 				bad = strcmp(optarg, "plays") != 0 && strcmp(optarg, "all") != 0;
 				o->plays_only = strcmp(optarg, "plays") == 0;
+				o->mix_windows = true;
 				break;
 			case 'P': bad = parse_int(optarg, 1, 100000, &o->remix_pairs); break;
 			case 'T':
@@ -190,7 +193,7 @@ parse_options(int argc, char **argv, options *o)
 		fprintf(stderr, "instsim-eval: --remix runs in memory; it takes neither --db nor --listening\n");
 		return -1;
 	}
-	if (o->plays_only && !o->remix)
+	if (o->mix_windows && !o->remix)
 	{
 		fprintf(stderr, "instsim-eval: --mix-windows is for --remix: without it the models hear their stems\n");
 		return -1;

@@ -70,9 +70,9 @@ is_embed_run *is_embed_begin_multi(is_embedder *const *e, int n_models,
  * start_s (either may be NULL) each segment's window number and start time.
  * Returns n (0 at the end) or -1 with err set.  Every output is finite: a
  * network that overflows fails with IS_AUDIO_NOT_FINITE, a NULL emb[m] with
- * IS_AUDIO_INVALID_ARG (is_embed_failed_model tells which).  IS_AUDIO_STOPPED means an interrupt callback stopped a pass:
- * the run stays usable, and the next call with the same buffers resumes the
- * same batch.
+ * IS_AUDIO_INVALID_ARG (is_embed_failed_model tells which).  IS_AUDIO_STOPPED
+ * means an interrupt callback stopped a pass: the run stays usable, and the
+ * next call with the same buffers resumes the same batch.
  */
 int			is_embed_next_multi(is_embed_run *r, float *const *emb, int64_t *index,
 								double *start_s, is_audio_error *err);

@@ -253,8 +253,8 @@ for my $i (1, 2)
 like(slurp_file("$work/remix-plays/remix.md"), qr/the mix's windows where the instrument plays/,
 	'remix.md says which windows music-ID used');
 command_fails_like(
-	[ "$bin/instsim-eval", '--corpus', "$work/corpus", '--models', "$work/mixin", '--mix-windows', 'plays' ],
-	qr/--mix-windows is for --remix/, '--mix-windows without --remix is refused');
+	[ "$bin/instsim-eval", '--corpus', "$work/corpus", '--models', "$work/mixin", '--mix-windows', 'all' ],
+	qr/--mix-windows is for --remix/, '--mix-windows without --remix is refused, even its default');
 
 # One trunk with a head (own last conv block) per instrument, trained
 # together: each head is written as a model of its own, and one call of

@@ -70,6 +70,37 @@ write_track(const char *root)
 	free(mix);
 }
 
+/*
+ * mel_set_keep_windows over two tracks of 1-pixel images (the pixel: 10 x
+ * track + window): the second track's images move across the first's
+ * dropped ones, and a track `by` lacks keeps none.
+ */
+static void
+test_keep_two_tracks(void)
+{
+	int			n_segs[2] = {3, 3},
+				by_segs[2] = {2, 1};
+	size_t		first[2] = {0, 3},
+				by_first[2] = {0, 2};
+	int32_t		window[6] = {0, 1, 2, 4, 5, 6},
+				by_window[3] = {0, 2, 5};
+	float		data[6] = {0, 1, 2, 14, 15, 16},
+				by_data[3] = {0};
+	mel_set		s = {.n_tracks = 2, .n_mels = 1, .frames = 1, .n_segs = n_segs, .first = first,
+		.n_images = 6, .window = window, .data = data},
+				by = {.n_tracks = 2, .n_mels = 1, .frames = 1, .n_segs = by_segs, .first = by_first,
+		.n_images = 3, .window = by_window, .data = by_data},
+				one = by;
+
+	tap_ok(mel_set_keep_windows(&s, &by) == 3 && s.n_segs[0] == 2 && s.n_segs[1] == 1 &&
+		   s.first[0] == 0 && s.first[1] == 2 && s.window[2] == 5 &&
+		   data[0] == 0 && data[1] == 2 && data[2] == 15,
+		   "two tracks: windows 0 2 of the first, 5 of the second, each with its own image");
+	one.n_tracks = 1;
+	tap_ok(mel_set_keep_windows(&s, &one) == 2 && s.n_segs[1] == 0 && s.first[1] == 2,
+		   "a track the other set lacks keeps none");
+}
+
 static bool
 same_set(const mel_set *a, const mel_set *b)
 {
@@ -204,6 +235,7 @@ main(void)
 	mel_set_free(&mix);
 	mel_set_free(&piano);
 	slakh_tracks_free(&tracks);
+	test_keep_two_tracks();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", dir);
