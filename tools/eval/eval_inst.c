@@ -127,7 +127,7 @@ features_for(const char *root, const slakh_tracks *test, slakh_inst inst, slakh_
 		mel_set_free(set);
 	*set_fe = m->fe;
 	rc = mel_set_build(root, test, signal, &m->fe, 0, jobs, NULL, set, err, errlen);
-	if (rc != 0 || !plays_only || signal == inst || inst == SLAKH_MIX)
+	if (rc != 0 || !plays_only || signal == inst)
 		return rc;
 	rc = mel_set_build(root, test, inst, &m->fe, 0, jobs, NULL, &plays, err, errlen);
 	if (rc == 0)
