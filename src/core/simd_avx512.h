@@ -8,7 +8,10 @@
 
 #define DV __m512
 #define DVL 16
+/* a file needing more of the ISA defines its own first (conv_wino_bf16.c) */
+#ifndef D_TARGET
 #define D_TARGET __attribute__((target("avx512f,fma")))
+#endif
 #define D_LOAD(p) _mm512_loadu_ps(p)
 #define D_STORE(p, v) _mm512_storeu_ps((p), (v))
 #define D_BCAST(p) _mm512_set1_ps(*(p))

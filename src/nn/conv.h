@@ -64,7 +64,8 @@ typedef struct is_conv_op
 	is_act		out;			/* after pooling */
 	int			relu;
 	int			pool;
-	const float *weight;		/* packed by the kernel's pack() */
+	const float *weight;		/* packed by the kernel's pack(), in its own
+								 * layout (wino-bf16: bfloat16 pairs) */
 	const float *bias;			/* out.c rounded up to out.block, zero padded */
 } is_conv_op;
 
@@ -90,10 +91,13 @@ static inline is_conv_kind
 is_conv_direct_kind(is_conv_kind kind)
 {
 	return kind == IS_CONV_WINO_AVX2 ? IS_CONV_AVX2 :
-		kind == IS_CONV_WINO_AVX512 ? IS_CONV_AVX512 : kind;
+		kind == IS_CONV_WINO_AVX512 || kind == IS_CONV_WINO_BF16 ? IS_CONV_AVX512 : kind;
 }
 
-/* The Winograd kind of a kind's instruction set; IS_CONV_AUTO where there is none. */
+/*
+ * The float32 Winograd kind of a kind's instruction set; IS_CONV_AUTO where
+ * there is none.  The trainer's choice: wino-bf16 trains as wino-avx512.
+ */
 static inline is_conv_kind
 is_conv_winograd_kind(is_conv_kind kind)
 {
@@ -115,5 +119,6 @@ extern const is_conv_impl is_conv_avx2;
 extern const is_conv_impl is_conv_avx512;
 extern const is_conv_impl is_conv_wino_avx2;
 extern const is_conv_impl is_conv_wino_avx512;
+extern const is_conv_impl is_conv_wino_bf16;
 
 #endif

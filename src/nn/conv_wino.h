@@ -2,7 +2,8 @@
  * Winograd F(2x2, 3x3) convolution, with 2x2 max-pooling fused (inference)
  * or without (training), written once and compiled per instruction set
  * (conv_wino_avx512.c, conv_wino_avx2.c define the vector macros of
- * conv_direct.h plus D_SUB and W_TP, W_IMPL).
+ * conv_direct.h plus D_SUB and W_TP, W_IMPL) and, for inference only, with
+ * its GEMM in bfloat16 (conv_wino_bf16.c defines the W_ operand macros below).
  *
  * Each 2x2 output tile needs 16 multiplies per channel pair instead of 36,
  * and a 2x2 tile is exactly one pooling window, so the output transform ends
@@ -19,9 +20,33 @@
  * Training (train_conv.c) also runs it without pooling, on outputs of even
  * height and width (whole tiles), and then rows y0, y1 must be even.
  */
+#include <string.h>
+
 #include "conv.h"
 
 #define W_TB 32					/* tiles per strip: bounds the scratch to L2 */
+
+/*
+ * The GEMM's operands U and V: float32 here.  A narrower type packs W_PAIR
+ * input channels per 32-bit lane, U as [xi][c / W_PAIR][o][W_PAIR] and V as
+ * [xi][tile][c], so that one load of U gives DVL output channels x W_PAIR
+ * input channels and one broadcast of V the matching W_PAIR inputs, which
+ * W_DOT multiplies and adds into float32 sums.  Input channels are padded to
+ * whole DVL blocks, hence to a multiple of W_PAIR.
+ */
+#ifndef W_PAIR
+#define W_PAIR 1				/* input channels per lane */
+#define W_ET float				/* element of packed U and V */
+#define W_WV DV					/* a load of U, a broadcast of V */
+#define W_ROUND(f) (f)			/* float to W_ET */
+#define W_VSTORE(p, x) D_STORE((p), (x))
+#define W_ULOAD(p) D_LOAD(p)
+#define W_VBCAST(p) D_BCAST(p)
+#define W_DOT(acc, x, w) D_FMA((x), (w), (acc))
+#endif
+
+/* Floats taken by n elements of U or V. */
+#define W_FLOATS(n) ((n) * sizeof(W_ET) / sizeof(float))
 
 D_TARGET static int
 wino_pad(int c, int b)
@@ -32,7 +57,7 @@ wino_pad(int c, int b)
 D_TARGET static size_t
 wino_packed_floats(int ic, int ib, int oc)
 {
-	return (size_t) 16 * wino_pad(ic, ib) * wino_pad(oc, DVL);
+	return W_FLOATS((size_t) 16 * wino_pad(ic, ib) * wino_pad(oc, DVL));
 }
 
 /* U[xi][c][o] = (G g G^T)[xi] for g = w[o][c], zeros in the padding. */
@@ -41,9 +66,9 @@ wino_pack(const float *w, int ic, int ib, int oc, float *dst)
 {
 	size_t		icp = wino_pad(ic, ib),
 				ocp = wino_pad(oc, DVL);
+	W_ET	   *ud = (W_ET *) dst;
 
-	for (size_t i = 0; i < 16 * icp * ocp; i++)
-		dst[i] = 0.0f;
+	memset(ud, 0, 16 * icp * ocp * sizeof(W_ET));
 	for (int o = 0; o < oc; o++)
 		for (int c = 0; c < ic; c++)
 		{
@@ -66,19 +91,20 @@ wino_pack(const float *w, int ic, int ib, int oc, float *dst)
 				u[i][3] = t[i][2];
 			}
 			for (int xi = 0; xi < 16; xi++)
-				dst[((size_t) xi * icp + c) * ocp + o] = u[xi / 4][xi % 4];
+				ud[((size_t) xi * icp + c - c % W_PAIR) * ocp + (size_t) o * W_PAIR + c % W_PAIR] =
+					W_ROUND(u[xi / 4][xi % 4]);
 		}
 }
 
 D_TARGET static size_t
 wino_scratch_floats(const is_conv_op *op)
 {
-	return (size_t) 16 * W_TB * (wino_pad(op->in.c, op->in.block) + wino_pad(op->out.c, DVL));
+	return (size_t) 16 * W_TB * (W_FLOATS(wino_pad(op->in.c, op->in.block)) + wino_pad(op->out.c, DVL));
 }
 
 /* B^T d B of the 4x4 input tiles at tile row ty, columns tx0 .. tx0 + n - 1. */
 D_TARGET static void
-wino_input(const is_conv_op *op, const float *in, int ty, int tx0, int n, float *v)
+wino_input(const is_conv_op *op, const float *in, int ty, int tx0, int n, W_ET *v)
 {
 	const size_t iw = (size_t) op->in.w + 2;
 	const size_t iplane = is_act_plane(&op->in);
@@ -105,20 +131,20 @@ wino_input(const is_conv_op *op, const float *in, int ty, int tx0, int n, float 
 			}
 			for (int i = 0; i < 4; i++)
 			{
-				float	   *dst = v + ((size_t) (4 * i) * W_TB + t) * icp + cb * DVL;
+				W_ET	   *dst = v + ((size_t) (4 * i) * W_TB + t) * icp + cb * DVL;
 				const size_t step = (size_t) W_TB * icp;
 
-				D_STORE(dst, D_SUB(r[i][0], r[i][2]));
-				D_STORE(dst + step, D_ADD(r[i][1], r[i][2]));
-				D_STORE(dst + 2 * step, D_SUB(r[i][2], r[i][1]));
-				D_STORE(dst + 3 * step, D_SUB(r[i][1], r[i][3]));
+				W_VSTORE(dst, D_SUB(r[i][0], r[i][2]));
+				W_VSTORE(dst + step, D_ADD(r[i][1], r[i][2]));
+				W_VSTORE(dst + 2 * step, D_SUB(r[i][2], r[i][1]));
+				W_VSTORE(dst + 3 * step, D_SUB(r[i][1], r[i][3]));
 			}
 		}
 }
 
 /* M[t0 .. t0 + W_TP)[ob .. ob + K) of one xi. */
 D_TARGET static inline __attribute__((always_inline)) void
-wino_gemm_tile(const float *v, const float *u, float *m, size_t icp, size_t ocp,
+wino_gemm_tile(const W_ET *v, const W_ET *u, float *m, size_t icp, size_t ocp,
 			   int t0, int ob, const int K)
 {
 	DV			acc[W_TP][2];
@@ -128,21 +154,21 @@ wino_gemm_tile(const float *v, const float *u, float *m, size_t icp, size_t ocp,
 #pragma GCC unroll 2
 		for (int k = 0; k < K; k++)
 			acc[t][k] = D_ZERO();
-	for (size_t c = 0; c < icp; c++)
+	for (size_t c = 0; c < icp; c += W_PAIR)
 	{
-		DV			w[2];
+		W_WV		w[2];
 
 #pragma GCC unroll 2
 		for (int k = 0; k < K; k++)
-			w[k] = D_LOAD(u + c * ocp + (size_t) (ob + k) * DVL);
+			w[k] = W_ULOAD(u + c * ocp + (size_t) (ob + k) * DVL * W_PAIR);
 #pragma GCC unroll 16
 		for (int t = 0; t < W_TP; t++)
 		{
-			DV			x = D_BCAST(v + (size_t) (t0 + t) * icp + c);
+			W_WV		x = W_VBCAST(v + (size_t) (t0 + t) * icp + c);
 
 #pragma GCC unroll 2
 			for (int k = 0; k < K; k++)
-				acc[t][k] = D_FMA(x, w[k], acc[t][k]);
+				acc[t][k] = W_DOT(acc[t][k], x, w[k]);
 		}
 	}
 #pragma GCC unroll 16
@@ -153,7 +179,7 @@ wino_gemm_tile(const float *v, const float *u, float *m, size_t icp, size_t ocp,
 }
 
 D_TARGET static void
-wino_gemm(const is_conv_op *op, const float *v, float *m, int n)
+wino_gemm(const is_conv_op *op, const W_ET *v, float *m, int n)
 {
 	const size_t icp = (size_t) is_act_blocks(&op->in) * DVL;
 	const int	nob = is_act_blocks(&op->out);
@@ -161,8 +187,8 @@ wino_gemm(const is_conv_op *op, const float *v, float *m, int n)
 
 	for (int xi = 0; xi < 16; xi++)
 	{
-		const float *vx = v + (size_t) xi * W_TB * icp;
-		const float *ux = op->weight + (size_t) xi * icp * ocp;
+		const W_ET *vx = v + (size_t) xi * W_TB * icp;
+		const W_ET *ux = (const W_ET *) op->weight + (size_t) xi * icp * ocp;
 		float	   *mx = m + (size_t) xi * W_TB * ocp;
 
 		/* tiles past n hold stale values: computed, never stored */
@@ -244,8 +270,8 @@ wino_output(const is_conv_op *op, const float *m, int ty, int tx0, int n, float 
 D_TARGET static void
 wino_run(const is_conv_op *op, const float *in, float *out, int y0, int y1, float *scratch)
 {
-	float	   *v = scratch;
-	float	   *m = scratch + (size_t) 16 * W_TB * is_act_blocks(&op->in) * DVL;
+	W_ET	   *v = (W_ET *) scratch;
+	float	   *m = scratch + W_FLOATS((size_t) 16 * W_TB * is_act_blocks(&op->in) * DVL);
 
 	/* a tile is one pooled pixel, or 2 x 2 pixels (even sizes only) without pooling */
 	const int	tiles_w = op->pool ? op->out.w : op->out.w / 2;

@@ -108,7 +108,9 @@ typedef enum is_conv_kind
 	IS_CONV_AVX2,				/* own direct kernel, 8-channel blocks */
 	IS_CONV_AVX512,				/* own direct kernel, 16-channel blocks */
 	IS_CONV_WINO_AVX2,			/* Winograd F(2x2,3x3) for pooled layers, else direct AVX2 */
-	IS_CONV_WINO_AVX512			/* Winograd F(2x2,3x3) for pooled layers, else direct AVX-512 */
+	IS_CONV_WINO_AVX512,		/* Winograd F(2x2,3x3) for pooled layers, else direct AVX-512 */
+	IS_CONV_WINO_BF16			/* wino-avx512 with its GEMM in bfloat16 (AVX512_BF16), float32
+								 * sums: reduced precision, never chosen by AUTO */
 } is_conv_kind;
 
 const char *is_conv_kind_name(is_conv_kind kind);
@@ -124,7 +126,8 @@ typedef struct is_infer_opts
 								 * single-threaded (OPENBLAS_NUM_THREADS=1 or
 								 * openblas_set_num_threads(1)). */
 	is_conv_kind conv;			/* IS_CONV_AUTO honours env INSTSIM_CONV_KERNEL
-								 * (auto, gemm, avx2, avx512, wino-avx2, wino-avx512) */
+								 * (auto, gemm, avx2, avx512, wino-avx2, wino-avx512,
+								 * wino-bf16) */
 	size_t		max_arena;		/* bytes; 0 means IS_INFER_MAX_ARENA */
 } is_infer_opts;
 

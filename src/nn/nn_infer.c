@@ -104,6 +104,7 @@ static const char *const conv_names[] = {
 	[IS_CONV_AVX512] = "avx512",
 	[IS_CONV_WINO_AVX2] = "wino-avx2",
 	[IS_CONV_WINO_AVX512] = "wino-avx512",
+	[IS_CONV_WINO_BF16] = "wino-bf16",
 };
 
 const char *
@@ -137,6 +138,9 @@ is_conv_supported(is_conv_kind kind)
 		case IS_CONV_AVX512:
 		case IS_CONV_WINO_AVX512:
 			return __builtin_cpu_supports("avx512f");
+		case IS_CONV_WINO_BF16:
+			return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+				__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
 	}
 	return 0;
 }
@@ -148,13 +152,15 @@ static const is_conv_impl *const conv_impls[] = {
 	[IS_CONV_AVX512] = &is_conv_avx512,
 	[IS_CONV_WINO_AVX2] = &is_conv_wino_avx2,
 	[IS_CONV_WINO_AVX512] = &is_conv_wino_avx512,
+	[IS_CONV_WINO_BF16] = &is_conv_wino_bf16,
 };
 
 /*
  * The kernel for one convolution reading activation `in`.  AUTO takes the
  * widest instruction set the CPU runs, with Winograd: measured fastest on
- * every pooled layer (bench/cnn/RESULTS.md).  Winograd needs pooling and an
- * input in its own channel blocks; otherwise the direct kernel of its ISA.
+ * every pooled layer (bench/cnn/RESULTS.md); never wino-bf16, whose results
+ * are not float32's.  Winograd needs pooling and an input in its own channel
+ * blocks; otherwise the direct kernel of its ISA.
  */
 static is_conv_kind
 conv_choose(is_conv_kind want, const is_act *in, int pool)
@@ -701,7 +707,8 @@ plan_layout(const is_net *net, const is_infer_opts *opts, char *err, size_t errl
 	if (opts->threads < 1 || opts->threads > MAX_THREADS)
 		return is_fail(err, errlen, "threads %d out of range 1..%d", opts->threads, MAX_THREADS), NULL;
 	if (want == IS_CONV_AUTO && env && *env && is_conv_kind_parse(env, &want) < 0)
-		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want auto, gemm, avx2 or avx512", env), NULL;
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want auto, gemm, avx2, avx512, wino-avx2, "
+					"wino-avx512 or wino-bf16", env), NULL;
 	if (!is_conv_supported(want))
 		return is_fail(err, errlen, "convolution kernel %s is not supported by this CPU",
 					is_conv_kind_name(want)), NULL;
