@@ -5,21 +5,30 @@
  *
  *   instsim-benchcnn MODEL.safetensors THREADS [BATCH,...] [KERNEL]
  *   instsim-benchcnn --layers MODEL.safetensors [BATCH]
+ *   instsim-benchcnn --error MODEL.safetensors KERNEL AUDIO...
  *
- * KERNEL: auto (default), gemm, avx2, avx512, wino-avx2, wino-avx512; the
- * engine field names it and the kernel of every convolution.  OpenBLAS should
- * run single-threaded (OPENBLAS_NUM_THREADS=1): parallelism is ours.
+ * KERNEL: auto (default), gemm, avx2, avx512, wino-avx2, wino-avx512,
+ * wino-bf16; the engine field names it and the kernel of every convolution.
+ * OpenBLAS should run single-threaded (OPENBLAS_NUM_THREADS=1): parallelism
+ * is ours.
  *
  * --layers times every convolution block with every kernel the CPU runs, on
  * one thread by thread CPU time (steadier than wall time on a shared
  * machine): block k costs the forward of layers [0, end of block k] + gap
  * minus the forward of the blocks before it.
+ *
+ * --error embeds every non-silent segment of the audio files (any format
+ * libsndfile reads) with KERNEL and with gemm, the float32 reference of the
+ * tests, and prints the max and mean of 1 - cosine between the two: the
+ * price of a reduced-precision kernel (wino-bf16) on real inputs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audio_io.h"
+#include "embed.h"
 #include "model.h"
 
 static double
@@ -108,7 +117,7 @@ static int
 bench_layers(const is_net *net, int batch)
 {
 	static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512,
-	IS_CONV_WINO_AVX2, IS_CONV_WINO_AVX512};
+	IS_CONV_WINO_AVX2, IS_CONV_WINO_AVX512, IS_CONV_WINO_BF16};
 	float	   *in = random_inputs(net, batch);
 	double		before[sizeof(kinds) / sizeof(kinds[0])] = {0};
 	char		err[256];
@@ -117,7 +126,10 @@ bench_layers(const is_net *net, int batch)
 	printf("| conv block | in -> out, size |");
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		printf(" %s |", is_conv_kind_name(kinds[k]));
-	printf("\n|---|---|%s\n", "---:|---:|---:|---:|---:|");
+	printf("\n|---|---|");
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		printf("---:|");
+	printf("\n");
 	for (int i = 0; i < net->n_layers; i++)
 	{
 		const is_layer *c = &net->layers[i];
@@ -188,28 +200,105 @@ bench_throughput(const is_model *m, const char *model_path, int threads, char *b
 	return 0;
 }
 
+/*
+ * Embeds the non-silent segments of x with e[0] and e[1] in one run (the
+ * same log-mel images); 1 - cosine of each pair into worst, sum and count.
+ */
+static int
+compare_embeddings(is_embedder **e, const float *x, size_t n, double *worst, double *sum, long *count)
+{
+	int			dim = is_embedder_dim(e[0]);
+	size_t		floats = (size_t) dim * is_embedder_max_batch(e[0]);
+	float	   *emb[2] = {malloc(sizeof(float) * floats), malloc(sizeof(float) * floats)};
+	is_sample_buffer buf = {.x = x, .n = n};
+	is_audio_error aerr = {0};
+	is_embed_run *r = emb[0] && emb[1] ? is_embed_begin_multi(e, 2, is_segment_read_buffer, &buf, 0, &aerr) : NULL;
+	int			got = -1;
+
+	while (r && (got = is_embed_next_multi(r, emb, NULL, NULL, &aerr)) > 0)
+		for (int s = 0; s < got; s++, (*count)++)
+		{
+			double		c = 0.0;
+
+			for (int i = 0; i < dim; i++)
+				c += (double) emb[0][s * dim + i] * emb[1][s * dim + i];
+			*worst = 1.0 - c > *worst ? 1.0 - c : *worst;
+			*sum += 1.0 - c;
+		}
+	if (got < 0)
+		fprintf(stderr, "instsim-benchcnn: %s\n", emb[0] && emb[1] ? aerr.message : "out of memory");
+	is_embed_end(r);
+	free(emb[0]);
+	free(emb[1]);
+	return got < 0 ? -1 : 0;
+}
+
+static int
+bench_error(const is_model *m, const char *model_path, is_conv_kind kind, char **files, int n_files)
+{
+	is_infer_opts opts[2] = {{.max_batch = 16, .threads = 1, .conv = kind},
+	{.max_batch = 16, .threads = 1, .conv = IS_CONV_GEMM}};
+	char		err[256];
+	is_embedder *e[2] = {is_embedder_new_opts(m, &opts[0], err, sizeof(err)), NULL};
+	double		worst = 0.0,
+				sum = 0.0;
+	long		count = 0;
+	int			rc = e[0] && (e[1] = is_embedder_new_opts(m, &opts[1], err, sizeof(err))) ? 0 : 1;
+
+	if (rc)
+		fprintf(stderr, "instsim-benchcnn: %s\n", err);
+	for (int f = 0; f < n_files && rc == 0; f++)
+	{
+		float	   *x;
+		size_t		n;
+
+		if (audio_read_mono(files[f], m->fe.sample_rate, &x, &n, err, sizeof(err)) < 0)
+		{
+			fprintf(stderr, "instsim-benchcnn: %s\n", err);
+			rc = 1;
+			break;
+		}
+		rc = compare_embeddings(e, x, n, &worst, &sum, &count) < 0;
+		free(x);
+	}
+	if (rc == 0)
+		printf("{\"kernel\":\"%s\",\"reference\":\"gemm\",\"model\":\"%s\",\"segments\":%ld,"
+			   "\"max_1_minus_cos\":%.3g,\"mean_1_minus_cos\":%.3g}\n",
+			   is_conv_kind_name(kind), strrchr(model_path, '/') ? strrchr(model_path, '/') + 1 : model_path,
+			   count, worst, count ? sum / count : 0.0);
+	is_embedder_free(e[0]);
+	is_embedder_free(e[1]);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	int			layers = argc > 1 && strcmp(argv[1], "--layers") == 0;
+	int			layers = argc > 1 && strcmp(argv[1], "--layers") == 0,
+				error = argc > 1 && strcmp(argv[1], "--error") == 0,
+				mode = layers || error;
 	is_conv_kind kind = IS_CONV_AUTO;
 	is_model	m;
 	char		err[256];
 	int			rc;
 
-	if (argc < 2 + layers || (!layers && argc > 4 && is_conv_kind_parse(argv[4], &kind) < 0))
+	if (argc < 2 + mode || (error && (argc < 5 || is_conv_kind_parse(argv[3], &kind) < 0)) ||
+		(!mode && argc > 4 && is_conv_kind_parse(argv[4], &kind) < 0))
 	{
 		fprintf(stderr, "usage: %s MODEL.safetensors THREADS [BATCH,...] [KERNEL]\n"
-				"       %s --layers MODEL.safetensors [BATCH]\n", argv[0], argv[0]);
+				"       %s --layers MODEL.safetensors [BATCH]\n"
+				"       %s --error MODEL.safetensors KERNEL AUDIO...\n", argv[0], argv[0], argv[0]);
 		return 2;
 	}
-	if (is_model_load_file(&m, argv[1 + layers], err, sizeof(err)) < 0)
+	if (is_model_load_file(&m, argv[1 + mode], err, sizeof(err)) < 0)
 	{
 		fprintf(stderr, "instsim-benchcnn: %s\n", err);
 		return 1;
 	}
 	if (layers)
 		rc = bench_layers(&m.net, argc > 3 ? atoi(argv[3]) : 16);
+	else if (error)
+		rc = bench_error(&m, argv[2], kind, argv + 4, argc - 4);
 	else
 	{
 		char	   *batches = strdup(argc > 3 ? argv[3] : "1,16,64");
