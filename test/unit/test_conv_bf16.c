@@ -23,7 +23,11 @@
  */
 #define BF16_EPS (0x1p-7 + 0x1p-16 + 0x1p-12)
 
-/* Least cosine to float32's that a shipped model's embeddings keep. */
+/*
+ * Least cosine to float32's that the shipped models' embeddings of the song
+ * below keep (measured: 0.99993 at worst; on real music piano_mix reaches
+ * 0.9987, bench/cnn/RESULTS.md).
+ */
 #define MIN_COSINE 0.999
 
 static is_rng rng;
