@@ -45,7 +45,7 @@
 # A long job (53 min of training on 2 cores, piano 28 of them): run it by
 # hand, not in CI.
 # Environment overrides:
-# TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK, CHANNELS,
+# TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK, CHANNELS ("32,64" or "piano:64,128"),
 # DISTILL_WEIGHTS, REMIX_OTHER, REMIX_OWN, DISTILL_OWN, LR_SCHEDULES, MINING (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
@@ -56,7 +56,11 @@ cd "$INSTSIM_ROOT"
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
 EPOCHS=${EPOCHS:-"drums:6 bass:24 piano:60 guitar:12"} REMIX=${REMIX:-1.0}
 TRUNK=${TRUNK:-2}
-if ((TRUNK > 0)); then CHANNELS=${CHANNELS:-32,64}; else CHANNELS=${CHANNELS:-16,32,64,128}; fi
+# CHANNELS: one list for every instrument ("32,64") or per instrument
+# ("piano:64,128": the others keep the default)
+if ((TRUNK > 0)); then DEFAULT_CHANNELS=32,64; else DEFAULT_CHANNELS=16,32,64,128; fi
+CHANNELS=${CHANNELS:-}
+[[ $CHANNELS == *:* ]] || { DEFAULT_CHANNELS=${CHANNELS:-$DEFAULT_CHANNELS} CHANNELS=; }
 DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:8 piano:2 guitar:1"}
 REMIX_OTHER=${REMIX_OTHER:-"drums:yes bass:yes piano:yes guitar:yes"}
 REMIX_OWN=${REMIX_OWN:-"drums:0 bass:1.0 piano:0.5 guitar:0"}
@@ -114,18 +118,19 @@ for inst in $INSTRUMENTS; do
 	# split, its teacher, epochs, remix share, distillation weight, extra
 	# corpus, trunk, widths and rate schedule) is unchanged; a new teacher
 	# or mix model retrains it
-	network=(--channels "$CHANNELS") trunk_files=()
+	channels=$(per_instrument "$CHANNELS" "$inst" "$DEFAULT_CHANNELS")
+	network=(--channels "$channels") trunk_files=()
 	if ((TRUNK > 0)); then
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
 		network+=(--trunk "models/mix.safetensors:$TRUNK") trunk_files=(models/mix.safetensors)
 	fi
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $CHANNELS lr $schedule$owned"
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $channels lr $schedule$owned"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"
 	fi
 	if [[ ! -f "$model" ]]; then
-		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher models/$inst.safetensors, trunk $TRUNK, channels $CHANNELS, rate $schedule, mining $mining)"
+		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher models/$inst.safetensors, trunk $TRUNK, channels $channels, rate $schedule, mining $mining)"
 		build/instsim-train --corpus "$corpus" --split "$split" \
 			--cache "$corpus/.instsim-cache" --instrument "$inst" --input mix \
 			--remix "$REMIX" --remix-other "$other" --remix-own "$own" --distill-own "$distill_own" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
