@@ -124,7 +124,7 @@ for inst in $INSTRUMENTS; do
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
 		network+=(--trunk "models/mix.safetensors:$TRUNK") trunk_files=(models/mix.safetensors)
 	fi
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $channels lr $schedule$owned"
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $channels lr $schedule$owned${INSTSIM_CONV_KERNEL:+ kernel $INSTSIM_CONV_KERNEL}"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"

@@ -707,8 +707,11 @@ plan_layout(const is_net *net, const is_infer_opts *opts, char *err, size_t errl
 	if (opts->threads < 1 || opts->threads > MAX_THREADS)
 		return is_fail(err, errlen, "threads %d out of range 1..%d", opts->threads, MAX_THREADS), NULL;
 	if (want == IS_CONV_AUTO && env && *env && is_conv_kind_parse(env, &want) < 0)
-		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want auto, gemm, avx2, avx512, wino-avx2, "
-					"wino-avx512 or wino-bf16", env), NULL;
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want " IS_CONV_KIND_NAMES, env), NULL;
+	if (!is_conv_supported(want) && opts->conv == IS_CONV_AUTO)
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s (the environment of this process, "
+					   "e.g. the server's) names a kernel this CPU does not run: unset it or choose another",
+					   env), NULL;
 	if (!is_conv_supported(want))
 		return is_fail(err, errlen, "convolution kernel %s is not supported by this CPU",
 					is_conv_kind_name(want)), NULL;

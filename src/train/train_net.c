@@ -228,7 +228,7 @@ choose_conv(is_conv_kind *kind, char *err, size_t errlen)
 	*kind = IS_CONV_AUTO;
 	if (env && *env && is_conv_kind_parse(env, kind) < 0)
 	{
-		snprintf(err, errlen, "INSTSIM_CONV_KERNEL=%s: want auto, gemm, avx2 or avx512", env);
+		snprintf(err, errlen, "INSTSIM_CONV_KERNEL=%s: want " IS_CONV_KIND_NAMES, env);
 		return -1;
 	}
 	if (*kind == IS_CONV_AUTO)
