@@ -120,6 +120,13 @@ const char *is_conv_kind_name(is_conv_kind kind);
 int			is_conv_kind_parse(const char *name, is_conv_kind *kind);
 int			is_conv_supported(is_conv_kind kind);
 
+/*
+ * The kernel INSTSIM_CONV_KERNEL names (*kind unchanged when it is unset or
+ * empty); -1 with err set when it names no kernel or one this CPU does not
+ * run.  Inference plans and the trainer read the variable through this.
+ */
+int			is_conv_kind_from_env(is_conv_kind *kind, char *err, size_t errlen);
+
 typedef struct is_infer_opts
 {
 	int			max_batch;		/* inputs per internal pass; larger calls are chunked */

@@ -114,6 +114,24 @@ is_conv_kind_name(is_conv_kind kind)
 }
 
 int
+is_conv_kind_from_env(is_conv_kind *kind, char *err, size_t errlen)
+{
+	const char *env = getenv("INSTSIM_CONV_KERNEL");
+	is_conv_kind k;
+
+	if (!env || !*env)
+		return 0;
+	if (is_conv_kind_parse(env, &k) < 0)
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want " IS_CONV_KIND_NAMES, env);
+	if (!is_conv_supported(k))
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s (the environment of this process, "
+					   "e.g. the server's) names a kernel this CPU does not run: unset it or choose another",
+					   env);
+	*kind = k;
+	return 0;
+}
+
+int
 is_conv_kind_parse(const char *name, is_conv_kind *kind)
 {
 	int			i = is_name_index(conv_names, IS_N_NAMES(conv_names), name);
@@ -699,19 +717,14 @@ static is_infer *
 plan_layout(const is_net *net, const is_infer_opts *opts, char *err, size_t errlen)
 {
 	is_conv_kind want = opts->conv;
-	const char *env = getenv("INSTSIM_CONV_KERNEL");
 	is_infer   *p;
 
 	if (opts->max_batch < 1 || opts->max_batch > 65536)
 		return is_fail(err, errlen, "max_batch %d out of range 1..65536", opts->max_batch), NULL;
 	if (opts->threads < 1 || opts->threads > MAX_THREADS)
 		return is_fail(err, errlen, "threads %d out of range 1..%d", opts->threads, MAX_THREADS), NULL;
-	if (want == IS_CONV_AUTO && env && *env && is_conv_kind_parse(env, &want) < 0)
-		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want " IS_CONV_KIND_NAMES, env), NULL;
-	if (!is_conv_supported(want) && opts->conv == IS_CONV_AUTO)
-		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s (the environment of this process, "
-					   "e.g. the server's) names a kernel this CPU does not run: unset it or choose another",
-					   env), NULL;
+	if (want == IS_CONV_AUTO && is_conv_kind_from_env(&want, err, errlen) < 0)
+		return NULL;
 	if (!is_conv_supported(want))
 		return is_fail(err, errlen, "convolution kernel %s is not supported by this CPU",
 					is_conv_kind_name(want)), NULL;

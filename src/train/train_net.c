@@ -223,23 +223,12 @@ layout(is_train *t, float *base)
 static int
 choose_conv(is_conv_kind *kind, char *err, size_t errlen)
 {
-	const char *env = getenv("INSTSIM_CONV_KERNEL");
-
 	*kind = IS_CONV_AUTO;
-	if (env && *env && is_conv_kind_parse(env, kind) < 0)
-	{
-		snprintf(err, errlen, "INSTSIM_CONV_KERNEL=%s: want " IS_CONV_KIND_NAMES, env);
+	if (is_conv_kind_from_env(kind, err, errlen) < 0)
 		return -1;
-	}
 	if (*kind == IS_CONV_AUTO)
 		*kind = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
 			is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
-	if (!is_conv_supported(*kind))
-	{
-		snprintf(err, errlen, "convolution kernel %s is not supported by this CPU",
-				 is_conv_kind_name(*kind));
-		return -1;
-	}
 	return 0;
 }
 
