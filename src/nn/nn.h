@@ -113,6 +113,8 @@ typedef enum is_conv_kind
 								 * sums: reduced precision, never chosen by AUTO */
 } is_conv_kind;
 
+#define IS_CONV_KINDS (IS_CONV_WINO_BF16 + 1)
+
 /* The names INSTSIM_CONV_KERNEL takes, for messages that list them. */
 #define IS_CONV_KIND_NAMES "auto, gemm, avx2, avx512, wino-avx2, wino-avx512 or wino-bf16"
 

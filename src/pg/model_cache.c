@@ -33,6 +33,7 @@ typedef struct CachedModel
 	char		name[NAMEDATALEN];	/* hash key; pg_model_check_name bounds names */
 	char		sha256[65];
 	is_embedder *embedder;
+	int			conv;			/* instsim.conv_kernel it was planned with */
 	LocalTransactionId checked_lxid;	/* command in which sha256 was checked */
 	CommandId	checked_cid;
 } CachedModel;
@@ -41,7 +42,26 @@ typedef struct CachedModel
 int			instsim_max_model_arena = IS_MODEL_DEFAULT_MAX_ARENA_MB;
 double		instsim_max_model_gflops = IS_MODEL_DEFAULT_MAX_GFLOPS;
 
+/*
+ * The convolution kernel every model of this backend runs.  A setting, not
+ * only the environment variable the tools read, so that SHOW tells which one
+ * filled a column and an administrator can change it with ALTER SYSTEM.
+ */
+int			instsim_conv_kernel = IS_CONV_AUTO;
+static struct config_enum_entry conv_kernel_options[IS_CONV_KINDS + 1];
+
 static HTAB *model_cache;
+
+static bool
+check_conv_kernel(int *newval, void **extra, GucSource source)
+{
+	if (is_conv_supported((is_conv_kind) *newval))
+		return true;
+	GUC_check_errdetail("This CPU does not run the %s convolution kernel.",
+						is_conv_kind_name((is_conv_kind) *newval));
+	GUC_check_errhint("auto runs the fastest float32 kernel this CPU has.");
+	return false;
+}
 
 void
 model_cache_init_gucs(void)
@@ -59,6 +79,25 @@ model_cache_init_gucs(void)
 							 "when it is loaded.",
 							 &instsim_max_model_gflops, IS_MODEL_DEFAULT_MAX_GFLOPS, 0.001, 1e6,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	for (int k = 0; k < IS_CONV_KINDS; k++)
+		conv_kernel_options[k] = (struct config_enum_entry)
+		{
+			is_conv_kind_name((is_conv_kind) k), k, false
+		};
+
+	/*
+	 * superuser-only (or GRANT SET): embeddings made with different kernels
+	 * differ slightly, so one column should be filled with one of them
+	 */
+	DefineCustomEnumVariable("instsim.conv_kernel",
+							 "Convolution kernel the models run in this session.",
+							 "auto: the fastest float32 kernel of this CPU, or the server's "
+							 "INSTSIM_CONV_KERNEL environment variable when set.  wino-bf16 "
+							 "(CPUs with AVX512_BF16) computes in bfloat16: faster, with "
+							 "embeddings within cosine distance 2e-3 of float32's.",
+							 &instsim_conv_kernel, IS_CONV_AUTO, conv_kernel_options,
+							 PGC_SUSET, 0, check_conv_kernel, NULL, NULL);
 }
 
 static size_t
@@ -222,7 +261,8 @@ reload(CachedModel *entry, const char *name)
 	is_model	m;
 	char		err[512];
 	is_embedder *e;
-	is_infer_opts opts = {.max_batch = CACHE_MAX_BATCH, .threads = 1, .conv = IS_CONV_AUTO,
+	is_infer_opts opts = {.max_batch = CACHE_MAX_BATCH, .threads = 1,
+		.conv = (is_conv_kind) instsim_conv_kernel,
 	.max_arena = max_arena_bytes()};
 
 	if (!found)
@@ -237,6 +277,7 @@ reload(CachedModel *entry, const char *name)
 				 errmsg("model \"%s\" cannot be used: %s", name, err)));
 	is_embedder_set_interrupt(e, interrupt_pending, NULL);
 	entry->embedder = e;
+	entry->conv = instsim_conv_kernel;
 	pfree(weights);
 }
 
@@ -264,7 +305,7 @@ pg_model_embedder(const char *name)
 		entry->sha256[0] = '\0';
 		entry->checked_lxid = InvalidLocalTransactionId;
 	}
-	if (entry->embedder && entry->checked_lxid == MyProc->lxid &&
+	if (entry->embedder && entry->conv == instsim_conv_kernel && entry->checked_lxid == MyProc->lxid &&
 		entry->checked_cid == GetCurrentCommandId(false))
 		return entry->embedder;
 
@@ -273,7 +314,7 @@ pg_model_embedder(const char *name)
 	if (!found)
 		unknown_model(name);
 	current = text_to_cstring(sha);
-	if (!entry->embedder || strcmp(current, entry->sha256) != 0)
+	if (!entry->embedder || strcmp(current, entry->sha256) != 0 || entry->conv != instsim_conv_kernel)
 	{
 		is_embedder_free(entry->embedder);
 		entry->embedder = NULL;

@@ -14,6 +14,8 @@
 /* instsim.max_model_arena (MB) and instsim.max_model_gflops */
 extern int	instsim_max_model_arena;
 extern double instsim_max_model_gflops;
+/* instsim.conv_kernel: an is_conv_kind, the kernel the cached models run */
+extern int	instsim_conv_kernel;
 /* Registers them; called from _PG_init. */
 extern void model_cache_init_gucs(void);
 
@@ -36,7 +38,8 @@ extern char *pg_model_params_json(const is_model *m);
 
 /*
  * The embedder for a stored model, loaded on first use and reloaded when the
- * model row changes (its sha256 differs).  Raises 42704 for an unknown model.
+ * model row changes (its sha256 differs) or instsim.conv_kernel does.  Raises
+ * 42704 for an unknown model.
  * The embedder belongs to the cache: do not free it, and do not keep it past
  * the current function call.  Within one call several may be held at once:
  * fetching one model never frees or moves another's embedder (hash entries
