@@ -228,9 +228,12 @@ for my $row (@rows[ 1 .. $#rows ])
 	is($f[3] + $f[4], 6, "$what: every ordered pair of the 3 test tracks, scored or skipped");
 	ok($f[5] >= 0 && $f[5] <= 100 && $f[6] <= $f[5], "$what: remix % in range, rank-1 not above it");
 	ok($f[7] > 0 && $f[7] <= 100, "$what: music-ID from the mix in range");
-	ok(abs($f[10]) <= 1 + 1e-9, "$what: Pearson against the stem model in [-1, 1]");
+	ok($f[10] > 0 && $f[10] <= 100, "$what: the stem model's music-ID on the stems in range");
+	ok(abs($f[11]) <= 1 + 1e-9, "$what: Pearson against the stem model in [-1, 1]");
 }
 like($rows[1] . $rows[2], qr/^bass,stem,.*bass,mix,/, 'the stem model (baseline) first, then the mix model');
+is((split /,/, $rows[1])[10], (split /,/, $rows[2])[10],
+	"both rows compare with one figure: the stem model's music-ID on the same songs' stems");
 like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');
 
 # The paper's separated row scores only the windows where the instrument
