@@ -111,7 +111,7 @@ same_set(const mel_set *a, const mel_set *b)
 
 /*
  * Builds the piano set as mel_set_build does and says whether its report on
- * stderr holds what: "segments from" when it read the cache.
+ * stderr holds what: "1 of 1 tracks read" when it read the track's file.
  */
 static bool
 build_logged(const char *root, const slakh_tracks *tracks, const is_frontend *fe,
@@ -142,9 +142,9 @@ build_logged(const char *root, const slakh_tracks *tracks, const is_frontend *fe
 }
 
 /*
- * Damages the one-track cache file of cache_dir named prefix...: swaps its
- * first two window numbers (after the magic, key, dimensions and the one
- * track's count: 32 bytes in).
+ * Damages the cache file of cache_dir named prefix...: swaps its first two
+ * window numbers (after the magic, key, n_mels, frames and count: 28 bytes
+ * in).
  */
 static bool
 swap_first_windows(const char *cache_dir, const char *prefix)
@@ -164,10 +164,10 @@ swap_first_windows(const char *cache_dir, const char *prefix)
 		closedir(d);
 	if (!path[0] || !(f = fopen(path, "r+b")))
 		return false;
-	ok = fseek(f, 32, SEEK_SET) == 0 && fread(w, sizeof(w), 1, f) == 1;
+	ok = fseek(f, 28, SEEK_SET) == 0 && fread(w, sizeof(w), 1, f) == 1;
 	swapped[0] = w[1];
 	swapped[1] = w[0];
-	ok = ok && fseek(f, 32, SEEK_SET) == 0 && fwrite(swapped, sizeof(swapped), 1, f) == 1;
+	ok = ok && fseek(f, 28, SEEK_SET) == 0 && fwrite(swapped, sizeof(swapped), 1, f) == 1;
 	return fclose(f) == 0 && ok;
 }
 
@@ -176,11 +176,15 @@ main(void)
 {
 	char		dir[] = "/tmp/instsim_melcache_XXXXXX";
 	char		root[PATH_MAX],
+				root_track[PATH_MAX],
+				other[PATH_MAX],
+				link[PATH_MAX],
 				cache[PATH_MAX],
 				cmd[PATH_MAX + 16];
 	char		err[TOOL_ERRLEN] = "";
 	is_frontend fe = IS_FRONTEND_DEFAULT;
-	slakh_tracks tracks = {0};
+	slakh_tracks tracks = {0},
+				linked = {0};
 	mel_set		mix,
 				piano,
 				again;
@@ -191,6 +195,7 @@ main(void)
 	snprintf(root, sizeof(root), "%s/corpus", dir);
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	write_track(root);
+	snprintf(root_track, sizeof(root_track), "%s/Track00001", root);
 	slakh_tracks_add(&tracks, "Track00001");
 
 	tap_ok(mel_set_build(root, &tracks, SLAKH_MIX, &fe, 0, 1, cache, &mix, err, sizeof(err)) == 0 &&
@@ -221,13 +226,29 @@ main(void)
 		   "narrowing again by the same windows keeps them all");
 	mel_set_free(&again);
 
-	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "segments from") &&
+	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "1 of 1 tracks read") &&
 		   same_set(&piano, &again), "read back from the cache: the same images and window numbers");
 	mel_set_free(&again);
 	tap_ok(swap_first_windows(cache, "mel-piano-") &&
-		   build_logged(root, &tracks, &fe, cache, &again, dir, "tracks in") &&
+		   build_logged(root, &tracks, &fe, cache, &again, dir, "0 of 1 tracks read") &&
 		   same_set(&piano, &again), "a cache whose window numbers do not ascend is computed anew");
 	mel_set_free(&again);
+	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "1 of 1 tracks read") &&
+		   same_set(&piano, &again), "... and its file written again");
+	mel_set_free(&again);
+
+	/*
+	 * the same track linked into another corpus under another name (as the
+	 * combined corpora are made) is read from the same file
+	 */
+	snprintf(other, sizeof(other), "%s/other", dir);
+	snprintf(link, sizeof(link), "%s/TrackB00001", other);
+	slakh_tracks_add(&linked, "TrackB00001");
+	tap_ok(mkdir(other, 0777) == 0 && symlink(root_track, link) == 0 &&
+		   build_logged(other, &linked, &fe, cache, &again, dir, "1 of 1 tracks read") &&
+		   same_set(&piano, &again), "a track linked under another name shares its cache file");
+	mel_set_free(&again);
+	slakh_tracks_free(&linked);
 	tap_ok(mel_set_build(root, &tracks, SLAKH_PIANO, &fe, 2, 1, cache, &again, err, sizeof(err)) == 0 &&
 		   again.n_segs[0] == 2 && again.window[1] == 4, "at most 2 per track: the first two sounding windows");
 	mel_set_free(&again);

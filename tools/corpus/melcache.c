@@ -16,7 +16,13 @@
 #include "mel.h"
 #include "segment.h"
 
-#define CACHE_MAGIC "ISMELC02"	/* 02: with the window numbers */
+/*
+ * One file per track and signal.  03: per track (02 and before were one file
+ * per set of tracks, which each instrument's set repeated: four instruments
+ * held four copies of every track's mix, 36 GB for the shipped models'
+ * corpora, and computed each again).
+ */
+#define CACHE_MAGIC "ISMELT03"
 
 /* FNV-1a, 64 bit. */
 static uint64_t
@@ -70,29 +76,22 @@ dir_files_hash(const char *dir, int depth)
 	return sum;
 }
 
+/*
+ * A track's signal under one front end: its files (not its name, so the same
+ * track linked into several combined corpora shares one file), the signal,
+ * every front-end parameter and max_segs.
+ */
 static uint64_t
-cache_key(const char *root, const slakh_tracks *tracks, slakh_inst inst,
-		  const is_frontend *fe, int max_segs)
+track_key(const char *dir, slakh_inst inst, const is_frontend *fe, int max_segs)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
+	uint64_t	files = dir_files_hash(dir, 1);
 	double		f[] = {fe->sample_rate, fe->segment_s, fe->hop_s, fe->silence_dbfs, fe->n_fft,
 	fe->hop_length, fe->n_mels, fe->f_min, fe->f_max, fe->log_offset, inst, max_segs};
 
-	h = fnv(h, root, strlen(root) + 1);
-	for (int i = 0; i < tracks->n; i++)
-	{
-		char		dir[4096];
-		uint64_t	files;
-
-		h = fnv(h, tracks->names[i], strlen(tracks->names[i]) + 1);
-		snprintf(dir, sizeof(dir), "%s/%s", root, tracks->names[i]);
-		files = dir_files_hash(dir, 1);
-		h = fnv(h, &files, sizeof(files));
-	}
-	return fnv(h, f, sizeof(f));
+	return fnv(fnv(0xcbf29ce484222325ULL, &files, sizeof(files)), f, sizeof(f));
 }
 
-/* ---- computing --------------------------------------------------------- */
+/* ---- one track's cache file ------------------------------------------ */
 
 typedef struct build_ctx
 {
@@ -101,11 +100,93 @@ typedef struct build_ctx
 	slakh_inst	inst;
 	const is_frontend *fe;
 	int			max_segs;
+	const char *cache_dir;		/* NULL: no cache */
+	int			n_mels,
+				frames;
 	size_t		image;			/* floats per image */
 	float	  **images;			/* per track, malloc'd */
 	int32_t   **windows;		/* per track, malloc'd */
 	int		   *n_segs;
+	bool	   *cached;			/* per track: read from its cache file */
 } build_ctx;
+
+/*
+ * Header: magic, key, n_mels, frames, n_segs; then the window numbers and the
+ * images.  A file that does not match in every part is not used: its track
+ * is computed again and the file replaced.
+ */
+static int
+track_read(const char *path, uint64_t key, build_ctx *c, int item)
+{
+	FILE	   *f = fopen(path, "rb");
+	char		magic[8];
+	uint64_t	k;
+	int32_t		dims[3];
+	int			n,
+				ok = 0;
+
+	if (!f)
+		return -1;
+	if (fread(magic, 8, 1, f) == 1 && memcmp(magic, CACHE_MAGIC, 8) == 0 &&
+		fread(&k, sizeof(k), 1, f) == 1 && k == key &&
+		fread(dims, sizeof(dims), 1, f) == 1 && dims[0] == c->n_mels && dims[1] == c->frames &&
+		dims[2] >= 0 && dims[2] < (1 << 24))
+	{
+		n = dims[2];
+		c->windows[item] = malloc(sizeof(int32_t) * (n ? n : 1));
+		c->images[item] = malloc(sizeof(float) * c->image * (n ? n : 1));
+		ok = c->windows[item] && c->images[item] &&
+			fread(c->windows[item], sizeof(int32_t), n, f) == (size_t) n &&
+			fread(c->images[item], sizeof(float) * c->image, n, f) == (size_t) n &&
+			fgetc(f) == EOF;
+		/*
+		 * mel_set_find_window bisects a track's window numbers: numbers that
+		 * do not ascend would match the wrong images
+		 */
+		for (int i = 0; ok && i < n; i++)
+			ok = c->windows[item][i] >= 0 && (i == 0 || c->windows[item][i] > c->windows[item][i - 1]);
+	}
+	fclose(f);
+	if (!ok)
+	{
+		free(c->windows[item]);
+		free(c->images[item]);
+		c->windows[item] = NULL;
+		c->images[item] = NULL;
+		return -1;
+	}
+	c->n_segs[item] = dims[2];
+	return 0;
+}
+
+/* Written to a temporary name and renamed, so a crash never leaves half a file. */
+static int
+track_write(const char *path, uint64_t key, const build_ctx *c, int item, char *err, size_t errlen)
+{
+	char		tmp[4200];
+	FILE	   *f;
+	int			n = c->n_segs[item];
+	int32_t		dims[3] = {c->n_mels, c->frames, n};
+	int			ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld.%d", path, (long) getpid(), item);
+	f = fopen(tmp, "wb");
+	if (!f)
+		return is_fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+	ok = fwrite(CACHE_MAGIC, 8, 1, f) == 1 && fwrite(&key, sizeof(key), 1, f) == 1 &&
+		fwrite(dims, sizeof(dims), 1, f) == 1 &&
+		fwrite(c->windows[item], sizeof(int32_t), n, f) == (size_t) n &&
+		fwrite(c->images[item], sizeof(float) * c->image, n, f) == (size_t) n;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0)
+	{
+		unlink(tmp);
+		return is_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* ---- computing --------------------------------------------------------- */
 
 static void *
 worker_init(void *p, char *err, size_t errlen)
@@ -121,11 +202,10 @@ worker_fini(void *state)
 	is_mel_free(state);
 }
 
+/* The track's images from the signal: 1 when it lacks the signal, else 0 or -1. */
 static int
-build_track(void *p, void *state, int item, char *err, size_t errlen)
+cut_track(build_ctx *c, void *state, int item, const char *dir, char *err, size_t errlen)
 {
-	build_ctx  *c = p;
-	char		dir[4096];
 	float	   *x = NULL;
 	size_t		n = 0;
 	sample_array rd;
@@ -135,11 +215,10 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	int			rc,
 				cap = c->max_segs;
 
-	snprintf(dir, sizeof(dir), "%s/%s", c->root, c->tracks->names[item]);
 	if (slakh_load(dir, NULL, c->inst, &x, &n, err, errlen) != 0)
 		return -1;
 	if (!x)
-		return 0;				/* the track lacks this instrument */
+		return 1;
 	if (cap <= 0)
 		cap = (int) (n / is_segment_hop_samples(c->fe)) + 1;
 	c->images[item] = malloc(sizeof(float) * c->image * cap);
@@ -165,6 +244,37 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 }
 
 static int
+build_track(void *p, void *state, int item, char *err, size_t errlen)
+{
+	build_ctx  *c = p;
+	char		dir[4096],
+				path[4096] = "",
+				werr[512];
+	uint64_t	key = 0;
+	int			rc;
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->root, c->tracks->names[item]);
+	if (c->cache_dir)
+	{
+		key = track_key(dir, c->inst, c->fe, c->max_segs);
+		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", c->cache_dir,
+				 slakh_inst_name(c->inst), (unsigned long long) key);
+		if (track_read(path, key, c, item) == 0)
+		{
+			c->cached[item] = true;
+			return 0;
+		}
+	}
+	rc = cut_track(c, state, item, dir, err, errlen);
+	if (rc < 0)
+		return -1;
+	/* a track without the signal has no file: its metadata says so cheaply */
+	if (rc == 0 && c->cache_dir && track_write(path, key, c, item, werr, sizeof(werr)) < 0)
+		fprintf(stderr, "warning: %s (features not cached)\n", werr);
+	return 0;
+}
+
+static int
 alloc_set(mel_set *s, int n_tracks)
 {
 	s->n_tracks = n_tracks;
@@ -173,147 +283,51 @@ alloc_set(mel_set *s, int n_tracks)
 	return s->n_segs && s->first ? 0 : -1;
 }
 
+/* Every track's images, each read from its cache file or computed; *cached: how many read. */
 static int
-compute(const char *root, const slakh_tracks *tracks, slakh_inst inst,
-		const is_frontend *fe, int max_segs, int jobs, mel_set *s, char *err, size_t errlen)
+compute(build_ctx *c, int jobs, mel_set *s, int *cached, char *err, size_t errlen)
 {
-	build_ctx	c = {root, tracks, inst, fe, max_segs, mel_set_pixels(s),
-		calloc(tracks->n ? tracks->n : 1, sizeof(float *)),
-	calloc(tracks->n ? tracks->n : 1, sizeof(int32_t *)), s->n_segs};
-	pool_task	task = {.n_items = tracks->n, .jobs = jobs, .what = "tracks", .ctx = &c,
+	int			n = c->tracks->n;
+	pool_task	task = {.n_items = n, .jobs = jobs, .what = "tracks", .ctx = c,
 	.init = worker_init, .fini = worker_fini, .run = build_track};
 	int			failed;
 
-	if (!c.images || !c.windows)
-	{
-		free(c.images);
-		free(c.windows);
-		return is_fail(err, errlen, "out of memory");
-	}
-	failed = pool_run(&task, err, errlen);
+	c->images = calloc(n ? n : 1, sizeof(float *));
+	c->windows = calloc(n ? n : 1, sizeof(int32_t *));
+	c->cached = calloc(n ? n : 1, sizeof(bool));
+	failed = c->images && c->windows && c->cached ? pool_run(&task, err, errlen)
+		: is_fail(err, errlen, "out of memory");
+	*cached = 0;
 	if (failed == 0)
 	{
-		for (int k = 0; k < tracks->n; k++)
+		for (int k = 0; k < n; k++)
 		{
 			s->first[k] = s->n_images;
 			s->n_images += s->n_segs[k];
+			*cached += c->cached[k];
 		}
-		s->data = malloc(sizeof(float) * c.image * (s->n_images ? s->n_images : 1));
+		s->data = malloc(sizeof(float) * c->image * (s->n_images ? s->n_images : 1));
 		s->window = malloc(sizeof(int32_t) * (s->n_images ? s->n_images : 1));
 		if (!s->data || !s->window)
 			failed = is_fail(err, errlen, "out of memory for %zu mel images", s->n_images);
-		for (int k = 0; failed == 0 && k < tracks->n; k++)
+		for (int k = 0; failed == 0 && k < n; k++)
 			if (s->n_segs[k])
 			{
-				memcpy(s->data + s->first[k] * c.image, c.images[k], sizeof(float) * c.image * s->n_segs[k]);
-				memcpy(s->window + s->first[k], c.windows[k], sizeof(int32_t) * s->n_segs[k]);
+				memcpy(s->data + s->first[k] * c->image, c->images[k], sizeof(float) * c->image * s->n_segs[k]);
+				memcpy(s->window + s->first[k], c->windows[k], sizeof(int32_t) * s->n_segs[k]);
 			}
 	}
 	else if (failed > 0)
 		is_fail(err, errlen, "%d track(s) could not be read (see above)", failed);
-	for (int k = 0; k < tracks->n; k++)
+	for (int k = 0; k < n && c->images && c->windows; k++)
 	{
-		free(c.images[k]);
-		free(c.windows[k]);
+		free(c->images[k]);
+		free(c->windows[k]);
 	}
-	free(c.images);
-	free(c.windows);
+	free(c->images);
+	free(c->windows);
+	free(c->cached);
 	return failed == 0 ? 0 : -1;
-}
-
-/* ---- the cache file ---------------------------------------------------- */
-
-/*
- * mel_set_find_window searches a track's window numbers by bisection: a
- * damaged cache whose numbers do not ascend would match the wrong images.
- */
-static bool
-windows_ascend(const mel_set *s)
-{
-	for (int t = 0; t < s->n_tracks; t++)
-		for (int i = 0; i < s->n_segs[t]; i++)
-		{
-			int32_t		w = s->window[s->first[t] + i];
-
-			if (w < 0 || (i > 0 && w <= s->window[s->first[t] + i - 1]))
-				return false;
-		}
-	return true;
-}
-
-/* Header: magic, key, n_tracks, n_mels, frames; then n_segs[], window[], images. */
-static int
-cache_read(const char *path, uint64_t key, mel_set *s)
-{
-	FILE	   *f = fopen(path, "rb");
-	char		magic[8];
-	uint64_t	k;
-	int32_t		dims[3];
-	int			ok = 0;
-
-	if (!f)
-		return -1;
-	if (fread(magic, 8, 1, f) == 1 && memcmp(magic, CACHE_MAGIC, 8) == 0 &&
-		fread(&k, sizeof(k), 1, f) == 1 && k == key &&
-		fread(dims, sizeof(dims), 1, f) == 1 && dims[0] == s->n_tracks &&
-		dims[1] == s->n_mels && dims[2] == s->frames &&
-		fread(s->n_segs, sizeof(int), s->n_tracks, f) == (size_t) s->n_tracks)
-	{
-		size_t		image = mel_set_pixels(s);
-
-		ok = 1;
-		for (int t = 0; t < s->n_tracks; t++)
-		{
-			ok &= s->n_segs[t] >= 0 && s->n_segs[t] < (1 << 24);
-			s->first[t] = s->n_images;
-			s->n_images += s->n_segs[t];
-		}
-		s->window = ok ? malloc(sizeof(int32_t) * (s->n_images ? s->n_images : 1)) : NULL;
-		s->data = ok ? malloc(sizeof(float) * image * (s->n_images ? s->n_images : 1)) : NULL;
-		ok = s->data && s->window &&
-			fread(s->window, sizeof(int32_t), s->n_images, f) == s->n_images &&
-			windows_ascend(s) &&
-			fread(s->data, sizeof(float) * image, s->n_images, f) == s->n_images &&
-			fgetc(f) == EOF;
-	}
-	fclose(f);
-	if (!ok)
-	{
-		free(s->data);
-		free(s->window);
-		s->data = NULL;
-		s->window = NULL;
-		s->n_images = 0;
-		memset(s->n_segs, 0, sizeof(int) * s->n_tracks);
-	}
-	return ok ? 0 : -1;
-}
-
-/* Written to a temporary name and renamed, so a crash never leaves half a cache. */
-static int
-cache_write(const char *path, uint64_t key, const mel_set *s, char *err, size_t errlen)
-{
-	char		tmp[4200];
-	FILE	   *f;
-	int32_t		dims[3] = {s->n_tracks, s->n_mels, s->frames};
-	int			ok;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long) getpid());
-	f = fopen(tmp, "wb");
-	if (!f)
-		return is_fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-	ok = fwrite(CACHE_MAGIC, 8, 1, f) == 1 && fwrite(&key, sizeof(key), 1, f) == 1 &&
-		fwrite(dims, sizeof(dims), 1, f) == 1 &&
-		fwrite(s->n_segs, sizeof(int), s->n_tracks, f) == (size_t) s->n_tracks &&
-		fwrite(s->window, sizeof(int32_t), s->n_images, f) == s->n_images &&
-		fwrite(s->data, sizeof(float) * mel_set_pixels(s), s->n_images, f) == s->n_images;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0)
-	{
-		unlink(tmp);
-		return is_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
-	}
-	return 0;
 }
 
 int
@@ -321,42 +335,34 @@ mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 			  const is_frontend *fe, int max_segs, int jobs, const char *cache_dir,
 			  mel_set *out, char *err, size_t errlen)
 {
-	char		path[4096] = "";
-	uint64_t	key = cache_key(root, tracks, inst, fe, max_segs);
 	char		merr[256];
 	is_mel	   *probe = is_mel_new(fe, is_segment_samples(fe), merr, sizeof(merr));
+	build_ctx	c = {.root = root, .tracks = tracks, .inst = inst, .fe = fe, .max_segs = max_segs};
+	int			cached;
 
 	memset(out, 0, sizeof(*out));
 	if (!probe)
 		return is_fail(err, errlen, "front end: %s", merr);
-	out->n_mels = is_mel_bands(probe);
-	out->frames = is_mel_frames(probe);
+	out->n_mels = c.n_mels = is_mel_bands(probe);
+	out->frames = c.frames = is_mel_frames(probe);
+	c.image = mel_set_pixels(out);
 	is_mel_free(probe);
 	if (alloc_set(out, tracks->n) < 0)
 		return is_fail(err, errlen, "out of memory");
-	if (cache_dir)
-	{
-		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", cache_dir,
-				 slakh_inst_name(inst), (unsigned long long) key);
-		if (cache_read(path, key, out) == 0)
-		{
-			fprintf(stderr, "mel features: %zu segments from %s\n", out->n_images, path);
-			return 0;
-		}
-	}
-	if (compute(root, tracks, inst, fe, max_segs, jobs, out, err, errlen) < 0)
+	c.n_segs = out->n_segs;
+	if (cache_dir && mkdir(cache_dir, 0777) != 0 && errno != EEXIST)
+		fprintf(stderr, "warning: cannot create %s: %s (features not cached)\n",
+				cache_dir, strerror(errno));
+	else
+		c.cache_dir = cache_dir;
+	if (compute(&c, jobs, out, &cached, err, errlen) < 0)
 	{
 		mel_set_free(out);
 		return -1;
 	}
-	if (cache_dir)
-	{
-		if (mkdir(cache_dir, 0777) != 0 && errno != EEXIST)
-			fprintf(stderr, "warning: cannot create %s: %s (features not cached)\n",
-					cache_dir, strerror(errno));
-		else if (cache_write(path, key, out, merr, sizeof(merr)) < 0)
-			fprintf(stderr, "warning: %s (features not cached)\n", merr);
-	}
+	if (c.cache_dir)
+		fprintf(stderr, "mel features (%s): %zu segments; %d of %d tracks read from %s\n",
+				slakh_inst_name(inst), out->n_images, cached, tracks->n, cache_dir);
 	return 0;
 }
 

@@ -7,11 +7,12 @@
  * images of two signals of one track (its mix and a stem) can be matched
  * window for window although each skips its own silent windows.
  *
- * The cache file is cache_dir/mel-<instrument>-<key>.bin where key hashes
- * the corpus root, the track list, each track's files (name, size and
- * modification time, its stems' directory included), the instrument, every
- * front-end parameter and max_segs, so a changed input never reuses stale
- * features.
+ * The cache holds one file per track and signal, cache_dir/mel-<instrument>-
+ * <key>.bin, where key hashes the track's files (name, size and modification
+ * time, its stems' directory included), the signal, every front-end
+ * parameter and max_segs: a changed input never reuses stale features, and
+ * the sets of several instruments (whose track lists differ a little), or
+ * corpora that link the same tracks under other names, share the files.
  */
 #ifndef INSTSIM_MELCACHE_H
 #define INSTSIM_MELCACHE_H
@@ -35,8 +36,9 @@ typedef struct mel_set
 } mel_set;
 
 /*
- * Loads from the cache or computes (with jobs threads and a progress
- * report) and then writes the cache.  cache_dir NULL: no cache.  0 or -1.
+ * Reads each track's images from its cache file or computes and writes them
+ * (with jobs threads and a progress report).  cache_dir NULL: no cache.  0
+ * or -1.
  */
 int			mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 						  const is_frontend *fe, int max_segs, int jobs,
