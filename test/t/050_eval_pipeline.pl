@@ -77,8 +77,8 @@ for my $inst (@instruments)
 		my $ok = IPC::Run::run([@retrain], '>', \$o, '2>', \$e);
 		ok($ok && -s "$work/cache-check.safetensors", 'the run trained and wrote its model') or diag($e);
 		unlink "$work/cache-check.safetensors";
-		my @r = $e =~ /mel features \(mix\): \d+ segments; (\d+) of (\d+) tracks read/g;
-		return @r == 2 ? "$r[0]/$r[1]" : 'no report';
+		my @r = $e =~ /mel features \(mix\): \d+ segments; (\d+) tracks read from \S+, (\d+) computed/g;
+		return @r == 2 ? "$r[0]/" . ($r[0] + $r[1]) : 'no report';
 	};
 	my $first = $hits->();
 	my ($n) = $first =~ m{^(\d+)/\1$};

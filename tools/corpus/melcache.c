@@ -107,8 +107,15 @@ typedef struct build_ctx
 	float	  **images;			/* per track, malloc'd */
 	int32_t   **windows;		/* per track, malloc'd */
 	int		   *n_segs;
-	bool	   *cached;			/* per track: read from its cache file */
+	char	   *how;			/* per track: TRACK_CUT, TRACK_READ or TRACK_ABSENT */
 } build_ctx;
+
+enum
+{
+	TRACK_CUT,					/* computed from the audio */
+	TRACK_READ,					/* read from its cache file */
+	TRACK_ABSENT				/* the track lacks the signal */
+};
 
 /*
  * Header: magic, key, n_mels, frames, n_segs; then the window numbers and the
@@ -261,13 +268,14 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 				 slakh_inst_name(c->inst), (unsigned long long) key);
 		if (track_read(path, key, c, item) == 0)
 		{
-			c->cached[item] = true;
+			c->how[item] = TRACK_READ;
 			return 0;
 		}
 	}
 	rc = cut_track(c, state, item, dir, err, errlen);
 	if (rc < 0)
 		return -1;
+	c->how[item] = rc == 0 ? TRACK_CUT : TRACK_ABSENT;
 	/* a track without the signal has no file: its metadata says so cheaply */
 	if (rc == 0 && c->cache_dir && track_write(path, key, c, item, werr, sizeof(werr)) < 0)
 		fprintf(stderr, "warning: %s (features not cached)\n", werr);
@@ -283,9 +291,12 @@ alloc_set(mel_set *s, int n_tracks)
 	return s->n_segs && s->first ? 0 : -1;
 }
 
-/* Every track's images, each read from its cache file or computed; *cached: how many read. */
+/*
+ * Every track's images, each read from its cache file or computed; count[k]:
+ * how many tracks were TRACK_CUT, TRACK_READ and TRACK_ABSENT.
+ */
 static int
-compute(build_ctx *c, int jobs, mel_set *s, int *cached, char *err, size_t errlen)
+compute(build_ctx *c, int jobs, mel_set *s, int count[3], char *err, size_t errlen)
 {
 	int			n = c->tracks->n;
 	pool_task	task = {.n_items = n, .jobs = jobs, .what = "tracks", .ctx = c,
@@ -294,17 +305,17 @@ compute(build_ctx *c, int jobs, mel_set *s, int *cached, char *err, size_t errle
 
 	c->images = calloc(n ? n : 1, sizeof(float *));
 	c->windows = calloc(n ? n : 1, sizeof(int32_t *));
-	c->cached = calloc(n ? n : 1, sizeof(bool));
-	failed = c->images && c->windows && c->cached ? pool_run(&task, err, errlen)
+	c->how = calloc(n ? n : 1, sizeof(char));
+	failed = c->images && c->windows && c->how ? pool_run(&task, err, errlen)
 		: is_fail(err, errlen, "out of memory");
-	*cached = 0;
+	count[TRACK_CUT] = count[TRACK_READ] = count[TRACK_ABSENT] = 0;
 	if (failed == 0)
 	{
 		for (int k = 0; k < n; k++)
 		{
 			s->first[k] = s->n_images;
 			s->n_images += s->n_segs[k];
-			*cached += c->cached[k];
+			count[(int) c->how[k]]++;
 		}
 		s->data = malloc(sizeof(float) * c->image * (s->n_images ? s->n_images : 1));
 		s->window = malloc(sizeof(int32_t) * (s->n_images ? s->n_images : 1));
@@ -326,7 +337,7 @@ compute(build_ctx *c, int jobs, mel_set *s, int *cached, char *err, size_t errle
 	}
 	free(c->images);
 	free(c->windows);
-	free(c->cached);
+	free(c->how);
 	return failed == 0 ? 0 : -1;
 }
 
@@ -338,7 +349,7 @@ mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 	char		merr[256];
 	is_mel	   *probe = is_mel_new(fe, is_segment_samples(fe), merr, sizeof(merr));
 	build_ctx	c = {.root = root, .tracks = tracks, .inst = inst, .fe = fe, .max_segs = max_segs};
-	int			cached;
+	int			count[3];
 
 	memset(out, 0, sizeof(*out));
 	if (!probe)
@@ -355,14 +366,15 @@ mel_set_build(const char *root, const slakh_tracks *tracks, slakh_inst inst,
 				cache_dir, strerror(errno));
 	else
 		c.cache_dir = cache_dir;
-	if (compute(&c, jobs, out, &cached, err, errlen) < 0)
+	if (compute(&c, jobs, out, count, err, errlen) < 0)
 	{
 		mel_set_free(out);
 		return -1;
 	}
 	if (c.cache_dir)
-		fprintf(stderr, "mel features (%s): %zu segments; %d of %d tracks read from %s\n",
-				slakh_inst_name(inst), out->n_images, cached, tracks->n, cache_dir);
+		fprintf(stderr, "mel features (%s): %zu segments; %d tracks read from %s, %d computed, "
+				"%d without the signal\n", slakh_inst_name(inst), out->n_images, count[TRACK_READ],
+				cache_dir, count[TRACK_CUT], count[TRACK_ABSENT]);
 	return 0;
 }
 
