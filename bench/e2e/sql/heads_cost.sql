@@ -4,6 +4,7 @@
 -- (instsim-train --instrument drums,bass,piano,guitar --head-channels C,
 -- which one call runs on one trunk).  Backend CPU seconds per pass, 3 passes.
 --   psql -v heads=DIR -v tracks=DIR -f heads_cost.sql   (DIR/X_mix.safetensors, DIR/t0..t19.flac)
+-- bench/e2e/heads_cost.sh runs it in a throw-away cluster, float32 and bfloat16 alternately.
 \set ON_ERROR_STOP on
 CREATE EXTENSION IF NOT EXISTS instsim;
 SELECT count(instsim_model_load('heads_' || i,
