@@ -107,6 +107,9 @@ static const char *const conv_names[] = {
 	[IS_CONV_WINO_BF16] = "wino-bf16",
 };
 
+/* instsim.conv_kernel offers the kinds 0..IS_CONV_KINDS-1 by these names */
+_Static_assert(IS_N_NAMES(conv_names) == IS_CONV_KINDS, "a convolution kind without a name, or IS_CONV_KINDS stale");
+
 const char *
 is_conv_kind_name(is_conv_kind kind)
 {
