@@ -6,6 +6,7 @@
 #ifndef INSTSIM_NAMES_H
 #define INSTSIM_NAMES_H
 
+#include <stdio.h>
 #include <string.h>
 
 #define IS_N_NAMES(table) ((int) (sizeof(table) / sizeof((table)[0])))
@@ -25,6 +26,29 @@ is_name_index(const char *const *names, int n, const char *name)
 		if (names[i] && strcmp(name, names[i]) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * "a, b or c" from names[0..n) into buf (truncated to len), for messages that
+ * list the accepted words: built from the table, so it cannot fall behind it.
+ */
+static inline const char *
+is_names_list(const char *const *names, int n, char *buf, size_t len)
+{
+	size_t		at = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (int i = 0; i < n && at < len; i++)
+	{
+		int			k = snprintf(buf + at, len - at, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+								 is_name_of(names, n, i));
+
+		if (k < 0)
+			break;
+		at += (size_t) k;
+	}
+	return buf;
 }
 
 #endif							/* INSTSIM_NAMES_H */

@@ -115,9 +115,6 @@ typedef enum is_conv_kind
 
 #define IS_CONV_KINDS (IS_CONV_WINO_BF16 + 1)
 
-/* The names INSTSIM_CONV_KERNEL takes, for messages that list them. */
-#define IS_CONV_KIND_NAMES "auto, gemm, avx2, avx512, wino-avx2, wino-avx512 or wino-bf16"
-
 const char *is_conv_kind_name(is_conv_kind kind);
 int			is_conv_kind_parse(const char *name, is_conv_kind *kind);
 int			is_conv_supported(is_conv_kind kind);

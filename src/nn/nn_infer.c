@@ -121,11 +121,13 @@ is_conv_kind_from_env(is_conv_kind *kind, char *err, size_t errlen)
 {
 	const char *env = getenv("INSTSIM_CONV_KERNEL");
 	is_conv_kind k;
+	char		want[128];
 
 	if (!env || !*env)
 		return 0;
 	if (is_conv_kind_parse(env, &k) < 0)
-		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want " IS_CONV_KIND_NAMES, env);
+		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s: want %s", env,
+					   is_names_list(conv_names, IS_N_NAMES(conv_names), want, sizeof(want)));
 	if (!is_conv_supported(k))
 		return is_fail(err, errlen, "INSTSIM_CONV_KERNEL=%s (the environment of this process, "
 					   "e.g. the server's) names a kernel this CPU does not run: unset it or choose another",

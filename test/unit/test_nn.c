@@ -274,6 +274,8 @@ test_errors(void)
 		setenv("INSTSIM_CONV_KERNEL", "fast", 1);
 		p = is_infer_create(&net, &opts, err, sizeof(err));
 		tap_ok(!p, "INSTSIM_CONV_KERNEL=fast is rejected (%s)", err);
+		tap_ok(strstr(err, "want auto, gemm, ") && strstr(err, ", wino-avx512 or wino-bf16"),
+			   "the message lists every kernel, the last after \"or\"");
 		unsetenv("INSTSIM_CONV_KERNEL");
 		is_net_free(&net);
 	}
