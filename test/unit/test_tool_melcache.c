@@ -141,6 +141,22 @@ build_logged(const char *root, const slakh_tracks *tracks, const is_frontend *fe
 	return rc == 0 && strstr(log, what) != NULL;
 }
 
+/* The path of the cache file of cache_dir named prefix..., or false. */
+static bool
+cache_file(const char *cache_dir, const char *prefix, char *path, size_t len)
+{
+	DIR		   *d = opendir(cache_dir);
+	struct dirent *de;
+
+	path[0] = '\0';
+	while (d && (de = readdir(d)))
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			snprintf(path, len, "%s/%s", cache_dir, de->d_name);
+	if (d)
+		closedir(d);
+	return path[0] != '\0';
+}
+
 /*
  * Damages the cache file of cache_dir named prefix...: swaps its first two
  * window numbers (after the magic, key, n_mels, frames and count: 28 bytes
@@ -149,26 +165,30 @@ build_logged(const char *root, const slakh_tracks *tracks, const is_frontend *fe
 static bool
 swap_first_windows(const char *cache_dir, const char *prefix)
 {
-	DIR		   *d = opendir(cache_dir);
-	struct dirent *de;
-	char		path[PATH_MAX] = "";
+	char		path[PATH_MAX];
 	int32_t		w[2],
 				swapped[2];
 	FILE	   *f;
 	bool		ok;
 
-	while (d && (de = readdir(d)))
-		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-			snprintf(path, sizeof(path), "%s/%s", cache_dir, de->d_name);
-	if (d)
-		closedir(d);
-	if (!path[0] || !(f = fopen(path, "r+b")))
+	if (!cache_file(cache_dir, prefix, path, sizeof(path)) || !(f = fopen(path, "r+b")))
 		return false;
 	ok = fseek(f, 28, SEEK_SET) == 0 && fread(w, sizeof(w), 1, f) == 1;
 	swapped[0] = w[1];
 	swapped[1] = w[0];
 	ok = ok && fseek(f, 28, SEEK_SET) == 0 && fwrite(swapped, sizeof(swapped), 1, f) == 1;
 	return fclose(f) == 0 && ok;
+}
+
+/* Cuts the last 4 bytes (of the last image) off that file. */
+static bool
+cut_short(const char *cache_dir, const char *prefix)
+{
+	char		path[PATH_MAX];
+	struct stat st;
+
+	return cache_file(cache_dir, prefix, path, sizeof(path)) && stat(path, &st) == 0 &&
+		truncate(path, st.st_size - 4) == 0;
 }
 
 int
@@ -232,6 +252,13 @@ main(void)
 	tap_ok(swap_first_windows(cache, "mel-piano-") &&
 		   build_logged(root, &tracks, &fe, cache, &again, dir, "; 0 tracks read") &&
 		   same_set(&piano, &again), "a cache whose window numbers do not ascend is computed anew");
+	mel_set_free(&again);
+	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "; 1 tracks read") &&
+		   same_set(&piano, &again), "... and its file written again");
+	mel_set_free(&again);
+	tap_ok(cut_short(cache, "mel-piano-") &&
+		   build_logged(root, &tracks, &fe, cache, &again, dir, "; 0 tracks read") &&
+		   same_set(&piano, &again), "a cache file cut short is computed anew");
 	mel_set_free(&again);
 	tap_ok(build_logged(root, &tracks, &fe, cache, &again, dir, "; 1 tracks read") &&
 		   same_set(&piano, &again), "... and its file written again");

@@ -106,6 +106,7 @@ typedef struct build_ctx
 	size_t		image;			/* floats per image */
 	float	  **images;			/* per track, malloc'd */
 	int32_t   **windows;		/* per track, malloc'd */
+	uint64_t   *keys;			/* per track: its cache file's key */
 	int		   *n_segs;
 	char	   *how;			/* per track: TRACK_CUT, TRACK_READ or TRACK_ABSENT */
 } build_ctx;
@@ -122,13 +123,21 @@ enum
  * images.  A file that does not match in every part is not used: its track
  * is computed again and the file replaced.
  */
+#define HEAD_BYTES (8 + sizeof(uint64_t) + 3 * sizeof(int32_t))
+
+/*
+ * The header and window numbers of a track's file, checked against the
+ * file's size; the images stay on disk until the set is laid out
+ * (read_images), so they are read once, into their place.
+ */
 static int
-track_read(const char *path, uint64_t key, build_ctx *c, int item)
+track_head(const char *path, uint64_t key, build_ctx *c, int item)
 {
 	FILE	   *f = fopen(path, "rb");
 	char		magic[8];
 	uint64_t	k;
 	int32_t		dims[3];
+	struct stat st;
 	int			n,
 				ok = 0;
 
@@ -137,15 +146,12 @@ track_read(const char *path, uint64_t key, build_ctx *c, int item)
 	if (fread(magic, 8, 1, f) == 1 && memcmp(magic, CACHE_MAGIC, 8) == 0 &&
 		fread(&k, sizeof(k), 1, f) == 1 && k == key &&
 		fread(dims, sizeof(dims), 1, f) == 1 && dims[0] == c->n_mels && dims[1] == c->frames &&
-		dims[2] >= 0 && dims[2] < (1 << 24))
+		dims[2] >= 0 && dims[2] < (1 << 24) && fstat(fileno(f), &st) == 0 &&
+		(size_t) st.st_size == HEAD_BYTES + (size_t) dims[2] * (sizeof(int32_t) + sizeof(float) * c->image))
 	{
 		n = dims[2];
 		c->windows[item] = malloc(sizeof(int32_t) * (n ? n : 1));
-		c->images[item] = malloc(sizeof(float) * c->image * (n ? n : 1));
-		ok = c->windows[item] && c->images[item] &&
-			fread(c->windows[item], sizeof(int32_t), n, f) == (size_t) n &&
-			fread(c->images[item], sizeof(float) * c->image, n, f) == (size_t) n &&
-			fgetc(f) == EOF;
+		ok = c->windows[item] && fread(c->windows[item], sizeof(int32_t), n, f) == (size_t) n;
 		/*
 		 * mel_set_find_window bisects a track's window numbers: numbers that
 		 * do not ascend would match the wrong images
@@ -157,12 +163,44 @@ track_read(const char *path, uint64_t key, build_ctx *c, int item)
 	if (!ok)
 	{
 		free(c->windows[item]);
-		free(c->images[item]);
 		c->windows[item] = NULL;
-		c->images[item] = NULL;
 		return -1;
 	}
 	c->n_segs[item] = dims[2];
+	return 0;
+}
+
+/*
+ * The images of the tracks found in the cache, straight into the set.  A file
+ * that cannot be read now (it passed track_head) is removed, so that the
+ * next run computes its track again.
+ */
+static int
+read_images(const build_ctx *c, const mel_set *s, char *err, size_t errlen)
+{
+	for (int k = 0; k < c->tracks->n; k++)
+	{
+		char		path[4096];
+		FILE	   *f;
+		int			ok;
+
+		if (c->how[k] != TRACK_READ)
+			continue;
+		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", c->cache_dir,
+				 slakh_inst_name(c->inst), (unsigned long long) c->keys[k]);
+		f = fopen(path, "rb");
+		ok = f && fseek(f, (long) (HEAD_BYTES + sizeof(int32_t) * s->n_segs[k]), SEEK_SET) == 0 &&
+			fread(s->data + s->first[k] * c->image, sizeof(float) * c->image, s->n_segs[k], f) ==
+			(size_t) s->n_segs[k];
+		if (f)
+			fclose(f);
+		if (!ok)
+		{
+			unlink(path);
+			return is_fail(err, errlen, "%s: cannot read %s (removed: the next run computes it again)",
+						   c->tracks->names[k], path);
+		}
+	}
 	return 0;
 }
 
@@ -263,10 +301,10 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	snprintf(dir, sizeof(dir), "%s/%s", c->root, c->tracks->names[item]);
 	if (c->cache_dir)
 	{
-		key = track_key(dir, c->inst, c->fe, c->max_segs);
+		key = c->keys[item] = track_key(dir, c->inst, c->fe, c->max_segs);
 		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", c->cache_dir,
 				 slakh_inst_name(c->inst), (unsigned long long) key);
-		if (track_read(path, key, c, item) == 0)
+		if (track_head(path, key, c, item) == 0)
 		{
 			c->how[item] = TRACK_READ;
 			return 0;
@@ -305,8 +343,9 @@ compute(build_ctx *c, int jobs, mel_set *s, int count[3], char *err, size_t errl
 
 	c->images = calloc(n ? n : 1, sizeof(float *));
 	c->windows = calloc(n ? n : 1, sizeof(int32_t *));
+	c->keys = calloc(n ? n : 1, sizeof(uint64_t));
 	c->how = calloc(n ? n : 1, sizeof(char));
-	failed = c->images && c->windows && c->how ? pool_run(&task, err, errlen)
+	failed = c->images && c->windows && c->keys && c->how ? pool_run(&task, err, errlen)
 		: is_fail(err, errlen, "out of memory");
 	count[TRACK_CUT] = count[TRACK_READ] = count[TRACK_ABSENT] = 0;
 	if (failed == 0)
@@ -324,9 +363,12 @@ compute(build_ctx *c, int jobs, mel_set *s, int count[3], char *err, size_t errl
 		for (int k = 0; failed == 0 && k < n; k++)
 			if (s->n_segs[k])
 			{
-				memcpy(s->data + s->first[k] * c->image, c->images[k], sizeof(float) * c->image * s->n_segs[k]);
+				if (c->images[k])
+					memcpy(s->data + s->first[k] * c->image, c->images[k], sizeof(float) * c->image * s->n_segs[k]);
 				memcpy(s->window + s->first[k], c->windows[k], sizeof(int32_t) * s->n_segs[k]);
 			}
+		if (failed == 0 && count[TRACK_READ])
+			failed = read_images(c, s, err, errlen) < 0 ? -1 : 0;
 	}
 	else if (failed > 0)
 		is_fail(err, errlen, "%d track(s) could not be read (see above)", failed);
@@ -337,6 +379,7 @@ compute(build_ctx *c, int jobs, mel_set *s, int count[3], char *err, size_t errl
 	}
 	free(c->images);
 	free(c->windows);
+	free(c->keys);
 	free(c->how);
 	return failed == 0 ? 0 : -1;
 }
