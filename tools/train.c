@@ -71,6 +71,7 @@ typedef struct options
 	is_lr_schedule lr_schedule;
 	float		weight_decay;
 	is_mining	mining;
+	int			mining_bank;	/* rows of earlier batches mining also looks at (0: none) */
 	int			channels[MAX_BLOCKS];
 	int			n_blocks;
 	int			head_channels;	/* several instruments: own last block of this width each */
@@ -115,6 +116,8 @@ usage(FILE *f)
 			"  --seed S                initialisation and sampling seed (1)\n"
 			"  --threads N             worker threads (2)\n"
 			"  --mining none|semihard|hard  negatives re-picked within the batch (none)\n"
+			"  --mining-bank N         mining also looks at the last N rows of earlier\n"
+			"                          batches, as embedded then (0)\n"
 			"  --segments-per-track N  first N non-silent segments of a track (40)\n"
 			"  --channels A,B,...      conv channels per block (16,32,64,128); with --trunk,\n"
 			"                          of the blocks trained after the trunk's\n"
@@ -253,6 +256,7 @@ parse_options(int argc, char **argv, options *o)
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
 		{"head-channels", required_argument, NULL, 'H'}, {"remix-other", required_argument, NULL, 'O'}, {"trunk", required_argument, NULL, 'K'},
+		{"mining-bank", required_argument, NULL, 'M'},
 		{"remix-own", required_argument, NULL, 'Q'}, {"distill-own", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
@@ -285,6 +289,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'H': bad = parse_int(optarg, 0, 1024, &o->head_channels); break;
 			case 'K': bad = parse_trunk(optarg, o); break;
 			case 'm': bad = is_mining_parse(optarg, &o->mining); break;
+			case 'M': bad = parse_int(optarg, 0, 1 << 20, &o->mining_bank); break;
 			case 's': o->seed = strtoull(optarg, &end, 10); bad = !*optarg || *end; break;
 			case 'l': o->lr = strtof(optarg, &end); bad = *end || !(o->lr > 0.0f); break;
 			case 'L': bad = is_lr_schedule_parse(optarg, &o->lr_schedule); break;
@@ -605,6 +610,74 @@ open_trunk(run *r, slakh_inst signal, char *err, size_t errlen)
 	return 0;
 }
 
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+	const is_seg_ref *x = a,
+			   *y = b;
+
+	return x->track != y->track ? (x->track > y->track) - (x->track < y->track) :
+		(x->seg > y->seg) - (x->seg < y->seg);
+}
+
+/* Whether a and b hold the same n segments, in any order. */
+static bool
+same_segments(const is_seg_ref *a, const is_seg_ref *b, int n)
+{
+	is_seg_ref *x = malloc(sizeof(is_seg_ref) * (n ? n : 1)),
+			   *y = malloc(sizeof(is_seg_ref) * (n ? n : 1));
+	bool		same = x && y;
+
+	if (same)
+	{
+		memcpy(x, a, sizeof(is_seg_ref) * n);
+		memcpy(y, b, sizeof(is_seg_ref) * n);
+		qsort(x, n, sizeof(is_seg_ref), seg_cmp);
+		qsort(y, n, sizeof(is_seg_ref), seg_cmp);
+		same = memcmp(x, y, sizeof(is_seg_ref) * n) == 0;
+	}
+	free(x);
+	free(y);
+	return same;
+}
+
+/* What a checkpoint of this run holds besides the parameters (order and epoch: the caller's). */
+static is_ckpt
+ckpt_of(run *r)
+{
+	return (is_ckpt) {.frozen = r->frozen, .adam = &r->step.adam, .bank = &r->step.bank,
+	.n_order = r->ts.n_anchors, .rng = &r->rng};
+}
+
+/*
+ * Continues from o->resume: the saved state, and the segments in the order
+ * the saved epoch left them.
+ */
+static int
+resume(run *r, char *err, size_t errlen)
+{
+	const options *o = &r->o;
+	is_ckpt		c = ckpt_of(r);
+	int			rc;
+
+	c.order = malloc(sizeof(is_seg_ref) * (r->ts.n_anchors ? r->ts.n_anchors : 1));
+	if (!c.order)
+		return is_fail(err, errlen, "out of memory");
+	rc = is_ckpt_load(o->resume, &r->net, &c, err, errlen);
+	if (rc == 0 && !same_segments(c.order, r->ts.anchors, r->ts.n_anchors))
+		rc = is_fail(err, errlen, "%s was saved from another training set (corpus, split or "
+					 "--segments-per-track differ)", o->resume);
+	if (rc == 0)
+	{
+		memcpy(r->ts.anchors, c.order, sizeof(is_seg_ref) * r->ts.n_anchors);
+		r->epoch0 = c.epoch;
+		fprintf(stderr, "instsim-train: resuming after epoch %d\n", r->epoch0);
+	}
+	free(c.order);
+	return rc;
+}
+
 static int
 setup(run *r, char *err, size_t errlen)
 {
@@ -659,16 +732,14 @@ setup(run *r, char *err, size_t errlen)
 	r->step.mining = o->mining;
 	r->step.distill_weight = o->n_teacher ? o->distill_weight : 0.0f;
 	r->step.groups = o->n_inst;
+	if (o->mining_bank && is_step_set_bank(&r->step, o->mining_bank, err, errlen) < 0)
+		return -1;
 	if (o->head_channels)
 		is_step_block_diagonal(&r->step);
 	r->step.adam.weight_decay = o->weight_decay;
 	is_rng_seed(&r->rng, o->seed ^ 0x5eed5eed5eed5eedULL);
-	if (o->resume)
-	{
-		if (is_ckpt_load(o->resume, &r->net, r->frozen, &r->step.adam, &r->epoch0, &r->rng, err, errlen) < 0)
-			return -1;
-		fprintf(stderr, "instsim-train: resuming after epoch %d\n", r->epoch0);
-	}
+	if (o->resume && resume(r, err, errlen) < 0)
+		return -1;
 	r->batch = malloc(sizeof(float) * 3 * o->batch * mel_set_pixels(&r->train_mel));
 	r->label = malloc(sizeof(int) * 3 * o->batch);
 	r->group = malloc(sizeof(int) * o->batch);
@@ -870,9 +941,15 @@ train(run *r, char *err, size_t errlen)
 				return -1;
 			r->saved = 1;
 		}
-		if (o->checkpoint &&
-			is_ckpt_save(o->checkpoint, &r->net, r->frozen, &r->step.adam, epoch, &r->rng, err, errlen) < 0)
-			return -1;
+		if (o->checkpoint)
+		{
+			is_ckpt		c = ckpt_of(r);
+
+			c.order = r->ts.anchors;
+			c.epoch = epoch;
+			if (is_ckpt_save(o->checkpoint, &r->net, &c, err, errlen) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }

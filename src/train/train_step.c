@@ -1,5 +1,6 @@
 #include "train_step.h"
 #include "distill.h"
+#include "errmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +56,44 @@ is_step_free(is_step *s)
 	free(s->sub_label);
 	free(s->sub_triplet);
 	free(s->sub_has);
+	is_bank_free(&s->bank);
 	s->train = NULL;
 	s->grad = s->dout = s->sub_emb = s->sub_grad = s->sub_teacher = NULL;
 	s->trip = NULL;
 	s->sub_label = s->sub_triplet = NULL;
 	s->sub_has = NULL;
+}
+
+int
+is_step_set_bank(is_step *s, int rows, char *err, size_t errlen)
+{
+	int			dim = is_net_out_dim(s->net);
+	size_t		all = (size_t) 3 * s->max_triplets + (size_t) (rows > 0 ? rows : 0);
+	float	   *e,
+			   *g;
+	int		   *l;
+
+	if (s->groups != 1 || s->mining == IS_MINING_NONE)
+		return is_fail(err, errlen, "a mining bank needs one head and a mining mode");
+	is_bank_free(&s->bank);
+	if (is_bank_init(&s->bank, rows, dim, s->max_triplets, err, errlen) < 0)
+		return -1;
+	/* the loss sees the batch's rows followed by the bank's */
+	e = realloc(s->sub_emb, sizeof(float) * all * dim);
+	if (e)
+		s->sub_emb = e;
+	g = realloc(s->sub_grad, sizeof(float) * all * dim);
+	if (g)
+		s->sub_grad = g;
+	l = realloc(s->sub_label, sizeof(int) * all);
+	if (l)
+		s->sub_label = l;
+	if (!e || !g || !l)
+	{
+		is_bank_free(&s->bank);
+		return is_fail(err, errlen, "out of memory for a mining bank of %d rows", rows);
+	}
+	return 0;
 }
 
 double
@@ -129,7 +163,8 @@ group_loss(is_step *s, const float *emb, const int *label, const int *group, int
 	int			dim = is_net_out_dim(s->net),
 				sub = dim / s->groups,
 				m = 0,
-				act = 0;
+				act = 0,
+				rows;
 	double		scale;
 
 	for (int i = 0; i < n; i++)
@@ -154,11 +189,21 @@ group_loss(is_step *s, const float *emb, const int *label, const int *group, int
 	for (int k = 0; k < m; k++)
 		s->trip[k] = (is_triplet) {k, m + k, 2 * m + k};
 	is_triplet_mine(s->sub_emb, 3 * m, sub, s->sub_label, s->trip, m, s->mining);
+	rows = 3 * m;
+	if (s->bank.n > 0)
+	{
+		is_triplet_mine_bank(s->sub_emb, 3 * m, sub, s->sub_label, s->trip, m, s->mining, &s->bank);
+		/* the bank's rows follow the batch's; their gradients are dropped */
+		memcpy(s->sub_emb + (size_t) rows * sub, s->bank.rows, sizeof(float) * s->bank.n * sub);
+		rows += s->bank.n;
+	}
 	scale = (double) m / n;
-	s->head_loss[g] = is_triplet_loss(s->sub_emb, 3 * m, sub, s->trip, m, s->margin, s->sub_grad, &act);
+	s->head_loss[g] = is_triplet_loss(s->sub_emb, rows, sub, s->trip, m, s->margin, s->sub_grad, &act);
 	if (teacher && s->distill_weight > 0.0f)
 		s->head_distill[g] = is_distill_loss(s->sub_emb, s->sub_teacher, s->sub_has, 3 * m, sub,
 											 s->distill_weight, s->sub_grad);
+	if (s->bank.cap)
+		is_bank_push(&s->bank, s->sub_emb, s->sub_label, 3 * m);
 	*loss += scale * s->head_loss[g];
 	*d += scale * s->head_distill[g];
 	*active += act;

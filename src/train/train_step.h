@@ -44,6 +44,8 @@ typedef struct is_step
 	float	   *sub_emb, *sub_grad, *sub_teacher;
 	int		   *sub_label, *sub_triplet;
 	unsigned char *sub_has;
+	/* mining's bank of earlier batches' rows (is_step_set_bank; cap 0: none) */
+	is_bank		bank;
 } is_step;
 
 /* For batches of up to max_triplets triplets (3 x as many inputs).  0 or -1. */
@@ -69,6 +71,13 @@ double		is_step_run(is_step *s, const float *batch, const int *label, int n,
 double		is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
 								const float *teacher, const unsigned char *has_teacher,
 								double *distill, int *active);
+
+/*
+ * Mining also looks at the last `rows` rows of earlier batches (is_bank),
+ * their embeddings as computed then.  One head (groups 1) and a mining mode;
+ * set after them.  0 or -1.
+ */
+int			is_step_set_bank(is_step *s, int rows, char *err, size_t errlen);
 
 /*
  * Makes the last linear layer block-diagonal over s->groups heads (set

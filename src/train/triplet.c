@@ -3,8 +3,10 @@
 #include "distance.h"
 #include "names.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const mining_names[] = {"none", "semihard", "hard"};
@@ -123,6 +125,101 @@ is_triplet_mine(const float *emb, int rows, int dim, const int *label,
 		}
 		if (pick >= 0)
 			t[i].n = pick;
+	}
+}
+
+int
+is_bank_init(is_bank *b, int cap, int dim, int max_anchors, char *err, size_t errlen)
+{
+	*b = (is_bank) {.cap = cap, .dim = dim, .max_anchors = max_anchors};
+	if (cap < 1 || cap > (1 << 20) || dim < 1 || max_anchors < 1)
+	{
+		snprintf(err, errlen, "a mining bank of %d rows, want 1..%d", cap, 1 << 20);
+		return -1;
+	}
+	b->rows = malloc(sizeof(float) * cap * dim);
+	b->label = malloc(sizeof(int) * cap);
+	b->scratch = malloc(sizeof(float) * max_anchors * ((size_t) dim + cap));
+	if (!b->rows || !b->label || !b->scratch)
+	{
+		is_bank_free(b);
+		snprintf(err, errlen, "out of memory for a mining bank of %d rows", cap);
+		return -1;
+	}
+	return 0;
+}
+
+void
+is_bank_free(is_bank *b)
+{
+	free(b->rows);
+	free(b->label);
+	free(b->scratch);
+	*b = (is_bank) {0};
+}
+
+/* x / |x| into out (zeros for a zero row). */
+static void
+unit_row(const float *x, int dim, float *out)
+{
+	double		xx = 0.0;
+
+	for (int k = 0; k < dim; k++)
+		xx += (double) x[k] * x[k];
+	for (int k = 0; k < dim; k++)
+		out[k] = xx > 0.0 ? (float) (x[k] / sqrt(xx)) : 0.0f;
+}
+
+void
+is_bank_push(is_bank *b, const float *emb, const int *label, int rows)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		unit_row(emb + (size_t) r * b->dim, b->dim, b->rows + (size_t) b->next * b->dim);
+		b->label[b->next] = label[r];
+		b->next = (b->next + 1) % b->cap;
+		if (b->n < b->cap)
+			b->n++;
+	}
+}
+
+void
+is_triplet_mine_bank(const float *emb, int rows, int dim, const int *label,
+					 is_triplet *t, int n, is_mining mode, is_bank *b)
+{
+	float	   *unit = b->scratch,
+			   *sim = b->scratch + (size_t) b->max_anchors * dim;
+
+	if (mode == IS_MINING_NONE || b->n < 1 || n < 1 || n > b->max_anchors || dim != b->dim)
+		return;
+	for (int i = 0; i < n; i++)
+		unit_row(emb + (size_t) t[i].a * dim, dim, unit + (size_t) i * dim);
+	/* one product for every anchor and bank row: the bank is large */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, b->n, dim, 1.0f, unit, dim,
+				b->rows, dim, 0.0f, sim, b->n);
+	for (int i = 0; i < n; i++)
+	{
+		const float *a = emb + (size_t) t[i].a * dim;
+		double		dap = cos_dist(a, emb + (size_t) t[i].p * dim, dim),
+					dcur = cos_dist(a, emb + (size_t) t[i].n * dim, dim),
+					best = INFINITY;
+		int			pick = -1;
+
+		for (int j = 0; j < b->n; j++)
+		{
+			double		d = 1.0 - sim[(size_t) i * b->n + j];
+
+			if (b->label[j] == label[t[i].a] || (mode == IS_MINING_SEMIHARD && !(d > dap)))
+				continue;
+			if (d < best)
+			{
+				best = d;
+				pick = j;
+			}
+		}
+		/* semi-hard: the batch's negative stays only when it is semi-hard and nearer */
+		if (pick >= 0 && (best < dcur || (mode == IS_MINING_SEMIHARD && !(dcur > dap))))
+			t[i].n = rows + pick;
 	}
 }
 

@@ -58,6 +58,38 @@ void		is_triplet_mine(const float *emb, int rows, int dim, const int *label,
 							is_triplet *t, int n, is_mining mode);
 
 /*
+ * A bank of earlier batches' embeddings for mining (a cross-batch memory):
+ * the last cap rows pushed, each of unit length, with their labels; a ring,
+ * next the oldest once full.  A batch of 64 triplets holds about 190 tracks
+ * of a few hundred, seldom the few whose instrument sounds most like the
+ * anchor's; a bank holds thousands of rows, embedded by the network of a few
+ * steps before, close enough to pick negatives by (the rows train nothing
+ * themselves: a negative taken from the bank trains the anchor only).
+ */
+typedef struct is_bank
+{
+	int			cap, n, next, dim, max_anchors;
+	float	   *rows;			/* cap x dim */
+	int		   *label;			/* cap */
+	float	   *scratch;		/* max_anchors x (dim + cap) */
+} is_bank;
+
+/* For cap rows of dim and up to max_anchors triplets a call.  0 or -1. */
+int			is_bank_init(is_bank *b, int cap, int dim, int max_anchors, char *err, size_t errlen);
+void		is_bank_free(is_bank *b);
+
+/* rows rows of emb (rows x dim) with their labels in, the oldest out. */
+void		is_bank_push(is_bank *b, const float *emb, const int *label, int rows);
+
+/*
+ * After is_triplet_mine, the same choice widened to the bank: a bank row
+ * that the mode prefers to the triplet's negative becomes it, as row
+ * rows + j of the loss's matrix (the bank's rows follow the batch's there).
+ */
+void		is_triplet_mine_bank(const float *emb, int rows, int dim, const int *label,
+								 is_triplet *t, int n, is_mining mode, is_bank *b);
+
+/*
  * 0 when n_segs (segments per track) allows triplets: at least two tracks
  * and at least two segments in every track; else -1 with a message.
  */

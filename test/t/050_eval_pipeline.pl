@@ -210,6 +210,41 @@ for my $own (qw(no yes))
 my ($plain, $own_distilled) = map { $distilled_share{$_} // -1 } qw(no yes);
 ok($plain >= 0 && $own_distilled > $plain,
 	"--distill-own yes gives more rows a teacher target ($plain% -> $own_distilled%; -1: not reported)");
+# A run stopped after an epoch and resumed from its checkpoint makes the
+# model of the run that went straight through, byte for byte: with remixes,
+# a teacher and negatives mined from a bank of earlier batches, all of whose
+# state (the sampler's order, the bank) the checkpoint must hold.
+{
+	my @without_bank = (
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix', '0.5', '--remix-own', '0.5', '--mining', 'semihard',
+		'--teacher', "$work/models/bass-seed1.safetensors", '--seed', '2',
+		'--segments-per-track', '15', '--eval-every', '0', '--threads', '2', '--cache', "$work/cache");
+	my @run = (@without_bank, '--mining-bank', '300');
+	my %sha;
+	for my $how (qw(straight first resumed))
+	{
+		my ($o, $e);
+		my @extra = $how eq 'straight' ? ('--epochs', '2')
+		  : $how eq 'first' ? ('--epochs', '1', '--checkpoint', "$work/resume.ckpt")
+		  : ('--epochs', '2', '--resume', "$work/resume.ckpt");
+		ok(IPC::Run::run([ @run, @extra, '--out', "$work/resume-$how.safetensors" ], '>', \$o, '2>', \$e),
+			"bass_mix with a mining bank, $how") or diag($e);
+		($sha{$how}) = $e =~ /wrote \S+ \(sha256 ([0-9a-f]+)\)/;
+	}
+	ok(defined $sha{straight} && defined $sha{resumed} && $sha{straight} eq $sha{resumed}
+		  && $sha{first} ne $sha{straight},
+		'two epochs straight = one epoch, then resumed from its checkpoint for the second');
+	command_fails_like(
+		[ @run, '--epochs', '2', '--segments-per-track', '14', '--resume', "$work/resume.ckpt",
+			'--out', "$work/bad.safetensors" ],
+		qr/training set of \d+ segments, this one has \d+/,
+		'a checkpoint resumed on another training set is refused');
+	command_fails_like(
+		[ @without_bank, '--epochs', '2', '--resume', "$work/resume.ckpt", '--out', "$work/bad.safetensors" ],
+		qr/trailing data \(such as the mining bank/,
+		'a checkpoint with a bank resumed without --mining-bank is refused');
+}
 command_ok([ 'cp', "$work/models/bass-seed1.safetensors", "$work/mixin/" ], 'stem model beside it');
 $node->safe_psql('postgres',
 	"SELECT instsim_model_load('bass_mix', pg_read_binary_file('$work/mixin/bass_mix-seed1.safetensors'))");

@@ -277,6 +277,44 @@ check_mining(void)
 	t.n = 2;
 	is_triplet_mine(e, 4, 2, label, &t, 1, IS_MINING_SEMIHARD);
 	tap_ok(t.n == 2, "semi-hard mining skips negatives closer than the positive");
+
+	{
+		/*
+		 * The bank (unit rows): row 0 of the anchor's track, nearest of all;
+		 * row 1 nearer than the positive (hard); row 2 semi-hard and nearer
+		 * than the batch's negative; row 3 semi-hard but farther.  The pushes
+		 * below leave them in slots 2, 3, 0 and 1.
+		 */
+		float		rows[4 * 2] = {1, 0, 0.995f, 0.0998749f, 0.7f, 0.7141428f, 0, 1};
+		int			blabel[4] = {0, 2, 3, 4};
+		is_bank		bank;
+		char		err[128];
+
+		tap_ok(is_bank_init(&bank, 4, 2, 1, err, sizeof(err)) == 0, "a bank of 4 rows");
+		/* pushed as 6 rows, the first two of which the ring drops */
+		is_bank_push(&bank, rows + 4, blabel + 2, 2);
+		is_bank_push(&bank, rows, blabel, 4);
+		tap_ok(bank.n == 4 && bank.next == 2 && bank.label[2] == 0 && bank.label[1] == 4,
+			   "the ring keeps the last 4 rows");
+
+		t = (is_triplet) {0, 1, 2};
+		is_triplet_mine_bank(e, 4, 2, label, &t, 1, IS_MINING_SEMIHARD, &bank);
+		tap_ok(t.n == 4 + 0, "bank mining: the nearest semi-hard bank row replaces a farther negative (%d)", t.n);
+		t = (is_triplet) {0, 1, 3};
+		is_triplet_mine_bank(e, 4, 2, label, &t, 1, IS_MINING_HARD, &bank);
+		tap_ok(t.n == 4 + 3, "bank mining, hard: the nearest bank row of another track (%d)", t.n);
+		/* a semi-hard negative in the batch at 0.4, the bank's semi-hard row at 1 */
+		bank.label[3] = bank.label[0] = 0;
+		e[4] = 0.6f;
+		e[5] = 0.8f;
+		t = (is_triplet) {0, 1, 2};
+		is_triplet_mine_bank(e, 4, 2, label, &t, 1, IS_MINING_SEMIHARD, &bank);
+		tap_ok(t.n == 2, "bank mining: a farther bank row leaves the batch's negative (%d)", t.n);
+		t = (is_triplet) {0, 1, 2};
+		is_triplet_mine_bank(e, 4, 2, label, &t, 1, IS_MINING_NONE, &bank);
+		tap_ok(t.n == 2, "bank mining without a mode changes nothing");
+		is_bank_free(&bank);
+	}
 }
 
 static void
