@@ -134,13 +134,21 @@ for inst in $INSTRUMENTS; do
 		rm -f "$model"
 	fi
 	if [[ ! -f "$model" ]]; then
+		# a run of the same inputs that was stopped continues from its last
+		# epoch, and makes the model it would have made (instsim-train --resume)
+		ckpt=$models/${inst}_mix.ckpt resume=()
+		if [[ -f $ckpt && "$(cat "$ckpt.inputs" 2>/dev/null)" == "$inputs" ]]; then
+			resume=(--resume "$ckpt")
+			log "${inst}_mix: continuing the stopped run from $ckpt"
+		fi
+		printf '%s' "$inputs" >"$ckpt.inputs"
 		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher models/$inst.safetensors, trunk $TRUNK, channels $channels, rate $schedule, mining $mining)"
 		build/instsim-train --corpus "$corpus" --split "$split" \
 			--cache "$corpus/.instsim-cache" --instrument "$inst" --input mix \
 			--remix "$REMIX" --remix-other "$other" --remix-own "$own" --distill-own "$distill_own" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
 			"${network[@]}" --out "$model.part" --epochs "$epochs" --lr-schedule "$schedule" --mining "$mining" --seed 1 --threads "$THREADS" \
 			--eval-every 10 \
-			--checkpoint "$models/${inst}_mix.ckpt" 2>&1 | tee "$WORK/${inst}_mix.log"
+			--checkpoint "$ckpt" "${resume[@]}" 2>&1 | tee "$WORK/${inst}_mix.log"
 		mv "$model.part" "$model"
 		printf '%s' "$inputs" >"$model.inputs"
 	fi
