@@ -610,7 +610,6 @@ open_trunk(run *r, slakh_inst signal, char *err, size_t errlen)
 	return 0;
 }
 
-
 static int
 seg_cmp(const void *a, const void *b)
 {

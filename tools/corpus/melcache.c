@@ -1,5 +1,6 @@
 #include "melcache.h"
 #include "errbuf.h"
+#include "hash.h"
 #include "pool.h"
 #include "sample_array.h"
 
@@ -23,17 +24,6 @@
  * corpora, and computed each again).
  */
 #define CACHE_MAGIC "ISMELT03"
-
-/* FNV-1a, 64 bit. */
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 /*
  * The files of a directory and of its subdirectories (one level: a track's
@@ -64,13 +54,13 @@ dir_files_hash(const char *dir, int depth)
 		if (S_ISDIR(st.st_mode))
 		{
 			if (depth > 0)
-				sum += fnv(dir_files_hash(path, depth - 1), e->d_name, strlen(e->d_name) + 1);
+				sum += fnv1a64(dir_files_hash(path, depth - 1), e->d_name, strlen(e->d_name) + 1);
 			continue;
 		}
 		v[0] = st.st_size;
 		v[1] = st.st_mtim.tv_sec;
 		v[2] = st.st_mtim.tv_nsec;
-		sum += fnv(fnv(0xcbf29ce484222325ULL, e->d_name, strlen(e->d_name) + 1), v, sizeof(v));
+		sum += fnv1a64(fnv1a64(FNV1A64_BASIS, e->d_name, strlen(e->d_name) + 1), v, sizeof(v));
 	}
 	closedir(d);
 	return sum;
@@ -88,7 +78,7 @@ track_key(const char *dir, slakh_inst inst, const is_frontend *fe, int max_segs)
 	double		f[] = {fe->sample_rate, fe->segment_s, fe->hop_s, fe->silence_dbfs, fe->n_fft,
 	fe->hop_length, fe->n_mels, fe->f_min, fe->f_max, fe->log_offset, inst, max_segs};
 
-	return fnv(fnv(0xcbf29ce484222325ULL, &files, sizeof(files)), f, sizeof(f));
+	return fnv1a64(fnv1a64(FNV1A64_BASIS, &files, sizeof(files)), f, sizeof(f));
 }
 
 /* ---- one track's cache file ------------------------------------------ */
@@ -117,6 +107,14 @@ enum
 	TRACK_READ,					/* read from its cache file */
 	TRACK_ABSENT				/* the track lacks the signal */
 };
+
+/* The cache file of the track whose key is key, for this set's signal. */
+static void
+cache_path(const build_ctx *c, uint64_t key, char *path, size_t len)
+{
+	snprintf(path, len, "%s/mel-%s-%016llx.bin", c->cache_dir, slakh_inst_name(c->inst),
+			 (unsigned long long) key);
+}
 
 /*
  * Header: magic, key, n_mels, frames, n_segs; then the window numbers and the
@@ -186,8 +184,7 @@ read_images(const build_ctx *c, const mel_set *s, char *err, size_t errlen)
 
 		if (c->how[k] != TRACK_READ)
 			continue;
-		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", c->cache_dir,
-				 slakh_inst_name(c->inst), (unsigned long long) c->keys[k]);
+		cache_path(c, c->keys[k], path, sizeof(path));
 		f = fopen(path, "rb");
 		ok = f && fseek(f, (long) (HEAD_BYTES + sizeof(int32_t) * s->n_segs[k]), SEEK_SET) == 0 &&
 			fread(s->data + s->first[k] * c->image, sizeof(float) * c->image, s->n_segs[k], f) ==
@@ -302,8 +299,7 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	if (c->cache_dir)
 	{
 		key = c->keys[item] = track_key(dir, c->inst, c->fe, c->max_segs);
-		snprintf(path, sizeof(path), "%s/mel-%s-%016llx.bin", c->cache_dir,
-				 slakh_inst_name(c->inst), (unsigned long long) key);
+		cache_path(c, key, path, sizeof(path));
 		if (track_head(path, key, c, item) == 0)
 		{
 			c->how[item] = TRACK_READ;
