@@ -1,4 +1,5 @@
 #include "train_ckpt.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -16,7 +17,6 @@
 static uint64_t
 table_hash(const is_net *net)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;
 	int			v[3 + 2 * IS_NET_MAX_LAYERS];
 	int			n = 0;
 
@@ -28,9 +28,7 @@ table_hash(const is_net *net)
 		v[n++] = net->layers[i].kind;
 		v[n++] = net->layers[i].out_c;
 	}
-	for (size_t i = 0; i < sizeof(int) * n; i++)
-		h = (h ^ ((const unsigned char *) v)[i]) * 0x100000001b3ULL;
-	return h;
+	return fnv1a64(FNV1A64_BASIS, v, sizeof(int) * n);
 }
 
 typedef struct ckpt_head

@@ -1,8 +1,8 @@
 /*
- * FNV-1a, 64 bits: a stable fingerprint of MIDI data, for track ids, for
- * spotting a song given twice and for the soundfont draw, and of a track's
- * files for its mel cache key.  Not for anything an adversary chooses to
- * collide.
+ * FNV-1a, 64 bits: a stable fingerprint of MIDI data (track ids, a song
+ * given twice, the soundfont draw), of a track's files (its mel cache key)
+ * and of a network's layer table (checkpoints).  Not for anything an
+ * adversary chooses to collide.
  */
 #ifndef INSTSIM_HASH_H
 #define INSTSIM_HASH_H
