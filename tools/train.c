@@ -60,6 +60,7 @@ typedef struct options
 	char	   *teacher[SLAKH_N_INST];	/* none, or one per instrument */
 	int			n_teacher;
 	float		distill_weight;
+	float		distill_map;	/* weight of the feature-map hint (0: none) */
 	int			epochs;
 	int			batch;
 	int			threads;
@@ -107,6 +108,9 @@ usage(FILE *f)
 			"                          the remixed rows (cosine distance to its embedding);\n"
 			"                          one per instrument, in the same order\n"
 			"  --distill-weight W      of the distillation term against the triplet loss (1)\n"
+			"  --distill-map W         with --teacher: also pull the map of the first trained\n"
+			"                          block toward the teacher's map at the same depth\n"
+			"                          (cosine distance), with weight W (0: not)\n"
 			"  --epochs N              passes over the training segments (150)\n"
 			"  --batch N               triplets per step (64)\n"
 			"  --lr X                  Adam learning rate (0.001)\n"
@@ -256,7 +260,7 @@ parse_options(int argc, char **argv, options *o)
 		{"input", required_argument, NULL, 'I'}, {"remix", required_argument, NULL, 'X'},
 		{"teacher", required_argument, NULL, 'T'}, {"distill-weight", required_argument, NULL, 'D'},
 		{"head-channels", required_argument, NULL, 'H'}, {"remix-other", required_argument, NULL, 'O'}, {"trunk", required_argument, NULL, 'K'},
-		{"mining-bank", required_argument, NULL, 'M'},
+		{"mining-bank", required_argument, NULL, 'M'}, {"distill-map", required_argument, NULL, 'P'},
 		{"remix-own", required_argument, NULL, 'Q'}, {"distill-own", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
@@ -302,6 +306,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'Q': o->remix_own = strtod(optarg, &end); bad = *end || !(o->remix_own >= 0.0 && o->remix_own <= 1.0); break;
 			case 'T': bad = (o->n_teacher = split_list(optarg, o->teacher, SLAKH_N_INST)) < 0; break;
 			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
+			case 'P': o->distill_map = strtof(optarg, &end); bad = *end || !(o->distill_map >= 0.0f); break;
 			case 'h': usage(stdout); exit(0);
 			default: return -1;
 		}
@@ -349,6 +354,12 @@ parse_options(int argc, char **argv, options *o)
 	{
 		fprintf(stderr, "instsim-train: --distill-own needs --teacher and --remix-own "
 				"(it distils the positives taken from the song's own mix)\n");
+		return -1;
+	}
+	if (o->distill_map > 0.0f && !(o->n_teacher && o->n_inst == 1))
+	{
+		fprintf(stderr, "instsim-train: --distill-map needs --teacher and one instrument "
+				"(the map is the whole network's)\n");
 		return -1;
 	}
 	if (o->n_teacher && o->n_teacher != o->n_inst)
@@ -733,6 +744,12 @@ setup(run *r, char *err, size_t errlen)
 	r->step.groups = o->n_inst;
 	if (o->mining_bank && is_step_set_bank(&r->step, o->mining_bank, err, errlen) < 0)
 		return -1;
+	/* the first trained block's map; the teacher's at the same depth of the whole model */
+	if (o->distill_map > 0.0f &&
+		(is_step_set_hint(&r->step, 1, o->distill_map, err, errlen) < 0 ||
+		 remix_aug_maps(&r->aug, o->teacher[0], (o->trunk ? o->trunk_blocks : 0) + 1,
+						r->step.hint_floats, o->threads, err, errlen) < 0))
+		return -1;
 	if (o->head_channels)
 		is_step_block_diagonal(&r->step);
 	r->step.adam.weight_decay = o->weight_decay;
@@ -854,6 +871,7 @@ train(run *r, char *err, size_t errlen)
 		double		t0 = now(),
 					sum = 0.0,
 					distill_sum = 0.0,
+					hint_sum = 0.0,
 					head_sum[SLAKH_N_INST] = {0},
 					head_distill[SLAKH_N_INST] = {0};
 		int64_t		targeted = 0;	/* rows with a teacher target */
@@ -869,7 +887,7 @@ train(run *r, char *err, size_t errlen)
 		}
 		for (int s = 0; s < steps; s++)
 		{
-			const float *targets = NULL;
+			is_step_targets tg = {.has = r->aug.has, .map = r->aug.target_map};
 			double		distill = 0.0,
 						loss;
 
@@ -880,18 +898,19 @@ train(run *r, char *err, size_t errlen)
 			fill_batch(&r->ts, o->remix > 0.0 ? &r->aug : NULL, &r->rng,
 					   r->ts.anchors + (size_t) s * per_step, per_step, o->n_inst,
 					   r->batch, r->label, r->group);
-			if (o->n_teacher && !(targets = remix_aug_targets(&r->aug, r->batch, per_step, err, errlen)))
+			if (o->n_teacher && !(tg.emb = remix_aug_targets(&r->aug, r->batch, per_step, err, errlen)))
 				return -1;
-			for (int i = 0; targets && i < 3 * per_step; i++)
+			for (int i = 0; tg.emb && i < 3 * per_step; i++)
 				targeted += r->aug.has[i] != 0;
 			if (o->trunk && is_trunk_run(&r->trunk, r->batch, 3 * per_step, r->trunk_out, err, errlen) < 0)
 				return -1;
-			loss = is_step_run_groups(&r->step, o->trunk ? r->trunk_out : r->batch, r->label, r->group, per_step, targets,
-									  r->aug.has, &distill, NULL);
+			loss = is_step_run_groups(&r->step, o->trunk ? r->trunk_out : r->batch, r->label, r->group, per_step,
+									  tg.emb ? &tg : NULL, &distill, NULL);
 			if (loss < 0.0)
 				return is_fail(err, errlen, "a training step was refused (batch or heads out of range)");
 			sum += loss;
 			distill_sum += distill;
+			hint_sum += r->step.hint_loss;
 			for (int k = 0; k < o->n_inst; k++)
 			{
 				head_sum[k] += r->step.head_loss[k];
@@ -905,8 +924,12 @@ train(run *r, char *err, size_t errlen)
 		fprintf(stderr, "epoch %d/%d  loss %.4f  %.0f segments/s  %.1f s",
 				epoch, o->epochs, sum / steps, 3.0 * per_step * steps / (now() - t0), now() - t0);
 		if (o->n_teacher)
-			fprintf(stderr, "  (distillation %.4f on %.1f%% of rows)", distill_sum / steps,
-					100.0 * targeted / (3.0 * per_step * steps));
+		{
+			fprintf(stderr, "  (distillation %.4f", distill_sum / steps);
+			if (o->distill_map > 0.0f)
+				fprintf(stderr, ", map %.4f", hint_sum / steps);
+			fprintf(stderr, " on %.1f%% of rows)", 100.0 * targeted / (3.0 * per_step * steps));
+		}
 		for (int k = 0; k < o->n_inst && o->n_inst > 1; k++)
 			fprintf(stderr, "%s%s %.4f/%.4f", k ? ", " : "  (triplet/distillation loss of ",
 					slakh_inst_name(o->inst[k]), head_sum[k] / steps, head_distill[k] / steps);

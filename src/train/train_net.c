@@ -686,15 +686,78 @@ zero_grads(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	memset(worker_grad(ph->t, id), 0, sizeof(float) * ph->t->net->n_floats);
 }
 
+/* The conv that reads the output of the first `block` conv blocks; -1 if none. */
+static int
+hint_layer(const is_net *net, int block)
+{
+	int			convs = 0;
+
+	if (block < 1)
+		return -1;
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].kind == IS_LAYER_CONV3X3 && convs++ == block)
+			return i;
+	return -1;
+}
+
+size_t
+is_train_block_floats(const is_train *t, int block)
+{
+	int			i = hint_layer(t->net, block);
+
+	return i < 0 ? 0 : (size_t) t->view[i].c * t->view[i].h * t->view[i].w;
+}
+
+int
+is_train_block_output(const is_train *t, int block, float *out)
+{
+	int			i = hint_layer(t->net, block);
+	const train_view *v;
+
+	if (i < 0)
+		return -1;
+	v = &t->view[i];
+	for (int n = 0; n < t->n; n++)
+	{
+		is_act		a = {v->c, v->h, v->w, v->b};
+
+		is_act_to_nchw(t->act[i] + n * v->image, &a, out + (size_t) n * v->c * v->h * v->w);
+	}
+	return 0;
+}
+
+/* Adds the n dense maps dmap into the interior of gradient buffer d (view v). */
+static void
+add_dense_grad(const train_view *v, float *d, int n_images, const float *dmap)
+{
+	for (int n = 0; n < n_images; n++)
+		for (int c = 0; c < v->c; c++)
+			for (int y = 0; y < v->h; y++)
+			{
+				float	   *row = train_row(v, d, n, c / v->b, y) + c % v->b;
+				const float *src = dmap + (((size_t) n * v->c + c) * v->h + y) * v->w;
+
+				for (int x = 0; x < v->w; x++)
+					row[(size_t) x * v->b] += src[x];
+			}
+}
+
 int
 is_train_backward(is_train *t, const float *dout, float *grad)
 {
+	return is_train_backward_hint(t, dout, 0, NULL, grad);
+}
+
+int
+is_train_backward_hint(is_train *t, const float *dout, int block, const float *dmap, float *grad)
+{
 	const is_net *net = t->net;
 	const float *dy = dout;
-	int			flip = 0;
+	int			flip = 0,
+				hint = dmap ? hint_layer(net, block) : -1;
 	phase		ph = {.t = t};
 
-	if (t->n == 0)
+	if (t->n == 0 || (dmap && hint < 0))
 		return -1;
 	run_phase(zero_grads, &ph);
 	for (int i = net->n_layers - 1; i >= 0; i--)
@@ -732,6 +795,8 @@ is_train_backward(is_train *t, const float *dout, float *grad)
 		}
 		else
 			run_phase(backward_phase[l->kind], &ph);
+		if (i == hint)
+			add_dense_grad(&t->view[i], ph.dx, t->n, dmap);
 		dy = ph.dx;
 		flip ^= 1;
 	}

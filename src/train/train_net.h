@@ -53,6 +53,20 @@ const float *is_train_forward(is_train *t, const float *in, int n, int update_ru
  */
 int			is_train_backward(is_train *t, const float *dout, float *grad);
 
+/*
+ * Hints (FitNets): a teacher's feature map pulls on the map that the
+ * network's first `block` conv blocks write, which its next conv block
+ * reads.  is_train_block_floats: floats per input of that map (c x h x w),
+ * 0 when no conv block follows `block` of them.  is_train_block_output:
+ * after a forward, its n maps as dense NCHW (0, or -1 as
+ * is_train_block_floats's 0).  is_train_backward_hint: is_train_backward
+ * with dmap (n dense maps) added to the gradient w.r.t. that map.
+ */
+size_t		is_train_block_floats(const is_train *t, int block);
+int			is_train_block_output(const is_train *t, int block, float *out);
+int			is_train_backward_hint(is_train *t, const float *dout, int block, const float *dmap,
+								   float *grad);
+
 /* Whether the i-th parameter tensor (is_net_tensor order) is trained. */
 int			is_net_tensor_trained(const is_net *net, int i);
 

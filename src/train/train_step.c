@@ -2,6 +2,7 @@
 #include "distill.h"
 #include "errmsg.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +57,41 @@ is_step_free(is_step *s)
 	free(s->sub_label);
 	free(s->sub_triplet);
 	free(s->sub_has);
+	free(s->hint_map);
+	free(s->hint_grad);
 	is_bank_free(&s->bank);
 	s->train = NULL;
 	s->grad = s->dout = s->sub_emb = s->sub_grad = s->sub_teacher = NULL;
 	s->trip = NULL;
 	s->sub_label = s->sub_triplet = NULL;
 	s->sub_has = NULL;
+	s->hint_map = s->hint_grad = NULL;
+}
+
+int
+is_step_set_hint(is_step *s, int block, float weight, char *err, size_t errlen)
+{
+	size_t		floats = is_train_block_floats(s->train, block);
+
+	if (s->groups != 1)
+		return is_fail(err, errlen, "a feature-map hint needs one head");
+	if (floats == 0)
+		return is_fail(err, errlen, "the network has no conv block after its first %d: no map to hint", block);
+	free(s->hint_map);
+	free(s->hint_grad);
+	s->hint_map = malloc(sizeof(float) * 3 * s->max_triplets * floats);
+	s->hint_grad = malloc(sizeof(float) * 3 * s->max_triplets * floats);
+	if (!s->hint_map || !s->hint_grad)
+	{
+		free(s->hint_map);
+		free(s->hint_grad);
+		s->hint_map = s->hint_grad = NULL;
+		return is_fail(err, errlen, "out of memory for the feature maps of a batch");
+	}
+	s->hint_block = block;
+	s->hint_weight = weight;
+	s->hint_floats = floats;
+	return 0;
 }
 
 int
@@ -146,7 +176,9 @@ is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
 					const float *teacher, const unsigned char *has_teacher,
 					double *distill, int *active)
 {
-	return is_step_run_groups(s, batch, label, NULL, n, teacher, has_teacher, distill, active);
+	is_step_targets tg = {.emb = teacher, .has = has_teacher};
+
+	return is_step_run_groups(s, batch, label, NULL, n, teacher ? &tg : NULL, distill, active);
 }
 
 /*
@@ -157,8 +189,7 @@ is_step_run_distill(is_step *s, const float *batch, const int *label, int n,
  */
 static void
 group_loss(is_step *s, const float *emb, const int *label, const int *group, int g, int n,
-		   const float *teacher, const unsigned char *has_teacher,
-		   double *loss, double *d, int *active)
+		   const is_step_targets *tg, double *loss, double *d, int *active)
 {
 	int			dim = is_net_out_dim(s->net),
 				sub = dim / s->groups,
@@ -181,9 +212,9 @@ group_loss(is_step *s, const float *emb, const int *label, const int *group, int
 			memcpy(s->sub_emb + (size_t) at * sub, emb + (size_t) row * dim + (size_t) g * sub,
 				   sizeof(float) * sub);
 			s->sub_label[at] = label[row];
-			s->sub_has[at] = !has_teacher || has_teacher[row];
-			if (teacher)
-				memcpy(s->sub_teacher + (size_t) at * sub, teacher + (size_t) row * sub,
+			s->sub_has[at] = !tg || !tg->has || tg->has[row];
+			if (tg && tg->emb)
+				memcpy(s->sub_teacher + (size_t) at * sub, tg->emb + (size_t) row * sub,
 					   sizeof(float) * sub);
 		}
 	for (int k = 0; k < m; k++)
@@ -199,7 +230,7 @@ group_loss(is_step *s, const float *emb, const int *label, const int *group, int
 	}
 	scale = (double) m / n;
 	s->head_loss[g] = is_triplet_loss(s->sub_emb, rows, sub, s->trip, m, s->margin, s->sub_grad, &act);
-	if (teacher && s->distill_weight > 0.0f)
+	if (tg && tg->emb && s->distill_weight > 0.0f)
 		s->head_distill[g] = is_distill_loss(s->sub_emb, s->sub_teacher, s->sub_has, 3 * m, sub,
 											 s->distill_weight, s->sub_grad);
 	if (s->bank.cap)
@@ -220,29 +251,39 @@ group_loss(is_step *s, const float *emb, const int *label, const int *group, int
 
 double
 is_step_run_groups(is_step *s, const float *batch, const int *label, const int *group, int n,
-				   const float *teacher, const unsigned char *has_teacher,
-				   double *distill, int *active)
+				   const is_step_targets *tg, double *distill, int *active)
 {
 	int			dim = is_net_out_dim(s->net);
 	const float *emb;
 	double		loss = 0.0,
 				d = 0.0;
 	int			act = 0;
+	bool		hint;
 
 	if (n < 1 || n > s->max_triplets || s->groups < 1 || s->groups > IS_STEP_MAX_GROUPS ||
 		dim % s->groups != 0)
 		return -1.0;
 	memset(s->head_loss, 0, sizeof(s->head_loss));
 	memset(s->head_distill, 0, sizeof(s->head_distill));
+	s->hint_loss = 0.0;
 	emb = is_train_forward(s->train, batch, 3 * n, 1);
 	memset(s->dout, 0, sizeof(float) * 3 * n * dim);
 	for (int g = 0; g < s->groups; g++)
-		group_loss(s, emb, label, group, g, n, teacher, has_teacher, &loss, &d, &act);
+		group_loss(s, emb, label, group, g, n, tg, &loss, &d, &act);
 	if (distill)
 		*distill = d;
 	if (active)
 		*active = act;
-	if (is_train_backward(s->train, s->dout, s->grad) < 0)
+	hint = s->hint_weight > 0.0f && tg && tg->map;
+	if (hint)
+	{
+		is_train_block_output(s->train, s->hint_block, s->hint_map);
+		memset(s->hint_grad, 0, sizeof(float) * 3 * n * s->hint_floats);
+		s->hint_loss = is_distill_loss(s->hint_map, tg->map, tg->has, 3 * n, (int) s->hint_floats,
+									   s->hint_weight, s->hint_grad);
+	}
+	if (is_train_backward_hint(s->train, s->dout, s->hint_block, hint ? s->hint_grad : NULL,
+							   s->grad) < 0)
 		return -1.0;
 	if (s->block_in)
 	{
@@ -263,5 +304,5 @@ is_step_run_groups(is_step *s, const float *batch, const int *label, const int *
 		is_adam_update(&s->adam, s->net->params, s->grad,
 					   (size_t) (t.data - s->net->params), t.count);
 	}
-	return loss + d;
+	return loss + d + s->hint_loss;
 }

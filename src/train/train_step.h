@@ -46,7 +46,21 @@ typedef struct is_step
 	unsigned char *sub_has;
 	/* mining's bank of earlier batches' rows (is_step_set_bank; cap 0: none) */
 	is_bank		bank;
+	/* a teacher's feature map as a hint (is_step_set_hint; weight 0: none) */
+	int			hint_block;
+	float		hint_weight;
+	size_t		hint_floats;	/* per row */
+	float	   *hint_map, *hint_grad;	/* the batch's maps and their gradients */
+	double		hint_loss;		/* the last step's */
 } is_step;
+
+/* What a teacher says of a batch's rows: its embedding, its feature map. */
+typedef struct is_step_targets
+{
+	const float *emb;			/* out_dim / groups floats per row: its head's target */
+	const float *map;			/* with a hint: hint_floats per row, else NULL */
+	const unsigned char *has;	/* the rows with targets; NULL: all */
+} is_step_targets;
 
 /* For batches of up to max_triplets triplets (3 x as many inputs).  0 or -1. */
 int			is_step_init(is_step *s, is_net *net, int max_triplets, int threads,
@@ -80,6 +94,15 @@ double		is_step_run_distill(is_step *s, const float *batch, const int *label, in
 int			is_step_set_bank(is_step *s, int rows, char *err, size_t errlen);
 
 /*
+ * Distils a teacher's feature map too: the map that the net's first `block`
+ * conv blocks write is pulled toward the target's map (is_step_targets.map)
+ * with the embedding's loss (distill.h: weight x mean 1 - cosine, over the
+ * flattened map), so that the student learns what the teacher's middle
+ * layers see, not only where its embedding points.  One head.  0 or -1.
+ */
+int			is_step_set_hint(is_step *s, int block, float weight, char *err, size_t errlen);
+
+/*
  * Makes the last linear layer block-diagonal over s->groups heads (set
  * groups first): head g's outputs read only the g-th share of its inputs,
  * so a last conv block of groups x C channels is C channels per head.  The
@@ -90,11 +113,10 @@ void		is_step_block_diagonal(is_step *s);
 /*
  * The same for a model with s->groups heads: group[i] is triplet i's head
  * (NULL: all 0), labels are per triplet's head (its instrument's source
- * track), teacher rows hold out_dim / groups floats (the target of the row's
- * head).  The loss is the mean over all n triplets.
+ * track), tg (NULL: none) the teacher's targets.  The loss is the mean over
+ * all n triplets, plus the hint's (s->hint_loss) when set.
  */
 double		is_step_run_groups(is_step *s, const float *batch, const int *label, const int *group,
-							   int n, const float *teacher, const unsigned char *has_teacher,
-							   double *distill, int *active);
+							   int n, const is_step_targets *tg, double *distill, int *active);
 
 #endif

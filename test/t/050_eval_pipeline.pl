@@ -210,6 +210,30 @@ for my $own (qw(no yes))
 my ($plain, $own_distilled) = map { $distilled_share{$_} // -1 } qw(no yes);
 ok($plain >= 0 && $own_distilled > $plain,
 	"--distill-own yes gives more rows a teacher target ($plain% -> $own_distilled%; -1: not reported)");
+# The teacher's feature map as a hint: the student's map after its first
+# block pulled toward the stem model's after its first block (both 16
+# channels at the same size); the trainer reports the map's loss.  A student
+# whose first block is of another width has no map to match.
+{
+	my @hint = (
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix', '0.5', '--seed', '1', '--epochs', '1',
+		'--segments-per-track', '15', '--eval-every', '0', '--threads', '2', '--cache', "$work/cache",
+		'--out', "$work/bass_mix-map.safetensors");
+	command_fails_like([ @hint, '--distill-map', '1' ], qr/--distill-map needs --teacher/,
+		'--distill-map without --teacher is refused');
+	my ($o, $e);
+	ok(IPC::Run::run([ @hint, '--teacher', "$work/models/bass-seed1.safetensors", '--distill-map', '1' ],
+			'>', \$o, '2>', \$e),
+		'bass_mix trained with the teacher\'s feature map as a hint') or diag($e);
+	my ($map) = $e =~ /distillation [0-9.]+, map ([0-9.]+) on/;
+	ok(defined $map && $map > 0 && $map < 1, 'the trainer reports the map\'s loss (' . ($map // 'none') . ')');
+	command_fails_like(
+		[ @hint, '--teacher', "$work/models/bass-seed1.safetensors", '--distill-map', '1',
+			'--channels', '8,16,32,64' ],
+		qr/its map after 1 blocks is 16 x \d+ x \d+, the student's \d+ floats/,
+		'a student whose first block is narrower than the teacher\'s is refused');
+}
 # A run stopped after an epoch and resumed from its checkpoint makes the
 # model of the run that went straight through, byte for byte: with remixes,
 # a teacher and negatives mined from a bank of earlier batches, all of whose

@@ -52,10 +52,61 @@ close_enough(double a, double b, double abs_tol, double rel_tol)
 	return fabs(a - b) <= abs_tol + rel_tol * fmax(fabs(a), fabs(b));
 }
 
+/*
+ * A feature-map hint (is_train_backward_hint) adds the distillation loss of
+ * the map after the first `block` conv blocks against a random target; its
+ * weight is large enough that a hint gradient dropped or misplaced shows.
+ */
+#define HINT_WEIGHT 5.0f
+
+typedef struct hint
+{
+	int			block;
+	size_t		floats;
+	float	   *target, *map, *scratch;
+} hint;
+
+static double
+net_loss(is_train *t, const float *in, const float *proj, int out_n, hint *h)
+{
+	double		l = projected(is_train_forward(t, in, BATCH, 0), proj, out_n);
+
+	if (h)
+	{
+		is_train_block_output(t, h->block, h->map);
+		l += is_distill_loss(h->map, h->target, NULL, BATCH, (int) h->floats, HINT_WEIGHT, h->scratch);
+	}
+	return l;
+}
+
+static int
+hint_open(hint *h, is_train *t, is_rng *rng, int block)
+{
+	h->block = block;
+	h->floats = is_train_block_floats(t, block);
+	if (h->floats == 0)
+		return -1;
+	h->target = malloc(sizeof(float) * BATCH * h->floats);
+	h->map = malloc(sizeof(float) * BATCH * h->floats);
+	h->scratch = malloc(sizeof(float) * BATCH * h->floats);
+	fill(rng, h->target, BATCH * h->floats, 1.0);
+	return 0;
+}
+
 static void
-check_net(const char *what, is_net *net, int threads, double max_kinked)
+hint_close(hint *h)
+{
+	free(h->target);
+	free(h->map);
+	free(h->scratch);
+}
+
+static void
+check_net(const char *what, is_net *net, int threads, double max_kinked, int hint_block)
 {
 	char		err[256];
+	hint		hb,
+			   *h = NULL;
 	is_rng		rng;
 	int			in_n = net->in_c * net->in_h * net->in_w * BATCH;
 	int			out_n = is_net_out_dim(net) * BATCH;
@@ -80,8 +131,20 @@ check_net(const char *what, is_net *net, int threads, double max_kinked)
 	tap_ok(t != NULL, "%s: trainer created (%s)", what, t ? "ok" : err);
 	if (!t)
 		return;
-	is_train_forward(t, in, BATCH, 0);
-	is_train_backward(t, proj, grad);
+	if (hint_block)
+	{
+		tap_ok(hint_open(&hb, t, &rng, hint_block) == 0, "%s: a map after block %d", what, hint_block);
+		h = &hb;
+		net_loss(t, in, proj, out_n, h);
+		memset(h->scratch, 0, sizeof(float) * BATCH * h->floats);
+		is_distill_loss(h->map, h->target, NULL, BATCH, (int) h->floats, HINT_WEIGHT, h->scratch);
+		is_train_backward_hint(t, proj, hint_block, h->scratch, grad);
+	}
+	else
+	{
+		is_train_forward(t, in, BATCH, 0);
+		is_train_backward(t, proj, grad);
+	}
 
 	for (int ti = 0; ti < is_net_tensor_count(net); ti++)
 	{
@@ -104,15 +167,15 @@ check_net(const char *what, is_net *net, int threads, double max_kinked)
 		for (size_t j = 0; j < ts.count; j++)
 		{
 			float		keep = ts.data[j];
-			double		l0 = projected(is_train_forward(t, in, BATCH, 0), proj, out_n),
+			double		l0 = net_loss(t, in, proj, out_n, h),
 						lp,
 						lm,
 						num;
 
 			ts.data[j] = keep + STEP;
-			lp = projected(is_train_forward(t, in, BATCH, 0), proj, out_n);
+			lp = net_loss(t, in, proj, out_n, h);
 			ts.data[j] = keep - STEP;
-			lm = projected(is_train_forward(t, in, BATCH, 0), proj, out_n);
+			lm = net_loss(t, in, proj, out_n, h);
 			ts.data[j] = keep;
 			if (max_kinked > 0.0 && !close_enough((lp - l0) / STEP, (l0 - lm) / STEP, 3e-3, 1e-2))
 			{
@@ -129,6 +192,8 @@ check_net(const char *what, is_net *net, int threads, double max_kinked)
 			   "%s: gradient of %s (%zu values, %zu skipped at kinks)", what, ts.name,
 			   ts.count, kinked);
 	}
+	if (h)
+		hint_close(h);
 	is_train_free(t);
 	free(in);
 	free(proj);
@@ -210,6 +275,30 @@ check_triplet(void)
 				 "satisfied triplet has zero loss");
 		tap_ok(active == 0 && grad[0] == 0.0f, "and zero gradient");
 	}
+}
+
+/* A hint where no conv block reads the map is refused, and the backward runs nothing. */
+static void
+check_hint_refusals(is_net *net)
+{
+	char		err[256];
+	is_train   *t = is_train_create(net, BATCH, 1, err, sizeof(err));
+	float	   *in = calloc((size_t) BATCH * net->in_c * net->in_h * net->in_w, sizeof(float)),
+			   *dout = calloc((size_t) BATCH * is_net_out_dim(net), sizeof(float)),
+			   *grad = malloc(sizeof(float) * net->n_floats),
+				dmap[1] = {0};
+
+	tap_ok(is_train_block_floats(t, 0) == 0 && is_train_block_floats(t, 2) == 0 &&
+		   is_train_block_floats(t, 1) == (size_t) 3 * 4 * 3,
+		   "a map only after block 1 of 2 (3 x 4 x 3 floats)");
+	is_train_forward(t, in, BATCH, 0);
+	tap_ok(is_train_block_output(t, 2, dmap) < 0 && is_train_backward_hint(t, dout, 2, dmap, grad) < 0,
+		   "block 2's map is refused");
+	tap_ok(is_train_backward_hint(t, dout, 1, NULL, grad) == 0, "no map: the plain backward");
+	is_train_free(t);
+	free(in);
+	free(dout);
+	free(grad);
 }
 
 /*
@@ -431,16 +520,19 @@ main(void)
 	is_net		net;
 
 	build(&net, 2, 9, 7, smooth, (int) (sizeof(smooth) / sizeof(smooth[0])));
-	check_net("smooth", &net, 1, 0.0);
+	check_net("smooth", &net, 1, 0.0, 0);
+	check_net("smooth, hint after block 1", &net, 1, 0.0, 1);
 	is_net_free(&net);
 
 	build(&net, 2, 9, 7, train_all_kinds, TRAIN_ALL_KINDS_N);
-	check_net("all kinds, 1 thread", &net, 1, 0.35);
-	check_net("all kinds, 2 threads", &net, 2, 0.35);
+	check_net("all kinds, 1 thread", &net, 1, 0.35, 0);
+	check_net("all kinds, 2 threads", &net, 2, 0.35, 0);
+	check_net("all kinds, hint after the fused block, 2 threads", &net, 2, 0.35, 1);
+	check_hint_refusals(&net);
 	is_net_free(&net);
 
 	build(&net, 1, 7, 5, odd_pool, (int) (sizeof(odd_pool) / sizeof(odd_pool[0])));
-	check_net("odd pooling", &net, 1, 0.35);
+	check_net("odd pooling", &net, 1, 0.35, 0);
 	is_net_free(&net);
 
 	check_triplet();

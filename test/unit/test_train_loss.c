@@ -2,11 +2,12 @@
  * Training works end to end on a fixture small enough for seconds: six
  * synthetic "tracks", each a fixed random spectrogram pattern plus fresh
  * noise per segment, and a tiny network.  The triplet loss must fall well
- * below its starting value (without mining and with semi-hard mining), and
- * the same seed and
- * thread count must give the same losses.
+ * below its starting value (without mining and with semi-hard mining), the
+ * same seed and thread count must give the same losses, and a feature-map
+ * hint must bring the map after block 1 toward a teacher's.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,9 @@
 static float data[TRACKS][SEGS][H * W];
 static int	n_segs[TRACKS];
 
+/* The train_tiny map after block 1 (4 x 8 x 10), which a feature-map hint pulls on. */
+#define MAP (4 * (H / 2) * (W / 2))
+
 static void
 make_fixture(void)
 {
@@ -45,16 +49,24 @@ make_fixture(void)
 	}
 }
 
-/* Trains STEPS steps; losses[] receives each step's loss.  0 or -1. */
+/*
+ * Trains STEPS steps; losses[] receives each step's loss, or with hint set
+ * the hint's part: the map after block 1 pulled toward a teacher's, a
+ * train_tiny of other weights, on the same inputs.  0 or -1.
+ */
 static int
-train(is_mining mining, int threads, double *losses)
+train(is_mining mining, int threads, bool hint, double *losses)
 {
-	is_net		net;
+	is_net		net,
+				tnet;
+	is_train   *teacher = NULL;
 	is_step		st;
 	is_rng		rng;
 	char		err[256];
-	static float batch[3 * TRIPLETS][H * W];
+	static float batch[3 * TRIPLETS][H * W],
+				maps[3 * TRIPLETS][MAP];
 	int			label[3 * TRIPLETS];
+	is_step_targets tg = {.map = maps[0]};
 
 	if (train_net_build(&net, 1, H, W, train_tiny, TRAIN_TINY_N, err, sizeof(err)) < 0 ||
 		(is_net_init_params(&net, 1), is_step_init(&st, &net, TRIPLETS, threads, 1e-2f, err, sizeof(err))) < 0)
@@ -63,6 +75,15 @@ train(is_mining mining, int threads, double *losses)
 		return -1;
 	}
 	st.mining = mining;
+	if (hint && (is_step_set_hint(&st, 1, 1.0f, err, sizeof(err)) < 0 || st.hint_floats != MAP ||
+				 train_net_build(&tnet, 1, H, W, train_tiny, TRAIN_TINY_N, err, sizeof(err)) < 0 ||
+				 (is_net_init_params(&tnet, 2), !(teacher = is_train_create(&tnet, 3 * TRIPLETS, 1, err, sizeof(err))))))
+	{
+		tap_diag("hint: %s (%zu floats)", err, st.hint_floats);
+		is_step_free(&st);
+		is_net_free(&net);
+		return -1;
+	}
 	is_rng_seed(&rng, 9);
 	for (int step = 0; step < STEPS; step++)
 	{
@@ -80,7 +101,19 @@ train(is_mining mining, int threads, double *losses)
 			label[TRIPLETS + i] = p.track;
 			label[2 * TRIPLETS + i] = n.track;
 		}
-		losses[step] = is_step_run(&st, batch[0], label, TRIPLETS, NULL);
+		if (hint)
+		{
+			is_train_forward(teacher, batch[0], 3 * TRIPLETS, 0);
+			is_train_block_output(teacher, 1, maps[0]);
+		}
+		losses[step] = hint ? (is_step_run_groups(&st, batch[0], label, NULL, TRIPLETS, &tg, NULL, NULL),
+							   st.hint_loss) :
+			is_step_run(&st, batch[0], label, TRIPLETS, NULL);
+	}
+	if (hint)
+	{
+		is_train_free(teacher);
+		is_net_free(&tnet);
 	}
 	is_step_free(&st);
 	is_net_free(&net);
@@ -122,6 +155,8 @@ test_heads(void)
 	}
 	st.groups = 2;
 	is_step_block_diagonal(&st);
+	tap_ok(is_step_set_hint(&st, 1, 1.0f, err, sizeof(err)) < 0 && st.hint_weight == 0.0f,
+		   "two heads: a feature-map hint is refused (%s)", err);
 	is_rng_seed(&rng, 9);
 	for (int step = 0; step < HEAD_STEPS; step++)
 	{
@@ -142,7 +177,7 @@ test_heads(void)
 			label[TRIPLETS + i] = g ? p / 2 : p;
 			label[2 * TRIPLETS + i] = g ? n / 2 : n;
 		}
-		is_step_run_groups(&st, batch[0], label, group, TRIPLETS, NULL, NULL, NULL, NULL);
+		is_step_run_groups(&st, batch[0], label, group, TRIPLETS, NULL, NULL, NULL);
 		for (int g = 0; g < 2; g++)
 		{
 			first[g] += step < 10 ? st.head_loss[g] / 10 : 0.0;
@@ -179,7 +214,7 @@ main(void)
 		double		first,
 					last;
 
-		if (train(modes[m], 1, losses) < 0)
+		if (train(modes[m], 1, false, losses) < 0)
 		{
 			tap_ok(0, "training ran");
 			continue;
@@ -194,7 +229,7 @@ main(void)
 	 * one point (loss stuck at the margin, as FaceNet reports), so hard mining
 	 * is only required to run and stay finite.
 	 */
-	if (train(IS_MINING_HARD, 1, losses) == 0)
+	if (train(IS_MINING_HARD, 1, false, losses) == 0)
 	{
 		int			finite = 1;
 
@@ -202,9 +237,15 @@ main(void)
 			finite &= isfinite(losses[i]) && losses[i] >= 0.0;
 		tap_ok(finite, "mining hard: finite losses (last %.4f)", losses[STEPS - 1]);
 	}
-	train(IS_MINING_NONE, 2, losses);
-	train(IS_MINING_NONE, 2, again);
+	train(IS_MINING_NONE, 2, false, losses);
+	train(IS_MINING_NONE, 2, false, again);
 	tap_ok(memcmp(losses, again, sizeof(losses)) == 0, "same seed and threads: same losses");
+	if (train(IS_MINING_NONE, 1, true, losses) == 0)
+		tap_ok(train_mean(losses + STEPS - 10, 10) < 0.5 * train_mean(losses, 10),
+			   "a feature-map hint: its loss falls from %.4f to %.4f",
+			   train_mean(losses, 10), train_mean(losses + STEPS - 10, 10));
+	else
+		tap_ok(0, "a feature-map hint: training ran");
 	test_heads();
 	return tap_done();
 }

@@ -6,6 +6,7 @@
 
 #include "errbuf.h"
 #include "fastmath.h"
+#include "frozen_trunk.h"
 #include "simd_clones.h"
 
 #define DRAWS 16				/* tries to find a song that has an instrument */
@@ -287,8 +288,13 @@ remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t err
 		return NULL;
 	for (int r = 0; r < 3 * n; r++)
 		if (g->has[r] && g->teacher_emb[g->row_target[r]])
+		{
 			memcpy(g->target + dim * r, g->teacher_emb[g->row_target[r]] + dim * g->ximage[r],
 				   sizeof(float) * dim);
+			if (g->teacher_map)
+				memcpy(g->target_map + g->map_floats * r, g->teacher_map + g->map_floats * g->ximage[r],
+					   sizeof(float) * g->map_floats);
+		}
 	for (int k = 0; k < g->n_targets; k++)
 	{
 		int			m = 0;
@@ -311,6 +317,42 @@ remix_aug_targets(remix_aug *g, const float *batch, int n, char *err, size_t err
 	return g->target;
 }
 
+int
+remix_aug_maps(remix_aug *g, const char *teacher_path, int blocks, size_t map_floats,
+			   int threads, char *err, size_t errlen)
+{
+	const mel_set *x = &g->parts[g->targets[0]];
+	is_trunk	t;
+	size_t		have;
+	int			rc;
+
+	if (g->n_targets != 1 || !g->have_teacher || !g->teacher_emb[0])
+		return is_fail(err, errlen, "a feature-map hint needs one instrument and its stem model as the teacher");
+	if (is_trunk_open(&t, teacher_path, blocks, threads, err, errlen) < 0)
+	{
+		is_trunk_close(&t);
+		return -1;
+	}
+	have = (size_t) t.act.c * t.act.h * t.act.w;
+	if (have != map_floats)
+	{
+		is_fail(err, errlen, "teacher %s: its map after %d blocks is %d x %d x %d, the student's %zu floats",
+				teacher_path, blocks, t.act.c, t.act.h, t.act.w, map_floats);
+		is_trunk_close(&t);
+		return -1;
+	}
+	g->map_floats = map_floats;
+	g->teacher_map = malloc(sizeof(float) * map_floats * (x->n_images ? x->n_images : 1));
+	g->target_map = malloc(sizeof(float) * map_floats * g->max_rows);
+	if (!g->teacher_map || !g->target_map)
+		rc = is_fail(err, errlen, "out of memory for the teacher's feature maps (%zu images of %zu floats)",
+					 x->n_images, map_floats);
+	else
+		rc = is_trunk_run(&t, x->data, (int) x->n_images, g->teacher_map, err, errlen);
+	is_trunk_close(&t);
+	return rc;
+}
+
 void
 remix_aug_free(remix_aug *g)
 {
@@ -329,5 +371,7 @@ remix_aug_free(remix_aug *g)
 	free(g->gather);
 	free(g->gather_emb);
 	free(g->gather_row);
+	free(g->teacher_map);
+	free(g->target_map);
 	memset(g, 0, sizeof(*g));
 }

@@ -112,6 +112,9 @@ typedef struct remix_aug
 	int		   *gather_row;
 	int			max_rows;
 	int			emb_dim;
+	float	   *teacher_map;	/* remix_aug_maps: the teacher's map of each X image */
+	size_t		map_floats;		/* per image (0: no maps) */
+	float	   *target_map;		/* the map of each batch row */
 } remix_aug;
 
 /*
@@ -127,6 +130,16 @@ int			remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 						   int max_segs, int threads, const char *cache_dir, double p, bool other,
 						   const char *const *teacher_paths, int emb_dim,
 						   int max_rows, char *err, size_t errlen);
+
+/*
+ * For a feature-map hint (is_step_set_hint): the teacher's map after its
+ * first `blocks` conv blocks, of every image of the target's part set (one
+ * target, a stem teacher), which remix_aug_targets then hands out with the
+ * embeddings.  map_floats must be the student's map size, so a teacher of
+ * other widths is refused.  0 or -1.
+ */
+int			remix_aug_maps(remix_aug *g, const char *teacher_path, int blocks, size_t map_floats,
+						   int threads, char *err, size_t errlen);
 
 /*
  * With probability p, writes a remixed triplet for targets[k] anchored on
