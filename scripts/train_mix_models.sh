@@ -47,7 +47,7 @@
 # A long job (58 min of training on 2 cores, piano 33 of them): run it by
 # hand, not in CI.
 # Environment overrides:
-# TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK, CHANNELS ("32,64" or "piano:64,128"),
+# TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK ("2" or "bass:1"), CHANNELS ("32,64" or "piano:64,128"),
 # DISTILL_WEIGHTS, REMIX_OTHER, REMIX_OWN, DISTILL_OWN, LR_SCHEDULES, MINING (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
@@ -57,12 +57,16 @@ cd "$INSTSIM_ROOT"
 
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
 EPOCHS=${EPOCHS:-"drums:6 bass:24 piano:40 guitar:12"} REMIX=${REMIX:-1.0}
-TRUNK=${TRUNK:-2}
-# CHANNELS: one list for every instrument ("32,64") or per instrument
-# ("piano:64,128": the others keep the default).  Piano's head is twice as
-# wide as the others' since the eighteenth wave: the narrow one was short of
-# capacity (docs/training.md)
-if ((TRUNK > 0)); then DEFAULT_CHANNELS=32,64 CHANNELS=${CHANNELS-piano:64,128}; else DEFAULT_CHANNELS=16,32,64,128; fi
+# TRUNK: the mix model's blocks each model begins with, one number for every
+# instrument or per instrument ("bass:1": the others keep 2; the twentieth
+# wave's bass on one block: TRUNK=bass:1 CHANNELS="piano:64,128
+# bass:16,32,64", docs/training.md).  CHANNELS: one list for every
+# instrument ("32,64") or per instrument ("piano:64,128": the others keep
+# the default).  Piano's head is twice as wide as the others' since the
+# eighteenth wave: the narrow one was short of capacity (docs/training.md)
+TRUNK=${TRUNK:-2} DEFAULT_TRUNK=2
+[[ $TRUNK == *:* ]] || { DEFAULT_TRUNK=$TRUNK TRUNK=; }
+if ((DEFAULT_TRUNK > 0)); then DEFAULT_CHANNELS=32,64 CHANNELS=${CHANNELS-piano:64,128}; else DEFAULT_CHANNELS=16,32,64,128; fi
 CHANNELS=${CHANNELS:-}
 [[ $CHANNELS == *:* ]] || { DEFAULT_CHANNELS=${CHANNELS:-$DEFAULT_CHANNELS} CHANNELS=; }
 DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:8 piano:2 guitar:1"}
@@ -123,12 +127,13 @@ for inst in $INSTRUMENTS; do
 	# corpus, trunk, widths and rate schedule) is unchanged; a new teacher
 	# or mix model retrains it
 	channels=$(per_instrument "$CHANNELS" "$inst" "$DEFAULT_CHANNELS")
+	trunk=$(per_instrument "$TRUNK" "$inst" "$DEFAULT_TRUNK")
 	network=(--channels "$channels") trunk_files=()
-	if ((TRUNK > 0)); then
+	if ((trunk > 0)); then
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
-		network+=(--trunk "models/mix.safetensors:$TRUNK") trunk_files=(models/mix.safetensors)
+		network+=(--trunk "models/mix.safetensors:$trunk") trunk_files=(models/mix.safetensors)
 	fi
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $TRUNK channels $channels lr $schedule$owned${INSTSIM_CONV_KERNEL:+ kernel $INSTSIM_CONV_KERNEL}"
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $trunk channels $channels lr $schedule$owned${INSTSIM_CONV_KERNEL:+ kernel $INSTSIM_CONV_KERNEL}"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"
@@ -142,7 +147,7 @@ for inst in $INSTRUMENTS; do
 			log "${inst}_mix: continuing the stopped run from $ckpt"
 		fi
 		printf '%s' "$inputs" >"$ckpt.inputs"
-		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher models/$inst.safetensors, trunk $TRUNK, channels $channels, rate $schedule, mining $mining)"
+		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher models/$inst.safetensors, trunk $trunk, channels $channels, rate $schedule, mining $mining)"
 		build/instsim-train --corpus "$corpus" --split "$split" \
 			--cache "$corpus/.instsim-cache" --instrument "$inst" --input mix \
 			--remix "$REMIX" --remix-other "$other" --remix-own "$own" --distill-own "$distill_own" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
