@@ -256,6 +256,19 @@ is_net_out_dim(const is_net *net)
 	return net->n_layers > 0 ? net->layers[net->n_layers - 1].out_c : 0;
 }
 
+int
+is_net_block_start(const is_net *net, int blocks)
+{
+	int			convs = 0;
+
+	if (blocks < 0)
+		return -1;
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].kind == IS_LAYER_CONV3X3 && convs++ == blocks)
+			return i;
+	return -1;
+}
+
 double
 is_net_flops(const is_net *net)
 {

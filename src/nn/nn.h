@@ -97,6 +97,13 @@ int			is_net_tensor(const is_net *net, int i, is_tensor *t);
 /* Embedding size (the last layer's output features). */
 int			is_net_out_dim(const is_net *net);
 
+/*
+ * The layer of the conv that starts block `blocks` + 1 (counting conv
+ * layers), i.e. the one that reads the first `blocks` blocks' output; -1
+ * when there is none or blocks < 0.
+ */
+int			is_net_block_start(const is_net *net, int blocks);
+
 /* Floating-point operations of one forward pass of one input (multiply-add = 2). */
 double		is_net_flops(const is_net *net);
 

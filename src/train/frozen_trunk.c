@@ -8,18 +8,6 @@
 /* A batch of trunk passes at a time: the plan's arena holds every activation of a batch. */
 #define TRUNK_BATCH 32
 
-/* Layers before the conv that starts block `blocks` + 1; -1 if there is none. */
-static int
-trunk_layers(const is_net *net, int blocks)
-{
-	int			convs = 0;
-
-	for (int i = 0; i < net->n_layers; i++)
-		if (net->layers[i].kind == IS_LAYER_CONV3X3 && convs++ == blocks)
-			return i;
-	return -1;
-}
-
 static int
 conv_blocks(const is_net *net)
 {
@@ -41,7 +29,8 @@ is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err,
 	t->blocks = blocks;
 	if (blocks < 1)
 		return is_fail(err, errlen, "%s: a trunk needs at least one conv block, not %d", path, blocks);
-	t->n_layers = trunk_layers(&t->model.net, blocks);
+	/* the trunk's layers: those before the conv that starts the next block */
+	t->n_layers = is_net_block_start(&t->model.net, blocks);
 	if (t->n_layers < 0)
 		return is_fail(err, errlen, "%s: a trunk of %d conv blocks must leave the model at least "
 					   "one more (it has %d)", path, blocks, conv_blocks(&t->model.net));

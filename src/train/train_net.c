@@ -690,14 +690,7 @@ zero_grads(const phase *ph, const is_layer *l, int id, int lo, int hi)
 static int
 hint_layer(const is_net *net, int block)
 {
-	int			convs = 0;
-
-	if (block < 1)
-		return -1;
-	for (int i = 0; i < net->n_layers; i++)
-		if (net->layers[i].kind == IS_LAYER_CONV3X3 && convs++ == block)
-			return i;
-	return -1;
+	return block < 1 ? -1 : is_net_block_start(net, block);
 }
 
 size_t
