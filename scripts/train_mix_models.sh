@@ -9,12 +9,12 @@
 # Each begins with the shipped mix model's first TRUNK conv blocks, frozen
 # (--trunk models/mix.safetensors:TRUNK), and trains narrower later blocks
 # (CHANNELS): one call embedding mix and the four runs those blocks once, so
-# the five cost about 1.4x the mix model alone (docs/training.md).  TRUNK=0
+# the five cost about 1.5x the mix model alone (docs/training.md).  TRUNK=0
 # trains separate full networks; with EPOCHS="drums:6 bass:12 piano:20
 # guitar:12" DISTILL_WEIGHTS="drums:1 bass:3 piano:1 guitar:1" REMIX_OTHER=
 # "drums:no bass:no piano:no guitar:no" those are the separate networks shipped
-# before; TRUNK=2 with bass:4 and those REMIX_OTHER, the trunk models shipped
-# before the remixes held the other stems (docs/training.md).
+# before; TRUNK=2 CHANNELS=32,64 with bass:4 and those REMIX_OTHER, the trunk
+# models shipped before the remixes held the other stems (docs/training.md).
 # Models are not chosen by held-out accuracy (--keep-best): on mixes that
 # rewards recognising the song, the very thing these models must not do.
 # Epochs, distillation weights and the other stems in the remixes per
@@ -58,15 +58,22 @@ cd "$INSTSIM_ROOT"
 TRACKS=${TRACKS:-100} SEGSECONDS=${SECONDS_PER_SONG:-75} SEED=${SEED:-2026}
 EPOCHS=${EPOCHS:-"drums:6 bass:24 piano:40 guitar:12"} REMIX=${REMIX:-1.0}
 # TRUNK: the mix model's blocks each model begins with, one number for every
-# instrument or per instrument ("bass:1": the others keep 2; the twentieth
-# wave's bass on one block: TRUNK=bass:1 CHANNELS="piano:64,128
-# bass:16,32,64", docs/training.md).  CHANNELS: one list for every
-# instrument ("32,64") or per instrument ("piano:64,128": the others keep
-# the default).  Piano's head is twice as wide as the others' since the
-# eighteenth wave: the narrow one was short of capacity (docs/training.md)
-TRUNK=${TRUNK:-2} DEFAULT_TRUNK=2
+# instrument or per instrument ("bass:1": the others keep 2).  CHANNELS: one
+# list for every instrument ("32,64") or per instrument ("piano:64,128": the
+# others keep the default).  Piano's head is twice as wide as the others'
+# since the eighteenth wave: the narrow one was short of capacity.  Since
+# the twenty-first, bass begins after the mix model's first block with a
+# block of its own more (16,32,64), and drums' head is half as wide (16,32),
+# which pays for most of bass's block (docs/training.md)
+TRUNK=${TRUNK:-bass:1} DEFAULT_TRUNK=2
 [[ $TRUNK == *:* ]] || { DEFAULT_TRUNK=$TRUNK TRUNK=; }
-if ((DEFAULT_TRUNK > 0)); then DEFAULT_CHANNELS=32,64 CHANNELS=${CHANNELS-piano:64,128}; else DEFAULT_CHANNELS=16,32,64,128; fi
+if ((DEFAULT_TRUNK > 0)); then
+	DEFAULT_CHANNELS=32,64 bass_channels=
+	[[ $(per_instrument "$TRUNK" bass "$DEFAULT_TRUNK") == 1 ]] && bass_channels=" bass:16,32,64"
+	CHANNELS=${CHANNELS-"piano:64,128 drums:16,32$bass_channels"}
+else
+	DEFAULT_CHANNELS=16,32,64,128
+fi
 CHANNELS=${CHANNELS:-}
 [[ $CHANNELS == *:* ]] || { DEFAULT_CHANNELS=${CHANNELS:-$DEFAULT_CHANNELS} CHANNELS=; }
 DISTILL_WEIGHTS=${DISTILL_WEIGHTS:-"drums:1 bass:8 piano:2 guitar:1"}

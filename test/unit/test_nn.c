@@ -143,6 +143,7 @@ test_odd_shapes(void)
 	static const layer_spec c[] = {C(40), POOL, RELU, C(1), GAP};
 	static const layer_spec d[] = {C(64), BN, RELU, POOL, C(48), BN, RELU, GAP, LIN(128), L2};
 	static const layer_spec e[] = {C(16), RELU, POOL, C(20), BN, RELU, POOL, GAP, LIN(4)};
+	static const layer_spec f[] = {C(16), RELU, POOL, C(16), BN, RELU, POOL, GAP, LIN(4)};
 	struct
 	{
 		const layer_spec *spec;
@@ -150,6 +151,7 @@ test_odd_shapes(void)
 	}			nets[] = {
 		{a, 14, 3, 13, 11}, {b, 9, 1, 9, 7}, {c, 5, 2, 5, 6}, {d, 10, 5, 34, 19}, {b, 9, 16, 2, 3},
 		{e, 9, 2, 10, 150},		/* Winograd strips: 37 pooled columns */
+		{f, 9, 2, 10, 150},		/* and a single output block (AVX-512) */
 	};
 
 	for (size_t t = 0; t < sizeof(nets) / sizeof(nets[0]); t++)
