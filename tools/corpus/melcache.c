@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,6 +317,27 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A set's images: gigabytes, filled once and then read at random by every
+ * training step, so on 2 MB pages where the kernel offers them
+ * (transparent huge pages on request): 512 times fewer page faults while the
+ * cache is read, and fewer TLB misses in the steps.  free() releases it.
+ */
+static float *
+alloc_images(size_t floats)
+{
+	const size_t huge = (size_t) 2 << 20;
+	size_t		bytes = sizeof(float) * (floats ? floats : 1);
+	void	   *p = NULL;
+
+	if (bytes < huge)
+		return malloc(bytes);
+	if (posix_memalign(&p, huge, bytes) != 0)
+		return NULL;
+	(void) madvise(p, (bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+	return p;
+}
+
 static int
 alloc_set(mel_set *s, int n_tracks)
 {
@@ -352,7 +374,7 @@ compute(build_ctx *c, int jobs, mel_set *s, int count[3], char *err, size_t errl
 			s->n_images += s->n_segs[k];
 			count[(int) c->how[k]]++;
 		}
-		s->data = malloc(sizeof(float) * c->image * (s->n_images ? s->n_images : 1));
+		s->data = alloc_images(c->image * s->n_images);
 		s->window = malloc(sizeof(int32_t) * (s->n_images ? s->n_images : 1));
 		if (!s->data || !s->window)
 			failed = is_fail(err, errlen, "out of memory for %zu mel images", s->n_images);
