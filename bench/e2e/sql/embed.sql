@@ -20,7 +20,8 @@ SELECT :'tag' AS run, pg_backend_pid() AS pid, r.*
      $q$SELECT sum(cardinality(instsim_embed(audio,
                ARRAY['mix', 'drums', 'bass', 'piano', 'guitar'])))::bigint FROM tracks$q$),
     -- issue #14's cost: the shipped mix model and the four shipped mix-input
-    -- models, which begin with its first two blocks (run once for all five);
+    -- models, which begin with its first blocks (bass_mix the first, the
+    -- others the first two), run once for all five;
     -- the shipped mix model has the synthetic one's network, so row 1 is its cost
     (4, 'mix + 4 mix-input, one call',
      $q$SELECT sum(cardinality(instsim_embed(audio,
