@@ -44,7 +44,7 @@
 # remix test 92.0 against 94.8 %, docs/training.md); bass_mix is its own.
 # Since the eighteenth, piano's own blocks are 64-128 wide, at 40 epochs:
 # music-ID from the mix 76.0 to 83.7 % (validation) and 81.5 % (test).
-# A long job (58 min of training on 2 cores, piano 33 of them): run it by
+# A long job (58 min of training on 2 cores, piano 35 of them): run it by
 # hand, not in CI.
 # Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK ("2" or "bass:1"), CHANNELS ("32,64" or "piano:64,128"),

@@ -318,10 +318,11 @@ build_track(void *p, void *state, int item, char *err, size_t errlen)
 }
 
 /*
- * A set's images: gigabytes, filled once and then read at random by every
- * training step, so on 2 MB pages where the kernel offers them
- * (transparent huge pages on request): 512 times fewer page faults while the
- * cache is read, and fewer TLB misses in the steps.  free() releases it.
+ * A set's images: gigabytes, filled once from the cache, so on 2 MB pages
+ * where the kernel offers them (transparent huge pages on request): 512
+ * times fewer page faults while the cache is read (a piano run's start:
+ * system time 33 -> 14 s).  The advice covers the allocation only, never a
+ * neighbour's memory.  free() releases it.
  */
 static float *
 alloc_images(size_t floats)
@@ -334,7 +335,7 @@ alloc_images(size_t floats)
 		return malloc(bytes);
 	if (posix_memalign(&p, huge, bytes) != 0)
 		return NULL;
-	(void) madvise(p, (bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+	(void) madvise(p, bytes, MADV_HUGEPAGE);
 	return p;
 }
 
