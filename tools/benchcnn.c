@@ -8,7 +8,7 @@
  *   instsim-benchcnn --error MODEL.safetensors KERNEL AUDIO...
  *
  * KERNEL: auto (default), gemm, avx2, avx512, wino-avx2, wino-avx512,
- * wino-bf16; the engine field names it and the kernel of every convolution.
+ * wino-bf16, wino4-avx2, wino4-avx512; the engine field names it and the kernel of every convolution.
  * OpenBLAS should run single-threaded (OPENBLAS_NUM_THREADS=1): parallelism
  * is ours.
  *
@@ -117,7 +117,7 @@ static int
 bench_layers(const is_net *net, int batch)
 {
 	static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512,
-	IS_CONV_WINO_AVX2, IS_CONV_WINO_AVX512, IS_CONV_WINO_BF16};
+	IS_CONV_WINO_AVX2, IS_CONV_WINO_AVX512, IS_CONV_WINO_BF16, IS_CONV_WINO4_AVX2, IS_CONV_WINO4_AVX512};
 	float	   *in = random_inputs(net, batch);
 	double		before[sizeof(kinds) / sizeof(kinds[0])] = {0};
 	char		err[256];

@@ -36,6 +36,7 @@
 #include "parse_int.h"
 #include "rng.h"
 #include "train_ckpt.h"
+#include "train_conv.h"
 #include "train_step.h"
 
 #define MAX_BLOCKS 8
@@ -477,8 +478,9 @@ static int
 knn_accuracy(const is_net *net, int heads, const mel_set *test, int threads, double *acc,
 			 char *err, size_t errlen)
 {
-	is_infer_opts opts = {.max_batch = 64, .threads = threads, .conv = IS_CONV_AUTO};
-	is_infer   *plan = is_infer_create(net, &opts, err, errlen);
+	is_infer_opts opts = {.max_batch = 64, .threads = threads};
+	is_infer   *plan = is_train_infer_kind(&opts.conv, err, errlen) < 0 ? NULL :
+		is_infer_create(net, &opts, err, errlen);
 	int			dim = is_net_out_dim(net),
 				sub = dim / heads,
 				rc = -1;

@@ -12,7 +12,6 @@
 #define D_CODE_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) (p))))
 #define D_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 #define D_MUL(a, b) _mm256_mul_ps((a), (b))
-#define D_SET1(x) _mm256_set1_ps(x)
 #define D_NAME(f) is_compact_avx2_##f
 #define D_HSUM(v) hsum8(v)
 

@@ -10,7 +10,6 @@
 #define D_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define D_MUL(a, b) _mm512_mul_ps((a), (b))
 #define D_HSUM(v) _mm512_reduce_add_ps(v)
-#define D_SET1(x) _mm512_set1_ps(x)
 #define D_NAME(f) is_compact_avx512_##f
 
 #include "distance_compact.h"

@@ -1,5 +1,5 @@
 /*
- * Vector vocabulary of the templated kernels (conv_direct.h, conv_wino.h)
+ * Vector vocabulary of the templated kernels (conv_direct.h, conv_wino*.h)
  * for AVX-512: 16 floats per vector.  Every function of a file including
  * this gets D_TARGET, since a pragma would not reach the clang that PGXS
  * uses for the JIT bitcode.
@@ -15,6 +15,7 @@
 #define D_LOAD(p) _mm512_loadu_ps(p)
 #define D_STORE(p, v) _mm512_storeu_ps((p), (v))
 #define D_BCAST(p) _mm512_set1_ps(*(p))
+#define D_SET1(f) _mm512_set1_ps(f)
 #define D_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define D_MAX(a, b) _mm512_max_ps((a), (b))
 #define D_ADD(a, b) _mm512_add_ps((a), (b))

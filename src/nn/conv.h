@@ -90,8 +90,9 @@ const is_conv_impl *is_conv_impl_of(is_conv_kind kind);
 static inline is_conv_kind
 is_conv_direct_kind(is_conv_kind kind)
 {
-	return kind == IS_CONV_WINO_AVX2 ? IS_CONV_AVX2 :
-		kind == IS_CONV_WINO_AVX512 || kind == IS_CONV_WINO_BF16 ? IS_CONV_AVX512 : kind;
+	return kind == IS_CONV_WINO_AVX2 || kind == IS_CONV_WINO4_AVX2 ? IS_CONV_AVX2 :
+		kind == IS_CONV_WINO_AVX512 || kind == IS_CONV_WINO_BF16 ||
+		kind == IS_CONV_WINO4_AVX512 ? IS_CONV_AVX512 : kind;
 }
 
 /*
@@ -120,5 +121,7 @@ extern const is_conv_impl is_conv_avx512;
 extern const is_conv_impl is_conv_wino_avx2;
 extern const is_conv_impl is_conv_wino_avx512;
 extern const is_conv_impl is_conv_wino_bf16;
+extern const is_conv_impl is_conv_wino4_avx2;
+extern const is_conv_impl is_conv_wino4_avx512;
 
 #endif

@@ -116,11 +116,13 @@ typedef enum is_conv_kind
 	IS_CONV_AVX512,				/* own direct kernel, 16-channel blocks */
 	IS_CONV_WINO_AVX2,			/* Winograd F(2x2,3x3) for pooled layers, else direct AVX2 */
 	IS_CONV_WINO_AVX512,		/* Winograd F(2x2,3x3) for pooled layers, else direct AVX-512 */
-	IS_CONV_WINO_BF16			/* wino-avx512 with its GEMM in bfloat16 (AVX512_BF16), float32
+	IS_CONV_WINO_BF16,			/* wino-avx512 with its GEMM in bfloat16 (AVX512_BF16), float32
 								 * sums: reduced precision, never chosen by AUTO */
+	IS_CONV_WINO4_AVX2,			/* Winograd F(4x4,3x3) for pooled layers, else direct AVX2 */
+	IS_CONV_WINO4_AVX512		/* Winograd F(4x4,3x3) for pooled layers, else direct AVX-512 */
 } is_conv_kind;
 
-#define IS_CONV_KINDS (IS_CONV_WINO_BF16 + 1)
+#define IS_CONV_KINDS (IS_CONV_WINO4_AVX512 + 1)
 
 const char *is_conv_kind_name(is_conv_kind kind);
 int			is_conv_kind_parse(const char *name, is_conv_kind *kind);

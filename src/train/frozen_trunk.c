@@ -21,10 +21,11 @@ conv_blocks(const is_net *net)
 int
 is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err, size_t errlen)
 {
-	is_infer_opts opts = {.max_batch = TRUNK_BATCH, .threads = threads, .conv = IS_CONV_AUTO};
+	is_infer_opts opts = {.max_batch = TRUNK_BATCH, .threads = threads};
 
 	memset(t, 0, sizeof(*t));
-	if (is_model_load_file(&t->model, path, err, errlen) < 0)
+	if (is_train_infer_kind(&opts.conv, err, errlen) < 0 ||
+		is_model_load_file(&t->model, path, err, errlen) < 0)
 		return -1;
 	t->blocks = blocks;
 	if (blocks < 1)

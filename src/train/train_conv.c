@@ -36,6 +36,40 @@ winograd_for(is_conv_kind kind, const is_conv_op *op, const is_conv_impl *direct
 	return direct;
 }
 
+/* The widest instruction set the CPU runs (AVX-512, then AVX2 + FMA): its direct kernel; else gemm. */
+static is_conv_kind
+widest_direct(void)
+{
+	return is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
+		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
+}
+
+int
+is_train_conv_kind(is_conv_kind *kind, char *err, size_t errlen)
+{
+	*kind = IS_CONV_AUTO;
+	if (is_conv_kind_from_env(kind, err, errlen) < 0)
+		return -1;
+	if (*kind == IS_CONV_AUTO)
+		*kind = widest_direct();
+	return 0;
+}
+
+int
+is_train_infer_kind(is_conv_kind *kind, char *err, size_t errlen)
+{
+	*kind = IS_CONV_AUTO;
+	if (is_conv_kind_from_env(kind, err, errlen) < 0)
+		return -1;
+	if (*kind == IS_CONV_AUTO)
+	{
+		is_conv_kind w = is_conv_winograd_kind(widest_direct());
+
+		*kind = w == IS_CONV_AUTO ? IS_CONV_GEMM : w;
+	}
+	return 0;
+}
+
 int
 is_train_conv_block(is_conv_kind kind)
 {

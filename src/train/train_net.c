@@ -215,23 +215,6 @@ layout(is_train *t, float *base)
 	return off;
 }
 
-/*
- * The convolution kernels: the widest instruction set the CPU runs (AVX-512,
- * then AVX2 + FMA), else the portable gemm one.  INSTSIM_CONV_KERNEL
- * overrides, as for inference.
- */
-static int
-choose_conv(is_conv_kind *kind, char *err, size_t errlen)
-{
-	*kind = IS_CONV_AUTO;
-	if (is_conv_kind_from_env(kind, err, errlen) < 0)
-		return -1;
-	if (*kind == IS_CONV_AUTO)
-		*kind = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
-			is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
-	return 0;
-}
-
 is_train *
 is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errlen)
 {
@@ -248,7 +231,7 @@ is_train_create(is_net *net, int max_batch, int threads, char *err, size_t errle
 		snprintf(err, errlen, "batch of %d, want 2..65536 (batch-norm needs two inputs)", max_batch);
 		return NULL;
 	}
-	if (choose_conv(&kind, err, errlen) < 0)
+	if (is_train_conv_kind(&kind, err, errlen) < 0)
 		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)

@@ -284,7 +284,7 @@ check_plans(void)
 	is_infer_free(p);
 	opts.conv = IS_CONV_AUTO;
 	p = is_infer_create(&m.net, &opts, err, sizeof(err));
-	tap_ok(p && is_infer_conv_kind(p, 1) == IS_CONV_WINO_AVX512, "auto stays float32 (wino-avx512)");
+	tap_ok(p && is_infer_conv_kind(p, 1) == IS_CONV_WINO4_AVX512, "auto stays float32 (wino4-avx512)");
 	is_infer_free(p);
 	setenv("INSTSIM_CONV_KERNEL", "wino-bf16", 1);
 	p = is_infer_create(&m.net, &opts, err, sizeof(err));

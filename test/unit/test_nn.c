@@ -7,13 +7,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "conv.h"
 #include "data/nn_ref.h"
 #include "nn_synth.h"
 #include "tap.h"
 
 static const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512, IS_CONV_WINO_AVX2,
-	IS_CONV_WINO_AVX512, IS_CONV_AUTO};
+	IS_CONV_WINO_AVX512, IS_CONV_WINO4_AVX2, IS_CONV_WINO4_AVX512, IS_CONV_AUTO};
 
 /* The input generator of gen_nn_ref.py. */
 static void
@@ -180,12 +183,14 @@ test_odd_shapes(void)
 		for (size_t k = 1; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 			if (is_conv_supported(kinds[k]))
 				for (int threads = 1; threads <= 2; threads++)
-				{
-					double		dmax = run_diff(&net, kinds[k], threads, 3, in, n, want, err);
+					/* batches of 1 on 2 threads split an image's rows, and Winograd tile rows, between them */
+					for (int mb = 1; mb <= 3; mb += 2)
+					{
+						double		dmax = run_diff(&net, kinds[k], threads, mb, in, n, want, err);
 
-					tap_ok(dmax <= 1e-5, "odd net %zu: %s, %d thread(s) agrees with gemm (max err %.2g)",
-						   t, is_conv_kind_name(kinds[k]), threads, dmax);
-				}
+						tap_ok(dmax <= 1e-5, "odd net %zu: %s, %d thread(s), max batch %d agrees with gemm (max err %.2g)",
+							   t, is_conv_kind_name(kinds[k]), threads, mb, dmax);
+					}
 		free(want);
 		free(in);
 		is_net_free(&net);
@@ -276,10 +281,82 @@ test_errors(void)
 		setenv("INSTSIM_CONV_KERNEL", "fast", 1);
 		p = is_infer_create(&net, &opts, err, sizeof(err));
 		tap_ok(!p, "INSTSIM_CONV_KERNEL=fast is rejected (%s)", err);
-		tap_ok(strstr(err, "want auto, gemm, ") && strstr(err, ", wino-avx512 or wino-bf16"),
+		tap_ok(strstr(err, "want auto, gemm, ") && strstr(err, ", wino4-avx2 or wino4-avx512"),
 			   "the message lists every kernel, the last after \"or\"");
 		unsetenv("INSTSIM_CONV_KERNEL");
 		is_net_free(&net);
+	}
+}
+
+/*
+ * F(4x4, 3x3) tiles reach past the image where its size is not a multiple of
+ * 4 (their output there is not stored).  Such a layer, its input image ending
+ * right before an unmapped page, must still run (no read past the image) and
+ * agree with the direct kernel of its instruction set.
+ */
+static void
+test_wino4_edges(void)
+{
+	static const is_conv_kind wk[] = {IS_CONV_WINO4_AVX2, IS_CONV_WINO4_AVX512};
+	const size_t page = (size_t) sysconf(_SC_PAGESIZE);
+
+	for (size_t k = 0; k < sizeof(wk) / sizeof(wk[0]); k++)
+	{
+		const is_conv_impl *w4 = is_conv_impl_of(wk[k]),
+				   *dir = is_conv_impl_of(is_conv_direct_kind(wk[k]));
+		const int	B = w4->block,
+					ic = 2 * B,
+					oc = B;
+		is_conv_op	op = {.in = {ic, 10, 11, B}, .out = {oc, 5, 5, B}, .relu = 1, .pool = 1};
+		size_t		in_floats = is_act_image(&op.in),
+					map_len = (in_floats * sizeof(float) + page - 1) / page * page + page;
+		float		w[(2 * 16) * 16 * 9],
+					bias[16] = {0},
+					out_w[2][4096] = {{0}},
+				   *packed[2],
+				   *scratch[2],
+				   *in;
+		unsigned char *map;
+		double		worst = 0.0,
+					top = 1.0;
+
+		if (!is_conv_supported(wk[k]))
+		{
+			tap_diag("skipping %s: not supported by this CPU", is_conv_kind_name(wk[k]));
+			continue;
+		}
+		map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		mprotect(map + map_len - page, page, PROT_NONE);
+		in = (float *) (map + map_len - page) - in_floats;
+		make_inputs(w, (size_t) oc * ic * 9);
+		for (int c = 0; c < ic; c++)
+			for (int y = 0; y < op.in.h; y++)
+				for (int x = 0; x < op.in.w; x++)
+					*is_act_at(&op.in, in, c, y, x) = (float) ((c * 7 + y * 3 + x) % 11) - 5.0f;
+		for (int i = 0; i < 2; i++)
+		{
+			const is_conv_impl *im = i ? dir : w4;
+
+			packed[i] = calloc(im->packed_floats(ic, B, oc), sizeof(float));
+			im->pack(w, ic, B, oc, packed[i]);
+			op.weight = packed[i];
+			op.bias = bias;
+			scratch[i] = calloc(im->scratch_floats(&op) + 16, sizeof(float));
+			im->run(&op, in, out_w[i], 0, 2, scratch[i]);
+			im->run(&op, in, out_w[i], 2, 5, scratch[i]);
+		}
+		for (size_t i = 0; i < is_act_image(&op.out); i++)
+		{
+			worst = fmax(worst, fabs(out_w[0][i] - out_w[1][i]));
+			top = fmax(top, fabs(out_w[1][i]));
+		}
+		/* sums of 288 products of up to 4 x 5: float32 rounding scales with the largest output */
+		worst /= top;
+		tap_ok(worst <= 1e-5, "%s on 10 x 11 (pooled 5 x 5, rows split mid-tile) reads inside the image "
+			   "and agrees with the direct kernel (max err %.2g)", is_conv_kind_name(wk[k]), worst);
+		for (int i = 0; i < 2; i++)
+			free(packed[i]), free(scratch[i]);
+		munmap(map, map_len);
 	}
 }
 
@@ -288,6 +365,7 @@ main(void)
 {
 	test_reference();
 	test_odd_shapes();
+	test_wino4_edges();
 	test_errors();
 	return tap_done();
 }

@@ -8,6 +8,7 @@
 #include "fastmath.h"
 #include "frozen_trunk.h"
 #include "simd_clones.h"
+#include "train_conv.h"
 
 #define DRAWS 16				/* tries to find a song that has an instrument */
 
@@ -151,11 +152,13 @@ static int
 load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
 			 char *err, size_t errlen)
 {
-	is_infer_opts opts = {.max_batch = g->max_rows, .threads = threads, .conv = IS_CONV_AUTO};
+	is_infer_opts opts = {.max_batch = g->max_rows, .threads = threads};
 	is_model   *t = &g->teacher[k];
 	const char *want = slakh_inst_name(g->targets[k]);
 	char		merr[256];
 
+	if (is_train_infer_kind(&opts.conv, err, errlen) < 0)
+		return -1;
 	if (is_model_load_file(t, path, merr, sizeof(merr)) < 0)
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
 	if (strcmp(t->instrument, want) != 0)
