@@ -63,6 +63,7 @@ wino_input(const is_conv_op *op, const float *in, int ty, int tx0, int n, W_ET *
 			const float *base = in + cb * iplane + ((size_t) 2 * ty * iw + 2 * (tx0 + t)) * DVL;
 			DV			r[4][4];
 
+#pragma GCC unroll 4
 			for (int j = 0; j < 4; j++)
 			{
 				DV			d0 = D_LOAD(base + j * DVL),
@@ -75,10 +76,11 @@ wino_input(const is_conv_op *op, const float *in, int ty, int tx0, int n, W_ET *
 				r[2][j] = D_SUB(d2, d1);
 				r[3][j] = D_SUB(d1, d3);
 			}
+#pragma GCC unroll 4
 			for (int i = 0; i < 4; i++)
 			{
-				W_ET	   *dst = v + ((size_t) (4 * i) * W_TB + t) * icp + cb * DVL;
-				const size_t step = (size_t) W_TB * icp;
+				const size_t step = wino_vstep(icp);
+				W_ET	   *dst = v + 4 * i * step + (size_t) t * icp + cb * DVL;
 
 				W_VSTORE(dst, D_SUB(r[i][0], r[i][2]));
 				W_VSTORE(dst + step, D_ADD(r[i][1], r[i][2]));
@@ -111,6 +113,7 @@ wino_output(const is_conv_op *op, const float *m, int ty, int tx0, int n, float 
 						y11,
 						y;
 
+#pragma GCC unroll 4
 			for (int j = 0; j < 4; j++)
 			{
 				DV			m0 = D_LOAD(src + j * g.step),
@@ -129,6 +132,7 @@ wino_output(const is_conv_op *op, const float *m, int ty, int tx0, int n, float 
 			{
 				DV			px[4] = {y00, y01, y10, y11};
 
+#pragma GCC unroll 4
 				for (int i = 0; i < 4; i++)
 				{
 					y = D_ADD(px[i], b);

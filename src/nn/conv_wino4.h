@@ -49,6 +49,15 @@ wino_filter(const float *g, float *u)
 
 #include "conv_wino_gemm.h"
 
+/* Six vectors from p on, stride floats apart: a column of a 6 x 6 block. */
+D_TARGET static inline __attribute__((always_inline)) void
+wino4_load6(const float *p, size_t stride, DV d[6])
+{
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++)
+		d[i] = D_LOAD(p + i * stride);
+}
+
 /* B^T d along one direction: six vectors in, six out. */
 D_TARGET static inline __attribute__((always_inline)) void
 wino4_bt(const DV d[6], DV r[6])
@@ -92,7 +101,7 @@ wino_input(const is_conv_op *op, const float *in, int ty0, int tiles_w, int s, i
 	const size_t iplane = is_act_plane(&op->in);
 	const int	nib = is_act_blocks(&op->in);
 	const size_t icp = (size_t) nib * DVL;
-	const size_t step = (size_t) W_TB * icp;
+	const size_t step = wino_vstep(icp);
 	float		edge[36 * DVL];
 
 	for (int t = 0; t < n; t++)
@@ -116,23 +125,26 @@ wino_input(const is_conv_op *op, const float *in, int ty0, int tiles_w, int s, i
 				base = edge;
 				stride = 6 * DVL;
 			}
+#pragma GCC unroll 6
 			for (int j = 0; j < 6; j++)
 			{
 				DV			d[6],
 							c[6];
 
-				for (int i = 0; i < 6; i++)
-					d[i] = D_LOAD(base + i * stride + j * DVL);
+				wino4_load6(base + j * DVL, stride, d);
 				wino4_bt(d, c);
+#pragma GCC unroll 6
 				for (int i = 0; i < 6; i++)
 					r[i][j] = c[i];
 			}
+#pragma GCC unroll 6
 			for (int i = 0; i < 6; i++)
 			{
-				W_ET	   *dst = v + ((size_t) (6 * i) * W_TB + t) * icp + cb * DVL;
+				W_ET	   *dst = v + 6 * i * step + (size_t) t * icp + cb * DVL;
 				DV			c[6];
 
 				wino4_bt(r[i], c);
+#pragma GCC unroll 6
 				for (int j = 0; j < 6; j++)
 					W_VSTORE(dst + j * step, c[j]);
 			}
@@ -163,19 +175,22 @@ wino_output(const is_conv_op *op, const float *m, int ty0, int tiles_w, int s, i
 			DV			q[4][6],
 						y[4][4];
 
+#pragma GCC unroll 6
 			for (int j = 0; j < 6; j++)
 			{
 				DV			c[6],
 							a[4];
 
-				for (int i = 0; i < 6; i++)
-					c[i] = D_LOAD(src + (6 * i + j) * g.step);
+				wino4_load6(src + j * g.step, 6 * g.step, c);
 				wino4_at(c, a);
+#pragma GCC unroll 6
 				for (int i = 0; i < 4; i++)
 					q[i][j] = a[i];
 			}
+#pragma GCC unroll 6
 			for (int i = 0; i < 4; i++)
 				wino4_at(q[i], y[i]);
+#pragma GCC unroll 6
 			for (int py = 0; py < 2; py++)
 			{
 				const int	oy = 2 * ty + py;

@@ -67,10 +67,29 @@ wino_pack(const float *w, int ic, int ib, int oc, float *dst)
 		}
 }
 
+/*
+ * V and M hold a panel of W_TB tiles per transform element xi, and the
+ * transforms touch the same spot of every panel.  Panels a multiple of 4 kB
+ * apart would put those W_NX lines in one L1 set, more than its ways, so
+ * each panel is a cache line longer than its tiles.
+ */
+D_TARGET static inline size_t
+wino_vstep(size_t icp)
+{
+	return (size_t) W_TB * icp + 64 / sizeof(W_ET);
+}
+
+D_TARGET static inline size_t
+wino_mstep(size_t ocp)
+{
+	return (size_t) W_TB * ocp + 64 / sizeof(float);
+}
+
 D_TARGET static size_t
 wino_scratch_floats(const is_conv_op *op)
 {
-	return (size_t) W_NX * W_TB * (W_FLOATS(wino_pad(op->in.c, op->in.block)) + wino_pad(op->out.c, DVL));
+	return (size_t) W_NX * (W_FLOATS(wino_vstep(wino_pad(op->in.c, op->in.block))) +
+							wino_mstep(wino_pad(op->out.c, DVL)));
 }
 
 /* Where an output transform reads M and writes the output activation. */
@@ -89,7 +108,7 @@ wino_out_of(const is_conv_op *op)
 	wino_out	g = {.nob = is_act_blocks(&op->out)};
 
 	g.ocp = (size_t) g.nob * DVL;
-	g.step = (size_t) W_TB * g.ocp;
+	g.step = wino_mstep(g.ocp);
 	g.ow = (size_t) op->out.w + 2;
 	g.oplane = is_act_plane(&op->out);
 	return g;
@@ -99,7 +118,7 @@ wino_out_of(const is_conv_op *op)
 D_TARGET static inline float *
 wino_m(const is_conv_op *op, float *scratch)
 {
-	return scratch + W_FLOATS((size_t) W_NX * W_TB * is_act_blocks(&op->in) * DVL);
+	return scratch + W_FLOATS((size_t) W_NX * wino_vstep((size_t) is_act_blocks(&op->in) * DVL));
 }
 
 /* M[t0 .. t0 + W_TP)[ob .. ob + K) of one xi. */
@@ -147,9 +166,9 @@ wino_gemm(const is_conv_op *op, const W_ET *v, float *m, int n)
 
 	for (int xi = 0; xi < W_NX; xi++)
 	{
-		const W_ET *vx = v + (size_t) xi * W_TB * icp;
+		const W_ET *vx = v + (size_t) xi * wino_vstep(icp);
 		const W_ET *ux = (const W_ET *) op->weight + (size_t) xi * icp * ocp;
-		float	   *mx = m + (size_t) xi * W_TB * ocp;
+		float	   *mx = m + (size_t) xi * wino_mstep(ocp);
 
 		/* tiles past n hold stale values: computed, never stored */
 		for (int t0 = 0; t0 < n; t0 += W_TP)
