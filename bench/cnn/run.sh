@@ -12,7 +12,7 @@ OUT=${OUT:-/tmp/instsim-bench-cnn}
 ORT_DIR=${ORT_DIR:-/tmp/instsim-ort}
 ORT_JS=${ORT_JS:-../shared/bench/ort_cnn.js}
 ROUNDS=${ROUNDS:-2}
-KERNELS=${KERNELS:-"auto gemm avx2 avx512 wino-avx2 wino-avx512"}
+KERNELS=${KERNELS:-"auto gemm avx2 avx512 wino-avx2 wino-avx512 wino4-avx2 wino4-avx512"}
 export GFLOP=0.1187				# is_net_flops of the default network
 mkdir -p "$OUT"
 
