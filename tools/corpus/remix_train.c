@@ -157,8 +157,8 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 	const char *want = slakh_inst_name(g->targets[k]);
 	char		merr[256];
 
-	if (is_train_infer_kind(&opts.conv, err, errlen) < 0)
-		return -1;
+	if (is_train_infer_kind(&opts.conv, merr, sizeof(merr)) < 0)
+		return is_fail(err, errlen, "teacher %s: %s", path, merr);
 	if (is_model_load_file(t, path, merr, sizeof(merr)) < 0)
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
 	if (strcmp(t->instrument, want) != 0)
