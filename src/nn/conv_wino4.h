@@ -113,6 +113,9 @@ wino_input(const is_conv_op *op, const float *in, int ty0, int tiles_w, int s, i
 		const int	rows = ih - 4 * ty < 6 ? ih - 4 * ty : 6,
 					cols = iw - 4 * tx < 6 ? iw - 4 * tx : 6;
 
+		/* each block copies into the same rows x cols corner: the rest stays zero */
+		if (rows < 6 || cols < 6)
+			memset(edge, 0, sizeof(edge));
 		for (int cb = 0; cb < nib; cb++)
 		{
 			const float *base = in + cb * iplane + ((size_t) 4 * ty * iw + 4 * tx) * DVL;
@@ -121,7 +124,6 @@ wino_input(const is_conv_op *op, const float *in, int ty0, int tiles_w, int s, i
 
 			if (rows < 6 || cols < 6)
 			{
-				memset(edge, 0, sizeof(edge));
 				for (int i = 0; i < rows; i++)
 					memcpy(edge + i * 6 * DVL, base + i * stride, (size_t) cols * DVL * sizeof(float));
 				base = edge;
