@@ -47,6 +47,7 @@ wino_filter(const float *g, float *u)
 }
 
 #include "conv_wino_gemm.h"
+#include "conv_wino2_tf.h"
 
 /* B^T d B of the 4x4 input tiles at tile row ty, columns tx0 .. tx0 + n - 1. */
 D_TARGET static void
@@ -56,37 +57,19 @@ wino_input(const is_conv_op *op, const float *in, int ty, int tx0, int n, W_ET *
 	const size_t iplane = is_act_plane(&op->in);
 	const int	nib = is_act_blocks(&op->in);
 	const size_t icp = (size_t) nib * DVL;
+	const size_t step = wino_vstep(icp);
 
 	for (int cb = 0; cb < nib; cb++)
 		for (int t = 0; t < n; t++)
 		{
-			const float *base = in + cb * iplane + ((size_t) 2 * ty * iw + 2 * (tx0 + t)) * DVL;
-			DV			r[4][4];
+			W_ET	   *dst = v + (size_t) t * icp + cb * DVL;
+			DV			r[16];
 
-#pragma GCC unroll 4
-			for (int j = 0; j < 4; j++)
-			{
-				DV			d0 = D_LOAD(base + j * DVL),
-							d1 = D_LOAD(base + (iw + j) * DVL),
-							d2 = D_LOAD(base + (2 * iw + j) * DVL),
-							d3 = D_LOAD(base + (3 * iw + j) * DVL);
-
-				r[0][j] = D_SUB(d0, d2);
-				r[1][j] = D_ADD(d1, d2);
-				r[2][j] = D_SUB(d2, d1);
-				r[3][j] = D_SUB(d1, d3);
-			}
-#pragma GCC unroll 4
-			for (int i = 0; i < 4; i++)
-			{
-				const size_t step = wino_vstep(icp);
-				W_ET	   *dst = v + 4 * i * step + (size_t) t * icp + cb * DVL;
-
-				W_VSTORE(dst, D_SUB(r[i][0], r[i][2]));
-				W_VSTORE(dst + step, D_ADD(r[i][1], r[i][2]));
-				W_VSTORE(dst + 2 * step, D_SUB(r[i][2], r[i][1]));
-				W_VSTORE(dst + 3 * step, D_SUB(r[i][1], r[i][3]));
-			}
+			wino2_input_tile(in + cb * iplane + ((size_t) 2 * ty * iw + 2 * (tx0 + t)) * DVL,
+							 iw * DVL, r);
+#pragma GCC unroll 16
+			for (int xi = 0; xi < 16; xi++)
+				W_VSTORE(dst + xi * step, r[xi]);
 		}
 }
 

@@ -1,7 +1,8 @@
 /*
- * Winograd F(4x4, 3x3) convolution with 2x2 max-pooling fused, for inference
- * only, compiled per instruction set like conv_wino.h's F(2x2, 3x3)
- * (conv_wino4_avx512.c, conv_wino4_avx2.c).  Not in bfloat16: its larger
+ * Winograd F(4x4, 3x3) convolution with 2x2 max-pooling fused (inference)
+ * or without pooling (training, when asked for: train_conv.c), compiled per
+ * instruction set like conv_wino.h's F(2x2, 3x3) (conv_wino4_avx512.c,
+ * conv_wino4_avx2.c).  Not in bfloat16: its larger
  * transform coefficients (up to 8) carry the rounding of V further, and a
  * bfloat16 GEMM over it erred 2.4x more than wino-bf16 on real music (mean
  * 1 - cos against gemm, piano_mix) for 1.08x its speed.
@@ -15,7 +16,8 @@
  * 3.9e-7 for F(2x2, 3x3) (test_nn), and the shipped models' embeddings within
  * the same 2e-8 (1 - cos) of gemm's as F(2x2, 3x3)'s (bench/cnn/RESULTS.md).
  * A tile is 2 x 2 pooling windows, so the output transform still ends in
- * max, bias, ReLU and stores of pooled pixels.
+ * max, bias, ReLU and stores of pooled pixels; unpooled, in bias, ReLU and
+ * stores of its 4 x 4 pixels.
  *
  * A strip is W_TB tiles taken row after row across tile rows, since the late
  * layers' maps are only a few tiles wide (16 x 16 is 4 x 4 tiles) and the
@@ -157,9 +159,44 @@ wino_input(const is_conv_op *op, const float *in, int ty0, int tiles_w, int s, i
 }
 
 /*
+ * Bias and ReLU of one tile's outputs y, after a 2 x 2 max when pooling,
+ * stored for the (pooled) pixels inside the output and rows [y0, y1) of
+ * out, the tile's output channel block.
+ * Inlined with a constant `pool`, so that y stays in registers.
+ */
+D_TARGET static inline __attribute__((always_inline)) void
+wino4_store(const is_conv_op *op, const wino_out *g, DV y[4][4], DV b, int ty, int tx,
+			int y0, int y1, float *out, const int pool)
+{
+	const int	side = pool ? 2 : 4;	/* a tile's stored pixels per side */
+
+#pragma GCC unroll 4
+	for (int py = 0; py < side; py++)
+	{
+		const int	oy = side * ty + py;
+
+		if (oy < y0 || oy >= y1)
+			continue;
+#pragma GCC unroll 4
+		for (int px = 0; px < side; px++)
+		{
+			DV			p = pool ? D_MAX(D_MAX(y[2 * py][2 * px], y[2 * py][2 * px + 1]),
+										 D_MAX(y[2 * py + 1][2 * px], y[2 * py + 1][2 * px + 1])) :
+				y[py][px];
+
+			if (side * tx + px >= op->out.w)
+				break;
+			p = D_ADD(p, b);
+			if (op->relu)
+				p = D_MAX(p, D_ZERO());
+			D_STORE(out + ((size_t) (oy + 1) * g->ow + side * tx + px + 1) * DVL, p);
+		}
+	}
+}
+
+/*
  * A^T M A of strip tiles s .. s + n - 1 (as wino_input counts them), then
- * 2 x 2 max, bias and ReLU, stored for the pooled pixels inside the output
- * and rows [y0, y1).
+ * wino4_store into the output's rows [y0, y1).
  */
 D_TARGET static void
 wino_output(const is_conv_op *op, const float *m, int ty0, int tiles_w, int s, int n,
@@ -194,36 +231,24 @@ wino_output(const is_conv_op *op, const float *m, int ty0, int tiles_w, int s, i
 #pragma GCC unroll 6
 			for (int i = 0; i < 4; i++)
 				wino4_at(q[i], y[i]);
-#pragma GCC unroll 6
-			for (int py = 0; py < 2; py++)
-			{
-				const int	oy = 2 * ty + py;
-
-				if (oy < y0 || oy >= y1)
-					continue;
-				for (int px = 0; px < 2 && 2 * tx + px < op->out.w; px++)
-				{
-					DV			p = D_ADD(D_MAX(D_MAX(y[2 * py][2 * px], y[2 * py][2 * px + 1]),
-												D_MAX(y[2 * py + 1][2 * px], y[2 * py + 1][2 * px + 1])), b);
-
-					if (op->relu)
-						p = D_MAX(p, D_ZERO());
-					D_STORE(out + ob * g.oplane + ((size_t) (oy + 1) * g.ow + 2 * tx + px + 1) * DVL, p);
-				}
-			}
+			if (op->pool)
+				wino4_store(op, &g, y, b, ty, tx, y0, y1, out + ob * g.oplane, 1);
+			else
+				wino4_store(op, &g, y, b, ty, tx, y0, y1, out + ob * g.oplane, 0);
 		}
 	}
 }
 
-/* Pooled output rows [y0, y1): the tile rows that hold them, W_TB tiles at a time. */
+/* Output rows [y0, y1) (pooled, when pooling): the tile rows that hold them, W_TB tiles at a time. */
 D_TARGET static void
 wino_run(const is_conv_op *op, const float *in, float *out, int y0, int y1, float *scratch)
 {
 	W_ET	   *v = (W_ET *) scratch;
 	float	   *m = wino_m(op, scratch);
-	const int	tiles_w = (op->out.w + 1) / 2,
-				ty0 = y0 / 2,
-				total = ((y1 + 1) / 2 - ty0) * tiles_w;
+	const int	side = op->pool ? 2 : 4;
+	const int	tiles_w = (op->out.w + side - 1) / side,
+				ty0 = y0 / side,
+				total = ((y1 + side - 1) / side - ty0) * tiles_w;
 
 	for (int s = 0; s < total; s += W_TB)
 	{

@@ -8,6 +8,8 @@
 
 typedef void (*wgrad_fn) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);
+typedef void (*wgrad_wino_fn) (const is_conv_op *op, const float *x, const float *dy,
+							   float *du, float *gb, float *scratch);
 
 /* The direct kernel, and its weight gradient (NULL: im2col + sgemm over the plain layout). */
 static const is_conv_impl *
@@ -24,16 +26,34 @@ impl_of(is_conv_kind kind, wgrad_fn *wgrad)
  * an output of even height and width (whole 2x2 tiles, no pooling here);
  * 2.25x fewer multiplies than the direct kernel, about 1.3x its speed on the
  * 32 x 32 and 16 x 16 layers.  Elsewhere the direct (or gemm) kernel.
+ * F(4x4,3x3) only when asked for by name (INSTSIM_CONV_KERNEL=wino4-avx512
+ * or wino4-avx2): it takes every size, the odd widths too, but rounds
+ * otherwise, so it would change the models the scripts make byte for byte.
  */
 static const is_conv_impl *
 winograd_for(is_conv_kind kind, const is_conv_op *op, const is_conv_impl *direct)
 {
-	is_conv_kind wk = is_conv_winograd_kind(kind);
+	int			wino4 = kind == IS_CONV_WINO4_AVX512 || kind == IS_CONV_WINO4_AVX2;
+	is_conv_kind wk = wino4 ? kind : is_conv_winograd_kind(kind);
 	const is_conv_impl *w = wk == IS_CONV_AUTO ? NULL : is_conv_impl_of(wk);
 
-	if (w && op->in.block == w->block && op->out.h % 2 == 0 && op->out.w % 2 == 0)
+	if (w && op->in.block == w->block && (wino4 || (op->out.h % 2 == 0 && op->out.w % 2 == 0)))
 		return w;
 	return direct;
+}
+
+/*
+ * The Winograd weight gradient goes with F(4x4, 3x3), asked for by name, on
+ * the layers F(2x2, 3x3) tiles whole (conv_wgrad_wino.h): 2.25x fewer
+ * multiplies than the direct correlation.
+ */
+static wgrad_wino_fn
+wgrad_winograd_for(is_conv_kind kind, const is_conv_op *op)
+{
+	if (op->in.block == 1 || op->out.h % 2 || op->out.w % 2)
+		return NULL;
+	return kind == IS_CONV_WINO4_AVX512 ? is_conv_wgrad_wino_avx512 :
+		kind == IS_CONV_WINO4_AVX2 ? is_conv_wgrad_wino_avx2 : NULL;
 }
 
 /* The widest instruction set the CPU runs (AVX-512, then AVX2 + FMA): its direct kernel; else gemm. */
@@ -103,6 +123,7 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 	};
 	c->fimpl = winograd_for(kind, &c->fwd, impl);
 	c->bimpl = winograd_for(kind, &c->bwd, impl);
+	c->wgrad_wino = wgrad_winograd_for(kind, &c->fwd);
 	size[0] = c->fimpl->packed_floats(l->in_c, ib, l->out_c);
 	size[1] = (size_t) is_act_blocks(&c->fwd.out) * b;
 	size[2] = need_dx ? c->bimpl->packed_floats(l->out_c, b, l->in_c) : 0;
@@ -124,7 +145,8 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 }
 
 /*
- * Scratch: the kernels' own; for the sgemm weight gradient, dense copies of x
+ * Scratch: the kernels' own; for the Winograd weight gradient, after the
+ * input gradient's, its strips and dU; for the sgemm one, dense copies of x
  * and dy and im2col's columns.
  */
 size_t
@@ -134,7 +156,9 @@ is_train_conv_scratch(const is_train_conv *c)
 				b = c->need_dx ? c->bimpl->scratch_floats(&c->bwd) : 0;
 	size_t		hw = (size_t) c->fwd.in.h * c->fwd.in.w;
 
-	if (!c->wgrad)
+	if (c->wgrad_wino)
+		b += is_round16(is_wgrad_wino_scratch(&c->fwd));
+	else if (!c->wgrad)
 		b += is_round16((size_t) c->fwd.in.c * hw) + is_round16((size_t) c->fwd.out.c * hw) +
 			is_round16((size_t) c->fwd.in.c * 9 * hw);
 	return is_round16(f > b ? f : b);
@@ -290,7 +314,7 @@ is_train_conv_forward(const is_train_conv *c, const float *x, float *y, float *s
 
 void
 is_train_conv_backward(const is_train_conv *c, const float *x, float *dy, float *dx,
-					   float *gw, float *gb, float *scratch)
+					   float *gw, float *gb, float *wacc, float *scratch)
 {
 	const is_conv_op *op = &c->fwd;
 	int			hw = op->in.h * op->in.w;
@@ -302,6 +326,11 @@ is_train_conv_backward(const is_train_conv *c, const float *x, float *dy, float 
 	clear_border(&c->bwd.in, dy);
 	if (dx)
 		c->bimpl->run(&c->bwd, dy, dx, 0, c->bwd.out.h, scratch);
+	if (c->wgrad_wino)
+	{
+		c->wgrad_wino(op, x, dy, wacc, gb, scratch + is_round16(dx ? c->bimpl->scratch_floats(&c->bwd) : 0));
+		return;
+	}
 	if (c->wgrad)
 	{
 		c->wgrad(op, x, dy, gw, gb);
@@ -325,4 +354,65 @@ is_train_conv_backward(const is_train_conv *c, const float *x, float *dy, float 
 			s += dyd[(size_t) o * hw + j];
 		gb[o] += s;
 	}
+}
+
+/* dU is [xi][o][c], over the channel counts padded to whole blocks. */
+static void
+wacc_dims(const is_train_conv *c, size_t *icp, size_t *ocp)
+{
+	*icp = (size_t) is_act_blocks(&c->fwd.in) * c->fwd.in.block;
+	*ocp = (size_t) is_act_blocks(&c->fwd.out) * c->fwd.out.block;
+}
+
+size_t
+is_train_conv_wacc_floats(const is_train_conv *c)
+{
+	size_t		icp,
+				ocp;
+
+	if (!c->wgrad_wino)
+		return 0;
+	wacc_dims(c, &icp, &ocp);
+	return 16 * icp * ocp;
+}
+
+/*
+ * gw[o][c] += G^T dU[.][o][c] G, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ * (conv_wino.h's wino_filter), then dU = 0.  Once a batch, so plain C.
+ */
+void
+is_train_conv_wgrad_fold(const is_train_conv *c, float *wacc, float *gw)
+{
+	size_t		icp,
+				ocp;
+
+	if (!c->wgrad_wino)
+		return;
+	wacc_dims(c, &icp, &ocp);
+	for (int o = 0; o < c->fwd.out.c; o++)
+		for (int i = 0; i < c->fwd.in.c; i++)
+		{
+			const float *u = wacc + (size_t) o * icp + i;
+			float		t[3][4],
+					   *g = gw + ((size_t) o * c->fwd.in.c + i) * 9;
+
+			for (int j = 0; j < 4; j++)
+			{
+				float		u0 = u[j * ocp * icp],
+							u1 = u[(4 + j) * ocp * icp],
+							u2 = u[(8 + j) * ocp * icp],
+							u3 = u[(12 + j) * ocp * icp];
+
+				t[0][j] = u0 + 0.5f * (u1 + u2);
+				t[1][j] = 0.5f * (u1 - u2);
+				t[2][j] = u3 + 0.5f * (u1 + u2);
+			}
+			for (int a = 0; a < 3; a++)
+			{
+				g[3 * a] += t[a][0] + 0.5f * (t[a][1] + t[a][2]);
+				g[3 * a + 1] += 0.5f * (t[a][1] - t[a][2]);
+				g[3 * a + 2] += t[a][3] + 0.5f * (t[a][1] + t[a][2]);
+			}
+		}
+	memset(wacc, 0, sizeof(float) * 16 * icp * ocp);
 }

@@ -24,6 +24,9 @@ typedef struct is_train_conv
 	/* weight gradient over the kernel's layout; NULL: im2col + sgemm */
 	void		(*wgrad) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);
+	/* the Winograd weight gradient, where it applies and was asked for (else NULL) */
+	void		(*wgrad_wino) (const is_conv_op *op, const float *x, const float *dy,
+							   float *gw, float *gb, float *scratch);
 	is_conv_op	fwd;			/* x -> y, the layer's weights and bias */
 	is_conv_op	bwd;			/* dy -> dx, turned weights, zero bias; unused without dx */
 	int			need_dx;
@@ -78,7 +81,17 @@ void		is_train_conv_forward(const is_train_conv *c, const float *x, float *y,
  * gradient dy (layout c->fwd.out), whose border this zeroes.
  */
 void		is_train_conv_backward(const is_train_conv *c, const float *x, float *dy,
-								   float *dx, float *gw, float *gb, float *scratch);
+								   float *dx, float *gw, float *gb, float *wacc, float *scratch);
+
+/*
+ * With the Winograd weight gradient (c->wgrad_wino), is_train_conv_backward
+ * adds the weight gradient into wacc, is_train_conv_wacc_floats(c) floats
+ * (zero to begin with), and not into gw; is_train_conv_wgrad_fold adds wacc
+ * into gw and clears it, once for the images of one batch.  Without it, 0
+ * floats, and the fold does nothing.
+ */
+size_t		is_train_conv_wacc_floats(const is_train_conv *c);
+void		is_train_conv_wgrad_fold(const is_train_conv *c, float *wacc, float *gw);
 
 /*
  * Training's weight and bias gradient for one image (conv_wgrad.h):
@@ -90,6 +103,38 @@ void		is_conv_wgrad_avx2(const is_conv_op *op, const float *x, const float *dy,
 							   float *gw, float *gb);
 void		is_conv_wgrad_avx512(const is_conv_op *op, const float *x, const float *dy,
 								 float *gw, float *gb);
+
+/*
+ * The same by Winograd F(2x2, 3x3) (conv_wgrad_wino.h), but adding the
+ * weight gradient into du, dU in the Winograd domain (is_train_conv_wgrad_fold
+ * turns it into gw's): op->in.block the kernel's, out.h and out.w even,
+ * scratch is_wgrad_wino_scratch(op) floats.
+ */
+void		is_conv_wgrad_wino_avx2(const is_conv_op *op, const float *x, const float *dy,
+									float *du, float *gb, float *scratch);
+void		is_conv_wgrad_wino_avx512(const is_conv_op *op, const float *x, const float *dy,
+									  float *du, float *gb, float *scratch);
+
+#define WG_TB 32				/* tiles per strip of the Winograd weight gradient */
+
+/*
+ * Floats from one transform element's strip panel to the next, for cp
+ * (padded) channels: a cache line more than its tiles, so that the 16
+ * panels a tile's transform writes do not share one L1 set.
+ */
+static inline size_t
+is_wgrad_wino_step(size_t cp)
+{
+	return (size_t) WG_TB * cp + 16;
+}
+
+/* Its scratch: one strip's V and dM. */
+static inline size_t
+is_wgrad_wino_scratch(const is_conv_op *op)
+{
+	return 16 * (is_wgrad_wino_step((size_t) is_act_blocks(&op->in) * op->in.block) +
+				 is_wgrad_wino_step((size_t) is_act_blocks(&op->out) * op->out.block));
+}
 
 /* A dense c x h x w image into layout a (every float written, border zero), and back. */
 void		is_act_from_nchw(const float *x, const is_act *a, float *dst);

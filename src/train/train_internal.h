@@ -80,6 +80,8 @@ struct is_train
 	is_conv_kind conv_kind;		/* kernel of the convolutions (train_conv.h) */
 	float	   *conv_scratch;	/* per worker, for the convolutions */
 	size_t		conv_scratch_floats;
+	float	   *wacc;			/* per worker: a Winograd weight gradient's dU (train_conv.h) */
+	size_t		wacc_floats;
 	int			recompute;		/* recompute cheap blocks (train_net.c recomputed()) */
 	float	   *rc;				/* per worker: one recomputed convolution output */
 	size_t		rc_floats;

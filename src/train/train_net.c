@@ -190,6 +190,8 @@ layout(is_train *t, float *base)
 				is_train_conv_init(c, l, i > 0, t->conv_kind, t->view[i].b, mem);
 			if (is_train_conv_scratch(c) > max_scratch)
 				max_scratch = is_train_conv_scratch(c);
+			if (is_train_conv_wacc_floats(c) > t->wacc_floats)
+				t->wacc_floats = is_train_conv_wacc_floats(c);
 			if ((size_t) l->in_c * l->out_c * 9 > max_w)
 				max_w = (size_t) l->in_c * l->out_c * 9;
 		}
@@ -210,6 +212,7 @@ layout(is_train *t, float *base)
 	take(base, &off, &t->conv_scratch, t->conv_scratch_floats * t->n_workers);
 	take(base, &off, &t->flip, max_w);
 	take(base, &off, &t->rc, t->rc_floats * t->n_workers);
+	take(base, &off, &t->wacc, t->wacc_floats * t->n_workers);
 	take(base, &off, &t->gacc, is_round16(net->n_floats) * t->n_workers);
 	t->part_doubles = 2 * max_c;
 	return off;
@@ -364,13 +367,15 @@ conv_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 	const train_view *vi = &t->view[ph->layer],
 			   *vo = &t->view[ph->layer + 1];
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
+	float	   *wacc = t->wacc + t->wacc_floats * id;
 
 	for (int n = lo; n < hi; n++)
 		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * vi->image,
 							   (float *) ph->dy + n * vo->image,
 							   ph->dx ? ph->dx + n * vi->image : NULL,
-							   gw, gw + (size_t) l->out_c * l->in_c * 9,
+							   gw, gw + (size_t) l->out_c * l->in_c * 9, wacc,
 							   t->conv_scratch + t->conv_scratch_floats * id);
+	is_train_conv_wgrad_fold(&t->ls[ph->layer].conv, wacc, gw);
 }
 
 /*
@@ -449,6 +454,7 @@ block_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 {
 	is_train   *t = ph->t;
 	float	   *gw = worker_grad(t, id) + t->ls[ph->layer].param_off;
+	float	   *wacc = t->wacc + t->wacc_floats * id;
 
 	for (int n = lo; n < hi; n++)
 	{
@@ -458,9 +464,10 @@ block_backward(const phase *ph, const is_layer *l, int id, int lo, int hi)
 						  ph->dy + n * t->view[ph->layer + 4].image, NULL);
 		is_train_conv_backward(&t->ls[ph->layer].conv, t->act[ph->layer] + n * t->view[ph->layer].image,
 							   y, ph->dx ? ph->dx + n * t->view[ph->layer].image : NULL,
-							   gw, gw + (size_t) l->out_c * l->in_c * 9,
+							   gw, gw + (size_t) l->out_c * l->in_c * 9, wacc,
 							   t->conv_scratch + t->conv_scratch_floats * id);
 	}
+	is_train_conv_wgrad_fold(&t->ls[ph->layer].conv, wacc, gw);
 }
 
 /* Sums the workers' partials into worker 0's, in worker order. */

@@ -1,9 +1,12 @@
 /*
  * Training convolutions through the inference kernels (train_conv.c): the
- * forward pass, the input gradient and the weight and bias gradients of one
- * image, in the kernels' blocked layout, against direct loops in double, for every kernel this CPU runs, with channel counts that fill whole
- * 16-channel blocks and ones that leave a partial block, and widths with a
- * vectorised part and a tail, so every layout-copy path runs.
+ * forward pass, the input gradient and the weight and bias gradients of an
+ * image (twice, so that gradients add up), in the kernels' blocked layout,
+ * against direct loops in double, for every kernel this CPU runs (F(4x4,3x3)
+ * too, which the trainer takes only by name, with the Winograd weight
+ * gradient), with channel counts that fill whole 16-channel blocks and ones
+ * that leave a partial block, and widths with a vectorised part and a tail,
+ * so every layout-copy path runs.
  */
 #include <math.h>
 #include <stdint.h>
@@ -51,6 +54,8 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 			   *dxb,
 			   *tmp = malloc(sizeof(float) * oc * ic * 9);
 	uint32_t	state = (uint32_t) (ic * 1000 + oc);
+	float	   *wacc;
+	size_t		wacc_left = 0;
 	double		fwd_err = 0,
 				bwd_err = 0,
 				w_err = 0,
@@ -69,6 +74,13 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	mem = calloc(is_train_conv_init(&c, &l, 1, kind, ic == 1 ? 1 : is_train_conv_block(kind), NULL),
 				 sizeof(float));
 	is_train_conv_init(&c, &l, 1, kind, ic == 1 ? 1 : is_train_conv_block(kind), mem);
+	if ((kind == IS_CONV_WINO4_AVX512 || kind == IS_CONV_WINO4_AVX2) && ic > 1)
+		tap_ok(c.fimpl == is_conv_impl_of(kind) && c.bimpl == is_conv_impl_of(kind) &&
+			   !c.wgrad_wino == (h % 2 || w % 2),
+			   "%s, %d x %d: F(4x4,3x3) both ways, at any size; the weight gradient by F(2x2,3x3) %s",
+			   is_conv_kind_name(kind), h, w, h % 2 || w % 2 ? "not at odd sizes" : "at even ones");
+	else
+		tap_ok(!c.wgrad_wino, "%s: the direct weight gradient", is_conv_kind_name(kind));
 	scratch = calloc(is_train_conv_scratch(&c), sizeof(float));
 	xb = calloc(is_act_image(&c.fwd.in), sizeof(float));
 	yb = calloc(is_act_image(&c.fwd.out), sizeof(float));
@@ -100,7 +112,13 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 		gw[i] = 1.0f;
 	for (int o = 0; o < oc; o++)
 		gb[o] = 1.0f;
-	is_train_conv_backward(&c, xb, dyb, dxb, gw, gb, scratch);
+	/* two images' gradients (the same twice) add up, and the Winograd ones fold once */
+	wacc = calloc(is_train_conv_wacc_floats(&c) + 1, sizeof(float));
+	is_train_conv_backward(&c, xb, dyb, dxb, gw, gb, wacc, scratch);
+	is_train_conv_backward(&c, xb, dyb, dxb, gw, gb, wacc, scratch);
+	is_train_conv_wgrad_fold(&c, wacc, gw);
+	for (size_t i = 0; i < is_train_conv_wacc_floats(&c); i++)
+		wacc_left += wacc[i] != 0.0f;
 	is_act_to_nchw(dxb, &c.bwd.out, dx);
 
 	for (int o = 0; o < oc; o++)
@@ -132,21 +150,21 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 		for (int k = 0; k < ic; k++)
 			for (int t = 0; t < 9; t++)
 			{
-				double		s = 1.0;
+				double		s = 0.0;
 
 				for (int r = 0; r < h; r++)
 					for (int i = 0; i < w; i++)
 						s += dy[((size_t) o * h + r) * w + i] *
 							input_at(x, k, h, w, r + t / 3 - 1, i + t % 3 - 1);
-				w_err = fmax(w_err, fabs(s - gw[((size_t) o * ic + k) * 9 + t]));
+				w_err = fmax(w_err, fabs(1.0 + 2.0 * s - gw[((size_t) o * ic + k) * 9 + t]));
 			}
 	for (int o = 0; o < oc; o++)
 	{
-		double		s = 1.0;
+		double		s = 0.0;
 
 		for (size_t j = 0; j < (size_t) h * w; j++)
 			s += dy[o * (size_t) h * w + j];
-		b_err = fmax(b_err, fabs(s - gb[o]));
+		b_err = fmax(b_err, fabs(1.0 + 2.0 * s - gb[o]));
 	}
 	tap_ok(fwd_err < 1e-4, "%s (%d-channel blocks%s), %d -> %d channels, %d x %d: forward (max error %.2g)",
 		   is_conv_kind_name(kind), c.impl->block, c.fimpl != c.impl ? ", Winograd" : "",
@@ -157,6 +175,8 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 		   is_conv_kind_name(kind), ic, oc, h, w, w_err);
 	tap_ok(b_err < 1e-4, "%s, %d -> %d channels, %d x %d: bias gradient (max error %.2g)",
 		   is_conv_kind_name(kind), ic, oc, h, w, b_err);
+	tap_ok(wacc_left == 0, "%s, %d x %d: the fold leaves dU cleared (%zu floats not)",
+		   is_conv_kind_name(kind), h, w, wacc_left);
 	free(wt);
 	free(bias);
 	free(x);
@@ -172,14 +192,16 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	free(mem);
 	free(scratch);
 	free(tmp);
+	free(wacc);
 }
 
 int
 main(void)
 {
-	const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512};
+	const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512,
+	IS_CONV_WINO4_AVX2, IS_CONV_WINO4_AVX512};
 
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < (int) (sizeof(kinds) / sizeof(kinds[0])); k++)
 	{
 		if (!is_conv_supported(kinds[k]))
 		{
@@ -190,6 +212,9 @@ main(void)
 		check(kinds[k], 16, 32, 6, 35);	/* whole blocks, 2 x 16 columns + tail */
 		check(kinds[k], 17, 5, 5, 19);	/* partial blocks both ways */
 		check(kinds[k], 32, 40, 8, 18);	/* even sizes: Winograd both ways (SIMD kinds) */
+		check(kinds[k], 16, 16, 7, 65);	/* odd, the trainer's 64 x 65 layers' width */
+		check(kinds[k], 17, 5, 6, 20);	/* even, partial blocks both ways */
+		check(kinds[k], 40, 24, 12, 12);	/* two strips of tiles, across tile rows */
 	}
 	return tap_done();
 }
