@@ -21,7 +21,7 @@ fi
 ensure_deps
 ensure_packages python3-numpy python3-soundfile
 build_install
-[[ -f $DATA/tracks/track19.flac ]] || python3 bench/e2e/make_audio.py tracks "$DATA/tracks" 20 30
+[[ -f $DATA/tracks/track19.flac ]] || { mkdir -p "$DATA/tracks" && python3 bench/e2e/make_audio.py tracks "$DATA/tracks" 20 30; }
 # the server reads the files: a directory the postgres user can read, the
 # names heads_cost.sql wants
 dir=$(mktemp -d /tmp/instsim-heads.XXXX)
