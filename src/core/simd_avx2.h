@@ -17,5 +17,4 @@
 #define D_MAX(a, b) _mm256_max_ps((a), (b))
 #define D_ADD(a, b) _mm256_add_ps((a), (b))
 #define D_SUB(a, b) _mm256_sub_ps((a), (b))
-#define D_MUL(a, b) _mm256_mul_ps((a), (b))
 #define D_ZERO() _mm256_setzero_ps()

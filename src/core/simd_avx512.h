@@ -20,5 +20,4 @@
 #define D_MAX(a, b) _mm512_max_ps((a), (b))
 #define D_ADD(a, b) _mm512_add_ps((a), (b))
 #define D_SUB(a, b) _mm512_sub_ps((a), (b))
-#define D_MUL(a, b) _mm512_mul_ps((a), (b))
 #define D_ZERO() _mm512_setzero_ps()

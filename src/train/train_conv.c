@@ -50,7 +50,7 @@ winograd_for(is_conv_kind kind, const is_conv_op *op, const is_conv_impl *direct
 static wgrad_wino_fn
 wgrad_winograd_for(is_conv_kind kind, const is_conv_op *op)
 {
-	if (op->in.block == 1 || op->out.h % 2 || op->out.w % 2)
+	if (op->in.block != is_conv_impl_of(kind)->block || op->out.h % 2 || op->out.w % 2)
 		return NULL;
 	return kind == IS_CONV_WINO4_AVX512 ? is_conv_wgrad_wino_avx512 :
 		kind == IS_CONV_WINO4_AVX2 ? is_conv_wgrad_wino_avx2 : NULL;
@@ -146,8 +146,8 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 
 /*
  * Scratch: the kernels' own; for the Winograd weight gradient, after the
- * input gradient's, its strips and dU; for the sgemm one, dense copies of x
- * and dy and im2col's columns.
+ * input gradient's, its strips (V, dM; dU is the caller's wacc); for the
+ * sgemm one, dense copies of x and dy and im2col's columns.
  */
 size_t
 is_train_conv_scratch(const is_train_conv *c)

@@ -26,7 +26,7 @@ typedef struct is_train_conv
 						  float *gb);
 	/* the Winograd weight gradient, where it applies and was asked for (else NULL) */
 	void		(*wgrad_wino) (const is_conv_op *op, const float *x, const float *dy,
-							   float *gw, float *gb, float *scratch);
+							   float *du, float *gb, float *scratch);
 	is_conv_op	fwd;			/* x -> y, the layer's weights and bias */
 	is_conv_op	bwd;			/* dy -> dx, turned weights, zero bias; unused without dx */
 	int			need_dx;

@@ -39,7 +39,7 @@ fill(is_rng *rng, float *x, size_t n, double scale)
 
 /*
  * Every element of every trained tensor: central difference against the
- * analytic gradient, |num - ana| <= 2e-3 + 3e-2 max(|num|, |ana|) (the
+ * analytic gradient, |num - ana| <= grad_abs_tol + 3e-2 max(|num|, |ana|) (the
  * float forward pass leaves about 1e-3 of noise in a difference quotient).
  * Where a ReLU or max-pool kink lies within the step the loss is not
  * differentiable there: the one-sided differences disagree, and such
@@ -47,6 +47,7 @@ fill(is_rng *rng, float *x, size_t n, double scale)
  * networks, nothing is skipped).  test_train_ref.c
  * compares the same gradients with PyTorch's.
  */
+/* 2e-3; more where a kernel's forward rounds more (main) */
 static double grad_abs_tol = 2e-3;
 
 static int
@@ -519,10 +520,15 @@ check_threads(void)
 		build(&net, 2, 8, 6, smooth, (int) (sizeof(smooth) / sizeof(smooth[0])));
 		check_net("smooth, F(4x4) and the Winograd weight gradient, 2 threads", &net, 2, 0.0, 0);
 		is_net_free(&net);
-		/* the convolution of a fused block (batch-norm, ReLU, pool) */
+		/*
+		 * the convolution of a fused block (batch-norm, ReLU, pool), whose
+		 * kinks F(4x4)'s noise makes a third or more of its weights (35-38 of
+		 * 108 measured by build): test_train_conv checks every weight, this
+		 * the fold of each thread's dU
+		 */
 		build(&net, 2, 8, 6, conv_block, (int) (sizeof(conv_block) / sizeof(conv_block[0])));
 		check_net("fused block, F(4x4) and the Winograd weight gradient, 2 threads", &net, 2,
-				  0.35, 0);
+				  0.5, 0);
 		is_net_free(&net);
 		grad_abs_tol = 2e-3;
 		unsetenv("INSTSIM_CONV_KERNEL");
