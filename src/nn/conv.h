@@ -29,6 +29,13 @@ is_act_blocks(const is_act *a)
 	return (a->c + a->block - 1) / a->block;
 }
 
+/* Channels padded to whole blocks: a per-channel array's length in the blocked layout. */
+static inline size_t
+is_act_padded_c(const is_act *a)
+{
+	return (size_t) is_act_blocks(a) * a->block;
+}
+
 static inline size_t
 is_act_plane(const is_act *a)
 {
@@ -93,6 +100,13 @@ is_conv_direct_kind(is_conv_kind kind)
 	return kind == IS_CONV_WINO_AVX2 || kind == IS_CONV_WINO4_AVX2 ? IS_CONV_AVX2 :
 		kind == IS_CONV_WINO_AVX512 || kind == IS_CONV_WINO_BF16 ||
 		kind == IS_CONV_WINO4_AVX512 ? IS_CONV_AVX512 : kind;
+}
+
+/* Winograd F(4x4, 3x3), of either instruction set. */
+static inline int
+is_conv_wino4_kind(is_conv_kind kind)
+{
+	return kind == IS_CONV_WINO4_AVX512 || kind == IS_CONV_WINO4_AVX2;
 }
 
 /*

@@ -348,7 +348,7 @@ layout(is_infer *p)
 			size_t		s = o->impl->scratch_floats(c);
 
 			o->w_off = reserve(&top, o->impl->packed_floats(c->in.c, c->in.block, c->out.c));
-			o->b_off = reserve(&top, (size_t) is_act_blocks(&c->out) * c->out.block);
+			o->b_off = reserve(&top, is_act_padded_c(&c->out));
 			o->in_off = act;
 			o->out_off = act = reserve(&top, (size_t) p->max_batch * is_act_image(&c->out));
 			if (s > scratch)

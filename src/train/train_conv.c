@@ -33,7 +33,7 @@ impl_of(is_conv_kind kind, wgrad_fn *wgrad)
 static const is_conv_impl *
 winograd_for(is_conv_kind kind, const is_conv_op *op, const is_conv_impl *direct)
 {
-	int			wino4 = kind == IS_CONV_WINO4_AVX512 || kind == IS_CONV_WINO4_AVX2;
+	int			wino4 = is_conv_wino4_kind(kind);
 	is_conv_kind wk = wino4 ? kind : is_conv_winograd_kind(kind);
 	const is_conv_impl *w = wk == IS_CONV_AUTO ? NULL : is_conv_impl_of(wk);
 
@@ -125,9 +125,9 @@ is_train_conv_init(is_train_conv *c, const is_layer *l, int need_dx, is_conv_kin
 	c->bimpl = winograd_for(kind, &c->bwd, impl);
 	c->wgrad_wino = wgrad_winograd_for(kind, &c->fwd);
 	size[0] = c->fimpl->packed_floats(l->in_c, ib, l->out_c);
-	size[1] = (size_t) is_act_blocks(&c->fwd.out) * b;
+	size[1] = is_act_padded_c(&c->fwd.out);
 	size[2] = need_dx ? c->bimpl->packed_floats(l->out_c, b, l->in_c) : 0;
-	size[3] = need_dx ? (size_t) is_act_blocks(&c->bwd.out) * b : 0;
+	size[3] = need_dx ? is_act_padded_c(&c->bwd.out) : 0;
 	for (int i = 0; i < 4; i++)
 	{
 		at[i] = mem ? mem + off : NULL;
@@ -357,23 +357,10 @@ is_train_conv_backward(const is_train_conv *c, const float *x, float *dy, float 
 }
 
 /* dU is [xi][o][c], over the channel counts padded to whole blocks. */
-static void
-wacc_dims(const is_train_conv *c, size_t *icp, size_t *ocp)
-{
-	*icp = (size_t) is_act_blocks(&c->fwd.in) * c->fwd.in.block;
-	*ocp = (size_t) is_act_blocks(&c->fwd.out) * c->fwd.out.block;
-}
-
 size_t
 is_train_conv_wacc_floats(const is_train_conv *c)
 {
-	size_t		icp,
-				ocp;
-
-	if (!c->wgrad_wino)
-		return 0;
-	wacc_dims(c, &icp, &ocp);
-	return 16 * icp * ocp;
+	return c->wgrad_wino ? 16 * is_act_padded_c(&c->fwd.in) * is_act_padded_c(&c->fwd.out) : 0;
 }
 
 /*
@@ -383,12 +370,11 @@ is_train_conv_wacc_floats(const is_train_conv *c)
 void
 is_train_conv_wgrad_fold(const is_train_conv *c, float *wacc, float *gw)
 {
-	size_t		icp,
-				ocp;
+	const size_t icp = is_act_padded_c(&c->fwd.in),
+				ocp = is_act_padded_c(&c->fwd.out);
 
 	if (!c->wgrad_wino)
 		return;
-	wacc_dims(c, &icp, &ocp);
 	for (int o = 0; o < c->fwd.out.c; o++)
 		for (int i = 0; i < c->fwd.in.c; i++)
 		{
@@ -414,5 +400,5 @@ is_train_conv_wgrad_fold(const is_train_conv *c, float *wacc, float *gw)
 				g[3 * a + 2] += t[a][3] + 0.5f * (t[a][1] + t[a][2]);
 			}
 		}
-	memset(wacc, 0, sizeof(float) * 16 * icp * ocp);
+	memset(wacc, 0, sizeof(float) * is_train_conv_wacc_floats(c));
 }

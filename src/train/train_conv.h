@@ -132,8 +132,8 @@ is_wgrad_wino_step(size_t cp)
 static inline size_t
 is_wgrad_wino_scratch(const is_conv_op *op)
 {
-	return 16 * (is_wgrad_wino_step((size_t) is_act_blocks(&op->in) * op->in.block) +
-				 is_wgrad_wino_step((size_t) is_act_blocks(&op->out) * op->out.block));
+	return 16 * (is_wgrad_wino_step(is_act_padded_c(&op->in)) +
+				 is_wgrad_wino_step(is_act_padded_c(&op->out)));
 }
 
 /* A dense c x h x w image into layout a (every float written, border zero), and back. */

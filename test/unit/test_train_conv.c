@@ -74,7 +74,7 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	mem = calloc(is_train_conv_init(&c, &l, 1, kind, ic == 1 ? 1 : is_train_conv_block(kind), NULL),
 				 sizeof(float));
 	is_train_conv_init(&c, &l, 1, kind, ic == 1 ? 1 : is_train_conv_block(kind), mem);
-	if ((kind == IS_CONV_WINO4_AVX512 || kind == IS_CONV_WINO4_AVX2) && ic > 1)
+	if (is_conv_wino4_kind(kind) && ic > 1)
 		tap_ok(c.fimpl == is_conv_impl_of(kind) && c.bimpl == is_conv_impl_of(kind) &&
 			   !c.wgrad_wino == (h % 2 || w % 2),
 			   "%s, %d x %d: F(4x4,3x3) both ways, at any size; the weight gradient by F(2x2,3x3) %s",
