@@ -134,7 +134,8 @@ for inst in $INSTRUMENTS; do
 	# resumable: a finished model is kept while what it learnt from (its
 	# split, its teacher, epochs, remix share, distillation weight, extra
 	# corpus, trunk, widths and rate schedule) is unchanged; a new teacher
-	# or mix model retrains it
+	# or mix model retrains it; so does another convolution kernel (unset:
+	# F(4x4, 3x3), the trainer's default since the twenty-fourth wave)
 	channels=$(per_instrument "$CHANNELS" "$inst" "$DEFAULT_CHANNELS")
 	trunk=$(per_instrument "$TRUNK" "$inst" "$DEFAULT_TRUNK")
 	network=(--channels "$channels") trunk_files=()
@@ -142,7 +143,7 @@ for inst in $INSTRUMENTS; do
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
 		network+=(--trunk "models/mix.safetensors:$trunk") trunk_files=(models/mix.safetensors)
 	fi
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $trunk channels $channels lr $schedule$owned${INSTSIM_CONV_KERNEL:+ kernel $INSTSIM_CONV_KERNEL}"
+	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $trunk channels $channels lr $schedule$owned kernel ${INSTSIM_CONV_KERNEL:-wino4}"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"

@@ -479,7 +479,7 @@ knn_accuracy(const is_net *net, int heads, const mel_set *test, int threads, dou
 			 char *err, size_t errlen)
 {
 	is_infer_opts opts = {.max_batch = 64, .threads = threads};
-	is_infer   *plan = is_train_infer_kind(&opts.conv, err, errlen) < 0 ? NULL :
+	is_infer   *plan = is_train_conv_kind(&opts.conv, err, errlen) < 0 ? NULL :
 		is_infer_create(net, &opts, err, errlen);
 	int			dim = is_net_out_dim(net),
 				sub = dim / heads,

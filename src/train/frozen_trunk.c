@@ -24,7 +24,7 @@ is_trunk_open(is_trunk *t, const char *path, int blocks, int threads, char *err,
 	is_infer_opts opts = {.max_batch = TRUNK_BATCH, .threads = threads};
 
 	memset(t, 0, sizeof(*t));
-	if (is_train_infer_kind(&opts.conv, err, errlen) < 0 ||
+	if (is_train_conv_kind(&opts.conv, err, errlen) < 0 ||
 		is_model_load_file(&t->model, path, err, errlen) < 0)
 		return -1;
 	t->blocks = blocks;

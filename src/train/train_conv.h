@@ -34,22 +34,14 @@ typedef struct is_train_conv
 } is_train_conv;
 
 /*
- * The kernel of the trainer's convolutions: INSTSIM_CONV_KERNEL if set (a
- * Winograd or bfloat16 kind trains as its instruction set's float32 kernels),
- * else the direct kernel of the widest instruction set the CPU runs, else
- * gemm.  0, or -1 with err set (a kernel the CPU lacks).
+ * The kernel of the trainer's convolutions and of its inference passes (a
+ * frozen --trunk, the --teacher's targets, the held-out k-NN):
+ * INSTSIM_CONV_KERNEL if set (a direct or F(2x2) kind trains its weight
+ * gradient with the direct kernel, a bfloat16 kind in float32), else
+ * F(4x4, 3x3) of the widest instruction set the CPU runs, else gemm.  0, or
+ * -1 with err set (a kernel the CPU lacks).
  */
 int			is_train_conv_kind(is_conv_kind *kind, char *err, size_t errlen);
-
-/*
- * The kernel of the trainer's inference passes (a frozen --trunk, the
- * --teacher's targets, the held-out k-NN): INSTSIM_CONV_KERNEL if set, else
- * the Winograd F(2x2, 3x3) of the widest instruction set, which its own
- * convolutions run, and not inference's `auto` (F(4x4, 3x3) since the models
- * were shipped): a training run must not change, byte for byte, when
- * inference gets a faster kernel.  0, or -1 with err set.
- */
-int			is_train_infer_kind(is_conv_kind *kind, char *err, size_t errlen);
 
 /* Channels per block of kernel kind's layout (16, 8 or 1). */
 int			is_train_conv_block(is_conv_kind kind);

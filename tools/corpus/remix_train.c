@@ -157,7 +157,7 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 	const char *want = slakh_inst_name(g->targets[k]);
 	char		merr[256];
 
-	if (is_train_infer_kind(&opts.conv, merr, sizeof(merr)) < 0)
+	if (is_train_conv_kind(&opts.conv, merr, sizeof(merr)) < 0)
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
 	if (is_model_load_file(t, path, merr, sizeof(merr)) < 0)
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
