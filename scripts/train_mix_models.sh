@@ -44,9 +44,11 @@
 # remix test 92.0 against 94.8 %, docs/training.md); bass_mix is its own.
 # Since the eighteenth, piano's own blocks are 64-128 wide, at 40 epochs:
 # music-ID from the mix 76.0 to 83.7 % (validation) and 81.5 % (test); since
-# the twenty-third 96-192, at 25 epochs: 84.4 and 83.3 %.
-# A long job (about 70 min of training on the twenty-third wave's 2 cores,
-# piano 41 of them; 58 min on the twenty-first's): run it by hand, not in CI.
+# the twenty-third 96-192, at 25 epochs: 84.4 and 83.3 % (85.4 and 83.6 with
+# the twenty-fourth's trainer).
+# A long job (52 min of training on the twenty-fourth wave's 2 cores, piano
+# 27 of them, with the trainer's F(4x4) convolutions; 70 min on the same
+# cores with the kernels before): run it by hand, not in CI.
 # Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK ("2" or "bass:1"), CHANNELS ("32,64" or "piano:64,128"),
 # DISTILL_WEIGHTS, REMIX_OTHER, REMIX_OWN, DISTILL_OWN, LR_SCHEDULES, MINING (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
