@@ -3,8 +3,8 @@
  * forward pass, the input gradient and the weight and bias gradients of an
  * image (twice, so that gradients add up), in the kernels' blocked layout,
  * against direct loops in double, for every kernel this CPU runs (F(4x4,3x3)
- * too, which the trainer takes only by name, with the Winograd weight
- * gradient), with channel counts that fill whole 16-channel blocks and ones
+ * too, the trainer's default, with the Winograd weight gradient), with
+ * channel counts that fill whole 16-channel blocks and ones
  * that leave a partial block, and widths with a vectorised part and a tail,
  * so every layout-copy path runs.
  */
@@ -195,12 +195,39 @@ check(is_conv_kind kind, int ic, int oc, int h, int w)
 	free(wacc);
 }
 
+/*
+ * Which kernel trains: F(4x4, 3x3) of the widest instruction set unless the
+ * environment names one, so that the scripts make the models they shipped.
+ */
+static void
+check_default_kind(void)
+{
+	is_conv_kind want = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO4_AVX512 :
+		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO4_AVX2 : IS_CONV_GEMM;
+	is_conv_kind kind = IS_CONV_AUTO;
+	char		err[256];
+	int			rc;
+
+	unsetenv("INSTSIM_CONV_KERNEL");
+	rc = is_train_conv_kind(&kind, err, sizeof(err));
+	tap_ok(rc == 0 && kind == want, "unset, the trainer runs %s (got %s)",
+		   is_conv_kind_name(want), is_conv_kind_name(kind));
+	setenv("INSTSIM_CONV_KERNEL", "gemm", 1);
+	tap_ok(is_train_conv_kind(&kind, err, sizeof(err)) == 0 && kind == IS_CONV_GEMM,
+		   "a kernel named in the environment is the one that trains");
+	setenv("INSTSIM_CONV_KERNEL", "no-such-kernel", 1);
+	tap_ok(is_train_conv_kind(&kind, err, sizeof(err)) < 0 && strstr(err, "no-such-kernel"),
+		   "an unknown name is refused: %s", err);
+	unsetenv("INSTSIM_CONV_KERNEL");
+}
+
 int
 main(void)
 {
 	const is_conv_kind kinds[] = {IS_CONV_GEMM, IS_CONV_AVX2, IS_CONV_AVX512,
 	IS_CONV_WINO4_AVX2, IS_CONV_WINO4_AVX512};
 
+	check_default_kind();
 	for (int k = 0; k < (int) (sizeof(kinds) / sizeof(kinds[0])); k++)
 	{
 		if (!is_conv_supported(kinds[k]))
