@@ -22,12 +22,12 @@ impl_of(is_conv_kind kind, wgrad_fn *wgrad)
 }
 
 /*
- * Winograd F(2x2,3x3) where it applies: input in the kernel's own blocks and
- * an output of even height and width (whole 2x2 tiles, no pooling here);
- * 2.25x fewer multiplies than the direct kernel, about 1.3x its speed on the
- * 32 x 32 and 16 x 16 layers.  Elsewhere the direct (or gemm) kernel.
- * F(4x4,3x3) (wino4-*, the default since the twenty-fourth wave) takes
- * every size, the odd widths too.
+ * The forward kernel (and the input gradient's): F(4x4,3x3) for a wino4-*
+ * kind (the default) at every size, the odd widths too, where the input is
+ * in the kernel's own blocks.  For the direct and F(2x2) kinds, F(2x2,3x3)
+ * where it applies: the kernel's blocks and an output of even height and
+ * width (whole 2x2 tiles, no pooling here), 2.25x fewer multiplies than the
+ * direct kernel.  Elsewhere the direct (or gemm) kernel.
  */
 static const is_conv_impl *
 winograd_for(is_conv_kind kind, const is_conv_op *op, const is_conv_impl *direct)
@@ -57,7 +57,8 @@ wgrad_winograd_for(is_conv_kind kind, const is_conv_op *op)
 
 /*
  * The trainer's kernel when none is named: F(4x4, 3x3) of the widest
- * instruction set the CPU runs (AVX-512, then AVX2 + FMA), else gemm, for its training passes and its inference passes alike.
+ * instruction set the CPU runs (AVX-512, then AVX2 + FMA), else gemm, for
+ * its training passes and its inference passes alike.
  * It trains piano_mix's recipe 1.37x as fast as the direct and F(2x2)
  * kernels did (62 against 85 s an epoch on a 2-core Xeon) to a model as good
  * within a run's noise (docs/training.md, the twenty-fourth wave).  Named,
@@ -81,7 +82,6 @@ is_train_conv_kind(is_conv_kind *kind, char *err, size_t errlen)
 		*kind = train_default();
 	return 0;
 }
-
 
 int
 is_train_conv_block(is_conv_kind kind)

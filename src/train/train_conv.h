@@ -24,7 +24,7 @@ typedef struct is_train_conv
 	/* weight gradient over the kernel's layout; NULL: im2col + sgemm */
 	void		(*wgrad) (const is_conv_op *op, const float *x, const float *dy, float *gw,
 						  float *gb);
-	/* the Winograd weight gradient, where it applies and was asked for (else NULL) */
+	/* the Winograd weight gradient, where it applies and the kind has one (else NULL) */
 	void		(*wgrad_wino) (const is_conv_op *op, const float *x, const float *dy,
 							   float *du, float *gb, float *scratch);
 	is_conv_op	fwd;			/* x -> y, the layer's weights and bias */

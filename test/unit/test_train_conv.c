@@ -205,7 +205,7 @@ check_default_kind(void)
 	is_conv_kind want = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO4_AVX512 :
 		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO4_AVX2 : IS_CONV_GEMM;
 	is_conv_kind kind = IS_CONV_AUTO;
-	char		err[256];
+	char		err[256] = "";
 	int			rc;
 
 	unsetenv("INSTSIM_CONV_KERNEL");
