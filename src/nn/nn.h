@@ -127,6 +127,12 @@ typedef enum is_conv_kind
 const char *is_conv_kind_name(is_conv_kind kind);
 int			is_conv_kind_parse(const char *name, is_conv_kind *kind);
 int			is_conv_supported(is_conv_kind kind);
+/*
+ * Winograd F(4x4, 3x3) of the widest instruction set the CPU runs (AVX-512,
+ * then AVX2 + FMA), else gemm: what inference's AUTO starts from, and the
+ * trainer's default (train_conv.c), each by its own choice.
+ */
+is_conv_kind is_conv_wino4_widest(void);
 
 /*
  * The kernel INSTSIM_CONV_KERNEL names (*kind unchanged when it is unset or

@@ -172,6 +172,13 @@ is_conv_supported(is_conv_kind kind)
 	return 0;
 }
 
+is_conv_kind
+is_conv_wino4_widest(void)
+{
+	return is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO4_AVX512 :
+		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO4_AVX2 : IS_CONV_GEMM;
+}
+
 static const is_conv_impl *const conv_impls[] = {
 	[IS_CONV_AUTO] = &is_conv_gemm,
 	[IS_CONV_GEMM] = &is_conv_gemm,
@@ -197,8 +204,7 @@ static is_conv_kind
 conv_choose(is_conv_kind want, const is_act *in, int pool)
 {
 	if (want == IS_CONV_AUTO)
-		want = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO4_AVX512 :
-			is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO4_AVX2 : IS_CONV_GEMM;
+		want = is_conv_wino4_widest();
 	if (want != is_conv_direct_kind(want) && !(pool && in->block == conv_impls[want]->block))
 		want = is_conv_direct_kind(want);
 	return want;

@@ -56,22 +56,14 @@ wgrad_winograd_for(is_conv_kind kind, const is_conv_op *op)
 }
 
 /*
- * The trainer's kernel when none is named: F(4x4, 3x3) of the widest
- * instruction set the CPU runs (AVX-512, then AVX2 + FMA), else gemm, for
- * its training passes and its inference passes alike.
- * It trains piano_mix's recipe 1.37x as fast as the direct and F(2x2)
+ * Unless the environment names a kernel, F(4x4, 3x3) of the widest
+ * instruction set, for the training passes and the inference passes alike:
+ * it trains piano_mix's recipe 1.37x as fast as the direct and F(2x2)
  * kernels did (62 against 85 s an epoch on a 2-core Xeon) to a model as good
- * within a run's noise (docs/training.md, the twenty-fourth wave).  Named,
- * not `auto`: a run must not change, byte for byte, when inference's choice
- * of kernel does.
+ * within a run's noise (docs/training.md, the twenty-fourth wave).  Chosen
+ * here, not taken from inference's AUTO: a run must not change, byte for
+ * byte, when inference's choice of kernel does.
  */
-static is_conv_kind
-train_default(void)
-{
-	return is_conv_supported(IS_CONV_AVX512) ? IS_CONV_WINO4_AVX512 :
-		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_WINO4_AVX2 : IS_CONV_GEMM;
-}
-
 int
 is_train_conv_kind(is_conv_kind *kind, char *err, size_t errlen)
 {
@@ -79,7 +71,7 @@ is_train_conv_kind(is_conv_kind *kind, char *err, size_t errlen)
 	if (is_conv_kind_from_env(kind, err, errlen) < 0)
 		return -1;
 	if (*kind == IS_CONV_AUTO)
-		*kind = train_default();
+		*kind = is_conv_wino4_widest();
 	return 0;
 }
 

@@ -500,10 +500,7 @@ check_running(void)
 static void
 pin_direct_kernel(void)
 {
-	is_conv_kind k = is_conv_supported(IS_CONV_AVX512) ? IS_CONV_AVX512 :
-		is_conv_supported(IS_CONV_AVX2) ? IS_CONV_AVX2 : IS_CONV_GEMM;
-
-	setenv("INSTSIM_CONV_KERNEL", is_conv_kind_name(k), 1);
+	setenv("INSTSIM_CONV_KERNEL", is_conv_kind_name(is_conv_direct_kind(is_conv_wino4_widest())), 1);
 }
 
 /* Same result for the same thread count; close across thread counts. */
