@@ -20,6 +20,9 @@
 #include "parse_int.h"
 #include "split.h"
 
+/* sets of --music-id-tracks tracks drawn: the mean moves by < 0.1 point between seeds */
+#define MUSIC_ID_DRAWS 200
+
 typedef struct options
 {
 	const char *corpus;
@@ -40,6 +43,8 @@ typedef struct options
 	double		remix_start;
 	bool		plays_only;
 	bool		mix_windows;	/* --mix-windows given */
+	int			id_tracks;		/* --music-id-tracks: 0, or 2 and more */
+	bool		id_tracks_given;
 } options;
 
 static void
@@ -84,6 +89,9 @@ usage(FILE *f)
 			"                     every sounding window of the mix, or only those where\n"
 			"                     the instrument's stem sounds too, as the paper's\n"
 			"                     separated stems (default all)\n"
+			"  --music-id-tracks N  music-ID also as on a test set of N tracks, the mean\n"
+			"                     over %d random sets of N held-out tracks (default %d,\n"
+			"                     the paper's test set; 0: not)\n"
 			"\n"
 			"--listening reports the listening test stored in the database (instsim-web):\n"
 			"per instrument, Spearman between the pairs' mean ratings and distances\n"
@@ -92,7 +100,7 @@ usage(FILE *f)
 			"  --catalogue TABLE  only that catalogue (schema-qualified, as stored)\n"
 			"  --bootstrap N      resamples (default 2000)\n"
 			"  --seed S           of the resampling, or of the remix pairs (default 1)\n",
-			SPLIT_FILE, SPLIT_FILE);
+			SPLIT_FILE, SPLIT_FILE, MUSIC_ID_DRAWS, EVAL_PAPER_TEST_TRACKS);
 }
 
 
@@ -121,6 +129,7 @@ parse_options(int argc, char **argv, options *o)
 		{"remix-pairs", required_argument, NULL, 'P'},
 		{"remix-start", required_argument, NULL, 'T'},
 		{"mix-windows", required_argument, NULL, 'W'},
+		{"music-id-tracks", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -139,6 +148,7 @@ parse_options(int argc, char **argv, options *o)
 	o->seed = 1;
 	o->remix_pairs = 200;
 	o->remix_start = 30.0;
+	o->id_tracks = EVAL_PAPER_TEST_TRACKS;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1)
 	{
 		int			bad = 0;
@@ -169,6 +179,10 @@ parse_options(int argc, char **argv, options *o)
 				o->mix_windows = true;
 				break;
 			case 'P': bad = parse_int(optarg, 1, 100000, &o->remix_pairs); break;
+			case 'N':
+				bad = parse_int(optarg, 0, 100000, &o->id_tracks) || o->id_tracks == 1;
+				o->id_tracks_given = true;
+				break;
 			case 'T':
 				{
 					char	   *end;
@@ -196,6 +210,11 @@ parse_options(int argc, char **argv, options *o)
 	if (o->mix_windows && !o->remix)
 	{
 		fprintf(stderr, "instsim-eval: --mix-windows is for --remix: without it the models hear their stems\n");
+		return -1;
+	}
+	if (o->id_tracks_given && !o->remix)
+	{
+		fprintf(stderr, "instsim-eval: --music-id-tracks is for --remix\n");
 		return -1;
 	}
 	if (strlen(o->db.table) > 48 || strspn(o->db.table, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(o->db.table))
@@ -288,7 +307,8 @@ static int
 remix_report(const options *o, const slakh_tracks *test, const char *command, char *err, size_t errlen)
 {
 	mixin_run	run = {.corpus = o->corpus, .models = o->models, .command = command, .test = test,
-		.seeds = o->seeds, .k = o->k, .plays_only = o->plays_only,
+		.seeds = o->seeds, .k = o->k, .plays_only = o->plays_only, .id_tracks = o->id_tracks,
+		.id_draws = MUSIC_ID_DRAWS,
 	.remix = {.pairs = o->remix_pairs, .seed = (uint64_t) o->seed, .start_s = o->remix_start,
 	.window_s = 30.0, .jobs = o->jobs}};
 

@@ -56,6 +56,7 @@ typedef struct options
 	double		remix;
 	bool		remix_other;	/* remixes hold the other stems */
 	double		remix_own;		/* share of remixed positives from song A's own mix */
+	double		remix_gain;		/* +- dB of each background part's level in remixes */
 	bool		distill_own;	/* and those distilled toward the teacher's embedding
 								 * of the stem in the same window */
 	char	   *teacher[SLAKH_N_INST];	/* none, or one per instrument */
@@ -102,6 +103,8 @@ usage(FILE *f)
 			"                          uses (pads, organ, strings, leads) as songs do (yes)\n"
 			"  --remix-own Q           this share of remixed triplets take the positive from\n"
 			"                          the anchor song's own mix, not a remix (0)\n"
+			"  --remix-gain DB         each other part of a remix at its stored level +- up\n"
+			"                          to DB dB, drawn uniformly per part (0)\n"
 			"  --distill-own yes|no    with --remix-own and --teacher: distil those positives\n"
 			"                          too, toward the teacher's embedding of the stem in the\n"
 			"                          same window of the song (no)\n"
@@ -263,6 +266,7 @@ parse_options(int argc, char **argv, options *o)
 		{"head-channels", required_argument, NULL, 'H'}, {"remix-other", required_argument, NULL, 'O'}, {"trunk", required_argument, NULL, 'K'},
 		{"mining-bank", required_argument, NULL, 'M'}, {"distill-map", required_argument, NULL, 'P'},
 		{"remix-own", required_argument, NULL, 'Q'}, {"distill-own", required_argument, NULL, 'U'},
+		{"remix-gain", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
 	};
 	int			c,
@@ -305,6 +309,7 @@ parse_options(int argc, char **argv, options *o)
 			case 'O': bad = parse_yes_no(optarg, &o->remix_other); break;
 			case 'U': bad = parse_yes_no(optarg, &o->distill_own); break;
 			case 'Q': o->remix_own = strtod(optarg, &end); bad = *end || !(o->remix_own >= 0.0 && o->remix_own <= 1.0); break;
+			case 'G': o->remix_gain = strtod(optarg, &end); bad = *end || !(o->remix_gain >= 0.0 && o->remix_gain <= 40.0); break;
 			case 'T': bad = (o->n_teacher = split_list(optarg, o->teacher, SLAKH_N_INST)) < 0; break;
 			case 'D': o->distill_weight = strtof(optarg, &end); bad = *end || !(o->distill_weight > 0.0f); break;
 			case 'P': o->distill_map = strtof(optarg, &end); bad = *end || !(o->distill_map >= 0.0f); break;
@@ -345,9 +350,9 @@ parse_options(int argc, char **argv, options *o)
 		fprintf(stderr, "instsim-train: --head-channels needs several instruments\n");
 		return -1;
 	}
-	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || ((o->n_teacher || o->remix_own > 0.0) && !(o->remix > 0.0)))
+	if ((o->remix > 0.0 && o->input != IS_INPUT_MIX) || ((o->n_teacher || o->remix_own > 0.0 || o->remix_gain > 0.0) && !(o->remix > 0.0)))
 	{
-		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher and --remix-own need --remix "
+		fprintf(stderr, "instsim-train: --remix needs --input mix, and --teacher, --remix-own and --remix-gain need --remix "
 				"(they act on remixed triplets only)\n");
 		return -1;
 	}
@@ -734,6 +739,7 @@ setup(run *r, char *err, size_t errlen)
 		/* the training mixes: the same track list as the part sets */
 		r->aug.src.part[SLAKH_MIX] = &r->train_mel;
 		r->aug.src.own = o->remix_own;
+		r->aug.src.gain_db = o->remix_gain;
 		r->aug.distill_own = o->distill_own;
 	}
 	if (heads_net(r, o->n_inst, &r->net, err, errlen) < 0)

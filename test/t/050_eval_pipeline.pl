@@ -178,8 +178,22 @@ command_fails_like(
 		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
 		'--input', 'mix', '--remix-own', '0.5', '--out', "$work/bad.safetensors"
 	],
-	qr/--remix-own need --remix/,
+	qr/--remix-own and --remix-gain need --remix/,
 	'--remix-own without --remix is refused: only remixed triplets have a positive to take from the mix');
+command_fails_like(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix-gain', '6', '--out', "$work/bad.safetensors"
+	],
+	qr/--remix-gain need --remix/,
+	'--remix-gain without --remix is refused: it sets the levels of remixed parts');
+command_fails_like(
+	[
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix', '0.5', '--remix-gain', '-3', '--out', "$work/bad.safetensors"
+	],
+	qr/bad value for --remix-gain: -3/,
+	'a negative --remix-gain is refused: it is a range of dB either side');
 command_fails_like(
 	[
 		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass', '--input', 'mix',
@@ -294,6 +308,34 @@ for my $row (@rows[ 1 .. $#rows ])
 	ok(abs($f[11]) <= 1 + 1e-9, "$what: Pearson against the stem model in [-1, 1]");
 }
 like($rows[1] . $rows[2], qr/^bass,stem,.*bass,mix,/, 'the stem model (baseline) first, then the mix model');
+# Music-ID as on the paper's 19 test tracks: with only 3, one set, all of them.
+for my $row (@rows[ 1 .. $#rows ])
+{
+	my @f = split /,/, $row, -1;
+	is_deeply([ @f[ 15 .. 17 ] ], [ 19, $f[7], $f[10] ],
+		"$f[1] row: music-ID on 19 tracks, of 3, is the whole set's, the stem model's too");
+}
+command_ok(
+	[
+		"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
+		'--out', "$work/remix-2", '--jobs', '2', '--music-id-tracks', '2'
+	],
+	'instsim-eval --remix --music-id-tracks 2 ran');
+my @two = split /\n/, slurp_file("$work/remix-2/remix.csv");
+for my $i (1, 2)
+{
+	my @f = split /,/, $two[$i], -1;
+	ok($f[15] == 2 && $f[16] > 0 && $f[16] <= 100 && $f[17] > 0 && $f[17] <= 100,
+		"$f[1] row: music-ID on sets of 2 tracks in range ($f[16], stem models $f[17])");
+}
+like(slurp_file("$work/remix-2/remix.md"), qr/## Music-ID on 2 tracks.*\| bass \| mix \| [0-9.]+ \| [0-9.]+ \| 84\.63 \|/s,
+	'remix.md has the table on 2 tracks beside the paper\'s figure');
+command_fails_like(
+	[ "$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin", '--music-id-tracks', '1' ],
+	qr/bad value for --music-id-tracks: 1/, 'music-ID on one track is refused: nothing to tell apart');
+command_fails_like(
+	[ "$bin/instsim-eval", '--corpus', "$work/corpus", '--models', "$work/mixin", '--music-id-tracks', '19' ],
+	qr/--music-id-tracks is for --remix/, '--music-id-tracks without --remix is refused');
 is((split /,/, $rows[1])[10], (split /,/, $rows[2])[10],
 	"both rows compare with one figure: the stem model's music-ID on the same songs' stems");
 like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');

@@ -2,6 +2,7 @@
  * instsim-eval's own helpers: model file naming and discovery, the mean and
  * variance over seeds, and the paper's reference values.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,49 @@ test_remix_score(void)
 		   nearer, rank1);
 }
 
+/*
+ * Music-ID on sets of fewer tracks: tracks 0 and 1 have one embedding, so
+ * in a set holding both, track 0's segments win every vote (ties go to the
+ * lower index) and track 1's lose all; tracks 2 and 3 are apart, track 4 has
+ * no segment.  Whole: 18 of 24.  Sets of 2: {0,1} scores 1/2, the other five
+ * pairs 1; sets of 3: the two holding 0 and 1 score 2/3, the other two 1.
+ */
+static void
+test_subset_accuracy(void)
+{
+	enum
+	{
+		TRACKS = 5, PER = 6, DIM = 3, N = 4 * PER
+	};
+	float		emb[N * DIM] = {0};
+	int			labels[N],
+				segs[TRACKS] = {PER, PER, PER, PER, 0};
+	eval_inst	e = {.inst = SLAKH_PIANO, .k = 5, .n_models = 1, .n_tracks = TRACKS, .track_segs = segs,
+	.n = N, .dim = DIM, .labels = labels, .emb = emb};
+	double		whole = 0,
+				all = 0,
+				two = 0,
+				three = 0;
+	char		err[256] = "";
+
+	for (int i = 0; i < N; i++)
+	{
+		labels[i] = i / PER;
+		emb[i * DIM + (labels[i] < 2 ? 0 : labels[i] - 1)] = 1.0f;
+	}
+	tap_ok(eval_inst_subset_accuracy(&e, 4, 50, 1, &whole, err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, 19, 50, 1, &all, err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, 2, 3000, 1, &two, err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, 3, 3000, 2, &three, err, sizeof(err)) == 0, "ran: %s", err);
+	tap_ok(fabs(whole - 0.75) < 1e-12 && fabs(all - 0.75) < 1e-12,
+		   "sets as large as the tracks with segments are the whole: 18 of 24 (%.4f, %.4f)", whole, all);
+	tap_ok(fabs(two - 11.0 / 12.0) < 0.01, "sets of 2: 11/12 on average (%.4f)", two);
+	tap_ok(fabs(three - 5.0 / 6.0) < 0.01, "sets of 3: 5/6 on average (%.4f)", three);
+	e.k = PER;
+	tap_ok(eval_inst_subset_accuracy(&e, 1, 10, 1, &two, err, sizeof(err)) != 0 && strstr(err, "k = 6"),
+		   "a set of no more segments than k is refused: %s", err);
+}
+
 int
 main(void)
 {
@@ -226,5 +270,6 @@ main(void)
 	test_paper();
 	test_remix_pairs();
 	test_remix_score();
+	test_subset_accuracy();
 	return tap_done();
 }

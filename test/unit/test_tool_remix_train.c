@@ -94,17 +94,27 @@ test_compose(void)
 		silent[j] = logf(OFFSET);
 		loud[j] = 2.0f;
 	}
-	remix_compose(one, 1, PIX, OFFSET, out);
+	remix_compose(one, NULL, 1, PIX, OFFSET, out);
 	for (int j = 0; j < PIX; j++)
 		worst = fmax(worst, fabs(out[j] - one[0][j]));
-	remix_compose(with_silence, 2, PIX, OFFSET, out);
+	remix_compose(with_silence, NULL, 2, PIX, OFFSET, out);
 	for (int j = 0; j < PIX; j++)
 		worst = fmax(worst, fabs(out[j] - one[0][j]));
 	tap_ok(worst < 1e-4, "one image, or one plus silence, comes back unchanged (%.2g)", worst);
-	remix_compose(twice, 2, PIX, OFFSET, out);
+	remix_compose(twice, NULL, 2, PIX, OFFSET, out);
 	for (int j = 0; j < PIX; j++)
 		worst2 = fmax(worst2, fabs(out[j] - (2.0f + logf(2.0f))));
 	tap_ok(worst2 < 1e-5, "two equal parts: the power doubles, log + log 2 (%.2g)", worst2);
+	{
+		const float halves[2] = {0.5f, 0.25f};
+		double		want = log((exp(2.0) - OFFSET) * 0.75 + OFFSET),
+					worst3 = 0.0;
+
+		remix_compose(twice, halves, 2, PIX, OFFSET, out);
+		for (int j = 0; j < PIX; j++)
+			worst3 = fmax(worst3, fabs(out[j] - want));
+		tap_ok(worst3 < 1e-5, "gains scale each part's power above the offset (%.2g)", worst3);
+	}
 }
 
 /* exp(composite) - exp(X image): the background's power, pixel j. */
@@ -184,6 +194,62 @@ test_triplet(void)
 	tap_ok(shapes, "labels are the bass sources; the X rows are bass segments, two of A, one of another");
 	tap_ok(shared, "the negative is heard over the anchor's own background");
 	tap_ok(own, "the positive's background is drawn anew");
+}
+
+/*
+ * --remix-gain: the first triplet of a seed draws the same parts with and
+ * without it (the gains are drawn after the parts), so the anchor's
+ * background power with gains over that without is a mean of the parts'
+ * factors: within +-gain_db dB, not 1 everywhere; the negative still hears
+ * the anchor's background at the same levels, and X stays at its own.
+ */
+static void
+test_gain(void)
+{
+	remix_src	src = {.target = SLAKH_BASS, .log_offset = OFFSET};
+	static float plain[3 * TRIPLETS * PIX];
+	is_rng		rng;
+	double		lo = 1e30,
+				hi = 0.0,
+				limit = pow(10.0, 0.6);
+	bool		shared = true;
+	int			i = 1;
+
+	for (int y = SLAKH_DRUMS; y < SLAKH_N_INST; y++)
+		src.part[y] = &sets[y];
+	for (int t = 0; t < 10; t++)
+	{
+		const float *xa,
+				   *xn;
+
+		src.gain_db = 0.0;
+		is_rng_seed(&rng, 20 + t);
+		if (remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, ximage, label) < 0)
+			continue;
+		memcpy(plain, batch, sizeof(plain));
+		src.gain_db = 6.0;
+		is_rng_seed(&rng, 20 + t);
+		remix_triplet(&src, &rng, t % 5, i, TRIPLETS, batch, ximage, label);
+		xa = sets[SLAKH_BASS].data + ximage[i] * PIX;
+		xn = sets[SLAKH_BASS].data + ximage[2 * TRIPLETS + i] * PIX;
+		shared &= negative_shares_background(i, xa, xn);
+		for (int j = 0; j < PIX; j++)
+		{
+			double		b0 = background(plain + (size_t) i * PIX, xa, j);
+
+			if (b0 > 1e-2)
+			{
+				double		r = background(batch + (size_t) i * PIX, xa, j) / b0;
+
+				lo = fmin(lo, r);
+				hi = fmax(hi, r);
+			}
+		}
+	}
+	tap_ok(lo >= 1.0 / limit - 1e-3 && hi <= limit + 1e-3 && hi - lo > 0.1,
+		   "with 6 dB the background's power moves by factors within [%.2f, %.2f] (%.2f to %.2f)",
+		   1.0 / limit, limit, lo, hi);
+	tap_ok(shared, "with gains the negative is heard over the anchor's background at its levels");
 }
 
 /*
@@ -450,6 +516,7 @@ main(void)
 	make_corpus();
 	test_compose();
 	test_triplet();
+	test_gain();
 	test_other();
 	test_own();
 	test_training();

@@ -1,5 +1,6 @@
 #include "remix_train.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +21,21 @@
  * speed is the epoch's.
  */
 IS_SIMD_CLONES void
-remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out)
+remix_compose(const float *const *in, const float *gain, int k, size_t pixels, float log_offset, float *out)
 {
 	if (k < 1)					/* no part: silence */
 		memset(out, 0, sizeof(float) * pixels);
 	for (int i = 0; i < k; i++)
 	{
 		const float *x = in[i];
+		float		g = gain ? gain[i] : 1.0f;
 
 #pragma omp simd
 		for (size_t j = 0; j < pixels; j++)
 		{
 			float		q = is_exp_float(x[j]) - log_offset;
 
-			q = q > 0.0f ? q : 0.0f;
+			q = q > 0.0f ? g * q : 0.0f;
 			out[j] = i == 0 ? q : out[j] + q;
 		}
 	}
@@ -88,6 +90,23 @@ draw_background(const remix_src *src, is_rng *rng, int a, const float **parts)
 	return k;
 }
 
+/*
+ * Power factors for a composite's parts: X (part 0) at its stored level, the
+ * k background parts each moved by its own uniform draw in +-gain_db dB.
+ * NULL without gain_db, which draws nothing, so runs without it stay as
+ * they were.
+ */
+static const float *
+draw_gains(const remix_src *src, is_rng *rng, int k, float *gain)
+{
+	if (!(src->gain_db > 0.0))
+		return NULL;
+	gain[0] = 1.0f;
+	for (int i = 1; i <= k; i++)
+		gain[i] = (float) pow(10.0, src->gain_db * (2.0 * is_rng_unit(rng) - 1.0) / 10.0);
+	return gain;
+}
+
 int
 remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 			  float *batch, size_t *ximage, int *label)
@@ -96,6 +115,8 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 			   *mix = src->part[SLAKH_MIX];
 	size_t		pixels = mel_set_pixels(x);
 	const float *bg[2][SLAKH_OTHER + 1];	/* X, three instruments, other */
+	float		gain[2][SLAKH_OTHER + 1];
+	const float *bg_gain[2];
 	int			n_bg[2],
 				neg,
 				s1,
@@ -123,6 +144,9 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	 */
 	own = src->own > 0.0 && mix && mix->n_segs[a] > 0 && is_rng_unit(rng) < src->own;
 	n_bg[1] = own ? 0 : draw_background(src, rng, a, bg[1] + 1);
+	/* per background, so that the negative hears the anchor's at its levels */
+	bg_gain[0] = draw_gains(src, rng, n_bg[0], gain[0]);
+	bg_gain[1] = own ? NULL : draw_gains(src, rng, n_bg[1], gain[1]);
 	for (int j = 0; j < 3; j++)
 	{
 		int			b = j == 1;		/* the positive has its own background */
@@ -139,7 +163,8 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 		else
 		{
 			bg[b][0] = image_at(x, src_img[j]);
-			remix_compose(bg[b], n_bg[b] + 1, pixels, src->log_offset, batch + row * pixels);
+			remix_compose(bg[b], bg_gain[b], n_bg[b] + 1, pixels, src->log_offset,
+						  batch + row * pixels);
 			ximage[row] = (size_t) src_img[j];
 		}
 		label[row] = src_track[j];

@@ -45,14 +45,17 @@ typedef struct remix_src
 	slakh_inst	target;			/* X */
 	float		log_offset;		/* the front end's */
 	double		own;			/* share of triplets whose positive is song A's own mix */
+	double		gain_db;		/* each background part's level: +- this many dB, uniform
+								 * (0: the stored levels) */
 } remix_src;
 
 /*
  * out = the power-domain sum of the k log-mel images in[0..k) of pixels
- * floats each (k = 0: silence).  out may be in[0] but no other input: it
+ * floats each (k = 0: silence), image i's power times gain[i] (gain NULL:
+ * all 1).  out may be in[0] but no other input: it
  * accumulates part by part.
  */
-void		remix_compose(const float *const *in, int k, size_t pixels, float log_offset, float *out);
+void		remix_compose(const float *const *in, const float *gain, int k, size_t pixels, float log_offset, float *out);
 
 /*
  * Writes a remixed triplet anchored on track a (an index into the part

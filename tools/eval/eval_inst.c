@@ -8,6 +8,7 @@
 #include "eval.h"
 #include "melcache.h"
 #include "model.h"
+#include "rng.h"
 
 #define EMBED_BATCH 64
 
@@ -202,4 +203,81 @@ eval_inst_free(eval_inst *e)
 	free(e->nn);
 	free(e->dist);
 	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * Accuracy of model j when only the tracks marked in `in` exist: their
+ * segments, gathered, vote among themselves.
+ */
+static int
+set_accuracy(const eval_inst *e, int j, const bool *in, float *x, int *labels, int *nn, double *acc)
+{
+	const float *emb = e->emb + (size_t) j * e->n * e->dim;
+	int			m = 0;
+
+	for (int i = 0; i < e->n; i++)
+		if (in[e->labels[i]])
+		{
+			memcpy(x + (size_t) m * e->dim, emb + (size_t) i * e->dim, sizeof(float) * e->dim);
+			labels[m++] = e->labels[i];
+		}
+	if (is_knn_exact(x, m, e->dim, e->k, nn) != 0)
+		return -1;
+	*acc = is_knn_accuracy(labels, nn, m, e->k, NULL);
+	return 0;
+}
+
+int
+eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t seed,
+						  double *mean, char *err, size_t errlen)
+{
+	int		   *pool = malloc(sizeof(int) * (e->n_tracks + 1)),
+			   *labels = malloc(sizeof(int) * (e->n + 1)),
+			   *nn = malloc(sizeof(int) * ((size_t) e->n * e->k + 1));
+	bool	   *in = calloc(e->n_tracks + 1, sizeof(bool));
+	float	   *x = malloc(sizeof(float) * ((size_t) e->n * e->dim + 1));
+	int			n_pool = 0,
+				rc = 0;
+	double		sum = 0.0;
+	is_rng		rng;
+
+	if (!pool || !labels || !nn || !in || !x)
+		rc = is_fail(err, errlen, "out of memory");
+	for (int t = 0; rc == 0 && t < e->n_tracks; t++)
+		if (e->track_segs[t] > 0)
+			pool[n_pool++] = t;
+	if (n_pool <= tracks)
+		draws = 1;				/* every track: one set, the whole */
+	is_rng_seed(&rng, seed);
+	for (int d = 0; rc == 0 && d < draws; d++)
+	{
+		int			take = n_pool < tracks ? n_pool : tracks;
+
+		memset(in, 0, sizeof(bool) * e->n_tracks);
+		for (int i = 0; i < take; i++)
+		{
+			int			r = i + is_rng_below(&rng, n_pool - i),
+						t = pool[r];
+
+			pool[r] = pool[i];
+			pool[i] = t;
+			in[t] = true;
+		}
+		for (int j = 0; rc == 0 && j < e->n_models; j++)
+		{
+			double		acc = 0.0;
+
+			if (set_accuracy(e, j, in, x, labels, nn, &acc) != 0)
+				rc = is_fail(err, errlen, "%s: music-ID on sets of %d tracks needs more than k = %d segments "
+							 "in each set", slakh_inst_name(e->inst), take, e->k);
+			sum += acc;
+		}
+	}
+	*mean = rc == 0 ? sum / ((double) draws * e->n_models) : 0.0;
+	free(pool);
+	free(labels);
+	free(nn);
+	free(in);
+	free(x);
+	return rc;
 }

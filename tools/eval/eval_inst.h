@@ -10,6 +10,7 @@
 #define INSTSIM_EVAL_INST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "eval_models.h"
 #include "slakh.h"
@@ -60,6 +61,18 @@ int			eval_inst_run(const char *root, const slakh_tracks *test, slakh_inst inst,
 						  eval_inst *out, char *err, size_t errlen);
 
 void		eval_inst_free(eval_inst *e);
+
+/*
+ * Music-ID as on a test set of `tracks` tracks: the mean, over the models
+ * and over `draws` sets of `tracks` tracks drawn at random (seed) from those
+ * with segments, of the kNN vote's accuracy when a set's segments vote among
+ * themselves only.  The paper's test set holds 19 tracks, and a vote among
+ * fewer tracks errs less, so a figure on more tracks is not its figure.
+ * With no more tracks than `tracks`, the accuracy on all of them.  Returns 0,
+ * or -1 (err set) when memory runs out or a set has no more than k segments.
+ */
+int			eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t seed,
+									  double *mean, char *err, size_t errlen);
 
 /* Mean and population variance of n values. */
 void		eval_mean_var(const double *x, int n, double *mean, double *var);

@@ -25,6 +25,9 @@ typedef struct mixin_row
 	double		stem_id;		/* the stem models' music-ID on the same songs'
 								 * stems: what the mix models are held to; NaN
 								 * without */
+	double		id_sub,
+				stem_id_sub;	/* the two music-IDs on sets of run->id_tracks
+								 * tracks; NaN without */
 } mixin_row;
 
 /* One row: the remix test, music-ID from the mix, correlation with ref. */
@@ -38,15 +41,26 @@ run_row(const mixin_run *run, slakh_inst inst, is_input_kind input, const eval_m
 	memset(row, 0, sizeof(*row));
 	row->inst = inst;
 	row->input = input;
-	row->pearson = row->spearman = row->stem_id = NAN;
+	row->pearson = row->spearman = row->stem_id = row->id_sub = row->stem_id_sub = NAN;
 	if (ref)
 		row->stem_id = ref->mean;
+	if (ref && run->id_tracks > 0 &&
+		eval_inst_subset_accuracy(ref, run->id_tracks, run->id_draws, run->remix.seed,
+								  &row->stem_id_sub, err, errlen) != 0)
+		return -1;
 	rc = eval_remix_run(run->corpus, run->test, inst, input, models, n, &run->remix, &row->remix, err, errlen);
 	if (rc == 0)
 		rc = eval_inst_run(run->corpus, run->test, inst, SLAKH_MIX, run->plays_only, models, n, run->k,
 						   run->remix.jobs, &id, err, errlen);
 	if (rc != 0)
 		return -1;
+	if (run->id_tracks > 0 &&
+		eval_inst_subset_accuracy(&id, run->id_tracks, run->id_draws, run->remix.seed,
+								  &row->id_sub, err, errlen) != 0)
+	{
+		eval_inst_free(&id);
+		return -1;
+	}
 	row->id_mean = id.mean;
 	row->id_var = id.var;
 	row->segments = id.n;
@@ -54,10 +68,11 @@ run_row(const mixin_run *run, slakh_inst inst, is_input_kind input, const eval_m
 		row->pearson = row->spearman = NAN;
 	eval_inst_free(&id);
 	printf("%-6s %-4s input, %d model(s): remix nearer A %.2f%%, rank-1 %.2f%% (%d pairs, %d skipped); "
-		   "music-ID from the mix %.2f%%; Pearson %.3f, Spearman %.3f vs the stem models on stems\n",
+		   "music-ID from the mix %.2f%% (%.2f%% on %d tracks); Pearson %.3f, Spearman %.3f vs the stem "
+		   "models on stems\n",
 		   slakh_inst_name(inst), is_input_kind_name(input), n, 100 * row->remix.nearer,
 		   100 * row->remix.rank1, row->remix.n_pairs, row->remix.n_skipped, 100 * row->id_mean,
-		   row->pearson, row->spearman);
+		   100 * row->id_sub, run->id_tracks, row->pearson, row->spearman);
 	fflush(stdout);
 	return 0;
 }
@@ -120,18 +135,23 @@ put_refs(FILE *f, const mixin_row *r, const char *sep, const char *none, const c
 }
 
 static void
-put_csv(FILE *f, const mixin_row *r, int n)
+put_csv(FILE *f, const mixin_row *r, int n, int id_tracks)
 {
 	fprintf(f, "instrument,input,models,pairs,skipped_pairs,remix_nearer_percent,remix_rank1_percent,"
 			"music_id_mix_percent,music_id_variance,segments,music_id_stem_models_on_stems_percent,"
 			"pearson_vs_stem,spearman_vs_stem,"
-			"paper_separated_percent,paper_stem_percent\n");
+			"paper_separated_percent,paper_stem_percent,music_id_tracks,music_id_mix_on_tracks_percent,"
+			"music_id_stem_models_on_tracks_percent\n");
 	for (int i = 0; i < n; i++, r++)
 	{
 		fprintf(f, "%s,%s,%d,%d,%d,%.2f,%.2f,%.2f,%.6g,%d,", slakh_inst_name(r->inst),
 				is_input_kind_name(r->input), r->remix.n_models, r->remix.n_pairs, r->remix.n_skipped,
 				100 * r->remix.nearer, 100 * r->remix.rank1, 100 * r->id_mean, r->id_var, r->segments);
 		put_refs(f, r, ",", "", "%.4f");
+		fprintf(f, ",%d,", id_tracks);
+		put_num(f, 100 * r->id_sub, "%.2f", "");
+		fputc(',', f);
+		put_num(f, 100 * r->stem_id_sub, "%.2f", "");
 		fputc('\n', f);
 	}
 }
@@ -149,12 +169,12 @@ put_markdown(FILE *f, const mixin_run *run, const mixin_row *r, int n)
 	fprintf(f, "| instrument | input | models | pairs | remix nearer A %% | rank-1 %% | "
 			"music-ID from the mix %% | stem models on stems %% | Pearson vs stem | Spearman vs stem | "
 			"paper, separated %% | paper, stems %% |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-	for (int i = 0; i < n; i++, r++)
+	for (int i = 0; i < n; i++)
 	{
-		fprintf(f, "| %s | %s | %d | %d | %.2f | %.2f | %.2f | ", slakh_inst_name(r->inst),
-				is_input_kind_name(r->input), r->remix.n_models, r->remix.n_pairs,
-				100 * r->remix.nearer, 100 * r->remix.rank1, 100 * r->id_mean);
-		put_refs(f, r, " | ", "-", "%.3f");
+		fprintf(f, "| %s | %s | %d | %d | %.2f | %.2f | %.2f | ", slakh_inst_name(r[i].inst),
+				is_input_kind_name(r[i].input), r[i].remix.n_models, r[i].remix.n_pairs,
+				100 * r[i].remix.nearer, 100 * r[i].remix.rank1, 100 * r[i].id_mean);
+		put_refs(f, &r[i], " | ", "-", "%.3f");
 		fputs(" |\n", f);
 	}
 	fprintf(f, "\nChance is 50%% for \"nearer A\" and %.1f%% for rank-1. Targets (issue #14): "
@@ -162,6 +182,24 @@ put_markdown(FILE *f, const mixin_run *run, const mixin_row *r, int n)
 			"stems\": music-ID of the instrument's stem models (k = %d) from its stems of the same "
 			"songs, the figure the paper's stem column measures, here on these songs.\n",
 			100.0 / run->test->n, run->k);
+	if (run->id_tracks <= 0)
+		return;
+	fprintf(f, "\n## Music-ID on %d tracks, the paper's test-set size\n\n"
+			"A vote among fewer songs errs less: the paper's figures are on %d test tracks. "
+			"Mean over %d sets of %d of the held-out tracks drawn at random (seed %llu), each set's "
+			"segments voting among themselves; the stem models on the same sets of their stems.\n\n"
+			"| instrument | input | music-ID from the mix, %d tracks %% | stem models on stems, %d tracks %% | "
+			"paper, stems %% |\n|---|---|---|---|---|\n",
+			run->id_tracks, EVAL_PAPER_TEST_TRACKS, run->id_draws, run->id_tracks,
+			(unsigned long long) run->remix.seed, run->id_tracks, run->id_tracks);
+	for (int i = 0; i < n; i++)
+	{
+		fprintf(f, "| %s | %s | ", slakh_inst_name(r[i].inst), is_input_kind_name(r[i].input));
+		put_num(f, 100 * r[i].id_sub, "%.2f", "-");
+		fputs(" | ", f);
+		put_num(f, 100 * r[i].stem_id_sub, "%.2f", "-");
+		fprintf(f, " | %.2f |\n", eval_paper_accuracy(r[i].inst));
+	}
 }
 
 static int
@@ -176,7 +214,7 @@ write_file(const char *dir, const char *name, const mixin_run *run, const mixin_
 	if (!(f = fopen(path, "w")))
 		return is_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	if (strstr(name, ".csv"))
-		put_csv(f, rows, n);
+		put_csv(f, rows, n, run->id_tracks);
 	else
 		put_markdown(f, run, rows, n);
 	bad = ferror(f) != 0;

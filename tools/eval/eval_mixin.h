@@ -8,7 +8,9 @@
  *   - the remix test (eval_remix.h): % of pairs whose remix is nearer A's
  *     mix than B's (chance 50) and % whose nearest test mix is A's;
  *   - music-ID accuracy from the mix: the paper's kNN vote (eval_inst.h)
- *     over every non-silent segment of the test tracks' mixes;
+ *     over every non-silent segment of the test tracks' mixes, and the
+ *     same as on a test set of the paper's size (id_tracks), with the stem
+ *     models' figure on stems beside each;
  *   - Pearson and mean Spearman (Table III's statistics) between the row's
  *     track-distance matrix (models fed whole mixes) and the instrument's
  *     stem models' matrix (fed its stems), when stem models are given.
@@ -33,6 +35,9 @@ typedef struct mixin_run
 	int			seeds;			/* at most this many models per row (0: all) */
 	int			k;
 	bool		plays_only;		/* --mix-windows plays */
+	int			id_tracks;		/* music-ID also as on a test set of this many tracks
+								 * (eval_inst_subset_accuracy; 0: not) */
+	int			id_draws;		/* sets drawn for it */
 	remix_opts	remix;
 } mixin_run;
 

@@ -31,6 +31,9 @@ typedef struct eval_run_info
 	int			ef_search;
 } eval_run_info;
 
+/* The paper's test set: 19 tracks, every figure of its Tables II and III on them. */
+#define EVAL_PAPER_TEST_TRACKS 19
+
 /* The paper's Table II figure (%) for an instrument, original stems. */
 double		eval_paper_accuracy(slakh_inst inst);
 
