@@ -446,9 +446,11 @@ sync_workers(is_infer *p)
 }
 
 /*
- * Images [a, b) of the pass's input into the arena: the network's input, or
- * for a suffix pass the activation its first operation reads, as the
- * prefix pass wrote it.
+ * Images [a, b) of the network's input into the arena, in its blocked
+ * layout.  A suffix pass copies nothing: the prefix handed its activation
+ * over in the arena's own layout, halo included, and op_input reads it there
+ * (one copy per model sharing the prefix was a fifth of what the shared
+ * models added to a call).
  */
 static void
 copy_input(is_infer *p, int a, int b)
@@ -457,14 +459,7 @@ copy_input(is_infer *p, int a, int b)
 	size_t		img = is_act_image(in);
 
 	if (p->first > 0)
-	{
-		const op   *cut = &p->ops[p->first - 1];
-		size_t		cut_img = is_act_image(&cut->conv.out);
-
-		memcpy(p->arena + cut->out_off + a * cut_img, p->in + a * cut_img,
-			   (b - a) * cut_img * sizeof(float));
 		return;
-	}
 	for (int n = a; n < b; n++)
 		for (int c = 0; c < in->c; c++)
 			for (int y = 0; y < in->h; y++)
@@ -473,13 +468,20 @@ copy_input(is_infer *p, int a, int b)
 					   (size_t) in->w * sizeof(float));
 }
 
+/* Where operation o reads its images: the arena, or the handed-over activation. */
+static const float *
+op_input(const is_infer *p, const op *o)
+{
+	return p->first > 0 && o == &p->ops[p->first] ? p->in : p->arena + o->in_off;
+}
+
 /* Output rows [y0, y1) of image n through convolution o, on worker t's scratch. */
 static void
 conv_rows(is_infer *p, const op *o, size_t n, int y0, int y1, int t)
 {
 	const is_conv_op *c = &o->conv;
 
-	o->impl->run(c, p->arena + o->in_off + n * is_act_image(&c->in),
+	o->impl->run(c, op_input(p, o) + n * is_act_image(&c->in),
 				 p->arena + o->out_off + n * is_act_image(&c->out), y0, y1,
 				 p->arena + p->scratch_off + p->scratch_floats * t);
 }
@@ -587,7 +589,7 @@ run_gap(is_infer *p, const op *o, int a, int b, float *v)
 
 	for (int n = a; n < b; n++)
 	{
-		const float *img = p->arena + o->in_off + n * is_act_image(act);
+		const float *img = op_input(p, o) + n * is_act_image(act);
 		float	   *sum = v + (size_t) n * p->max_f;
 
 		for (int cb = 0; cb < is_act_blocks(act); cb++)
