@@ -288,13 +288,20 @@ $node->safe_psql('postgres',
 	"SELECT instsim_model_load('bass_mix', pg_read_binary_file('$work/mixin/bass_mix-seed1.safetensors'))");
 is($node->safe_psql('postgres', "SELECT instrument || ' ' || input FROM instsim.models WHERE name = 'bass_mix'"),
 	'bass mix', 'the server shows the bass model from the mix');
-command_ok(
-	[
-		"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
-		'--out', "$work/remix", '--jobs', '2'
-	],
-	'instsim-eval --remix ran');
-my @rows = split /\n/, slurp_file("$work/remix/remix.csv");
+# instsim-eval --remix on the mixin models into $work/NAME with more
+# options; the lines of its remix.csv
+sub remix_eval
+{
+	my ($name, @more) = @_;
+	command_ok(
+		[
+			"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
+			'--out', "$work/$name", '--jobs', '2', @more
+		],
+		join(' ', 'instsim-eval --remix', @more, 'ran'));
+	return split /\n/, slurp_file("$work/$name/remix.csv");
+}
+my @rows = remix_eval('remix');
 is(scalar @rows, 3, 'remix.csv: a header and two rows');
 for my $row (@rows[ 1 .. $#rows ])
 {
@@ -308,6 +315,10 @@ for my $row (@rows[ 1 .. $#rows ])
 	ok(abs($f[11]) <= 1 + 1e-9, "$what: Pearson against the stem model in [-1, 1]");
 }
 like($rows[1] . $rows[2], qr/^bass,stem,.*bass,mix,/, 'the stem model (baseline) first, then the mix model');
+is((split /,/, $rows[1])[10], (split /,/, $rows[2])[10],
+	"both rows compare with one figure: the stem model's music-ID on the same songs' stems");
+like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');
+
 # Music-ID as on the paper's 19 test tracks: with only 3, one set, all of them.
 for my $row (@rows[ 1 .. $#rows ])
 {
@@ -315,13 +326,7 @@ for my $row (@rows[ 1 .. $#rows ])
 	is_deeply([ @f[ 15 .. 17 ] ], [ 19, $f[7], $f[10] ],
 		"$f[1] row: music-ID on 19 tracks, of 3, is the whole set's, the stem model's too");
 }
-command_ok(
-	[
-		"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
-		'--out', "$work/remix-2", '--jobs', '2', '--music-id-tracks', '2'
-	],
-	'instsim-eval --remix --music-id-tracks 2 ran');
-my @two = split /\n/, slurp_file("$work/remix-2/remix.csv");
+my @two = remix_eval('remix-2', '--music-id-tracks', '2');
 for my $i (1, 2)
 {
 	my @f = split /,/, $two[$i], -1;
@@ -336,19 +341,10 @@ command_fails_like(
 command_fails_like(
 	[ "$bin/instsim-eval", '--corpus', "$work/corpus", '--models', "$work/mixin", '--music-id-tracks', '19' ],
 	qr/--music-id-tracks is for --remix/, '--music-id-tracks without --remix is refused');
-is((split /,/, $rows[1])[10], (split /,/, $rows[2])[10],
-	"both rows compare with one figure: the stem model's music-ID on the same songs' stems");
-like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has the table');
 
 # The paper's separated row scores only the windows where the instrument
 # sounds: --mix-windows plays narrows music-ID and the distances to those.
-command_ok(
-	[
-		"$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin",
-		'--out', "$work/remix-plays", '--jobs', '2', '--mix-windows', 'plays'
-	],
-	'instsim-eval --remix --mix-windows plays ran');
-my @plays = split /\n/, slurp_file("$work/remix-plays/remix.csv");
+my @plays = remix_eval('remix-plays', '--mix-windows', 'plays');
 for my $i (1, 2)
 {
 	my @all = split /,/, $rows[$i], -1;
