@@ -9,7 +9,10 @@
 #   pooled      the 78 songs of both, 800 pairs: steadier remix and Pearson
 #               figures (Pearson on one set of 39 moves by up to 0.2 between
 #               sets).  Its music-ID figure is not the others': 78 candidate
-#               songs make recognising one harder than 39 do.
+#               songs make recognising one harder than 39 do.  Every set also
+#               reports music-ID on sets of 19 of its songs, the paper's test
+#               size (instsim-eval --music-id-tracks), which compares across
+#               the three and with the paper.
 # MODELS holds X_mix.safetensors and the stem model X.safetensors of each
 # instrument evaluated (the shipped models/ will do).  Each set is rendered
 # once into $WORK (about 2 min for 40 songs on 2 cores); a rendering differs
