@@ -184,7 +184,7 @@ put_markdown(FILE *f, const mixin_run *run, const mixin_row *r, int n)
 			100.0 / run->test->n, run->k);
 	if (run->id_tracks <= 0)
 		return;
-	fprintf(f, "\n## Music-ID on %d tracks, the paper's test-set size\n\n"
+	fprintf(f, "\n## Music-ID on %d tracks\n\n"
 			"A vote among fewer songs errs less: the paper's figures are on %d test tracks. "
 			"Mean over %d sets of %d of the held-out tracks drawn at random (seed %llu), each set's "
 			"segments voting among themselves; the stem models on the same sets of their stems.\n\n"
