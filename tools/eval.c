@@ -53,7 +53,7 @@ usage(FILE *f)
 	fprintf(f,
 			"usage: instsim-eval --corpus DIR --models DIR_OR_LIST [options]\n"
 			"       instsim-eval --remix --corpus DIR --models DIR_OR_LIST [--remix-pairs N] [--remix-start SEC]\n"
-			"                    [--mix-windows all|plays] [--seed S]\n"
+			"                    [--mix-windows all|plays] [--music-id-tracks N] [--seed S]\n"
 			"       instsim-eval --listening --db CONNSTR [--catalogue TABLE] [--bootstrap N] [--seed S]\n"
 			"\n"
 			"Embeds every non-silent segment of the corpus's test tracks (DIR/%s)\n"

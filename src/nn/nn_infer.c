@@ -82,8 +82,9 @@ struct is_infer
 	 * The pass being run: operations [first, end).  Plans may share a
 	 * prefix; a prefix pass (end < n_ops) writes the activation after it,
 	 * and a suffix pass (first > 0) reads that activation as its input.
-	 * Prefix then suffix is the whole pass, bit for bit: the activation goes
-	 * through the same buffer and the same split of images between workers.
+	 * Prefix then suffix is the whole pass, bit for bit: the suffix's first
+	 * operation reads the handed-over activation (op_input), laid out as in
+	 * the arena, halo included, with the same split of images between workers.
 	 */
 	int			first, end;
 	const float *in;

@@ -323,8 +323,8 @@ like(slurp_file("$work/remix/remix.md"), qr/\| bass \| mix \|/, 'remix.md has th
 for my $row (@rows[ 1 .. $#rows ])
 {
 	my @f = split /,/, $row, -1;
-	is_deeply([ @f[ 15 .. 17 ] ], [ 19, $f[7], $f[10] ],
-		"$f[1] row: music-ID on 19 tracks, of 3, is the whole set's, the stem model's too");
+	is_deeply([ @f[ 15 .. 17 ] ], [ 3, $f[7], $f[10] ],
+		"$f[1] row: music-ID on 19 tracks, of 3, is one set of all 3, the stem model's too");
 }
 my @two = remix_eval('remix-2', '--music-id-tracks', '2');
 for my $i (1, 2)
@@ -333,7 +333,7 @@ for my $i (1, 2)
 	ok($f[15] == 2 && $f[16] > 0 && $f[16] <= 100 && $f[17] > 0 && $f[17] <= 100,
 		"$f[1] row: music-ID on sets of 2 tracks in range ($f[16], stem models $f[17])");
 }
-like(slurp_file("$work/remix-2/remix.md"), qr/## Music-ID on 2 tracks.*\| bass \| mix \| [0-9.]+ \| [0-9.]+ \| 84\.63 \|/s,
+like(slurp_file("$work/remix-2/remix.md"), qr/## Music-ID on 2 tracks.*\| bass \| mix \| 2 \| [0-9.]+ \| [0-9.]+ \| 84\.63 \|/s,
 	'remix.md has the table on 2 tracks beside the paper\'s figure');
 command_fails_like(
 	[ "$bin/instsim-eval", '--remix', '--corpus', "$work/corpus", '--models', "$work/mixin", '--music-id-tracks', '1' ],

@@ -240,7 +240,11 @@ test_subset_accuracy(void)
 	double		whole = 0,
 				all = 0,
 				two = 0,
-				three = 0;
+				three = 0,
+				without = 0;
+	int			used[5],
+				no_three[TRACKS] = {PER, PER, PER, 0, PER};
+	eval_inst	also = {.n_tracks = TRACKS, .track_segs = no_three};
 	char		err[256] = "";
 
 	for (int i = 0; i < N; i++)
@@ -248,17 +252,23 @@ test_subset_accuracy(void)
 		labels[i] = i / PER;
 		emb[i * DIM + (labels[i] < 2 ? 0 : labels[i] - 1)] = 1.0f;
 	}
-	tap_ok(eval_inst_subset_accuracy(&e, 4, 50, 1, &whole, err, sizeof(err)) == 0 &&
-		   eval_inst_subset_accuracy(&e, 19, 50, 1, &all, err, sizeof(err)) == 0 &&
-		   eval_inst_subset_accuracy(&e, 2, 3000, 1, &two, err, sizeof(err)) == 0 &&
-		   eval_inst_subset_accuracy(&e, 3, 3000, 2, &three, err, sizeof(err)) == 0, "ran: %s", err);
-	tap_ok(fabs(whole - 0.75) < 1e-12 && fabs(all - 0.75) < 1e-12,
-		   "sets as large as the tracks with segments are the whole: 18 of 24 (%.4f, %.4f)", whole, all);
-	tap_ok(fabs(two - 11.0 / 12.0) < 0.01, "sets of 2: 11/12 on average (%.4f)", two);
-	tap_ok(fabs(three - 5.0 / 6.0) < 0.01, "sets of 3: 5/6 on average (%.4f)", three);
+	tap_ok(eval_inst_subset_accuracy(&e, NULL, 4, 50, 1, &whole, &used[0], err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, NULL, 19, 50, 1, &all, &used[1], err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, NULL, 2, 3000, 1, &two, &used[2], err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, NULL, 3, 3000, 2, &three, &used[3], err, sizeof(err)) == 0 &&
+		   eval_inst_subset_accuracy(&e, &also, 19, 50, 1, &without, &used[4], err, sizeof(err)) == 0,
+		   "ran: %s", err);
+	tap_ok(fabs(whole - 0.75) < 1e-12 && fabs(all - 0.75) < 1e-12 && used[0] == 4 && used[1] == 4,
+		   "sets as large as the tracks with segments are the whole: 18 of 24 (%.4f, %.4f; %d and %d tracks)",
+		   whole, all, used[0], used[1]);
+	tap_ok(fabs(two - 11.0 / 12.0) < 0.01 && used[2] == 2, "sets of 2: 11/12 on average (%.4f)", two);
+	tap_ok(fabs(three - 5.0 / 6.0) < 0.01 && used[3] == 3, "sets of 3: 5/6 on average (%.4f)", three);
+	tap_ok(fabs(without - 2.0 / 3.0) < 1e-12 && used[4] == 3,
+		   "tracks without segments in the other evaluation are left out: 12 of 18 on 0-2 (%.4f, %d tracks)",
+		   without, used[4]);
 	e.k = PER;
-	tap_ok(eval_inst_subset_accuracy(&e, 1, 10, 1, &two, err, sizeof(err)) != 0 && strstr(err, "k = 6"),
-		   "a set of no more segments than k is refused: %s", err);
+	tap_ok(eval_inst_subset_accuracy(&e, NULL, 1, 10, 1, &two, &used[0], err, sizeof(err)) == 0 && isnan(two),
+		   "sets of no more segments than k have no figure (NaN), and no error: %s", err);
 }
 
 int

@@ -24,7 +24,7 @@
  * real sum of waveforms (expected power of independent sources); triplets
  * of real mixes (the rest of the batch) keep the model on real audio.  Each
  * part keeps its song's level (the corpus levels each song to its own mix
- * peak).
+ * peak), unless gain_db moves the background parts' levels at random.
  */
 #ifndef INSTSIM_REMIX_TRAIN_H
 #define INSTSIM_REMIX_TRAIN_H

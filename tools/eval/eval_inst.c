@@ -1,5 +1,6 @@
 #include "eval_inst.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,8 @@ eval_inst_free(eval_inst *e)
 
 /*
  * Accuracy of model j when only the tracks marked in `in` exist: their
- * segments, gathered, vote among themselves.
+ * segments, gathered, vote among themselves.  NaN when they are no more
+ * than k; -1 when memory runs out.
  */
 static int
 set_accuracy(const eval_inst *e, int j, const bool *in, float *x, int *labels, int *nn, double *acc)
@@ -221,15 +223,18 @@ set_accuracy(const eval_inst *e, int j, const bool *in, float *x, int *labels, i
 			memcpy(x + (size_t) m * e->dim, emb + (size_t) i * e->dim, sizeof(float) * e->dim);
 			labels[m++] = e->labels[i];
 		}
+	*acc = NAN;
+	if (m <= e->k)
+		return 0;
 	if (is_knn_exact(x, m, e->dim, e->k, nn) != 0)
 		return -1;
 	*acc = is_knn_accuracy(labels, nn, m, e->k, NULL);
-	return 0;
+	return isnan(*acc) ? -1 : 0;
 }
 
 int
-eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t seed,
-						  double *mean, char *err, size_t errlen)
+eval_inst_subset_accuracy(const eval_inst *e, const eval_inst *also, int tracks, int draws,
+						  uint64_t seed, double *mean, int *used, char *err, size_t errlen)
 {
 	int		   *pool = malloc(sizeof(int) * (e->n_tracks + 1)),
 			   *labels = malloc(sizeof(int) * (e->n + 1)),
@@ -237,6 +242,7 @@ eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t se
 	bool	   *in = calloc(e->n_tracks + 1, sizeof(bool));
 	float	   *x = malloc(sizeof(float) * ((size_t) e->n * e->dim + 1));
 	int			n_pool = 0,
+				take,
 				rc = 0;
 	double		sum = 0.0;
 	is_rng		rng;
@@ -244,15 +250,14 @@ eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t se
 	if (!pool || !labels || !nn || !in || !x)
 		rc = is_fail(err, errlen, "out of memory");
 	for (int t = 0; rc == 0 && t < e->n_tracks; t++)
-		if (e->track_segs[t] > 0)
+		if (e->track_segs[t] > 0 && (!also || (t < also->n_tracks && also->track_segs[t] > 0)))
 			pool[n_pool++] = t;
-	if (n_pool <= tracks)
+	take = n_pool < tracks ? n_pool : tracks;
+	if (take == n_pool)
 		draws = 1;				/* every track: one set, the whole */
 	is_rng_seed(&rng, seed);
 	for (int d = 0; rc == 0 && d < draws; d++)
 	{
-		int			take = n_pool < tracks ? n_pool : tracks;
-
 		memset(in, 0, sizeof(bool) * e->n_tracks);
 		for (int i = 0; i < take; i++)
 		{
@@ -268,12 +273,12 @@ eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t se
 			double		acc = 0.0;
 
 			if (set_accuracy(e, j, in, x, labels, nn, &acc) != 0)
-				rc = is_fail(err, errlen, "%s: music-ID on sets of %d tracks needs more than k = %d segments "
-							 "in each set", slakh_inst_name(e->inst), take, e->k);
-			sum += acc;
+				rc = is_fail(err, errlen, "out of memory for music-ID on sets of %d tracks", take);
+			sum += acc;			/* NaN sticks: no figure at this size */
 		}
 	}
-	*mean = rc == 0 ? sum / ((double) draws * e->n_models) : 0.0;
+	*mean = rc == 0 ? sum / ((double) draws * e->n_models) : NAN;
+	*used = take;
 	free(pool);
 	free(labels);
 	free(nn);

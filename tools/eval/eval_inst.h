@@ -64,15 +64,18 @@ void		eval_inst_free(eval_inst *e);
 
 /*
  * Music-ID as on a test set of `tracks` tracks: the mean, over the models
- * and over `draws` sets of `tracks` tracks drawn at random (seed) from those
- * with segments, of the kNN vote's accuracy when a set's segments vote among
- * themselves only.  The paper's test set holds 19 tracks, and a vote among
- * fewer tracks errs less, so a figure on more tracks is not its figure.
- * With no more tracks than `tracks`, the accuracy on all of them.  Returns 0,
- * or -1 (err set) when memory runs out or a set has no more than k segments.
+ * and over `draws` sets of `tracks` tracks drawn at random (seed), of the kNN
+ * vote's accuracy when a set's segments vote among themselves only.  The
+ * paper's test set holds 19 tracks, and a vote among fewer tracks errs less,
+ * so a figure on more tracks is not its figure.  Sets are drawn from the
+ * tracks with segments in e and, when also is given, in also too: two calls
+ * with the same seed and the pair swapped score the same sets.  With no
+ * more such tracks than `tracks`, one set of all of them.  *used: the
+ * tracks per set.  *mean is NaN when a set has no more than k segments (no
+ * vote at that size).  Returns 0, or -1 (err set) when memory runs out.
  */
-int			eval_inst_subset_accuracy(const eval_inst *e, int tracks, int draws, uint64_t seed,
-									  double *mean, char *err, size_t errlen);
+int			eval_inst_subset_accuracy(const eval_inst *e, const eval_inst *also, int tracks, int draws,
+									  uint64_t seed, double *mean, int *used, char *err, size_t errlen);
 
 /* Mean and population variance of n values. */
 void		eval_mean_var(const double *x, int n, double *mean, double *var);

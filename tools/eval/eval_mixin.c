@@ -26,8 +26,10 @@ typedef struct mixin_row
 								 * stems: what the mix models are held to; NaN
 								 * without */
 	double		id_sub,
-				stem_id_sub;	/* the two music-IDs on sets of run->id_tracks
-								 * tracks; NaN without */
+				stem_id_sub;	/* the two music-IDs on sets of id_sub_tracks
+								 * tracks (run->id_tracks, or all there are);
+								 * NaN without */
+	int			id_sub_tracks;
 } mixin_row;
 
 /* One row: the remix test, music-ID from the mix, correlation with ref. */
@@ -44,19 +46,18 @@ run_row(const mixin_run *run, slakh_inst inst, is_input_kind input, const eval_m
 	row->pearson = row->spearman = row->stem_id = row->id_sub = row->stem_id_sub = NAN;
 	if (ref)
 		row->stem_id = ref->mean;
-	if (ref && run->id_tracks > 0 &&
-		eval_inst_subset_accuracy(ref, run->id_tracks, run->id_draws, run->remix.seed,
-								  &row->stem_id_sub, err, errlen) != 0)
-		return -1;
 	rc = eval_remix_run(run->corpus, run->test, inst, input, models, n, &run->remix, &row->remix, err, errlen);
 	if (rc == 0)
 		rc = eval_inst_run(run->corpus, run->test, inst, SLAKH_MIX, run->plays_only, models, n, run->k,
 						   run->remix.jobs, &id, err, errlen);
 	if (rc != 0)
 		return -1;
+	/* the same sets for both: tracks the mix and the stems both have segments of */
 	if (run->id_tracks > 0 &&
-		eval_inst_subset_accuracy(&id, run->id_tracks, run->id_draws, run->remix.seed,
-								  &row->id_sub, err, errlen) != 0)
+		(eval_inst_subset_accuracy(&id, ref, run->id_tracks, run->id_draws, run->remix.seed,
+								   &row->id_sub, &row->id_sub_tracks, err, errlen) != 0 ||
+		 (ref && eval_inst_subset_accuracy(ref, &id, run->id_tracks, run->id_draws, run->remix.seed,
+										   &row->stem_id_sub, &row->id_sub_tracks, err, errlen) != 0)))
 	{
 		eval_inst_free(&id);
 		return -1;
@@ -68,11 +69,12 @@ run_row(const mixin_run *run, slakh_inst inst, is_input_kind input, const eval_m
 		row->pearson = row->spearman = NAN;
 	eval_inst_free(&id);
 	printf("%-6s %-4s input, %d model(s): remix nearer A %.2f%%, rank-1 %.2f%% (%d pairs, %d skipped); "
-		   "music-ID from the mix %.2f%% (%.2f%% on %d tracks); Pearson %.3f, Spearman %.3f vs the stem "
-		   "models on stems\n",
+		   "music-ID from the mix %.2f%%",
 		   slakh_inst_name(inst), is_input_kind_name(input), n, 100 * row->remix.nearer,
-		   100 * row->remix.rank1, row->remix.n_pairs, row->remix.n_skipped, 100 * row->id_mean,
-		   100 * row->id_sub, run->id_tracks, row->pearson, row->spearman);
+		   100 * row->remix.rank1, row->remix.n_pairs, row->remix.n_skipped, 100 * row->id_mean);
+	if (run->id_tracks > 0)
+		printf(" (%.2f%% on %d tracks)", 100 * row->id_sub, row->id_sub_tracks);
+	printf("; Pearson %.3f, Spearman %.3f vs the stem models on stems\n", row->pearson, row->spearman);
 	fflush(stdout);
 	return 0;
 }
@@ -135,7 +137,7 @@ put_refs(FILE *f, const mixin_row *r, const char *sep, const char *none, const c
 }
 
 static void
-put_csv(FILE *f, const mixin_row *r, int n, int id_tracks)
+put_csv(FILE *f, const mixin_row *r, int n)
 {
 	fprintf(f, "instrument,input,models,pairs,skipped_pairs,remix_nearer_percent,remix_rank1_percent,"
 			"music_id_mix_percent,music_id_variance,segments,music_id_stem_models_on_stems_percent,"
@@ -148,7 +150,7 @@ put_csv(FILE *f, const mixin_row *r, int n, int id_tracks)
 				is_input_kind_name(r->input), r->remix.n_models, r->remix.n_pairs, r->remix.n_skipped,
 				100 * r->remix.nearer, 100 * r->remix.rank1, 100 * r->id_mean, r->id_var, r->segments);
 		put_refs(f, r, ",", "", "%.4f");
-		fprintf(f, ",%d,", id_tracks);
+		fprintf(f, ",%d,", r->id_sub_tracks);
 		put_num(f, 100 * r->id_sub, "%.2f", "");
 		fputc(',', f);
 		put_num(f, 100 * r->stem_id_sub, "%.2f", "");
@@ -186,15 +188,18 @@ put_markdown(FILE *f, const mixin_run *run, const mixin_row *r, int n)
 		return;
 	fprintf(f, "\n## Music-ID on %d tracks\n\n"
 			"A vote among fewer songs errs less: the paper's figures are on %d test tracks. "
-			"Mean over %d sets of %d of the held-out tracks drawn at random (seed %llu), each set's "
-			"segments voting among themselves; the stem models on the same sets of their stems.\n\n"
-			"| instrument | input | music-ID from the mix, %d tracks %% | stem models on stems, %d tracks %% | "
-			"paper, stems %% |\n|---|---|---|---|---|\n",
+			"Mean over %d sets of %d held-out tracks drawn at random (seed %llu) from those the mix "
+			"and the stems both have segments of (one set of all of them where there are no more), "
+			"each set's segments voting among themselves; the stem models on the same sets of "
+			"their stems.\n\n"
+			"| instrument | input | tracks per set | music-ID from the mix %% | stem models on stems %% | "
+			"paper, stems %% |\n|---|---|---|---|---|---|\n",
 			run->id_tracks, EVAL_PAPER_TEST_TRACKS, run->id_draws, run->id_tracks,
-			(unsigned long long) run->remix.seed, run->id_tracks, run->id_tracks);
+			(unsigned long long) run->remix.seed);
 	for (int i = 0; i < n; i++)
 	{
-		fprintf(f, "| %s | %s | ", slakh_inst_name(r[i].inst), is_input_kind_name(r[i].input));
+		fprintf(f, "| %s | %s | %d | ", slakh_inst_name(r[i].inst), is_input_kind_name(r[i].input),
+				r[i].id_sub_tracks);
 		put_num(f, 100 * r[i].id_sub, "%.2f", "-");
 		fputs(" | ", f);
 		put_num(f, 100 * r[i].stem_id_sub, "%.2f", "-");
@@ -214,7 +219,7 @@ write_file(const char *dir, const char *name, const mixin_run *run, const mixin_
 	if (!(f = fopen(path, "w")))
 		return is_fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	if (strstr(name, ".csv"))
-		put_csv(f, rows, n, run->id_tracks);
+		put_csv(f, rows, n);
 	else
 		put_markdown(f, run, rows, n);
 	bad = ferror(f) != 0;
