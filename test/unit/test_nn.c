@@ -390,12 +390,95 @@ test_wino4_edges(void)
 	}
 }
 
+/*
+ * A pass split at every operation where one may stop: the prefix [0, k)
+ * in one plan, its activation handed to a second plan of the same net for
+ * [k, n) as embed.c's shared passes do.  The suffix reads the handed-over
+ * activation in place, so it lies in a read-only buffer that ends at a
+ * guard page: a write, or a read past its end, kills the test.  Bit for bit
+ * the whole pass, image by image (batch >= threads) and layer by layer
+ * (batch 1 on 2 threads), in chunks of max_batch, a suffix starting at a
+ * convolution or at the pool.
+ */
+static void
+test_split_passes(void)
+{
+	static const layer_spec a[] = {C(20), BN, RELU, POOL, C(17), C(33), POOL, RELU, GAP, LIN(7), RELU, LIN(5), BN, L2};
+	static const is_conv_kind split_kinds[] = {IS_CONV_GEMM, IS_CONV_AUTO};
+	const size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	const int	n = 5;
+	is_net		net;
+	char		err[256] = "";
+	size_t		in_count = (size_t) n * 3 * 13 * 11;
+	float	   *in = malloc(in_count * sizeof(float));
+
+	if (make_net(&net, 3, 13, 11, a, 14, err) < 0)
+	{
+		tap_ok(0, "split net: %s", err);
+		free(in);
+		return;
+	}
+	is_net_synth_params(&net, 7);
+	make_inputs(in, in_count);
+	for (size_t kk = 0; kk < sizeof(split_kinds) / sizeof(split_kinds[0]); kk++)
+		for (int threads = 1; threads <= 2; threads++)
+			for (int mb = 1; mb <= 2; mb++)
+			{
+				is_infer_opts opts = {.max_batch = mb, .threads = threads, .conv = split_kinds[kk]};
+				is_infer   *whole = is_infer_create(&net, &opts, err, sizeof(err)),
+						   *tail = is_infer_create(&net, &opts, err, sizeof(err));
+				int			dim = is_net_out_dim(&net),
+							ops = whole ? is_infer_n_ops(whole) : 0,
+							cuts = 0,
+							bad = 0;
+				float	   *want = calloc((size_t) n * dim, sizeof(float)),
+						   *got = calloc((size_t) n * dim, sizeof(float));
+
+				if (!whole || !tail || is_infer_run(whole, in, n, want, err, sizeof(err)) != 0)
+					bad++;
+				for (int k = 1; !bad && k < ops; k++)
+				{
+					size_t		act = is_infer_prefix_floats(whole, k),
+								len = ((size_t) n * act * sizeof(float) + page - 1) / page * page + page;
+					unsigned char *map;
+					float	   *mid;
+
+					if (act == 0)
+						continue;
+					map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+					if (map == MAP_FAILED)
+					{
+						bad++;
+						break;
+					}
+					mid = (float *) (map + len - page) - (size_t) n * act;
+					memset(got, 0, sizeof(float) * (size_t) n * dim);
+					bad += is_infer_run_ops(whole, 0, k, in, n, mid, err, sizeof(err)) != 0 ||
+						mprotect(map, len - page, PROT_READ) != 0 || mprotect(map + len - page, page, PROT_NONE) != 0 ||
+						is_infer_run_ops(tail, k, ops, mid, n, got, err, sizeof(err)) != 0 ||
+						memcmp(got, want, sizeof(float) * (size_t) n * dim) != 0;
+					cuts++;
+					munmap(map, len);
+				}
+				tap_ok(!bad && cuts >= 4, "%s, %d thread(s), max batch %d: prefix then suffix at each of %d cuts "
+					   "is the whole pass bit for bit, the handed-over activation read in place %s",
+					   is_conv_kind_name(split_kinds[kk]), threads, mb, cuts, err);
+				is_infer_free(whole);
+				is_infer_free(tail);
+				free(want);
+				free(got);
+			}
+	free(in);
+	is_net_free(&net);
+}
+
 int
 main(void)
 {
 	test_reference();
 	test_odd_shapes();
 	test_wino4_edges();
+	test_split_passes();
 	test_errors();
 	return tap_done();
 }
