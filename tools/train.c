@@ -110,7 +110,8 @@ usage(FILE *f)
 			"                          same window of the song (no)\n"
 			"  --teacher MODEL[,...]   with --remix: distil the instrument's stem model into\n"
 			"                          the remixed rows (cosine distance to its embedding);\n"
-			"                          one per instrument, in the same order\n"
+			"                          one per instrument, in the same order; A+B+...: an\n"
+			"                          ensemble of stem models, their mean direction\n"
 			"  --distill-weight W      of the distillation term against the triplet loss (1)\n"
 			"  --distill-map W         with --teacher: also pull the map of the first trained\n"
 			"                          block toward the teacher's map at the same depth\n"
@@ -366,6 +367,12 @@ parse_options(int argc, char **argv, options *o)
 	{
 		fprintf(stderr, "instsim-train: --distill-map needs --teacher and one instrument "
 				"(the map is the whole network's)\n");
+		return -1;
+	}
+	if (o->distill_map > 0.0f && strchr(o->teacher[0], '+'))
+	{
+		fprintf(stderr, "instsim-train: --distill-map needs one teacher model, not an ensemble "
+				"(models' maps do not average)\n");
 		return -1;
 	}
 	if (o->n_teacher && o->n_teacher != o->n_inst)

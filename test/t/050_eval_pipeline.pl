@@ -248,6 +248,51 @@ ok($plain >= 0 && $own_distilled > $plain,
 		qr/its map after 1 blocks is 16 x \d+ x \d+, the student's \d+ floats/,
 		'a student whose first block is narrower than the teacher\'s is refused');
 }
+# An ensemble of stem teachers (A+B, two seeds of the bass stem model): the
+# target is their mean direction.
+# A+A teaches what A does; A+B neither what A nor what B does, so the
+# second member is heard.  Only stem models join, and a feature-map hint
+# takes one teacher.
+{
+	my $ta = "$work/models/bass-seed1.safetensors";
+	my $tb = "$work/ensemble/bass-seed2.safetensors";
+	mkdir "$work/ensemble";
+	command_ok(
+		[
+			"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass', '--seed', '2',
+			'--epochs', '1', '--segments-per-track', '15', '--eval-every', '0', '--threads', '2',
+			'--cache', "$work/cache", '--out', $tb
+		],
+		'a second bass stem model trained (seed 2)');
+	my @student = (
+		"$bin/instsim-train", '--corpus', "$work/corpus", '--instrument', 'bass',
+		'--input', 'mix', '--remix', '1.0', '--seed', '1', '--epochs', '1',
+		'--segments-per-track', '15', '--eval-every', '0', '--threads', '2', '--cache', "$work/cache",
+		'--out', "$work/ensemble/student.safetensors");
+	my %distill;
+	my %name = ($ta => 'A', $tb => 'B', "$ta+$ta" => 'A+A', "$ta+$tb" => 'A+B');
+	for my $teacher ($ta, $tb, "$ta+$ta", "$ta+$tb")
+	{
+		my ($o, $e);
+		ok(IPC::Run::run([ @student, '--teacher', $teacher ], '>', \$o, '2>', \$e),
+			"bass_mix distilled from $name{$teacher}") or diag($e);
+		($distill{$teacher}) = $e =~ /distillation ([0-9.]+) on/;
+		$distill{$teacher} //= -1;
+	}
+	ok(abs($distill{"$ta+$ta"} - $distill{$ta}) < 0.0005 && $distill{$ta} > 0,
+		"an ensemble of one model twice teaches as the model ($distill{\"$ta+$ta\"} against $distill{$ta})");
+	ok($distill{"$ta+$tb"} > 0 && abs($distill{"$ta+$tb"} - $distill{$ta}) > 0.001
+		  && abs($distill{"$ta+$tb"} - $distill{$tb}) > 0.001,
+		"A+B teaches neither as A nor as B ($distill{\"$ta+$tb\"} against $distill{$ta} and $distill{$tb})");
+	command_fails_like([ @student, '--teacher', "$ta+$work/mixin/bass_mix-seed1.safetensors" ],
+		qr/bass_mix-seed1.safetensors is a mix model; an ensemble of teachers takes stem models only/,
+		'a mix model in an ensemble of teachers is refused');
+	command_fails_like([ @student, '--teacher', "$ta+$work/ensemble/none.safetensors" ],
+		qr/teacher \S+none.safetensors: /, 'a missing member of an ensemble is named');
+	command_fails_like([ @student, '--teacher', "$ta+$tb", '--distill-map', '1' ],
+		qr/--distill-map needs one teacher model, not an ensemble/,
+		'a feature-map hint from an ensemble is refused');
+}
 # A run stopped after an epoch and resumed from its checkpoint makes the
 # model of the run that went straight through, byte for byte: with remixes,
 # a teacher and negatives mined from a bank of earlier batches, all of whose

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "embed.h"
 #include "errbuf.h"
 #include "fastmath.h"
 #include "frozen_trunk.h"
@@ -172,13 +173,12 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	return own;
 }
 
-/* Loads teacher k: the stem model of targets[k], fitting the student. */
+/* Loads the model at path into *t and checks that it can teach targets[k]'s student. */
 static int
-load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
-			 char *err, size_t errlen)
+open_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
+			 is_model *t, is_infer **plan, char *err, size_t errlen)
 {
 	is_infer_opts opts = {.max_batch = g->max_rows, .threads = threads};
-	is_model   *t = &g->teacher[k];
 	const char *want = slakh_inst_name(g->targets[k]);
 	char		merr[256];
 
@@ -194,13 +194,80 @@ load_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 	if (is_net_out_dim(&t->net) != g->emb_dim)
 		return is_fail(err, errlen, "teacher %s embeds into %d dimensions, the student into %d",
 					   path, is_net_out_dim(&t->net), g->emb_dim);
-	if (!(g->plan[k] = is_infer_create(&t->net, &opts, merr, sizeof(merr))))
-		return is_fail(err, errlen, "teacher %s: %s", path, merr);
-	if (t->input == IS_INPUT_STEM &&
-		!(g->teacher_emb[k] = remix_teacher_table(g->plan[k], &g->parts[g->targets[k]], g->max_rows,
-												  g->emb_dim, merr, sizeof(merr))))
+	if (!(*plan = is_infer_create(&t->net, &opts, merr, sizeof(merr))))
 		return is_fail(err, errlen, "teacher %s: %s", path, merr);
 	return 0;
+}
+
+/*
+ * Adds the embeddings of one more stem model of an ensemble (path) to the
+ * table of teacher k.  Only stem teachers can join: their targets are a table
+ * computed once, so an ensemble costs nothing per batch.
+ */
+static int
+add_ensemble_member(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
+					char *err, size_t errlen)
+{
+	const mel_set *x = &g->parts[g->targets[k]];
+	is_model	t = {0};
+	is_infer   *plan = NULL;
+	float	   *table = NULL;
+	char		merr[256];
+	int			rc = open_teacher(g, k, path, fe, threads, &t, &plan, err, errlen);
+
+	if (rc == 0 && t.input != IS_INPUT_STEM)
+		rc = is_fail(err, errlen, "teacher %s is a mix model; an ensemble of teachers takes stem models only", path);
+	if (rc == 0 && !(table = remix_teacher_table(plan, x, g->max_rows, g->emb_dim, merr, sizeof(merr))))
+		rc = is_fail(err, errlen, "teacher %s: %s", path, merr);
+	if (rc == 0)
+		for (size_t i = 0; i < x->n_images * (size_t) g->emb_dim; i++)
+			g->teacher_emb[k][i] += table[i];
+	free(table);
+	is_infer_free(plan);
+	is_model_free(&t);
+	return rc;
+}
+
+/*
+ * Loads teacher k: the stem model of targets[k] fitting the student, or an
+ * ensemble of stem models joined by '+', whose target is the direction of
+ * the sum of their embeddings (the mean direction, renormalised).
+ */
+static int
+load_teacher(remix_aug *g, int k, const char *spec, const is_frontend *fe, int threads,
+			 char *err, size_t errlen)
+{
+	char	   *paths = strdup(spec);
+	char	   *rest = NULL;
+	char	   *first;
+	char		merr[256];
+	int			rc = 0;
+
+	if (!paths)
+		return is_fail(err, errlen, "out of memory for the teacher's paths");
+	first = strtok_r(paths, "+", &rest);
+	if (!first)
+		rc = is_fail(err, errlen, "teacher \"%s\": no model path", spec);
+	else
+		rc = open_teacher(g, k, first, fe, threads, &g->teacher[k], &g->plan[k], err, errlen);
+	if (rc == 0 && g->teacher[k].input == IS_INPUT_STEM &&
+		!(g->teacher_emb[k] = remix_teacher_table(g->plan[k], &g->parts[g->targets[k]], g->max_rows,
+												  g->emb_dim, merr, sizeof(merr))))
+		rc = is_fail(err, errlen, "teacher %s: %s", first, merr);
+	if (rc == 0 && rest && *rest)
+	{
+		const mel_set *x = &g->parts[g->targets[k]];
+
+		if (!g->teacher_emb[k])
+			rc = is_fail(err, errlen, "teacher %s is a mix model; an ensemble of teachers takes stem models only",
+						 first);
+		for (char *p = strtok_r(NULL, "+", &rest); rc == 0 && p; p = strtok_r(NULL, "+", &rest))
+			rc = add_ensemble_member(g, k, p, fe, threads, err, errlen);
+		for (size_t i = 0; rc == 0 && i < x->n_images; i++)
+			is_l2_normalize(g->teacher_emb[k] + i * (size_t) g->emb_dim, g->emb_dim);
+	}
+	free(paths);
+	return rc;
 }
 
 float *
