@@ -180,6 +180,17 @@ held_out_split() {
 	if [[ $held == real ]]; then echo "$work/combined/split-$inst.yaml"; else echo "$work/combined/split-ship-$inst.yaml"; fi
 }
 
+# A stem model of instrument $2 as scripts/train_models.sh makes the shipped
+# ones (its ship split of the combined corpus in $1, $3 epochs), with seed $4,
+# written to $5 (its log beside it, .log).  Deterministic: the same inputs
+# make the same file.
+train_stem_model() {
+	local comb=$1/combined inst=$2 epochs=$3 seed=$4 out=$5
+	build/instsim-train --corpus "$comb" --split "$comb/split-ship-$inst.yaml" --instrument "$inst" \
+		--out "$out" --epochs "$epochs" --seed "$seed" --threads "$THREADS" \
+		--cache "$comb/.instsim-cache" --checkpoint "${out%.safetensors}.ckpt" 2>&1 | tee "${out%.safetensors}.log"
+}
+
 # The value for instrument $2 in a list like "drums:6 bass:12", else $3.
 per_instrument() {
 	local v

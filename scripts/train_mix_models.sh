@@ -51,7 +51,7 @@
 # cores with the kernels before): run it by hand, not in CI.
 # Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK ("2" or "bass:1"), CHANNELS ("32,64" or "piano:64,128"),
-# DISTILL_WEIGHTS, REMIX_OTHER, REMIX_OWN, DISTILL_OWN, LR_SCHEDULES, MINING (same form), EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
+# DISTILL_WEIGHTS, REMIX_OTHER, REMIX_OWN, DISTILL_OWN, LR_SCHEDULES, MINING, TEACHERS (same form), STEM_EPOCHS, EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
 # THREADS, WORK, REAL, TEST_SOUNDFONT, INSTRUMENTS (a subset).
 #
 #   bash scripts/train_mix_models.sh   # writes models/*_mix.safetensors and $WORK/remix-eval-*
@@ -86,6 +86,13 @@ REMIX_OWN=${REMIX_OWN:-"drums:0 bass:1.0 piano:0.5 guitar:0"}
 DISTILL_OWN=${DISTILL_OWN:-"drums:no bass:yes piano:yes guitar:no"}
 LR_SCHEDULES=${LR_SCHEDULES:-"drums:constant bass:constant piano:cosine guitar:constant"}
 MINING=${MINING:-"drums:none bass:none piano:semihard guitar:none"}
+# TEACHERS: how many seeds of the instrument's stem model teach it, their
+# mean direction (instsim-train --teacher A+B+...): seed 1 is the shipped
+# models/X.safetensors, seeds 2.. are made here with its recipe
+# (train_stem_model, STEM_EPOCHS epochs, about 1.5 min each for piano) into
+# $WORK/teachers.  Piano's four since the twenty-sixth wave (music-ID from the
+# mix on 19 tracks 89.7 to 92.8 % on the validation songs, docs/training.md).
+TEACHERS=${TEACHERS:-"piano:4"} STEM_EPOCHS=${STEM_EPOCHS:-6}
 EXTRA_TRACKS=${EXTRA_TRACKS:-400} EXTRA_SEED=${EXTRA_SEED:-2027} EXTRA_INSTRUMENTS=${EXTRA_INSTRUMENTS-drums bass piano guitar}
 THREADS=${THREADS:-$(nproc)} WORK=${WORK:-$INSTSIM_ROOT/.tmp/train}
 REAL=${REAL:-$INSTSIM_ROOT/.tmp/real/corpus} TEST_SOUNDFONT=${TEST_SOUNDFONT:-MuseScore_General_Lite}
@@ -145,7 +152,19 @@ for inst in $INSTRUMENTS; do
 		[[ -f models/mix.safetensors ]] || { log "models/mix.safetensors, the trunk, is missing: run scripts/train_models.sh"; exit 1; }
 		network+=(--trunk "models/mix.safetensors:$trunk") trunk_files=(models/mix.safetensors)
 	fi
-	inputs="$(sha256sum "$split" "models/$inst.safetensors" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $trunk channels $channels lr $schedule$owned kernel ${INSTSIM_CONV_KERNEL:-wino4}"
+	teacher=models/$inst.safetensors teachers=(models/$inst.safetensors)
+	for ((seed = 2; seed <= $(per_instrument "$TEACHERS" "$inst" 1); seed++)); do
+		member=$WORK/teachers/$inst-seed$seed.safetensors
+		member_inputs="$(sha256sum "$COMB/split-ship-$inst.yaml" | cut -d' ' -f1) epochs $STEM_EPOCHS seed $seed"
+		if [[ ! -f $member || "$(cat "$member.inputs" 2>/dev/null)" != "$member_inputs" ]]; then
+			mkdir -p "$WORK/teachers"
+			log "training the $inst stem model with seed $seed, a member of ${inst}_mix's teacher"
+			train_stem_model "$WORK" "$inst" "$STEM_EPOCHS" "$seed" "$member" >/dev/null
+			printf '%s' "$member_inputs" >"$member.inputs"
+		fi
+		teacher+=+$member teachers+=("$member")
+	done
+	inputs="$(sha256sum "$split" "${teachers[@]}" "${trunk_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')epochs $epochs remix $REMIX other $other distill $distill$extra trunk $trunk channels $channels lr $schedule$owned kernel ${INSTSIM_CONV_KERNEL:-wino4}"
 	if [[ -f "$model" && "$(cat "$model.inputs" 2>/dev/null)" != "$inputs" ]]; then
 		log "${inst}_mix was trained on other inputs: training it again"
 		rm -f "$model"
@@ -159,10 +178,10 @@ for inst in $INSTRUMENTS; do
 			log "${inst}_mix: continuing the stopped run from $ckpt"
 		fi
 		printf '%s' "$inputs" >"$ckpt.inputs"
-		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher models/$inst.safetensors, trunk $trunk, channels $channels, rate $schedule, mining $mining)"
+		log "training ${inst}_mix ($epochs epochs, remix $REMIX, other stems $other, own mixes $own (distilled: $distill_own), teacher $teacher, trunk $trunk, channels $channels, rate $schedule, mining $mining)"
 		build/instsim-train --corpus "$corpus" --split "$split" \
 			--cache "$corpus/.instsim-cache" --instrument "$inst" --input mix \
-			--remix "$REMIX" --remix-other "$other" --remix-own "$own" --distill-own "$distill_own" --teacher "models/$inst.safetensors" --distill-weight "$distill" \
+			--remix "$REMIX" --remix-other "$other" --remix-own "$own" --distill-own "$distill_own" --teacher "$teacher" --distill-weight "$distill" \
 			"${network[@]}" --out "$model.part" --epochs "$epochs" --lr-schedule "$schedule" --mining "$mining" --seed 1 --threads "$THREADS" \
 			--eval-every 10 \
 			--checkpoint "$ckpt" "${resume[@]}" 2>&1 | tee "$WORK/${inst}_mix.log"

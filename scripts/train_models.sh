@@ -34,9 +34,7 @@ mkdir -p "$WORK/models"
 for inst in mix drums bass piano guitar; do
 	ensure_ship_split "$WORK" "$inst" "$TEST_SOUNDFONT" "$THREADS"
 	log "training $inst ($EPOCHS epochs)"
-	build/instsim-train --corpus "$COMB" --split "$COMB/split-ship-$inst.yaml" --instrument "$inst" \
-		--out "$WORK/models/$inst.safetensors" --epochs "$EPOCHS" --seed 1 --threads "$THREADS" \
-		--cache "$COMB/.instsim-cache" --checkpoint "$WORK/models/$inst.ckpt" 2>&1 | tee "$WORK/$inst.log"
+	train_stem_model "$WORK" "$inst" "$EPOCHS" 1 "$WORK/models/$inst.safetensors"
 	for held in generated real; do
 		split=$(held_out_split "$WORK" "$inst" "$held")
 		build/instsim-eval --corpus "$COMB" --split "$split" --models "$WORK/models" \
