@@ -251,8 +251,9 @@ ok($plain >= 0 && $own_distilled > $plain,
 # An ensemble of stem teachers (A+B, two seeds of the bass stem model): the
 # target is their mean direction.
 # A+A teaches what A does; A+B neither what A nor what B does, so the
-# second member is heard.  Only stem models join, and a feature-map hint
-# takes one teacher.
+# second member is heard, and A+B+B otherwise than A+B, so a third is
+# (the loss is a cosine, so the renormalisation itself is not seen here).
+# Only stem models join, and a feature-map hint takes one teacher.
 {
 	my $ta = "$work/models/bass-seed1.safetensors";
 	my $tb = "$work/ensemble/bass-seed2.safetensors";
@@ -270,8 +271,8 @@ ok($plain >= 0 && $own_distilled > $plain,
 		'--segments-per-track', '15', '--eval-every', '0', '--threads', '2', '--cache', "$work/cache",
 		'--out', "$work/ensemble/student.safetensors");
 	my %distill;
-	my %name = ($ta => 'A', $tb => 'B', "$ta+$ta" => 'A+A', "$ta+$tb" => 'A+B');
-	for my $teacher ($ta, $tb, "$ta+$ta", "$ta+$tb")
+	my %name = ($ta => 'A', $tb => 'B', "$ta+$ta" => 'A+A', "$ta+$tb" => 'A+B', "$ta+$tb+$tb" => 'A+B+B');
+	for my $teacher ($ta, $tb, "$ta+$ta", "$ta+$tb", "$ta+$tb+$tb")
 	{
 		my ($o, $e);
 		ok(IPC::Run::run([ @student, '--teacher', $teacher ], '>', \$o, '2>', \$e),
@@ -284,9 +285,17 @@ ok($plain >= 0 && $own_distilled > $plain,
 	ok($distill{"$ta+$tb"} > 0 && abs($distill{"$ta+$tb"} - $distill{$ta}) > 0.001
 		  && abs($distill{"$ta+$tb"} - $distill{$tb}) > 0.001,
 		"A+B teaches neither as A nor as B ($distill{\"$ta+$tb\"} against $distill{$ta} and $distill{$tb})");
-	command_fails_like([ @student, '--teacher', "$ta+$work/mixin/bass_mix-seed1.safetensors" ],
+	ok($distill{"$ta+$tb+$tb"} > 0 && abs($distill{"$ta+$tb+$tb"} - $distill{"$ta+$tb"}) > 0.001,
+		"a third member is heard too: A+B+B teaches otherwise than A+B ($distill{\"$ta+$tb+$tb\"})");
+	my $mix_model = "$work/mixin/bass_mix-seed1.safetensors";
+	command_fails_like([ @student, '--teacher', "$ta+$mix_model" ],
 		qr/bass_mix-seed1.safetensors is a mix model; an ensemble of teachers takes stem models only/,
 		'a mix model in an ensemble of teachers is refused');
+	command_fails_like([ @student, '--teacher', "$mix_model+$ta" ],
+		qr/bass_mix-seed1.safetensors is a mix model; an ensemble of teachers takes stem models only/,
+		'... first in it too');
+	command_fails_like([ @student, '--teacher', "$ta+" ],
+		qr/an empty model path \(an ensemble is A\+B\+\.\.\.\)/, 'an ensemble with an empty member is refused');
 	command_fails_like([ @student, '--teacher', "$ta+$work/ensemble/none.safetensors" ],
 		qr/teacher \S+none.safetensors: /, 'a missing member of an ensemble is named');
 	command_fails_like([ @student, '--teacher', "$ta+$tb", '--distill-map', '1' ],

@@ -173,7 +173,10 @@ remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
 	return own;
 }
 
-/* Loads the model at path into *t and checks that it can teach targets[k]'s student. */
+/*
+ * Loads the model at path into *t and checks that it can teach targets[k]'s
+ * student.  On failure *t may hold the loaded model: the caller frees it.
+ */
 static int
 open_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
 			 is_model *t, is_infer **plan, char *err, size_t errlen)
@@ -200,10 +203,13 @@ open_teacher(remix_aug *g, int k, const char *path, const is_frontend *fe, int t
 }
 
 /*
- * Adds the embeddings of one more stem model of an ensemble (path) to the
- * table of teacher k.  Only stem teachers can join: their targets are a table
- * computed once, so an ensemble costs nothing per batch.
+ * Only stem teachers join an ensemble: their targets are a table computed
+ * once, so an ensemble costs nothing per batch, where a mix teacher would
+ * run on every batch once per member.
  */
+#define MIX_IN_ENSEMBLE "teacher %s is a mix model; an ensemble of teachers takes stem models only"
+
+/* Adds the embeddings of one more stem model of an ensemble (path) to the table of teacher k. */
 static int
 add_ensemble_member(remix_aug *g, int k, const char *path, const is_frontend *fe, int threads,
 					char *err, size_t errlen)
@@ -216,7 +222,7 @@ add_ensemble_member(remix_aug *g, int k, const char *path, const is_frontend *fe
 	int			rc = open_teacher(g, k, path, fe, threads, &t, &plan, err, errlen);
 
 	if (rc == 0 && t.input != IS_INPUT_STEM)
-		rc = is_fail(err, errlen, "teacher %s is a mix model; an ensemble of teachers takes stem models only", path);
+		rc = is_fail(err, errlen, MIX_IN_ENSEMBLE, path);
 	if (rc == 0 && !(table = remix_teacher_table(plan, x, g->max_rows, g->emb_dim, merr, sizeof(merr))))
 		rc = is_fail(err, errlen, "teacher %s: %s", path, merr);
 	if (rc == 0)
@@ -245,6 +251,12 @@ load_teacher(remix_aug *g, int k, const char *spec, const is_frontend *fe, int t
 
 	if (!paths)
 		return is_fail(err, errlen, "out of memory for the teacher's paths");
+	/* "a+" would otherwise teach as "a": a member left out is a typo to report */
+	if (!*spec || spec[0] == '+' || spec[strlen(spec) - 1] == '+' || strstr(spec, "++"))
+	{
+		free(paths);
+		return is_fail(err, errlen, "teacher \"%s\": an empty model path (an ensemble is A+B+...)", spec);
+	}
 	first = strtok_r(paths, "+", &rest);
 	if (!first)
 		rc = is_fail(err, errlen, "teacher \"%s\": no model path", spec);
@@ -259,8 +271,7 @@ load_teacher(remix_aug *g, int k, const char *spec, const is_frontend *fe, int t
 		const mel_set *x = &g->parts[g->targets[k]];
 
 		if (!g->teacher_emb[k])
-			rc = is_fail(err, errlen, "teacher %s is a mix model; an ensemble of teachers takes stem models only",
-						 first);
+			rc = is_fail(err, errlen, MIX_IN_ENSEMBLE, first);
 		for (char *p = strtok_r(NULL, "+", &rest); rc == 0 && p; p = strtok_r(NULL, "+", &rest))
 			rc = add_ensemble_member(g, k, p, fe, threads, err, errlen);
 		for (size_t i = 0; rc == 0 && i < x->n_images; i++)

@@ -84,8 +84,9 @@ int			remix_triplet(const remix_src *src, is_rng *rng, int a, int i, int n,
  * What instsim-train --remix P [--teacher MODEL,...] holds: the cached images
  * of the four instruments' stems of the training tracks, the share p of
  * remixed triplets, and per target instrument (one, or several for a model
- * with a head per instrument) the teacher (its stem model, or a mix model
- * of the instrument) that gives the distillation targets of remixed rows.
+ * with a head per instrument) the teacher (its stem model, an ensemble of
+ * stem models, or a mix model of the instrument) that gives the
+ * distillation targets of remixed rows.
  */
 #define REMIX_MAX_TARGETS SLAKH_N_INST
 
@@ -101,9 +102,10 @@ typedef struct remix_aug
 								 * a target: a stem teacher's embedding of X's
 								 * stem in the same window (a mix teacher's of
 								 * the row itself) */
-	is_model	teacher[REMIX_MAX_TARGETS];
+	is_model	teacher[REMIX_MAX_TARGETS];	/* an ensemble's first member */
 	is_infer   *plan[REMIX_MAX_TARGETS];
-	float	   *teacher_emb[REMIX_MAX_TARGETS];	/* a stem teacher's embedding of
+	float	   *teacher_emb[REMIX_MAX_TARGETS];	/* a stem teacher's (an
+													 * ensemble's) embedding of
 													 * each image of its target's
 													 * part set; NULL: a mix teacher */
 	size_t	   *ximage;			/* the X image of each batch row (its index) */
@@ -125,8 +127,9 @@ typedef struct remix_aug
  * drums, bass, piano, guitar and, with other, the other stems of the tracks
  * (without: backgrounds never hold them, as before they were added), and
  * loads the teachers if teacher_paths is not NULL: teacher_paths[k] must be the stem model of
- * targets[k] with the front end fe and an embedding of emb_dim.  max_rows:
- * rows per batch.
+ * targets[k] with the front end fe and an embedding of emb_dim, several such
+ * joined by '+' (an ensemble: the target is their embeddings' renormalised
+ * sum), or a mix model of targets[k].  max_rows: rows per batch.
  */
 int			remix_aug_init(remix_aug *g, const char *root, const slakh_tracks *tracks,
 						   const slakh_inst *targets, int n_targets, const is_frontend *fe,
