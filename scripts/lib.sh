@@ -180,10 +180,10 @@ held_out_split() {
 	if [[ $held == real ]]; then echo "$work/combined/split-$inst.yaml"; else echo "$work/combined/split-ship-$inst.yaml"; fi
 }
 
-# A stem model of instrument $2 as scripts/train_models.sh makes the shipped
-# ones (its ship split of the combined corpus in $1, $3 epochs), with seed $4,
-# written to $5 (its log beside it, .log).  Deterministic: the same inputs
-# make the same file.
+# A model of $2 (mix, or an instrument's stem model) as scripts/train_models.sh
+# makes the shipped ones (its ship split of the combined corpus in $1, $3
+# epochs, $THREADS threads), with seed $4, written to $5 (its log beside it,
+# .log).  Deterministic: the same inputs make the same file.
 train_stem_model() {
 	local comb=$1/combined inst=$2 epochs=$3 seed=$4 out=$5
 	build/instsim-train --corpus "$comb" --split "$comb/split-ship-$inst.yaml" --instrument "$inst" \

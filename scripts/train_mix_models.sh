@@ -45,10 +45,13 @@
 # Since the eighteenth, piano's own blocks are 64-128 wide, at 40 epochs:
 # music-ID from the mix 76.0 to 83.7 % (validation) and 81.5 % (test); since
 # the twenty-third 96-192, at 25 epochs: 84.4 and 83.3 % (85.4 and 83.6 with
-# the twenty-fourth's trainer).
+# the twenty-fourth's trainer); since the twenty-sixth, with four seeds of
+# its stem model as the teacher (TEACHERS below): 89.4 and 88.9 %.
 # A long job (52 min of training on the twenty-fourth wave's 2 cores, piano
-# 27 of them, with the trainer's F(4x4) convolutions; 70 min on the same
-# cores with the kernels before): run it by hand, not in CI.
+# 27 of them, with the trainer's F(4x4) convolutions; 56-58 min since the
+# twenty-sixth wave's piano teacher seeds, 4.5 min, and its piano_mix, 28.8
+# min, measured apart; 70 min on the same cores with the kernels before): run
+# it by hand, not in CI.
 # Environment overrides:
 # TRACKS, SECONDS_PER_SONG, SEED, EPOCHS ("drums:6 bass:24 ..."), REMIX, TRUNK ("2" or "bass:1"), CHANNELS ("32,64" or "piano:64,128"),
 # DISTILL_WEIGHTS, REMIX_OTHER, REMIX_OWN, DISTILL_OWN, LR_SCHEDULES, MINING, TEACHERS (same form), STEM_EPOCHS, EXTRA_TRACKS, EXTRA_SEED, EXTRA_INSTRUMENTS,
@@ -89,8 +92,9 @@ MINING=${MINING:-"drums:none bass:none piano:semihard guitar:none"}
 # TEACHERS: how many seeds of the instrument's stem model teach it, their
 # mean direction (instsim-train --teacher A+B+...): seed 1 is the shipped
 # models/X.safetensors, seeds 2.. are made here with its recipe
-# (train_stem_model, STEM_EPOCHS epochs, about 1.5 min each for piano) into
-# $WORK/teachers.  Piano's four since the twenty-sixth wave (music-ID from the
+# (train_stem_model, STEM_EPOCHS epochs: keep it train_models.sh's EPOCHS,
+# 6, or the seeds are of another recipe than seed 1; about 1.5 min each for
+# piano) into $WORK/teachers.  Piano's four since the twenty-sixth wave (music-ID from the
 # mix on 19 tracks 89.7 to 92.8 % on the validation songs, docs/training.md).
 TEACHERS=${TEACHERS:-"piano:4"} STEM_EPOCHS=${STEM_EPOCHS:-6}
 EXTRA_TRACKS=${EXTRA_TRACKS:-400} EXTRA_SEED=${EXTRA_SEED:-2027} EXTRA_INSTRUMENTS=${EXTRA_INSTRUMENTS-drums bass piano guitar}
@@ -155,7 +159,7 @@ for inst in $INSTRUMENTS; do
 	teacher=models/$inst.safetensors teachers=(models/$inst.safetensors)
 	for ((seed = 2; seed <= $(per_instrument "$TEACHERS" "$inst" 1); seed++)); do
 		member=$WORK/teachers/$inst-seed$seed.safetensors
-		member_inputs="$(sha256sum "$COMB/split-ship-$inst.yaml" | cut -d' ' -f1) epochs $STEM_EPOCHS seed $seed"
+		member_inputs="$(sha256sum "$COMB/split-ship-$inst.yaml" | cut -d' ' -f1) epochs $STEM_EPOCHS seed $seed kernel ${INSTSIM_CONV_KERNEL:-wino4}"
 		if [[ ! -f $member || "$(cat "$member.inputs" 2>/dev/null)" != "$member_inputs" ]]; then
 			mkdir -p "$WORK/teachers"
 			log "training the $inst stem model with seed $seed, a member of ${inst}_mix's teacher"
