@@ -257,11 +257,9 @@ load_teacher(remix_aug *g, int k, const char *spec, const is_frontend *fe, int t
 		free(paths);
 		return is_fail(err, errlen, "teacher \"%s\": an empty model path (an ensemble is A+B+...)", spec);
 	}
+	/* the check above leaves a first member */
 	first = strtok_r(paths, "+", &rest);
-	if (!first)
-		rc = is_fail(err, errlen, "teacher \"%s\": no model path", spec);
-	else
-		rc = open_teacher(g, k, first, fe, threads, &g->teacher[k], &g->plan[k], err, errlen);
+	rc = open_teacher(g, k, first, fe, threads, &g->teacher[k], &g->plan[k], err, errlen);
 	if (rc == 0 && g->teacher[k].input == IS_INPUT_STEM &&
 		!(g->teacher_emb[k] = remix_teacher_table(g->plan[k], &g->parts[g->targets[k]], g->max_rows,
 												  g->emb_dim, merr, sizeof(merr))))
